@@ -1,0 +1,115 @@
+// The one error vocabulary of dstore's protocol layer (STYLE.md item 8).
+//
+// Every operating error a caller can see is one of these classes; callers switch on `code`
+// or `instanceof`, never on message text. `retryable` says whether the same request may
+// succeed if sent again (possibly to another replica, after backoff). Bugs are not here:
+// they are AssertionError (assert.ts). grpc-status.ts maps these to and from gRPC status.
+
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'KEY_OCCUPIED'
+  | 'INVALID_ARGUMENT'
+  | 'NOT_LEADER'
+  | 'UNAVAILABLE'
+  | 'TOO_LARGE'
+  | 'CORRUPT'
+  | 'CLOSED'
+  | 'COMPACTED'
+  | 'INTERNAL';
+
+export abstract class DstoreError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly retryable: boolean;
+}
+
+/** A key, blob or revision that does not exist. */
+export class NotFoundError extends DstoreError {
+  override readonly name = 'NotFoundError';
+  readonly code = 'NOT_FOUND';
+  readonly retryable = false;
+}
+
+/** A put-if-absent (plain SET) of a key that is already bound. */
+export class KeyOccupiedError extends DstoreError {
+  override readonly name = 'KeyOccupiedError';
+  readonly code = 'KEY_OCCUPIED';
+  readonly retryable = false;
+}
+
+/** The request itself is wrong; the message says what and how to fix it. */
+export class InvalidArgumentError extends DstoreError {
+  override readonly name = 'InvalidArgumentError';
+  readonly code = 'INVALID_ARGUMENT';
+  readonly retryable = false;
+}
+
+/**
+ * This replica is not the leader. `leaderHint` is the address of the replica believed to
+ * lead (empty when unknown); clients retry there without surfacing the error.
+ */
+export class NotLeaderError extends DstoreError {
+  override readonly name = 'NotLeaderError';
+  readonly code = 'NOT_LEADER';
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly leaderHint: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** No quorum, a peer that vanished, a connection that failed: try again later. */
+export class UnavailableError extends DstoreError {
+  override readonly name = 'UnavailableError';
+  readonly code = 'UNAVAILABLE';
+  readonly retryable = true;
+}
+
+/** A key, value, frame or request over its size limit. The message names the limit. */
+export class TooLargeError extends DstoreError {
+  override readonly name = 'TooLargeError';
+  readonly code = 'TOO_LARGE';
+  readonly retryable = false;
+}
+
+/** Bytes that fail their checksum or content hash. Never returned as data. */
+export class CorruptError extends DstoreError {
+  override readonly name = 'CorruptError';
+  readonly code = 'CORRUPT';
+  readonly retryable = false;
+}
+
+/** The client, stream or store was closed by its owner. */
+export class ClosedError extends DstoreError {
+  override readonly name = 'ClosedError';
+  readonly code = 'CLOSED';
+  readonly retryable = false;
+}
+
+/** A subscription asked for a revision older than the history kept. */
+export class CompactedError extends DstoreError {
+  override readonly name = 'CompactedError';
+  readonly code = 'COMPACTED';
+  readonly retryable = false;
+  constructor(
+    message: string,
+    /** The oldest revision that can still be subscribed from. */
+    readonly oldestRevision: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The server failed in a way the caller cannot fix (a bug on the far side). */
+export class InternalError extends DstoreError {
+  override readonly name = 'InternalError';
+  readonly code = 'INTERNAL';
+  readonly retryable = false;
+}
+
+export function isRetryable(err: unknown): boolean {
+  return err instanceof DstoreError && err.retryable;
+}

@@ -1,0 +1,113 @@
+// The one place dstore errors become gRPC status and back (STYLE.md item 8).
+//
+// The gRPC code alone is meaningful to any client (a Go or Python client generated from the
+// .proto files needs nothing else); metadata refines it for clients that know dstore:
+//   dstore-error            our ErrorCode, when the gRPC code is shared by several of ours
+//   dstore-leader-hint      NOT_LEADER: address of the replica believed to lead, or empty
+//   dstore-oldest-revision  COMPACTED: oldest revision still subscribable, decimal
+
+import { Metadata, status as GrpcCode } from '@grpc/grpc-js';
+import { assertNever } from './assert.ts';
+import {
+  ClosedError,
+  CompactedError,
+  CorruptError,
+  DstoreError,
+  InternalError,
+  InvalidArgumentError,
+  KeyOccupiedError,
+  NotFoundError,
+  NotLeaderError,
+  TooLargeError,
+  UnavailableError,
+  type ErrorCode,
+} from './errors.ts';
+
+export const ERROR_CODE_METADATA = 'dstore-error';
+export const LEADER_HINT_METADATA = 'dstore-leader-hint';
+export const OLDEST_REVISION_METADATA = 'dstore-oldest-revision';
+
+/** What a server sends for a failed call: pass to `callback(status)` or `call.emit('error')`. */
+export interface GrpcStatus {
+  code: GrpcCode;
+  details: string;
+  metadata: Metadata;
+}
+
+function grpcCodeOf(code: ErrorCode): GrpcCode {
+  switch (code) {
+    case 'NOT_FOUND': return GrpcCode.NOT_FOUND;
+    case 'KEY_OCCUPIED': return GrpcCode.ALREADY_EXISTS;
+    case 'INVALID_ARGUMENT': return GrpcCode.INVALID_ARGUMENT;
+    case 'NOT_LEADER': return GrpcCode.UNAVAILABLE;
+    case 'UNAVAILABLE': return GrpcCode.UNAVAILABLE;
+    case 'TOO_LARGE': return GrpcCode.INVALID_ARGUMENT;
+    case 'CORRUPT': return GrpcCode.DATA_LOSS;
+    case 'CLOSED': return GrpcCode.CANCELLED;
+    case 'COMPACTED': return GrpcCode.OUT_OF_RANGE;
+    case 'INTERNAL': return GrpcCode.INTERNAL;
+    default: return assertNever(code, 'error code');
+  }
+}
+
+/** Maps any thrown value to a gRPC status. Non-dstore errors become INTERNAL. */
+export function toGrpcStatus(err: unknown): GrpcStatus {
+  const metadata = new Metadata();
+  if (!(err instanceof DstoreError)) {
+    const details = err instanceof Error ? `internal error: ${err.message}` : `internal error: ${String(err)}`;
+    metadata.set(ERROR_CODE_METADATA, 'INTERNAL');
+    return { code: GrpcCode.INTERNAL, details, metadata };
+  }
+  metadata.set(ERROR_CODE_METADATA, err.code);
+  if (err instanceof NotLeaderError) metadata.set(LEADER_HINT_METADATA, err.leaderHint);
+  if (err instanceof CompactedError) metadata.set(OLDEST_REVISION_METADATA, err.oldestRevision.toString());
+  return { code: grpcCodeOf(err.code), details: err.message, metadata };
+}
+
+/** The shape of a grpc-js ServiceError, or anything carrying a code and details. */
+export interface GrpcErrorLike {
+  code?: number;
+  details?: string;
+  message?: string;
+  metadata?: Metadata;
+}
+
+function metadataString(metadata: Metadata | undefined, key: string): string | undefined {
+  const value = metadata?.get(key)[0];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Maps a failed call's status back to a dstore error; the original is kept as `cause`. */
+export function fromGrpcError(err: GrpcErrorLike): DstoreError {
+  const details = err.details ?? err.message ?? 'no details';
+  const options = { cause: err };
+  const ours = metadataString(err.metadata, ERROR_CODE_METADATA);
+  switch (ours) {
+    case 'NOT_LEADER':
+      return new NotLeaderError(details, metadataString(err.metadata, LEADER_HINT_METADATA) ?? '', options);
+    case 'TOO_LARGE':
+      return new TooLargeError(details, options);
+    case 'CLOSED':
+      return new ClosedError(details, options);
+    case 'COMPACTED': {
+      const oldest = metadataString(err.metadata, OLDEST_REVISION_METADATA);
+      return new CompactedError(details, oldest !== undefined && /^\d+$/.test(oldest) ? Number(oldest) : 0, options);
+    }
+    default:
+      break;
+  }
+  switch (err.code) {
+    case GrpcCode.NOT_FOUND: return new NotFoundError(details, options);
+    case GrpcCode.ALREADY_EXISTS: return new KeyOccupiedError(details, options);
+    case GrpcCode.INVALID_ARGUMENT: return new InvalidArgumentError(details, options);
+    case GrpcCode.RESOURCE_EXHAUSTED: return new TooLargeError(details, options);
+    case GrpcCode.DATA_LOSS: return new CorruptError(details, options);
+    case GrpcCode.OUT_OF_RANGE: return new CompactedError(details, 0, options);
+    case GrpcCode.UNAVAILABLE:
+    case GrpcCode.DEADLINE_EXCEEDED:
+      return new UnavailableError(details, options);
+    case GrpcCode.CANCELLED: return new ClosedError(details, options);
+    default:
+      return new InternalError(`gRPC status ${err.code ?? 'unknown'}: ${details}`, options);
+  }
+}
