@@ -89,6 +89,8 @@ export function fromGrpcError(err: GrpcErrorLike): DstoreError {
       return new TooLargeError(details, options);
     case 'CLOSED':
       return new ClosedError(details, options);
+    case 'INTERNAL':
+      return new InternalError(details, options);
     case 'COMPACTED': {
       const oldest = metadataString(err.metadata, OLDEST_REVISION_METADATA);
       return new CompactedError(details, oldest !== undefined && /^\d+$/.test(oldest) ? Number(oldest) : 0, options);
@@ -109,5 +111,45 @@ export function fromGrpcError(err: GrpcErrorLike): DstoreError {
     case GrpcCode.CANCELLED: return new ClosedError(details, options);
     default:
       return new InternalError(`gRPC status ${err.code ?? 'unknown'}: ${details}`, options);
+  }
+}
+
+/** The in-band form of an error inside a batched frame (dstore.v1.ErrorDetail). */
+export interface ErrorDetailFields {
+  code: string;
+  message: string;
+  leaderHint: string;
+  oldestRevision: number;
+  retryable: boolean;
+}
+
+export function toErrorDetail(err: unknown): ErrorDetailFields {
+  if (!(err instanceof DstoreError)) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { code: 'INTERNAL', message: `internal error: ${message}`, leaderHint: '', oldestRevision: 0, retryable: false };
+  }
+  return {
+    code: err.code,
+    message: err.message,
+    leaderHint: err instanceof NotLeaderError ? err.leaderHint : '',
+    oldestRevision: err instanceof CompactedError ? err.oldestRevision : 0,
+    retryable: err.retryable,
+  };
+}
+
+export function fromErrorDetail(detail: ErrorDetailFields): DstoreError {
+  const code = detail.code as ErrorCode;
+  switch (code) {
+    case 'NOT_FOUND': return new NotFoundError(detail.message);
+    case 'KEY_OCCUPIED': return new KeyOccupiedError(detail.message);
+    case 'INVALID_ARGUMENT': return new InvalidArgumentError(detail.message);
+    case 'NOT_LEADER': return new NotLeaderError(detail.message, detail.leaderHint);
+    case 'UNAVAILABLE': return new UnavailableError(detail.message);
+    case 'TOO_LARGE': return new TooLargeError(detail.message);
+    case 'CORRUPT': return new CorruptError(detail.message);
+    case 'CLOSED': return new ClosedError(detail.message);
+    case 'COMPACTED': return new CompactedError(detail.message, detail.oldestRevision);
+    case 'INTERNAL': return new InternalError(detail.message);
+    default: return new InternalError(`unknown error code ${JSON.stringify(detail.code)}: ${detail.message}`);
   }
 }

@@ -1,0 +1,22 @@
+// Original file: src/protocol/proto/dstore/v1/replica.proto
+
+import type { Ballot as _dstore_v1_Ballot, Ballot__Output as _dstore_v1_Ballot__Output } from '../../dstore/v1/Ballot.ts';
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * Phase 2b: the acceptor accepted `count` instances from first_instance at `ballot`.
+ */
+export interface Accepted {
+  'ballot'?: (_dstore_v1_Ballot | null);
+  'firstInstance'?: (number | string | Long);
+  'count'?: (number | string | Long);
+}
+
+/**
+ * Phase 2b: the acceptor accepted `count` instances from first_instance at `ballot`.
+ */
+export interface Accepted__Output {
+  'ballot': (_dstore_v1_Ballot__Output | null);
+  'firstInstance': (number);
+  'count': (number);
+}

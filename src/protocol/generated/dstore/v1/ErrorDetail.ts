@@ -1,0 +1,67 @@
+// Original file: src/protocol/proto/dstore/v1/common.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * A problem reported inside a batched frame (the stream itself stays open). `code` is
+ * the dstore error code; the gRPC status a unary call would have failed with is in
+ * parentheses:
+ * NOT_FOUND (NOT_FOUND), KEY_OCCUPIED (ALREADY_EXISTS), INVALID_ARGUMENT
+ * (INVALID_ARGUMENT), NOT_LEADER (UNAVAILABLE; leader_hint says where to go),
+ * UNAVAILABLE (UNAVAILABLE), TOO_LARGE (INVALID_ARGUMENT), CORRUPT (DATA_LOSS),
+ * CLOSED (CANCELLED), COMPACTED (OUT_OF_RANGE), INTERNAL (INTERNAL).
+ */
+export interface ErrorDetail {
+  /**
+   * One of the codes above.
+   */
+  'code'?: (string);
+  /**
+   * What was wrong and what to do, for people.
+   */
+  'message'?: (string);
+  /**
+   * NOT_LEADER: "host:port" of the replica believed to lead, or empty when unknown.
+   */
+  'leaderHint'?: (string);
+  /**
+   * COMPACTED: the oldest revision that can still be subscribed from.
+   */
+  'oldestRevision'?: (number | string | Long);
+  /**
+   * True when the same request may succeed if retried (after backoff, possibly elsewhere).
+   */
+  'retryable'?: (boolean);
+}
+
+/**
+ * A problem reported inside a batched frame (the stream itself stays open). `code` is
+ * the dstore error code; the gRPC status a unary call would have failed with is in
+ * parentheses:
+ * NOT_FOUND (NOT_FOUND), KEY_OCCUPIED (ALREADY_EXISTS), INVALID_ARGUMENT
+ * (INVALID_ARGUMENT), NOT_LEADER (UNAVAILABLE; leader_hint says where to go),
+ * UNAVAILABLE (UNAVAILABLE), TOO_LARGE (INVALID_ARGUMENT), CORRUPT (DATA_LOSS),
+ * CLOSED (CANCELLED), COMPACTED (OUT_OF_RANGE), INTERNAL (INTERNAL).
+ */
+export interface ErrorDetail__Output {
+  /**
+   * One of the codes above.
+   */
+  'code': (string);
+  /**
+   * What was wrong and what to do, for people.
+   */
+  'message': (string);
+  /**
+   * NOT_LEADER: "host:port" of the replica believed to lead, or empty when unknown.
+   */
+  'leaderHint': (string);
+  /**
+   * COMPACTED: the oldest revision that can still be subscribed from.
+   */
+  'oldestRevision': (number);
+  /**
+   * True when the same request may succeed if retried (after backoff, possibly elsewhere).
+   */
+  'retryable': (boolean);
+}

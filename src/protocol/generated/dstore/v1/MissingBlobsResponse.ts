@@ -1,0 +1,16 @@
+// Original file: src/protocol/proto/dstore/v1/global.proto
+
+
+export interface MissingBlobsResponse {
+  /**
+   * The subset of the requested hashes that Global does not hold, in request order.
+   */
+  'missing'?: (Buffer | Uint8Array | string)[];
+}
+
+export interface MissingBlobsResponse__Output {
+  /**
+   * The subset of the requested hashes that Global does not hold, in request order.
+   */
+  'missing': (Buffer)[];
+}

@@ -1,0 +1,35 @@
+// Original file: src/protocol/proto/dstore/v1/global.proto
+
+import type { Compare as _dstore_v1_Compare, Compare__Output as _dstore_v1_Compare__Output } from '../../dstore/v1/Compare.ts';
+import type { TxnOp as _dstore_v1_TxnOp, TxnOp__Output as _dstore_v1_TxnOp__Output } from '../../dstore/v1/TxnOp.ts';
+import type { WriteId as _dstore_v1_WriteId, WriteId__Output as _dstore_v1_WriteId__Output } from '../../dstore/v1/WriteId.ts';
+
+/**
+ * Applied atomically at one revision. Ops in one branch see the effects of the ops
+ * before them. A structured op on a value of the wrong shape, or a failed
+ * put_if_absent, fails the whole transaction and changes nothing.
+ */
+export interface TxnRequest {
+  /**
+   * All must hold for `success` to run; otherwise `failure` runs.
+   */
+  'compares'?: (_dstore_v1_Compare)[];
+  'success'?: (_dstore_v1_TxnOp)[];
+  'failure'?: (_dstore_v1_TxnOp)[];
+  'writeId'?: (_dstore_v1_WriteId | null);
+}
+
+/**
+ * Applied atomically at one revision. Ops in one branch see the effects of the ops
+ * before them. A structured op on a value of the wrong shape, or a failed
+ * put_if_absent, fails the whole transaction and changes nothing.
+ */
+export interface TxnRequest__Output {
+  /**
+   * All must hold for `success` to run; otherwise `failure` runs.
+   */
+  'compares': (_dstore_v1_Compare__Output)[];
+  'success': (_dstore_v1_TxnOp__Output)[];
+  'failure': (_dstore_v1_TxnOp__Output)[];
+  'writeId': (_dstore_v1_WriteId__Output | null);
+}

@@ -1,0 +1,32 @@
+// Original file: src/protocol/proto/dstore/v1/global.proto
+
+
+/**
+ * A value given either inline or by the hash of a blob uploaded with PutBlob.
+ */
+export interface ValueSource {
+  /**
+   * The value itself, at most limits.value_inline_bytes_max in a request.
+   */
+  'inline'?: (Buffer | Uint8Array | string);
+  /**
+   * A blob already on Global (PutBlob), by its 32-byte hash.
+   */
+  'blobHash'?: (Buffer | Uint8Array | string);
+  'source'?: "inline"|"blobHash";
+}
+
+/**
+ * A value given either inline or by the hash of a blob uploaded with PutBlob.
+ */
+export interface ValueSource__Output {
+  /**
+   * The value itself, at most limits.value_inline_bytes_max in a request.
+   */
+  'inline'?: (Buffer);
+  /**
+   * A blob already on Global (PutBlob), by its 32-byte hash.
+   */
+  'blobHash'?: (Buffer);
+  'source'?: "inline"|"blobHash";
+}

@@ -1,0 +1,35 @@
+// Original file: src/protocol/proto/dstore/v1/common.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * Identifies a write for exactly-once execution: a retried request with the same
+ * (client_id, request_id) gets the first attempt's result instead of running twice.
+ * A client picks a random client_id once and numbers its requests from 1.
+ */
+export interface WriteId {
+  /**
+   * Random, at least 16 bytes of entropy, at most 64 bytes.
+   */
+  'clientId'?: (string);
+  /**
+   * Increasing per client_id. The server remembers results of recent request ids.
+   */
+  'requestId'?: (number | string | Long);
+}
+
+/**
+ * Identifies a write for exactly-once execution: a retried request with the same
+ * (client_id, request_id) gets the first attempt's result instead of running twice.
+ * A client picks a random client_id once and numbers its requests from 1.
+ */
+export interface WriteId__Output {
+  /**
+   * Random, at least 16 bytes of entropy, at most 64 bytes.
+   */
+  'clientId': (string);
+  /**
+   * Increasing per client_id. The server remembers results of recent request ids.
+   */
+  'requestId': (number);
+}
