@@ -9,10 +9,41 @@
 // WebAssembly hasher (hash-wasm) has the lowest per-call cost for small inputs, the native
 // binding (@napi-rs/blake-hash, SIMD and multi-lane) is ~8x faster for large ones. The
 // crossover on our machines is ~2 KiB.
+//
+// The native binding is loaded from its prebuilt platform package directly: the umbrella
+// package @napi-rs/blake-hash lists platform packages the registry we install from does
+// not carry, which breaks `npm ci`. Where no prebuilt binary exists (not Linux x64), every
+// input goes to WebAssembly: same results, slower on large values (`nativeHashAvailable`).
 
-import { Blake3Hasher, blake3 as blake3Native } from '@napi-rs/blake-hash';
+import { createRequire } from 'node:module';
 import { createBLAKE3 } from 'hash-wasm';
 import { CorruptError, InvalidArgumentError } from './errors.ts';
+
+interface NativeBlake3Hasher {
+  update(input: Uint8Array): unknown;
+  digestBuffer(): Buffer;
+}
+interface NativeBinding {
+  blake3(input: Uint8Array): Buffer;
+  Blake3Hasher: new () => NativeBlake3Hasher;
+}
+
+function loadNative(): NativeBinding | undefined {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
+  const require = createRequire(import.meta.url);
+  for (const name of ['@napi-rs/blake-hash-linux-x64-gnu', '@napi-rs/blake-hash-linux-x64-musl']) {
+    try {
+      return require(name) as NativeBinding;
+    } catch {
+      // Wrong libc or not installed: try the next, then fall back to WebAssembly.
+    }
+  }
+  return undefined;
+}
+
+const native = loadNative();
+/** False where no native BLAKE3 binary is installed; hashing then uses WebAssembly only. */
+export const nativeHashAvailable = native !== undefined;
 
 declare const hashBrand: unique symbol;
 export type Hash = string & { readonly [hashBrand]: true };
@@ -43,20 +74,56 @@ function bytesToHex(bytes: Uint8Array): string {
   return hexScratch.toString('latin1', 0, HASH_HEX_CHARS);
 }
 
-/** BLAKE3-256 of `bytes`. Does not retain `bytes`. */
-export function hashOf(bytes: Uint8Array): Hash {
-  if (bytes.byteLength >= HASH_NATIVE_MIN_BYTES) return blake3Native(bytes).toString('hex') as Hash;
+function hashWasm(bytes: Uint8Array): Hash {
   wasmHasher.init();
   wasmHasher.update(bytes);
   return bytesToHex(wasmHasher.digest('binary')) as Hash;
 }
 
+/** BLAKE3-256 of `bytes`. Does not retain `bytes`. */
+export function hashOf(bytes: Uint8Array): Hash {
+  if (native !== undefined && bytes.byteLength >= HASH_NATIVE_MIN_BYTES) return native.blake3(bytes).toString('hex') as Hash;
+  return hashWasm(bytes);
+}
+
 /** Hash computed by one specific backend; for tests that check both against the vectors. */
 export function hashOfWith(backend: 'wasm' | 'native', bytes: Uint8Array): Hash {
-  if (backend === 'native') return blake3Native(bytes).toString('hex') as Hash;
+  if (backend === 'wasm') return hashWasm(bytes);
+  if (native === undefined) throw new InvalidArgumentError('no native BLAKE3 binding on this platform');
+  return native.blake3(bytes).toString('hex') as Hash;
+}
+
+/** Streams into the native hasher where there is one. */
+interface StreamingBackend {
+  update(chunk: Uint8Array): unknown;
+  digest(): Hash;
+}
+
+// Without a native binding, streams share the one WebAssembly instance by saving and
+// restoring each stream's state around every call (all synchronous, so no interleaving).
+function newWasmStream(): StreamingBackend {
   wasmHasher.init();
-  wasmHasher.update(bytes);
-  return bytesToHex(wasmHasher.digest('binary')) as Hash;
+  let state = wasmHasher.save();
+  return {
+    update(chunk) {
+      wasmHasher.load(state);
+      wasmHasher.update(chunk);
+      state = wasmHasher.save();
+    },
+    digest() {
+      wasmHasher.load(state);
+      return bytesToHex(wasmHasher.digest('binary')) as Hash;
+    },
+  };
+}
+
+function newStreamingBackend(choice: 'auto' | 'wasm'): StreamingBackend {
+  if (native === undefined || choice === 'wasm') return newWasmStream();
+  const hasher = new native.Blake3Hasher();
+  return {
+    update: (chunk) => hasher.update(chunk),
+    digest: () => hasher.digestBuffer().subarray(0, HASH_BYTES).toString('hex') as Hash,
+  };
 }
 
 /**
@@ -64,13 +131,18 @@ export function hashOfWith(backend: 'wasm' | 'native', bytes: Uint8Array): Hash 
  * `update` copies nothing it keeps: chunks may be reused by the caller after it returns.
  */
 export class Hasher {
-  private readonly native = new Blake3Hasher();
+  private readonly backend: StreamingBackend;
   private bytesSeen = 0;
   private done = false;
 
+  /** `backend: 'wasm'` forces the WebAssembly path (tests use it to cover the fallback). */
+  constructor(backend: 'auto' | 'wasm' = 'auto') {
+    this.backend = newStreamingBackend(backend);
+  }
+
   update(chunk: Uint8Array): this {
     if (this.done) throw new InvalidArgumentError('Hasher.update after digest: create a new Hasher');
-    this.native.update(chunk);
+    this.backend.update(chunk);
     this.bytesSeen += chunk.byteLength;
     return this;
   }
@@ -82,7 +154,7 @@ export class Hasher {
   digest(): Hash {
     if (this.done) throw new InvalidArgumentError('Hasher.digest called twice: create a new Hasher');
     this.done = true;
-    return this.native.digestBuffer().subarray(0, HASH_BYTES).toString('hex') as Hash;
+    return this.backend.digest();
   }
 }
 

@@ -39,12 +39,14 @@ describe('BLAKE3 official test vectors', () => {
       assert.equal(hashOf(input), v.hash, 'hashOf');
       assert.equal(hashOfWith('wasm', input), v.hash, 'wasm backend');
       assert.equal(hashOfWith('native', input), v.hash, 'native backend');
-      for (const chunk of [1, 63, 64, 1000, 1024, 4096]) {
-        if (chunk > 1 && chunk >= v.input_len && v.input_len > 0) continue;
-        const hasher = new Hasher();
-        for (let off = 0; off < input.length; off += chunk) hasher.update(input.subarray(off, off + chunk));
-        assert.equal(hasher.byteLength, v.input_len);
-        assert.equal(hasher.digest(), v.hash, `streamed in chunks of ${chunk}`);
+      for (const backend of ['auto', 'wasm'] as const) {
+        for (const chunk of [1, 63, 64, 1000, 1024, 4096]) {
+          if (chunk > 1 && chunk >= v.input_len && v.input_len > 0) continue;
+          const hasher = new Hasher(backend);
+          for (let off = 0; off < input.length; off += chunk) hasher.update(input.subarray(off, off + chunk));
+          assert.equal(hasher.byteLength, v.input_len);
+          assert.equal(hasher.digest(), v.hash, `streamed in chunks of ${chunk} (${backend})`);
+        }
       }
     });
   }
@@ -84,6 +86,20 @@ describe('Hash values', () => {
     verifyHash(bytes, h, 'test');
     bytes[4321]! ^= 1;
     assert.throws(() => verifyHash(bytes, h, 'blob x'), (e: unknown) => e instanceof CorruptError && /blob x: content hash mismatch/.test(e.message));
+  });
+
+  it('interleaved WebAssembly streams and one-shot hashes do not disturb each other', () => {
+    const a = vectorInput(3000);
+    const b = vectorInput(5000);
+    const ha = new Hasher('wasm');
+    const hb = new Hasher('wasm');
+    for (let off = 0; off < 5000; off += 500) {
+      if (off < 3000) ha.update(a.subarray(off, off + 500));
+      hashOf(vectorInput(10));
+      hb.update(b.subarray(off, off + 500));
+    }
+    assert.equal(ha.digest(), hashOfWith('native', a));
+    assert.equal(hb.digest(), hashOfWith('native', b));
   });
 
   it('a Hasher refuses reuse after digest', () => {
