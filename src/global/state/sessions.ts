@@ -1,0 +1,93 @@
+// Exactly-once results for retried writes, per (clientId, requestId).
+//
+// Part of the replicated state: every replica applies the same commands, so every replica
+// holds the same sessions in the same order, and snapshots carry them. Bounded in two
+// ways, both deterministic: at most `clientsMax` clients (the least recently active is
+// forgotten first) and at most `resultsPerClientMax` results per client (the earliest
+// recorded are forgotten first). A retry older than what is kept is refused rather
+// than run twice. Read results are not kept (they can be large): a duplicate gets its
+// writes' results and `notRetained` in place of reads.
+
+import { assert } from '../../protocol/assert.ts';
+import type { OpResult, TxnResult, WriteId } from './types.ts';
+
+export interface ClientSession {
+  /** Results by request id, ascending by insertion (request ids increase per client). */
+  readonly results: Map<number, TxnResult>;
+  /** Highest request id forgotten for this client; 0 = none. */
+  forgottenThrough: number;
+}
+
+export type SessionLookup =
+  | { readonly kind: 'new' }
+  | { readonly kind: 'duplicate'; readonly result: TxnResult }
+  | { readonly kind: 'tooOld'; readonly forgottenThrough: number };
+
+function retained(result: OpResult): OpResult {
+  return result.kind === 'get' || result.kind === 'range' ? { kind: 'notRetained' } : result;
+}
+
+export class Sessions {
+  // Map iteration order is insertion order: re-inserting on every touch makes the first
+  // entry the least recently active client.
+  private readonly clients = new Map<string, ClientSession>();
+
+  constructor(
+    private readonly clientsMax: number,
+    private readonly resultsPerClientMax: number,
+  ) {
+    assert(Number.isSafeInteger(clientsMax) && clientsMax > 0, `sessions clientsMax must be a positive integer, got ${clientsMax}`);
+    assert(
+      Number.isSafeInteger(resultsPerClientMax) && resultsPerClientMax > 0,
+      `sessions resultsPerClientMax must be a positive integer, got ${resultsPerClientMax}`,
+    );
+  }
+
+  lookup(id: WriteId): SessionLookup {
+    const session = this.clients.get(id.clientId);
+    if (session === undefined) return { kind: 'new' };
+    const result = session.results.get(id.requestId);
+    if (result !== undefined) return { kind: 'duplicate', result };
+    if (id.requestId <= session.forgottenThrough) return { kind: 'tooOld', forgottenThrough: session.forgottenThrough };
+    return { kind: 'new' };
+  }
+
+  record(id: WriteId, result: TxnResult): void {
+    let session = this.clients.get(id.clientId);
+    if (session === undefined) {
+      session = { results: new Map(), forgottenThrough: 0 };
+    } else {
+      this.clients.delete(id.clientId);
+    }
+    this.clients.set(id.clientId, session);
+    session.results.set(id.requestId, { ...result, results: result.results.map(retained), duplicate: true });
+    while (session.results.size > this.resultsPerClientMax) this.forgetOldest(session);
+    while (this.clients.size > this.clientsMax) {
+      const oldest = this.clients.keys().next().value as string;
+      this.clients.delete(oldest);
+    }
+  }
+
+  // Forgets the earliest recorded result: clients number requests upward, so this is the
+  // lowest id but for reordering among requests in flight, which only makes a very late
+  // retry of a lower id count as too old (refused, never run twice).
+  private forgetOldest(session: ClientSession): void {
+    const oldest = session.results.keys().next().value as number;
+    session.results.delete(oldest);
+    session.forgottenThrough = Math.max(session.forgottenThrough, oldest);
+  }
+
+  /** In activity order, least recent first; for snapshots. */
+  entries(): IterableIterator<[string, ClientSession]> {
+    return this.clients.entries();
+  }
+
+  restore(entries: Iterable<[string, ClientSession]>): void {
+    this.clients.clear();
+    for (const [clientId, session] of entries) this.clients.set(clientId, session);
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+}
