@@ -4,6 +4,8 @@
 
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as GlobalProto } from './generated/global.ts';
 import type { ProtoGrpcType as ReplicaProto } from './generated/replica.ts';
@@ -32,3 +34,23 @@ export function dstoreProto(): DstoreProto {
   loaded ??= grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS)) as unknown as DstoreProto;
   return loaded;
 }
+
+let root: protobuf.Root | undefined;
+
+/**
+ * The same .proto files as a protobufjs Root, for encoding messages outside gRPC calls
+ * (log commands, structured values). Decode with `toObject(message, TO_OBJECT_OPTIONS)`
+ * to get the same shapes grpc-js hands to handlers.
+ */
+export function dstoreRoot(): protobuf.Root {
+  if (root === undefined) {
+    const r = new protobuf.Root();
+    r.resolvePath = (_origin, target) => join(PROTO_ROOT, target);
+    r.loadSync(PROTO_FILES, { keepCase: false });
+    root = r;
+  }
+  return root;
+}
+
+/** protobufjs conversion options equal to PROTO_LOADER_OPTIONS. */
+export const TO_OBJECT_OPTIONS: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true, arrays: true };

@@ -3,16 +3,11 @@
 // sorted by field with unique fields, and a decoder accepts only canonical bytes (it
 // re-encodes and compares), so a value of the wrong shape is always detected.
 
-import protobuf from 'protobufjs';
-import { join } from 'node:path';
 import { InvalidArgumentError } from './errors.ts';
-import { PROTO_ROOT } from './proto.ts';
+import { dstoreRoot } from './proto.ts';
 
-const root = new protobuf.Root();
-root.resolvePath = (_origin, target) => join(PROTO_ROOT, target);
-root.loadSync('dstore/v1/global.proto', { keepCase: false });
-const ListValue = root.lookupType('dstore.v1.ListValue');
-const MapValue = root.lookupType('dstore.v1.MapValue');
+const ListValue = dstoreRoot().lookupType('dstore.v1.ListValue');
+const MapValue = dstoreRoot().lookupType('dstore.v1.MapValue');
 
 export const INTEGER_MIN = -(2n ** 63n);
 export const INTEGER_MAX = 2n ** 63n - 1n;

@@ -1,0 +1,142 @@
+// Converts between the wire (dstore.v1 messages as grpc-js/protobufjs decode them) and the
+// state machine's own types, and encodes log commands. Every client request passes through
+// `txnOf`, which is where malformed requests are refused with a precise
+// InvalidArgumentError before anything is proposed.
+
+import { assertNever } from '../protocol/assert.ts';
+import { InvalidArgumentError } from '../protocol/errors.ts';
+import { hashFromBytes, hashToBytes } from '../protocol/hash.ts';
+import { dstoreRoot, TO_OBJECT_OPTIONS } from '../protocol/proto.ts';
+import type { Command__Output } from '../protocol/generated/dstore/v1/Command.ts';
+import type { Compare__Output } from '../protocol/generated/dstore/v1/Compare.ts';
+import type { KeyValue } from '../protocol/generated/dstore/v1/KeyValue.ts';
+import type { RangeRequest__Output } from '../protocol/generated/dstore/v1/RangeRequest.ts';
+import type { TxnOp__Output } from '../protocol/generated/dstore/v1/TxnOp.ts';
+import type { TxnOpResult } from '../protocol/generated/dstore/v1/TxnOpResult.ts';
+import type { TxnRequest, TxnRequest__Output } from '../protocol/generated/dstore/v1/TxnRequest.ts';
+import type { ValueSource__Output } from '../protocol/generated/dstore/v1/ValueSource.ts';
+import type { WriteId__Output } from '../protocol/generated/dstore/v1/WriteId.ts';
+import type * as state from './state/types.ts';
+
+const CommandType = dstoreRoot().lookupType('dstore.v1.Command');
+
+/** Most compares plus ops in one transaction. */
+export const TXN_OPS_MAX = 1024;
+/** Longest client id accepted in a WriteId. */
+export const CLIENT_ID_CHARS_MAX = 64;
+
+function valueRef(source: ValueSource__Output | null, where: string): state.ValueRef {
+  if (source === null) throw new InvalidArgumentError(`${where}: value is missing: give inline bytes or a blob_hash`);
+  if (source.inline !== undefined) return { kind: 'inline', bytes: source.inline };
+  if (source.blobHash !== undefined) {
+    return { kind: 'blob', hash: hashFromBytes(source.blobHash), size: source.blobSize };
+  }
+  throw new InvalidArgumentError(`${where}: value is missing: give inline bytes or a blob_hash`);
+}
+
+export function rangeSpecOf(r: RangeRequest__Output): state.RangeSpec {
+  return { start: r.start, end: r.end, prefix: r.prefix, limit: r.limit, withValues: r.withValues };
+}
+
+function opOf(op: TxnOp__Output, where: string): state.Op {
+  if (op.get) return { kind: 'get', key: op.get.key, withValue: op.get.withValue };
+  if (op.put) return { kind: 'put', key: op.put.key, value: valueRef(op.put.value, where) };
+  if (op.putIfAbsent) return { kind: 'putIfAbsent', key: op.putIfAbsent.key, value: valueRef(op.putIfAbsent.value, where) };
+  if (op.delete) return { kind: 'delete', key: op.delete.key };
+  if (op.range) {
+    if (op.range.range === null) throw new InvalidArgumentError(`${where}: range op without a range`);
+    return { kind: 'range', range: rangeSpecOf(op.range.range) };
+  }
+  if (op.listAppend) return { kind: 'listAppend', key: op.listAppend.key, items: op.listAppend.items };
+  if (op.mapStore) return { kind: 'mapStore', key: op.mapStore.key, entries: op.mapStore.entries };
+  if (op.mapDelete) return { kind: 'mapDelete', key: op.mapDelete.key, fields: op.mapDelete.fields };
+  if (op.add) {
+    if (!Number.isSafeInteger(op.add.delta)) throw new InvalidArgumentError(`${where}: add delta ${op.add.delta} is not a safe integer`);
+    return { kind: 'add', key: op.add.key, delta: BigInt(op.add.delta) };
+  }
+  throw new InvalidArgumentError(`${where}: op has no kind set: set one of get, put, put_if_absent, delete, range, list_append, map_store, map_delete, add`);
+}
+
+function compareOf(c: Compare__Output, where: string): state.Compare {
+  const operator = ({ OPERATOR_EQUAL: 'equal', OPERATOR_NOT_EQUAL: 'notEqual', OPERATOR_LESS: 'less', OPERATOR_GREATER: 'greater' } as const)[c.operator];
+  if (operator === undefined) throw new InvalidArgumentError(`${where}: unknown operator ${String(c.operator)}`);
+  switch (c.target) {
+    case 'TARGET_EXISTS':
+    case 'TARGET_HASH': {
+      if (operator !== 'equal' && operator !== 'notEqual') {
+        throw new InvalidArgumentError(`${where}: ${c.target} compares only with OPERATOR_EQUAL or OPERATOR_NOT_EQUAL`);
+      }
+      if (c.target === 'TARGET_EXISTS') return { key: c.key, target: 'exists', operator, exists: c.exists };
+      return { key: c.key, target: 'hash', operator, hash: c.hash.byteLength === 0 ? null : hashFromBytes(c.hash) };
+    }
+    case 'TARGET_VERSION':
+      return { key: c.key, target: 'version', operator, number: c.number };
+    case 'TARGET_MOD_REVISION':
+      return { key: c.key, target: 'modRevision', operator, number: c.number };
+    default:
+      throw new InvalidArgumentError(`${where}: unknown compare target ${String(c.target)}`);
+  }
+}
+
+/** Converts a wire transaction. Throws InvalidArgumentError naming the bad part. */
+export function txnOf(t: TxnRequest__Output): state.Txn {
+  const count = t.compares.length + t.success.length + t.failure.length;
+  if (count > TXN_OPS_MAX) throw new InvalidArgumentError(`transaction has ${count} compares and ops, over the limit of ${TXN_OPS_MAX}: split it`);
+  return {
+    compares: t.compares.map((c, i) => compareOf(c, `compare ${i}`)),
+    success: t.success.map((op, i) => opOf(op, `success op ${i}`)),
+    failure: t.failure.map((op, i) => opOf(op, `failure op ${i}`)),
+  };
+}
+
+export function writeIdOf(w: WriteId__Output | null): state.WriteId | null {
+  if (w === null || w.clientId === '') return null;
+  if (w.clientId.length > CLIENT_ID_CHARS_MAX) throw new InvalidArgumentError(`write_id.client_id is ${w.clientId.length} characters, over ${CLIENT_ID_CHARS_MAX}`);
+  if (!Number.isSafeInteger(w.requestId) || w.requestId <= 0) throw new InvalidArgumentError(`write_id.request_id must be a positive integer, got ${w.requestId}`);
+  return { clientId: w.clientId, requestId: w.requestId };
+}
+
+/** Encodes a command for the log. `txn` must already have passed `txnOf`. */
+export function encodeCommand(writeId: state.WriteId | null, txn: TxnRequest): Uint8Array {
+  return CommandType.encode(CommandType.fromObject({ writeId: writeId ?? undefined, txn })).finish();
+}
+
+/** Decodes a log command. Throws InvalidArgumentError if it does not decode or convert. */
+export function decodeCommand(bytes: Uint8Array): state.Command {
+  let msg: Command__Output;
+  try {
+    msg = CommandType.toObject(CommandType.decode(bytes), TO_OBJECT_OPTIONS) as Command__Output;
+  } catch (err) {
+    throw new InvalidArgumentError(`log command does not decode: ${(err as Error).message}`);
+  }
+  if (msg.txn === null) throw new InvalidArgumentError('log command has no transaction');
+  return { writeId: writeIdOf(msg.writeId), txn: txnOf(msg.txn) };
+}
+
+// ---- results to the wire --------------------------------------------------------
+
+export function keyValueMsg(kv: state.KeyBinding & { value?: Uint8Array | null }): KeyValue {
+  const value = kv.value ?? null;
+  return {
+    key: kv.key,
+    hash: hashToBytes(kv.hash),
+    size: kv.size,
+    createRevision: kv.createRevision,
+    modRevision: kv.modRevision,
+    version: kv.version,
+    value: value ?? Buffer.alloc(0),
+    valueInline: value !== null,
+  };
+}
+
+export function opResultMsg(r: state.OpResult, header: { revision: number; replicaId: number }): TxnOpResult {
+  switch (r.kind) {
+    case 'get': return { get: { header, found: r.kv !== null, kv: r.kv === null ? null : keyValueMsg(r.kv) } };
+    case 'written': return { written: keyValueMsg(r.kv) };
+    case 'delete': return { delete: { header, deleted: r.prev !== null, prevKv: r.prev === null ? null : keyValueMsg(r.prev) } };
+    case 'range': return { range: { header, kvs: r.kvs.map(keyValueMsg), more: r.more } };
+    case 'number': return { number: Number(r.value) };
+    case 'notRetained': return {};
+    default: return assertNever(r, 'op result');
+  }
+}
