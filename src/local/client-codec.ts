@@ -209,7 +209,7 @@ function decodeOpResult(r: TxnOpResult__Output, what: string): OpResult {
       // Exact only below 2^53: the loader decodes sint64 as a JS number (see docs/client.md).
       return { kind: 'number', value: BigInt(r.number ?? 0) };
     case undefined:
-      throw malformed(`${what}: txn op result with no result set`);
+      return { kind: 'notRetained' };
     default:
       return assertNever(r.result, 'txn op result');
   }

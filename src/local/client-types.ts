@@ -75,7 +75,13 @@ export type OpResult =
   | { readonly kind: 'written'; readonly kv: KeyBinding }
   | { readonly kind: 'delete'; readonly deleted: boolean; readonly prev: KeyBinding | null }
   | { readonly kind: 'range'; readonly kvs: readonly KeyValue[]; readonly more: boolean }
-  | { readonly kind: 'number'; readonly value: bigint };
+  | { readonly kind: 'number'; readonly value: bigint }
+  /**
+   * A read (get, range) of a transaction that was retried after its first execution had
+   * committed: the server keeps only the write results of past executions (sent as a
+   * TxnOpResult with no member set). Read the keys again if they are needed.
+   */
+  | { readonly kind: 'notRetained' };
 
 /** Every successful response carries the revision it reflects and the replica that served it. */
 export interface Header {

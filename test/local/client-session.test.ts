@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Backoff } from '../../src/local/backoff.ts';
 import { GlobalClient, type GlobalClientConfig } from '../../src/local/client.ts';
-import { InternalError, KeyOccupiedError, NotLeaderError, UnavailableError } from '../../src/protocol/errors.ts';
+import { CorruptError, InternalError, KeyOccupiedError, NotLeaderError, UnavailableError } from '../../src/protocol/errors.ts';
+import { hashOf, hashToBytes } from '../../src/protocol/hash.ts';
 import type { ClientRequest__Output } from '../../src/protocol/generated/dstore/v1/ClientRequest.ts';
 import { FakeClock, SeededRandom } from './fake-clock.ts';
 import { errorResponse, FakeGlobal, waitUntil } from './fake-global.ts';
@@ -101,6 +102,73 @@ describe('client session: batching and matching', () => {
     const rest = a.held.splice(0);
     a.reply(rest[0]!.session, rest.map((h) => a.answer(h.request)));
     assert.equal((await Promise.all(gets)).length, 10);
+  });
+
+  it('encodes a transaction in the wire types and decodes every kind of op result', async () => {
+    const a = await server();
+    a.status = { ...a.status, limits: { ...a.status.limits, valueInlineBytesMax: 2048 } };
+    const c = client({ addresses: [a.address] });
+    const large = new Uint8Array(5000).fill(9);
+    const small = text('x');
+    let seen: ClientRequest__Output | undefined;
+    const kv = { key: 'k', hash: hashToBytes(hashOf(small)), size: 1, createRevision: 3, modRevision: 4, version: 2, value: Buffer.from(small), valueInline: true };
+    a.onRequest = (r) => {
+      if (r.body !== 'txn') return a.answer(r);
+      seen = r;
+      return {
+        id: r.id,
+        txn: {
+          header: { revision: 7, replicaId: 1 },
+          succeeded: true,
+          results: [{ get: { found: true, kv } }, { written: kv }, { delete: { deleted: false } }, { range: { kvs: [kv], more: true } }, { number: -5 }, {}],
+        },
+      };
+    };
+    const result = await c.txn({
+      compares: [
+        { key: 'k', target: 'version', operator: 'greater', number: 1 },
+        { key: 'k', target: 'hash', operator: 'equal', hash: hashOf(small) },
+        { key: 'n', target: 'exists', operator: 'equal', exists: false },
+      ],
+      success: [
+        { kind: 'get', key: 'k', withValue: true },
+        { kind: 'put', key: 'big', value: large },
+        { kind: 'delete', key: 'gone' },
+        { kind: 'range', range: { prefix: 'k', limit: 1 } },
+        { kind: 'add', key: 'n', delta: -5n },
+        { kind: 'get', key: 'k' },
+      ],
+      failure: [{ kind: 'putIfAbsent', key: 'k', value: small }],
+    });
+    const txn = seen!.txn!;
+    assert.deepEqual(txn.compares.map((x) => `${x.target}/${x.operator}`), ['TARGET_VERSION/OPERATOR_GREATER', 'TARGET_HASH/OPERATOR_EQUAL', 'TARGET_EXISTS/OPERATOR_EQUAL']);
+    assert.equal(txn.success[1]!.put!.value!.source, 'blobHash', 'a value above the inline limit went as a blob');
+    assert.equal(a.blobs.has(hashOf(large)), true);
+    assert.equal(txn.success[4]!.add!.delta, -5);
+    assert.equal(txn.failure[0]!.putIfAbsent!.value!.source, 'inline');
+    assert.match(txn.writeId!.clientId, /^[0-9a-f]{32}$/);
+    assert.equal(result.revision, 7);
+    assert.deepEqual(result.results.map((r) => r.kind), ['get', 'written', 'delete', 'range', 'number', 'notRetained']);
+    const [got, , , range, num] = result.results;
+    assert.equal(got?.kind === 'get' ? str(got.kv?.value) : null, 'x');
+    assert.equal(range?.kind === 'range' ? range.more : null, true);
+    assert.equal(num?.kind === 'number' ? num.value : null, -5n);
+  });
+
+  it('fails a request whose inline value does not match its hash with CorruptError; the stream stays', async () => {
+    const a = await server();
+    const c = client({ addresses: [a.address] });
+    await c.set('k', text('true value'));
+    const sessions = a.sessionsOpened;
+    a.onRequest = (r) => {
+      const answer = a.answer(r);
+      if (answer.get?.kv) answer.get.kv = { ...answer.get.kv, value: Buffer.from('evil value') };
+      return answer;
+    };
+    await assert.rejects(c.get('k'), CorruptError);
+    a.onRequest = (r) => a.answer(r);
+    assert.equal(str((await c.get('k')).kv?.value), 'true value');
+    assert.equal(a.sessionsOpened, sessions);
   });
 
   it('surfaces a non-retryable error once, as its class', async () => {
