@@ -171,6 +171,14 @@ describe('client session: batching and matching', () => {
     assert.equal(a.sessionsOpened, sessions);
   });
 
+  it('refuses a call at once when queuedRequestsMax requests are already waiting', async () => {
+    const a = await server();
+    const c = client({ addresses: [a.address], queuedRequestsMax: 2 });
+    const first = [c.get('a'), c.get('b')];
+    await assert.rejects(c.get('c'), (err: unknown) => err instanceof UnavailableError && /queuedRequestsMax/.test(err.message));
+    assert.equal((await Promise.all(first)).length, 2, 'the queued ones are served');
+  });
+
   it('surfaces a non-retryable error once, as its class', async () => {
     const a = await server();
     const c = client({ addresses: [a.address] });
