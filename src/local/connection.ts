@@ -1,0 +1,658 @@
+// The request pipeline of the Global client: one long-lived `Session` stream to the replica
+// the client currently talks to, batched frames, responses matched by id, leader hints,
+// failover, retries with backoff, deadlines. client.ts builds the typed API on top.
+//
+// How a request travels:
+// 1. `request()` makes a PendingCall (its wire request is built once; a write's WriteId is in
+//    it, so every retry carries the same one) and appends it to `queue`.
+// 2. `flush()` (scheduled with process.nextTick, so requests issued in the same tick share a
+//    frame; no timer, so no added latency) moves up to frameRequestsMax queued calls into one
+//    ClientFrame on the current session, giving each a fresh wire id. While a frame is being
+//    written (until grpc-js flushed it), new requests accumulate and go in the next frame:
+//    under load frames grow by themselves. At most inFlightMax requests are unanswered.
+// 3. A ServerFrame's responses are matched by id, decoded, and resolve their callers.
+//    In-band errors: NOT_LEADER with a hint -> switch to that replica and resend at once;
+//    other retryable errors -> resend after the call's own backoff; the rest -> reject.
+// 4. A broken stream (or a malformed server frame, which closes that stream) puts its
+//    in-flight calls back at the front of the queue; they go out on the next stream. A failed
+//    connection charges every queued call one attempt. Reconnects go to the next replica
+//    after the connection backoff, which resets once a stream answers.
+// 5. Every call ends by its deadline or its attempt budget (retriesMax + 1) with a typed error
+//    that names the operation, the attempts, the last error and what to do.
+
+import { assert } from '../protocol/assert.ts';
+import {
+  ClosedError,
+  CorruptError,
+  DstoreError,
+  InternalError,
+  InvalidArgumentError,
+  NotLeaderError,
+  TooLargeError,
+  UnavailableError,
+} from '../protocol/errors.ts';
+import type { ClientRequest } from '../protocol/generated/dstore/v1/ClientRequest.ts';
+import type { GlobalClient as WireGlobalClient } from '../protocol/generated/dstore/v1/Global.ts';
+import type { ServerFrame__Output } from '../protocol/generated/dstore/v1/ServerFrame.ts';
+import type { ServerResponse__Output } from '../protocol/generated/dstore/v1/ServerResponse.ts';
+import { fromErrorDetail, fromGrpcError } from '../protocol/grpc-status.ts';
+import { Backoff, type BackoffConfig, type Clock, type Random, type Timer } from './backoff.ts';
+import { decodeStatus } from './client-codec.ts';
+import type { ServerLimits, ServerStatus } from './client-types.ts';
+import { ConnectionStateMachine, type ConnectionStatus, type StatusListener } from './connection-state.ts';
+import { channelOptions, newWireClient, Session, waitForChannelReady } from './session.ts';
+import type * as grpc from '@grpc/grpc-js';
+
+export interface ConnectionConfig extends BackoffConfig {
+  /** Replicas to try, "host:port"; leader hints may add more. */
+  readonly addresses: readonly string[];
+  /** Most requests in one ClientFrame (lowered to the server's limit once known). */
+  readonly frameRequestsMax: number;
+  /** Most requests sent and not yet answered on the current stream. */
+  readonly inFlightMax: number;
+  /** Most requests waiting to be sent; beyond it a call fails at once with UnavailableError. */
+  readonly queuedRequestsMax: number;
+  /** Default per-call deadline, from the call until its outcome. */
+  readonly deadlineMs: number;
+  /** Resends per call after the first attempt (stream breaks, retryable errors, leader hints). */
+  readonly retriesMax: number;
+  /** How long one connection attempt to one replica may take. */
+  readonly connectTimeoutMs: number;
+  /** Largest gRPC message sent or received. */
+  readonly messageBytesMax: number;
+}
+
+export type RequestKind = 'get' | 'set' | 'delete' | 'txn' | 'range' | 'missingBlobs' | 'status';
+
+export interface CallOptions {
+  /** Overrides the client's deadlineMs for this call. */
+  readonly deadlineMs?: number;
+}
+
+type CallState = 'queued' | 'sent' | 'waiting' | 'done';
+
+interface PendingCall {
+  readonly kind: RequestKind;
+  /** For messages: the key the call is about, or '' (status, missingBlobs). */
+  readonly key: string;
+  // Invariant: `request.id` === `wireId`, the id of the latest send; changed only by takeFrame().
+  readonly request: ClientRequest;
+  wireId: number;
+  readonly decode: (response: ServerResponse__Output) => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: DstoreError) => void;
+  readonly startedAtMs: number;
+  readonly deadlineAtMs: number;
+  readonly attemptsMax: number;
+  /** Internal calls (the status probe of a new session) never surface errors. */
+  readonly internal: boolean;
+  // Invariant: attempts counts sends plus connection failures while queued; <= attemptsMax.
+  attempts: number;
+  // Invariant: state 'sent' <=> session !== null and session.inFlight has request.id -> this.
+  state: CallState;
+  session: Session<PendingCall> | null;
+  lastError: DstoreError | null;
+  lastAddress: string | null;
+  backoff: Backoff | null;
+  timer: Timer | null;
+}
+
+function describe(call: PendingCall): string {
+  return call.key === '' ? call.kind : `${call.kind} ${JSON.stringify(call.key)}`;
+}
+
+/** Errors that say the request itself is wrong: resending it anywhere cannot help. */
+function isRequestError(err: DstoreError): boolean {
+  return err instanceof InvalidArgumentError || err instanceof TooLargeError;
+}
+
+const QUEUE_COMPACT_MIN = 1024;
+
+export class Connection {
+  private readonly fsm = new ConnectionStateMachine();
+  private readonly addresses: string[];
+  private addressCursor = 0;
+  /** Where to connect next instead of the round robin (a leader hint that came while not ready). */
+  private preferredAddress: string | null = null;
+  private current: Session<PendingCall> | null = null;
+  private readonly draining = new Set<Session<PendingCall>>();
+  // Invariant: calls before queueHead are consumed; consumed slots are undefined.
+  private queue: (PendingCall | undefined)[] = [];
+  private queueHead = 0;
+  /** Every call not done yet, for deadlines and close(). */
+  private readonly live = new Set<PendingCall>();
+  private nextWireId = 1;
+  private flushScheduled = false;
+  private readonly flushNow = (): void => this.flush();
+  private connectGeneration = 0;
+  private reconnectTimer: Timer | null = null;
+  private readonly connectBackoff: Backoff;
+  private deadlineTimer: Timer | null = null;
+  private deadlineTimerAtMs = Infinity;
+  private limits: ServerLimits | null = null;
+  private closedFlag = false;
+  /** Frames written, for tests and stats. */
+  framesSent = 0;
+
+  constructor(
+    private readonly config: ConnectionConfig,
+    private readonly clock: Clock,
+    private readonly random: Random,
+  ) {
+    assert(config.addresses.length > 0, 'connection: no addresses');
+    this.addresses = [...config.addresses];
+    this.connectBackoff = new Backoff(config, random);
+  }
+
+  // ---- public surface -------------------------------------------------------------
+
+  get connectionStatus(): ConnectionStatus {
+    return this.fsm.status;
+  }
+
+  onStatus(listener: StatusListener): () => void {
+    return this.fsm.onChange(listener);
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** The server's limits from the latest status answer, or null before one arrived. */
+  get serverLimits(): ServerLimits | null {
+    return this.limits;
+  }
+
+  /** Every address known: the configured ones, then those learned from leader hints. */
+  get knownAddresses(): readonly string[] {
+    return this.addresses;
+  }
+
+  /** The replica requests go to now (or will, once connected). */
+  currentAddress(): string {
+    return this.current?.address ?? this.preferredAddress ?? this.addresses[this.addressCursor % this.addresses.length]!;
+  }
+
+  /** The replica after `address` in the round robin. */
+  addressAfter(address: string): string {
+    const i = this.addresses.indexOf(address);
+    return this.addresses[(i + 1) % this.addresses.length]!;
+  }
+
+  /** Notes a leader hint from outside the session (a blob call): later connections prefer it. */
+  noteLeaderHint(address: string, from: string): void {
+    this.followLeader(address, `leader hint from ${from}`, false);
+  }
+
+  /** A channel for calls outside the session (blobs, subscriptions); the caller closes it. */
+  newChannel(address: string): WireGlobalClient {
+    return newWireClient(address, this.channelOptions());
+  }
+
+  /**
+   * Sends one request through the session and resolves with `decode(response)`. `request` is
+   * owned by the connection from now on (its id is rewritten per send). Rejects with a
+   * DstoreError: the server's non-retryable error, or UnavailableError after the deadline or
+   * the attempt budget, or ClosedError after close().
+   */
+  request<T>(kind: RequestKind, key: string, request: ClientRequest, decode: (response: ServerResponse__Output) => T, options: CallOptions = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const now = this.clock.nowMs();
+      const call: PendingCall = {
+        kind, key, request, decode,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        startedAtMs: now,
+        deadlineAtMs: now + (options.deadlineMs ?? this.config.deadlineMs),
+        attemptsMax: this.config.retriesMax + 1,
+        internal: false,
+        wireId: 0, attempts: 0, state: 'queued', session: null, lastError: null, lastAddress: null, backoff: null, timer: null,
+      };
+      this.admit(call);
+    });
+  }
+
+  /** Global.Status through the session; also refreshes `serverLimits`. */
+  status(options: CallOptions = {}): Promise<ServerStatus> {
+    return this.request('status', '', { status: {} }, (r) => this.decodeStatusResponse(r), options);
+  }
+
+  /** Rejects everything pending with ClosedError, ends every stream, cancels every timer. Idempotent. */
+  close(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    this.connectGeneration++;
+    this.reconnectTimer?.cancel();
+    this.reconnectTimer = null;
+    this.deadlineTimer?.cancel();
+    this.deadlineTimer = null;
+    const error = new ClosedError('the Global client was closed: the request was abandoned (it may or may not have been applied)');
+    for (const call of [...this.live]) this.fail(call, error);
+    this.queue = [];
+    this.queueHead = 0;
+    if (this.current !== null) this.current.end();
+    this.current = null;
+    for (const session of this.draining) session.end();
+    this.draining.clear();
+    this.fsm.transition('closed', null, 'close() called');
+  }
+
+  // ---- admission, queue, flush ----------------------------------------------------
+
+  private admit(call: PendingCall): void {
+    if (this.closedFlag) {
+      call.state = 'done';
+      call.reject(new ClosedError(`${describe(call)}: the Global client is closed`));
+      return;
+    }
+    if (this.queue.length - this.queueHead >= this.config.queuedRequestsMax) {
+      call.state = 'done';
+      call.reject(new UnavailableError(
+        `${describe(call)}: ${this.config.queuedRequestsMax} requests are already waiting to be sent (queuedRequestsMax); ` +
+          'Global is slow or unreachable: slow down or raise queuedRequestsMax',
+      ));
+      return;
+    }
+    this.live.add(call);
+    this.armDeadline(call.deadlineAtMs);
+    this.queue.push(call);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.closedFlag) return;
+    this.flushScheduled = true;
+    process.nextTick(this.flushNow);
+  }
+
+  private queuedCount(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  private frameRequestsMax(): number {
+    const serverMax = this.limits?.frameRequestsMax ?? 0;
+    return serverMax > 0 ? Math.min(serverMax, this.config.frameRequestsMax) : this.config.frameRequestsMax;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closedFlag || this.queuedCount() === 0) return;
+    const session = this.current;
+    if (session === null) {
+      if (this.fsm.state === 'idle') this.connect(this.currentAddress(), 'first request', false);
+      return;
+    }
+    if (session.writing) return; // the write callback flushes again
+    const requests = this.takeFrame(session);
+    if (requests.length === 0) return;
+    this.framesSent++;
+    session.writeFrame(requests, this.flushNow);
+  }
+
+  /** Moves up to a frame's worth of queued calls onto `session`; returns their wire requests. */
+  private takeFrame(session: Session<PendingCall>): ClientRequest[] {
+    const frameMax = this.frameRequestsMax();
+    let room = this.config.inFlightMax - session.inFlight.size;
+    const requests: ClientRequest[] = [];
+    while (room > 0 && requests.length < frameMax && this.queueHead < this.queue.length) {
+      const call = this.queue[this.queueHead]!;
+      this.queue[this.queueHead] = undefined;
+      this.queueHead++;
+      if (call.state !== 'queued') continue; // failed by its deadline while queued
+      const id = this.nextWireId++;
+      call.request.id = id;
+      call.wireId = id;
+      call.state = 'sent';
+      call.session = session;
+      call.attempts++;
+      call.lastAddress = session.address;
+      session.inFlight.set(id, call);
+      requests.push(call.request);
+      room--;
+    }
+    if (this.queueHead >= QUEUE_COMPACT_MIN && this.queueHead * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+    return requests;
+  }
+
+  /** Puts calls back at the front of the queue, in their original order. */
+  private requeueFront(calls: PendingCall[]): void {
+    if (calls.length === 0) return;
+    for (const call of calls) {
+      call.state = 'queued';
+      call.session = null;
+    }
+    this.queue = [...calls, ...this.queue.slice(this.queueHead)];
+    this.queueHead = 0;
+    this.scheduleFlush();
+  }
+
+  // ---- responses ----------------------------------------------------------------------
+
+  private onFrame(session: Session<PendingCall>, frame: ServerFrame__Output): void {
+    if (session.ended) return;
+    let answered = false;
+    for (const response of frame.responses) {
+      const call = session.inFlight.get(response.id);
+      if (call === undefined) continue; // answered after its deadline: nobody waits any more
+      session.inFlight.delete(response.id);
+      call.session = null;
+      if (response.body === 'error') {
+        const detail = response.error ?? { code: 'INTERNAL', message: 'error without detail', leaderHint: '', oldestRevision: 0, retryable: false };
+        this.onCallError(session, call, fromErrorDetail(detail));
+        continue;
+      }
+      if (!this.answerCall(session, call, response)) return; // the session was closed as malformed
+      answered = true;
+    }
+    if (answered) this.connectBackoff.reset();
+    if (session.draining && session.inFlight.size === 0) this.endDrained(session);
+    if (this.queuedCount() > 0) this.scheduleFlush();
+  }
+
+  /** Decodes and settles; returns false when the response was malformed and the session closed. */
+  private answerCall(session: Session<PendingCall>, call: PendingCall, response: ServerResponse__Output): boolean {
+    let value: unknown;
+    try {
+      if (response.body !== call.kind) {
+        throw new InternalError(`malformed response from Global: ${describe(call)} answered with ${response.body ?? 'nothing'}`);
+      }
+      value = call.decode(response);
+    } catch (err) {
+      if (err instanceof CorruptError) {
+        this.fail(call, err);
+        return true;
+      }
+      const error = err instanceof DstoreError ? err : new InternalError(`malformed response from Global: ${String(err)}`);
+      this.fail(call, error);
+      this.onSessionBroken(session, new UnavailableError(`closed the session to ${session.address} after a malformed response: ${error.message}`, { cause: error }));
+      return false;
+    }
+    this.settle(call, value);
+    return true;
+  }
+
+  private decodeStatusResponse(response: ServerResponse__Output): ServerStatus {
+    if (!response.status) throw new InternalError('malformed response from Global: status missing');
+    const status = decodeStatus(response.status);
+    if (status.limits !== null) this.limits = status.limits;
+    return status;
+  }
+
+  // ---- failures and retries ---------------------------------------------------------
+
+  private onCallError(session: Session<PendingCall>, call: PendingCall, err: DstoreError): void {
+    call.lastError = err;
+    if (err instanceof NotLeaderError) {
+      this.onNotLeader(session, call, err);
+      return;
+    }
+    if (err.retryable) this.retryLater(call);
+    else this.fail(call, err);
+  }
+
+  private onNotLeader(session: Session<PendingCall>, call: PendingCall, err: NotLeaderError): void {
+    if (err.leaderHint !== '' && err.leaderHint !== session.address) {
+      this.followLeader(err.leaderHint, `leader hint from ${session.address}`, false);
+      this.retryNow(call);
+      return;
+    }
+    // The replica knows no leader (it may be cut off): try another one, after backoff.
+    if (this.current === session) this.switchTo(this.addressAfter(session.address), `${session.address} knows no leader`, false);
+    this.retryLater(call);
+  }
+
+  /** Resends at once (to another replica); fails the call when its attempts are used up. */
+  private retryNow(call: PendingCall): void {
+    if (call.attempts >= call.attemptsMax) {
+      this.fail(call, this.giveUpError(call));
+      return;
+    }
+    call.state = 'queued';
+    this.queue.push(call);
+    this.scheduleFlush();
+  }
+
+  /** Resends after the call's own backoff, unless its attempts or deadline do not allow it. */
+  private retryLater(call: PendingCall): void {
+    if (call.attempts >= call.attemptsMax) {
+      this.fail(call, this.giveUpError(call));
+      return;
+    }
+    call.backoff ??= new Backoff(this.config, this.random);
+    const delayMs = call.backoff.nextDelayMs();
+    if (this.clock.nowMs() + delayMs >= call.deadlineAtMs) {
+      this.fail(call, this.deadlineError(call));
+      return;
+    }
+    call.state = 'waiting';
+    call.timer = this.clock.setTimer(() => {
+      call.timer = null;
+      if (call.state !== 'waiting') return;
+      call.state = 'queued';
+      this.queue.push(call);
+      this.scheduleFlush();
+    }, delayMs, true);
+  }
+
+  private giveUpError(call: PendingCall): UnavailableError {
+    const elapsedMs = Math.round(this.clock.nowMs() - call.startedAtMs);
+    return new UnavailableError(
+      `${describe(call)}: gave up after ${call.attempts} attempts in ${elapsedMs} ms; ${this.lastErrorText(call)}. ` +
+        `Check that a majority of the Global replicas (${this.addresses.join(', ')}) are running and reachable, or raise retriesMax`,
+      { cause: call.lastError ?? undefined },
+    );
+  }
+
+  private deadlineError(call: PendingCall): UnavailableError {
+    const budgetMs = Math.round(call.deadlineAtMs - call.startedAtMs);
+    const write = call.kind === 'set' || call.kind === 'delete' || call.kind === 'txn';
+    return new UnavailableError(
+      `${describe(call)}: no answer within its ${budgetMs} ms deadline (${call.attempts} attempts); ${this.lastErrorText(call)}. ` +
+        (write ? 'The write may or may not have been applied. ' : '') +
+        `Check that a majority of the Global replicas (${this.addresses.join(', ')}) are running and reachable, or raise deadlineMs`,
+      { cause: call.lastError ?? undefined },
+    );
+  }
+
+  private lastErrorText(call: PendingCall): string {
+    if (call.lastError === null) return 'no error was reported (no replica answered)';
+    const from = call.lastAddress === null ? '' : ` from ${call.lastAddress}`;
+    return `last error${from}: ${call.lastError.code}: ${call.lastError.message}`;
+  }
+
+  private settle(call: PendingCall, value: unknown): void {
+    assert(call.state !== 'done', 'connection: settling a finished call');
+    this.finish(call);
+    call.resolve(value);
+  }
+
+  private fail(call: PendingCall, err: DstoreError): void {
+    if (call.state === 'done') return;
+    this.finish(call);
+    call.reject(err);
+  }
+
+  private finish(call: PendingCall): void {
+    if (call.state === 'sent' && call.session !== null) call.session.inFlight.delete(call.wireId);
+    call.state = 'done';
+    call.session = null;
+    call.timer?.cancel();
+    call.timer = null;
+    this.live.delete(call);
+  }
+
+  // ---- deadlines ----------------------------------------------------------------------
+
+  // One timer for the earliest deadline: with the default deadline for every call, new calls
+  // never need an earlier one, so the timer is rarely re-armed. It does not keep the process
+  // alive (streams and backoff timers do, while anything is pending).
+  private armDeadline(atMs: number): void {
+    if (this.deadlineTimer !== null && this.deadlineTimerAtMs <= atMs) return;
+    this.deadlineTimer?.cancel();
+    this.deadlineTimerAtMs = atMs;
+    this.deadlineTimer = this.clock.setTimer(() => this.expireDeadlines(), Math.max(0, atMs - this.clock.nowMs()), false);
+  }
+
+  private expireDeadlines(): void {
+    this.deadlineTimer = null;
+    this.deadlineTimerAtMs = Infinity;
+    const now = this.clock.nowMs();
+    let nextAtMs = Infinity;
+    for (const call of [...this.live]) {
+      if (call.deadlineAtMs <= now) {
+        if (call.internal) this.fail(call, new UnavailableError('status probe timed out'));
+        else this.fail(call, this.deadlineError(call));
+      } else {
+        nextAtMs = Math.min(nextAtMs, call.deadlineAtMs);
+      }
+    }
+    for (const session of [...this.draining]) if (session.inFlight.size === 0) this.endDrained(session);
+    if (nextAtMs !== Infinity) this.armDeadline(nextAtMs);
+  }
+
+  // ---- connection state machine -----------------------------------------------------
+
+  private channelOptions(): grpc.ChannelOptions {
+    return channelOptions(this.config.messageBytesMax, this.config.backoffInitialMs, this.config.backoffMaxMs);
+  }
+
+  private connect(address: string, reason: string, viaStatusHint: boolean): void {
+    assert(this.current === null, 'connection: connect while a session is current');
+    const generation = ++this.connectGeneration;
+    this.preferredAddress = null;
+    this.fsm.transition('connecting', address, reason);
+    const client = newWireClient(address, this.channelOptions());
+    waitForChannelReady(client, this.config.connectTimeoutMs, (problem) => {
+      if (generation !== this.connectGeneration || this.closedFlag) {
+        client.close();
+        return;
+      }
+      if (problem !== null) {
+        client.close();
+        this.onConnectFailed(address, new UnavailableError(`cannot reach Global replica ${address}: ${problem}`));
+        return;
+      }
+      this.openSession(address, client, viaStatusHint);
+    });
+  }
+
+  private openSession(address: string, client: WireGlobalClient, viaStatusHint: boolean): void {
+    const session = new Session<PendingCall>(address, client, client.Session(), viaStatusHint);
+    session.call.on('data', (frame: ServerFrame__Output) => this.onFrame(session, frame));
+    session.call.on('error', (err: grpc.ServiceError) => this.onSessionBroken(session, fromGrpcError(err)));
+    session.call.on('end', () => this.onSessionBroken(session, new UnavailableError(`Global replica ${address} ended the session`)));
+    this.current = session;
+    this.fsm.transition('ready', address, viaStatusHint ? 'connected to the leader named by status' : 'connected');
+    this.probeStatus(session);
+    this.flush();
+  }
+
+  /** The first request on every session: learn the server's limits and whether it leads. */
+  private probeStatus(session: Session<PendingCall>): void {
+    const now = this.clock.nowMs();
+    const call: PendingCall = {
+      kind: 'status', key: '', request: { status: {} },
+      decode: (r) => this.decodeStatusResponse(r),
+      resolve: (value) => this.onProbeStatus(session, value as ServerStatus),
+      reject: () => {},
+      startedAtMs: now, deadlineAtMs: now + this.config.connectTimeoutMs, attemptsMax: 1, internal: true,
+      wireId: 0, attempts: 0, state: 'queued', session: null, lastError: null, lastAddress: null, backoff: null, timer: null,
+    };
+    this.live.add(call);
+    this.armDeadline(call.deadlineAtMs);
+    this.requeueFront([call]);
+  }
+
+  private onProbeStatus(session: Session<PendingCall>, status: ServerStatus): void {
+    const leader = status.leaderAddress;
+    if (status.isLeader || leader === '' || leader === session.address) return;
+    if (this.current !== session || session.openedByStatusHint) return; // follow status hints once in a row
+    this.followLeader(leader, `${session.address} says ${leader} leads`, true);
+  }
+
+  private followLeader(address: string, reason: string, viaStatusHint: boolean): void {
+    if (!this.addresses.includes(address)) this.addresses.push(address);
+    this.switchTo(address, reason, viaStatusHint);
+  }
+
+  /** Makes `address` the replica new requests go to; the old stream drains. */
+  private switchTo(address: string, reason: string, viaStatusHint: boolean): void {
+    if (this.closedFlag || this.current?.address === address) return;
+    if (this.fsm.state !== 'ready') {
+      this.preferredAddress = address; // used by the next (re)connect
+      return;
+    }
+    const old = this.current!;
+    this.current = null;
+    old.draining = true;
+    this.draining.add(old);
+    if (old.inFlight.size === 0) this.endDrained(old);
+    this.connect(address, reason, viaStatusHint);
+  }
+
+  private endDrained(session: Session<PendingCall>): void {
+    this.draining.delete(session);
+    session.end();
+  }
+
+  private onConnectFailed(address: string, error: UnavailableError): void {
+    this.fsm.transition('transient-failure', address, 'connection failed', error);
+    this.chargeQueued(address, error);
+    this.scheduleReconnect(address);
+  }
+
+  /** Every queued call spent one attempt waiting on a failed connection. */
+  private chargeQueued(address: string, error: DstoreError): void {
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const call = this.queue[i]!;
+      if (call.state !== 'queued') continue;
+      call.attempts++;
+      call.lastError = error;
+      call.lastAddress = address;
+      if (call.attempts >= call.attemptsMax) this.fail(call, this.giveUpError(call));
+    }
+  }
+
+  private scheduleReconnect(failedAddress: string): void {
+    const next = this.preferredAddress ?? this.addressAfter(failedAddress);
+    const delayMs = this.connectBackoff.nextDelayMs();
+    this.reconnectTimer = this.clock.setTimer(() => {
+      this.reconnectTimer = null;
+      if (this.closedFlag) return;
+      this.connect(this.preferredAddress ?? next, `retrying after ${delayMs} ms`, false);
+    }, delayMs, true);
+  }
+
+  private onSessionBroken(session: Session<PendingCall>, error: DstoreError): void {
+    if (session.ended) return;
+    session.end();
+    const calls = [...session.inFlight.values()];
+    session.inFlight.clear();
+    this.draining.delete(session);
+    if (this.current === session) {
+      this.current = null;
+      this.fsm.transition('transient-failure', session.address, 'session broke', error);
+      this.scheduleReconnect(session.address);
+    }
+    this.retryBroken(calls, session.address, error);
+  }
+
+  /** In-flight calls of a broken stream go out again on the next one (writes with their WriteId). */
+  private retryBroken(calls: PendingCall[], address: string, error: DstoreError): void {
+    const again: PendingCall[] = [];
+    for (const call of calls) {
+      call.state = 'queued';
+      call.session = null;
+      call.lastError = error;
+      call.lastAddress = address;
+      if (call.internal) this.fail(call, error);
+      else if (isRequestError(error)) this.fail(call, error);
+      else if (call.attempts >= call.attemptsMax) this.fail(call, this.giveUpError(call));
+      else again.push(call);
+    }
+    this.requeueFront(again);
+  }
+}

@@ -1,0 +1,77 @@
+// The retry budget of one call made outside the session (blob transfers): attempts, backoff,
+// deadline, and where to go next. The session path (connection.ts) applies the same rules
+// per queued request; this is the same policy for a call that owns its own gRPC stream.
+
+import { DstoreError, InternalError, NotLeaderError, UnavailableError } from '../protocol/errors.ts';
+import { fromGrpcError, type GrpcErrorLike } from '../protocol/grpc-status.ts';
+import { Backoff, type BackoffConfig, type Clock, type Random } from './backoff.ts';
+
+/** Any thrown value as a DstoreError: ours as they are, gRPC failures mapped, the rest INTERNAL. */
+export function asDstoreError(err: unknown): DstoreError {
+  if (err instanceof DstoreError) return err;
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof (err as GrpcErrorLike).code === 'number') {
+    return fromGrpcError(err as GrpcErrorLike);
+  }
+  return new InternalError(`unexpected error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+export interface RetryConfig extends BackoffConfig {
+  readonly retriesMax: number;
+}
+
+export interface NextAttempt {
+  readonly address: string;
+  /** 0 when following a leader hint (another replica, no reason to wait). */
+  readonly delayMs: number;
+}
+
+export class RetryBudget {
+  private attempts = 0;
+  private readonly backoff: Backoff;
+  private readonly startedAtMs: number;
+
+  constructor(
+    /** Names the operation in errors, e.g. `putBlob 3fa2...`. */
+    private readonly what: string,
+    private readonly config: RetryConfig,
+    private readonly clock: Clock,
+    random: Random,
+    readonly deadlineAtMs: number,
+    /** For the advice in the final error, e.g. "127.0.0.1:50051, 127.0.0.1:50052". */
+    private readonly addressesText: () => string,
+  ) {
+    this.backoff = new Backoff(config, random);
+    this.startedAtMs = clock.nowMs();
+  }
+
+  /** Milliseconds left before the deadline (at least 1, for gRPC call deadlines). */
+  remainingMs(): number {
+    return Math.max(1, Math.ceil(this.deadlineAtMs - this.clock.nowMs()));
+  }
+
+  /**
+   * After attempt at `address` failed with `error`: where to try next and after how long.
+   * Throws `error` itself when it is not retryable, or UnavailableError naming the attempts,
+   * the last error and what to do when the attempts or the deadline are used up.
+   */
+  afterFailure(error: DstoreError, address: string, addressAfter: (address: string) => string): NextAttempt {
+    this.attempts++;
+    if (!error.retryable) throw error;
+    if (this.attempts > this.config.retriesMax) throw this.giveUp(error, address, 'gave up after');
+    if (error instanceof NotLeaderError && error.leaderHint !== '' && error.leaderHint !== address) {
+      return { address: error.leaderHint, delayMs: 0 };
+    }
+    const delayMs = this.backoff.nextDelayMs();
+    if (this.clock.nowMs() + delayMs >= this.deadlineAtMs) throw this.giveUp(error, address, 'deadline reached after');
+    return { address: addressAfter(address), delayMs };
+  }
+
+  private giveUp(error: DstoreError, address: string, why: string): UnavailableError {
+    const elapsedMs = Math.round(this.clock.nowMs() - this.startedAtMs);
+    return new UnavailableError(
+      `${this.what}: ${why} ${this.attempts} attempts in ${elapsedMs} ms; last error from ${address}: ${error.code}: ${error.message}. ` +
+        `Check that a majority of the Global replicas (${this.addressesText()}) are running and reachable, or raise retriesMax/blobDeadlineMs`,
+      { cause: error },
+    );
+  }
+}
