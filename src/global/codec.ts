@@ -135,8 +135,8 @@ export function opResultMsg(r: state.OpResult, header: { revision: number; repli
     case 'written': return { written: keyValueMsg(r.kv) };
     case 'delete': return { delete: { header, deleted: r.prev !== null, prevKv: r.prev === null ? null : keyValueMsg(r.prev) } };
     case 'range': return { range: { header, kvs: r.kvs.map(keyValueMsg), more: r.more } };
-    case 'number': return { number: Number(r.value) };
-    case 'notRetained': return {};
+    case 'number': return { number: r.value.toString() };
+    case 'notRetained': return { notRetained: true };
     default: return assertNever(r, 'op result');
   }
 }

@@ -206,8 +206,9 @@ function decodeOpResult(r: TxnOpResult__Output, what: string): OpResult {
       if (!r.range) throw malformed(`${what}: range result missing`);
       return { kind: 'range', ...decodeRangeBody(r.range, what) };
     case 'number':
-      // Exact only below 2^53: the loader decodes sint64 as a JS number (see docs/client.md).
-      return { kind: 'number', value: BigInt(r.number ?? 0) };
+      if (r.number === undefined || !/^-?\d+$/.test(r.number)) throw malformed(`${what}: number result is not decimal text`);
+      return { kind: 'number', value: BigInt(r.number) };
+    case 'notRetained':
     case undefined:
       return { kind: 'notRetained' };
     default:

@@ -120,7 +120,7 @@ describe('client session: batching and matching', () => {
         txn: {
           header: { revision: 7, replicaId: 1 },
           succeeded: true,
-          results: [{ get: { found: true, kv } }, { written: kv }, { delete: { deleted: false } }, { range: { kvs: [kv], more: true } }, { number: -5 }, {}],
+          results: [{ get: { found: true, kv } }, { written: kv }, { delete: { deleted: false } }, { range: { kvs: [kv], more: true } }, { number: '-5' }, { notRetained: true }],
         },
       };
     };

@@ -3,6 +3,9 @@
 import type { BlobChunk as _dstore_v1_BlobChunk, BlobChunk__Output as _dstore_v1_BlobChunk__Output } from '../../dstore/v1/BlobChunk.ts';
 import type { Long } from '@grpc/proto-loader';
 
+/**
+ * At least one message is sent, also for an empty blob or range.
+ */
 export interface GetBlobResponse {
   /**
    * Total size of the blob (not of the range).
@@ -11,6 +14,9 @@ export interface GetBlobResponse {
   'chunk'?: (_dstore_v1_BlobChunk | null);
 }
 
+/**
+ * At least one message is sent, also for an empty blob or range.
+ */
 export interface GetBlobResponse__Output {
   /**
    * Total size of the blob (not of the range).

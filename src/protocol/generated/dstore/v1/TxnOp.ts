@@ -6,20 +6,26 @@ import type { _dstore_v1_MapValue_Entry, _dstore_v1_MapValue_Entry__Output } fro
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * Adds delta to the integer at key (a missing key is 0). Overflow fails the
- * transaction with INVALID_ARGUMENT.
+ * Adds delta to the integer at key (a missing key is 0). Overflow of signed 64-bit
+ * fails the transaction with INVALID_ARGUMENT.
  */
 export interface _dstore_v1_TxnOp_Add {
   'key'?: (string);
+  /**
+   * |delta| < 2^53 (the server refuses larger ones with INVALID_ARGUMENT).
+   */
   'delta'?: (number | string | Long);
 }
 
 /**
- * Adds delta to the integer at key (a missing key is 0). Overflow fails the
- * transaction with INVALID_ARGUMENT.
+ * Adds delta to the integer at key (a missing key is 0). Overflow of signed 64-bit
+ * fails the transaction with INVALID_ARGUMENT.
  */
 export interface _dstore_v1_TxnOp_Add__Output {
   'key': (string);
+  /**
+   * |delta| < 2^53 (the server refuses larger ones with INVALID_ARGUMENT).
+   */
   'delta': (number);
 }
 

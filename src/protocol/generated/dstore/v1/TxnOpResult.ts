@@ -4,7 +4,6 @@ import type { GetResponse as _dstore_v1_GetResponse, GetResponse__Output as _dst
 import type { KeyValue as _dstore_v1_KeyValue, KeyValue__Output as _dstore_v1_KeyValue__Output } from '../../dstore/v1/KeyValue.ts';
 import type { DeleteResponse as _dstore_v1_DeleteResponse, DeleteResponse__Output as _dstore_v1_DeleteResponse__Output } from '../../dstore/v1/DeleteResponse.ts';
 import type { RangeResponse as _dstore_v1_RangeResponse, RangeResponse__Output as _dstore_v1_RangeResponse__Output } from '../../dstore/v1/RangeResponse.ts';
-import type { Long } from '@grpc/proto-loader';
 
 /**
  * The result of one TxnOp, in the same position as the op.
@@ -18,10 +17,15 @@ export interface TxnOpResult {
   'delete'?: (_dstore_v1_DeleteResponse | null);
   'range'?: (_dstore_v1_RangeResponse | null);
   /**
-   * add: the integer after the addition.
+   * add: the integer after the addition, as decimal text (exact over signed 64-bit).
    */
-  'number'?: (number | string | Long);
-  'result'?: "get"|"written"|"delete"|"range"|"number";
+  'number'?: (string);
+  /**
+   * A read (get, range) of a transaction that ran before under the same WriteId: the
+   * server keeps writes' results for retries, not reads'.
+   */
+  'notRetained'?: (boolean);
+  'result'?: "get"|"written"|"delete"|"range"|"number"|"notRetained";
 }
 
 /**
@@ -36,8 +40,13 @@ export interface TxnOpResult__Output {
   'delete'?: (_dstore_v1_DeleteResponse__Output | null);
   'range'?: (_dstore_v1_RangeResponse__Output | null);
   /**
-   * add: the integer after the addition.
+   * add: the integer after the addition, as decimal text (exact over signed 64-bit).
    */
-  'number'?: (number);
-  'result'?: "get"|"written"|"delete"|"range"|"number";
+  'number'?: (string);
+  /**
+   * A read (get, range) of a transaction that ran before under the same WriteId: the
+   * server keeps writes' results for retries, not reads'.
+   */
+  'notRetained'?: (boolean);
+  'result'?: "get"|"written"|"delete"|"range"|"number"|"notRetained";
 }

@@ -16,6 +16,11 @@ export interface TxnRequest {
   'compares'?: (_dstore_v1_Compare)[];
   'success'?: (_dstore_v1_TxnOp)[];
   'failure'?: (_dstore_v1_TxnOp)[];
+  /**
+   * Writes with a WriteId run exactly once: a retry gets the first run's result. A retry
+   * older than the results kept for that client fails with INVALID_ARGUMENT ("may or may
+   * not have run") instead of running twice.
+   */
   'writeId'?: (_dstore_v1_WriteId | null);
 }
 
@@ -31,5 +36,10 @@ export interface TxnRequest__Output {
   'compares': (_dstore_v1_Compare__Output)[];
   'success': (_dstore_v1_TxnOp__Output)[];
   'failure': (_dstore_v1_TxnOp__Output)[];
+  /**
+   * Writes with a WriteId run exactly once: a retry gets the first run's result. A retry
+   * older than the results kept for that client fails with INVALID_ARGUMENT ("may or may
+   * not have run") instead of running twice.
+   */
   'writeId': (_dstore_v1_WriteId__Output | null);
 }
