@@ -1,5 +1,9 @@
 // The Echo service of bench/transport/echo.proto, loaded with @grpc/proto-loader, shared by
 // the bench server and client processes so both sides encode and decode the same way.
+//
+// protobufjs is imported directly only for the `protobufjs` codec, which sweep.ts offers to
+// measure what skipping proto-loader's object conversion would save; it is the copy
+// proto-loader itself depends on (not yet declared in package.json).
 import { fileURLToPath } from 'node:url';
 import type { ChannelOptions, MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -67,6 +71,7 @@ export function loadEcho(codec: Codec): EchoService {
   assert(unary !== undefined && stream !== undefined, `${SERVICE_NAME} lacks Unary or Stream`);
   if (codec === 'protobufjs') {
     // Without long.js protobufjs decodes uint64 as a number, not a Long object per field.
+    // This is process-wide, which is fine in a bench process that uses only this codec.
     protobuf.util.Long = undefined as unknown as protobuf.Constructor<protobuf.Long>;
     protobuf.configure();
     const root = protobuf.loadSync(PROTO_FILE);

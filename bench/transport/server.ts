@@ -1,7 +1,7 @@
-// Echo server process for the `transport` bench suite. Usage: server.ts <EchoConfig JSON>. Binds 127.0.0.1 on a free port, prints
-// one JSON line `{"port": <n>}` on stdout once it listens, and serves until its stdin closes
-// (the suite holds the other end, so the server cannot outlive a suite that crashed) or it
-// gets SIGTERM/SIGINT.
+// Echo server process for the `transport` bench suite. Usage: server.ts <EchoConfig JSON>.
+// Binds 127.0.0.1 on a free port, prints one JSON line `{"port": <n>}` on stdout once it
+// listens, and serves until its stdin closes (the suite holds the other end, so the server
+// cannot outlive a suite that crashed) or it gets SIGTERM/SIGINT.
 //
 // Each request is decoded into objects and each reply encoded again from those objects: the
 // echo pays the full protobuf cost per operation, as a real server would.
