@@ -5,7 +5,7 @@
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
-import { assert } from '../../src/protocol/assert.ts';
+import { AssertionError, assert } from '../../src/protocol/assert.ts';
 import { percentile } from '../harness.ts';
 import { type RunResult, type StreamCommand, type UnaryCommand, parseCommand } from './commands.ts';
 import { type Frame, type Op, loadEcho, parseEchoConfig } from './echo.ts';
@@ -21,9 +21,13 @@ const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsec
 // one of this run's.
 let idNext = 1;
 
+// Runs once per echoed op: the messages are built only on failure, so a passing check
+// allocates nothing (a template literal passed to assert would be built every time).
 function checkOp(op: Op, idExpected: number, payloadBytes: number): void {
-  assert(op.id === idExpected, `echo carries op id ${op.id}, expected ${idExpected}`);
-  assert(op.payload.byteLength === payloadBytes, `echo of op ${op.id} has ${op.payload.byteLength} payload bytes, expected ${payloadBytes}`);
+  if (op.id !== idExpected) throw new AssertionError(`echo carries op id ${op.id}, expected ${idExpected}`);
+  if (op.payload.byteLength !== payloadBytes) {
+    throw new AssertionError(`echo of op ${op.id} has ${op.payload.byteLength} payload bytes, expected ${payloadBytes}`);
+  }
 }
 
 function runUnary(command: UnaryCommand): Promise<RunResult> {
@@ -105,7 +109,7 @@ function runStream(command: StreamCommand): Promise<RunResult> {
   return new Promise((resolve) => {
     onFrame = (frame: Frame): void => {
       assert(framesInFlight > 0, 'echo frame arrived with no frame in flight');
-      assert(frame.ops.length === command.opsPerFrame, `echo frame has ${frame.ops.length} ops, expected ${command.opsPerFrame}`);
+      if (frame.ops.length !== command.opsPerFrame) throw new AssertionError(`echo frame has ${frame.ops.length} ops, expected ${command.opsPerFrame}`);
       const idFirst = idFirstRing[ringHead]!;
       for (let i = 0; i < frame.ops.length; i++) checkOp(frame.ops[i]!, idFirst + i, command.payloadBytes);
       const nowMs = performance.now();
