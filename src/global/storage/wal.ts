@@ -191,6 +191,8 @@ export class Wal {
   private pending: Batch;
   private spare: Batch | undefined;
   private flushing = false;
+  /** Records in the batch being written now (their LSNs start at `nextLsn`). */
+  private inFlightCount = 0;
   private idleWaiters: Array<() => void> = [];
   private failure: StorageFatalError | undefined;
   private closing = false;
@@ -304,7 +306,7 @@ export class Wal {
 
   /** The LSN the next record will get, once the records pending now are written. */
   get lsnNext(): number {
-    return this.nextLsn + this.pending.count;
+    return this.nextLsn + this.inFlightCount + this.pending.count;
   }
 
   /** A copy of the segment list, oldest first. */
@@ -351,7 +353,9 @@ export class Wal {
       if (this.failure !== undefined) {
         batch.rejectAll(this.failure);
       } else {
+        this.inFlightCount = batch.count;
         await this.writeBatch(batch);
+        this.inFlightCount = 0;
       }
       batch.reset(this.config.batchBufferBytesRetainedMax);
       this.spare = batch;
