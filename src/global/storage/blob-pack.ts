@@ -129,16 +129,14 @@ export class BlobPack {
     // In groups, so one group shares one group commit without holding every blob in memory.
     for (let start = 0; start < live.length; start += COMPACT_GROUP_BLOBS) {
       const group = live.slice(start, start + COMPACT_GROUP_BLOBS);
-      const copies: Array<Promise<void>> = [];
-      for (const [hash, at] of group) {
-        const payload = await this.wal.readAt(at);
-        if (this.index.get(hash) !== at) continue; // removed or put again meanwhile
-        copies.push(
-          this.wal.appendLocated(RECORD_INLINE_BLOB, payload).then((moved) => {
-            if (this.index.get(hash) === at) this.index.set(hash, moved);
-          }),
-        );
-      }
+      const payloads: Buffer[] = [];
+      for (const [, at] of group) payloads.push(await this.wal.readAt(at));
+      const copies = group.map(([hash, at], i) => {
+        if (this.index.get(hash) !== at) return Promise.resolve(); // removed or put again meanwhile
+        return this.wal.appendLocated(RECORD_INLINE_BLOB, payloads[i]!).then((moved) => {
+          if (this.index.get(hash) === at) this.index.set(hash, moved);
+        });
+      });
       await Promise.all(copies);
     }
     const segmentsRemoved = await this.wal.removeSegmentsBelow(cutLsn);

@@ -101,7 +101,8 @@ export class StableStore {
    */
   persist(update: PersistUpdate): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (update.hardState === undefined && update.entries.length === 0) return Promise.resolve();
+    // Nothing to write still means "everything before is durable" to the caller.
+    if (update.hardState === undefined && update.entries.length === 0) return this.wal.barrier().catch((err: unknown) => this.failWith(err));
     const lsn = this.wal.lsnNext;
     const written = this.wal.append(RECORD_READY, encodeReady(update));
     this.remember(update, lsn);
@@ -115,9 +116,26 @@ export class StableStore {
    * `persist`.
    */
   compact(snapshotThrough: number): Promise<void> {
-    const run = this.compacting.then(() => this.compactNow(snapshotThrough));
-    this.compacting = run.catch(() => undefined);
-    return run;
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (!Number.isSafeInteger(snapshotThrough) || snapshotThrough < this.snapshotThrough) {
+      return Promise.reject(new InvalidArgumentError(`compact: snapshotThrough must be a safe integer >= ${this.snapshotThrough}, got ${snapshotThrough}`));
+    }
+    // Appended now, not after an await: records stay in call order with `persist`.
+    this.advanceSnapshot(snapshotThrough);
+    const cutLsn = this.wal.activeSegmentFirstLsn;
+    const carried = [...this.live.values()].filter((l) => l.lsn < cutLsn).map((l) => l.entry);
+    const checkpoint = this.wal.append(RECORD_CHECKPOINT, encodeCheckpoint({ snapshotThrough, hardState: this.hardState }));
+    const carriedLsn = this.wal.lsnNext;
+    const carry = carried.length === 0 ? Promise.resolve() : this.wal.append(RECORD_READY, encodeReady({ entries: carried }));
+    if (carried.length > 0) this.remember({ entries: carried }, carriedLsn);
+    assert([...this.live.values()].every((l) => l.lsn >= cutLsn), 'compact: a live entry would be left in a removed segment');
+    const run = Promise.all([checkpoint, carry]).then(
+      () => this.wal.removeSegmentsBelow(cutLsn),
+      (err: unknown) => this.failWith(err),
+    );
+    const done = run.then(() => undefined).catch((err: unknown) => this.failWith(err));
+    this.compacting = done.catch(() => undefined);
+    return done;
   }
 
   /** Closes the WAL after flushing what was persisted. */
@@ -157,27 +175,6 @@ export class StableStore {
     if (snapshotThrough <= this.snapshotThrough) return;
     this.snapshotThrough = snapshotThrough;
     for (const instance of this.live.keys()) if (instance <= snapshotThrough) this.live.delete(instance);
-  }
-
-  private async compactNow(snapshotThrough: number): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
-    if (!Number.isSafeInteger(snapshotThrough) || snapshotThrough < this.snapshotThrough) {
-      throw new InvalidArgumentError(`compact: snapshotThrough must be a safe integer >= ${this.snapshotThrough}, got ${snapshotThrough}`);
-    }
-    this.advanceSnapshot(snapshotThrough);
-    const cutLsn = this.wal.activeSegmentFirstLsn;
-    const carried = [...this.live.values()].filter((l) => l.lsn < cutLsn).map((l) => l.entry);
-    const checkpoint = this.wal.append(RECORD_CHECKPOINT, encodeCheckpoint({ snapshotThrough, hardState: this.hardState }));
-    const carriedLsn = this.wal.lsnNext;
-    const carry = carried.length === 0 ? Promise.resolve() : this.wal.append(RECORD_READY, encodeReady({ entries: carried }));
-    if (carried.length > 0) this.remember({ entries: carried }, carriedLsn);
-    try {
-      await Promise.all([checkpoint, carry]);
-    } catch (err) {
-      this.failWith(err);
-    }
-    assert([...this.live.values()].every((l) => l.lsn >= cutLsn), 'compact: a live entry would be left in a removed segment');
-    await this.wal.removeSegmentsBelow(cutLsn).catch((err: unknown) => this.failWith(err));
   }
 
   private failWith(err: unknown): never {

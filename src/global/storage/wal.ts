@@ -108,6 +108,8 @@ class Batch {
   readonly resolves: Resolve[] = [];
   readonly rejects: Reject[] = [];
   readonly wantsLocation: boolean[] = [];
+  /** Waiters with no record of their own (`Wal.barrier`), settled with the batch. */
+  readonly barriers: Array<{ resolve: () => void; reject: Reject }> = [];
 
   constructor(initialBytes: number) {
     this.buffer = Buffer.allocUnsafe(initialBytes);
@@ -144,10 +146,12 @@ class Batch {
       const payloadBytes = this.buffer.readUInt32LE(offset + 4);
       this.resolves[i]!({ segmentFirstLsn, offset: position + offset, lsn: firstLsn + i, payloadBytes });
     }
+    for (const barrier of this.barriers) barrier.resolve();
   }
 
   rejectAll(error: unknown): void {
     for (const reject of this.rejects) reject(error);
+    for (const barrier of this.barriers) barrier.reject(error);
   }
 
   reset(retainedMaxBytes: number): void {
@@ -156,6 +160,7 @@ class Batch {
     this.resolves.length = 0;
     this.rejects.length = 0;
     this.wantsLocation.length = 0;
+    this.barriers.length = 0;
     if (this.buffer.byteLength > retainedMaxBytes) this.buffer = Buffer.allocUnsafe(BATCH_BUFFER_INITIAL_BYTES);
   }
 
@@ -193,6 +198,7 @@ export class Wal {
   private flushing = false;
   /** Records in the batch being written now (their LSNs start at `nextLsn`). */
   private inFlightCount = 0;
+  private inFlight: Batch | undefined;
   private idleWaiters: Array<() => void> = [];
   private failure: StorageFatalError | undefined;
   private closing = false;
@@ -287,6 +293,17 @@ export class Wal {
     return run;
   }
 
+  /**
+   * Resolves when every record appended so far is durable; rejects as their appends did if
+   * any of them failed (and with StorageFatalError / ClosedError as `append`).
+   */
+  barrier(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const batch = this.pending.count > 0 ? this.pending : this.inFlight;
+    if (batch === undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => batch.barriers.push({ resolve, reject }));
+  }
+
   /** Resolves when every record appended so far is durable (or failed). */
   flushed(): Promise<void> {
     if (!this.flushing && this.pending.count === 0) return Promise.resolve();
@@ -354,8 +371,8 @@ export class Wal {
         batch.rejectAll(this.failure);
       } else {
         this.inFlightCount = batch.count;
+        this.inFlight = batch;
         await this.writeBatch(batch);
-        this.inFlightCount = 0;
       }
       batch.reset(this.config.batchBufferBytesRetainedMax);
       this.spare = batch;
@@ -387,10 +404,18 @@ export class Wal {
       }
       active.info.sizeBytes = position + batch.bytes;
       this.nextLsn = firstLsn + batch.count;
+      this.landed();
       batch.resolveAll(active.info.firstLsn, position, firstLsn);
     } catch (err) {
+      this.landed();
       batch.rejectAll(err);
     }
+  }
+
+  /** The in-flight batch is done: later barriers and LSN queries must not count it. */
+  private landed(): void {
+    this.inFlight = undefined;
+    this.inFlightCount = 0;
   }
 
   /** The active segment, rotated first when `bytes` more would take it past the target. */
