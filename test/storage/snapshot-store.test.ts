@@ -137,6 +137,14 @@ describe('SnapshotStore', () => {
     assert.deepEqual(await fs.readdir(DIR), []);
   });
 
+  it('turns a failed directory sync after the rename into StorageFatalError', async () => {
+    const fs = new FaultFileSystem({ seed: 12 });
+    const store = await open(fs);
+    fs.inject({ op: 'syncDir', code: 'EIO' });
+    await assert.rejects(store.write(4, [payload(100)]), (err: unknown) => err instanceof StorageFatalError && /publishing snapshot/.test(err.message));
+    assert.equal(store.latest(), undefined, 'not reported as installed');
+  });
+
   it('turns ENOSPC into DiskFullError, removes the partial file and keeps older snapshots', async () => {
     const fs = new FaultFileSystem({ seed: 10 });
     const store = await open(fs);

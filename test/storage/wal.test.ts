@@ -386,6 +386,27 @@ describe('WAL failures', () => {
     await again.close();
   });
 
+  it('fails for good when the directory sync after creating a segment fails', async () => {
+    const fs = new FaultFileSystem({ seed: 25 });
+    const { wal } = await openWal(fs, { segmentBytesTarget: 512 });
+    for (let i = 0; i < 3; i++) await wal.append(1, payloadOf(i, 100));
+    fs.inject({ op: 'syncDir', code: 'EIO', pathIncludes: DIR });
+    await wal.append(1, payloadOf(3, 100));
+    await assert.rejects(wal.append(1, payloadOf(4, 200)), (err: unknown) => err instanceof StorageFatalError && /creating segment/.test(err.message));
+    await assert.rejects(wal.append(1, payloadOf(5, 10)), StorageFatalError);
+    await wal.close();
+  });
+
+  it('fails for good when removing a segment fails', async () => {
+    const fs = new FaultFileSystem({ seed: 26 });
+    const { wal } = await openWal(fs, { segmentBytesTarget: 512 });
+    for (let i = 0; i < 12; i++) await wal.append(1, payloadOf(i, 100));
+    fs.inject({ op: 'unlink', code: 'EIO' });
+    await assert.rejects(wal.removeSegmentsBelow(Number.MAX_SAFE_INTEGER), (err: unknown) => err instanceof StorageFatalError && /removing segments below/.test(err.message));
+    await assert.rejects(wal.append(1, payloadOf(99)), StorageFatalError);
+    await wal.close();
+  });
+
   it('rejects oversized records, bad types and use after close', async () => {
     const fs = new FaultFileSystem({ seed: 24 });
     const { wal } = await openWal(fs, { recordBytesMax: 100 });
