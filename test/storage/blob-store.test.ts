@@ -117,6 +117,32 @@ describe('BlobStore verification', () => {
     assert.deepEqual(await store.get(hash), large);
   });
 
+  it('streams a blob out in pieces, withholding the last piece of a corrupt one', async () => {
+    const fs = new FaultFileSystem({ seed: 16 });
+    const store = await open(fs);
+    const large = blob(5000, 1);
+    const hash = await store.put(large);
+    const pieces: Uint8Array[] = [];
+    for await (const piece of store.read(hash, 2000)) pieces.push(piece);
+    assert.deepEqual(pieces.map((p) => p.byteLength), [2000, 2000, 1000]);
+    assert.deepEqual(Buffer.concat(pieces), large);
+    const small = await store.put(blob(300, 2));
+    const smallPieces: Uint8Array[] = [];
+    for await (const piece of store.read(small, 128)) smallPieces.push(piece);
+    assert.deepEqual(Buffer.concat(smallPieces), blob(300, 2));
+    fs.flipBit(`${DIR}/large/${hash}.blob`, 4500);
+    const seen: number[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const piece of store.read(hash, 2000)) seen.push(piece.byteLength);
+      })(),
+      CorruptError,
+    );
+    assert.deepEqual(seen, [2000, 2000], 'the last piece is never handed out');
+    assert.equal(store.has(hash), false);
+    await assert.rejects(store.read(hash).next(), NotFoundError);
+  });
+
   it('refuses an inline blob whose record changed', async () => {
     const fs = new FaultFileSystem({ seed: 7 });
     const store = await open(fs);

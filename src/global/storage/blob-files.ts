@@ -5,8 +5,8 @@
 // it in the index. Stray partial files are deleted on open. A file's name is its claim, never
 // trusted: every read re-hashes the bytes.
 
-import { NotFoundError } from '../../protocol/errors.ts';
-import { isHash, verifyHash, type Hash } from '../../protocol/hash.ts';
+import { CorruptError, NotFoundError } from '../../protocol/errors.ts';
+import { Hasher, isHash, verifyHash, type Hash } from '../../protocol/hash.ts';
 import { DiskFullError, StorageFatalError, errnoCode, isDiskFull } from './errors.ts';
 import type { FileSystem, StorageFile } from './fs.ts';
 import { joinPath, readFully } from './fs.ts';
@@ -124,6 +124,42 @@ export class BlobFiles {
       const bytes = await readFully(file, 0, sizeBytes);
       verifyHash(bytes, hash, `blob file ${path}`);
       return bytes;
+    } finally {
+      await file.close();
+    }
+  }
+
+  /**
+   * The blob's bytes in pieces of `chunkBytes` (new buffers the consumer owns), re-hashed as
+   * they are read; the last piece is withheld and CorruptError thrown instead when the bytes
+   * do not match. Throws NotFoundError.
+   */
+  async *read(hash: Hash, chunkBytes: number): AsyncGenerator<Buffer> {
+    if (!this.sizes.has(hash)) throw new NotFoundError(`blob ${hash} not found`);
+    const path = joinPath(this.dir, `${hash}${SUFFIX}`);
+    let file: StorageFile;
+    try {
+      file = await this.fs.open(path, 'read');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new NotFoundError(`blob ${hash} not found (removed)`);
+      throw err;
+    }
+    try {
+      const sizeBytes = await file.sizeBytes();
+      const hasher = new Hasher();
+      let offset = 0;
+      do {
+        const bytes = await readFully(file, offset, Math.min(chunkBytes, sizeBytes - offset));
+        hasher.update(bytes);
+        offset += bytes.byteLength;
+        if (offset >= sizeBytes || bytes.byteLength === 0) {
+          const actual = hasher.digest();
+          if (actual !== hash) throw new CorruptError(`blob file ${path}: content hash mismatch: expected ${hash}, got ${actual} (${offset} bytes)`);
+          yield bytes;
+          return;
+        }
+        yield bytes;
+      } while (offset < sizeBytes);
     } finally {
       await file.close();
     }

@@ -204,6 +204,30 @@ export class BlobStore {
     }
   }
 
+  /**
+   * The blob in pieces of at most `chunkBytes` (for sending to a peer without holding a large
+   * blob whole); each piece is a new buffer the consumer owns. Verified: for a large blob the
+   * last piece is withheld and CorruptError thrown instead when the bytes do not match (the
+   * bad copy is dropped, as in `get`). Consumers must not act on the pieces before the end.
+   * Throws NotFoundError, ClosedError.
+   */
+  async *read(hash: Hash, chunkBytes = 1024 * 1024): AsyncGenerator<Uint8Array> {
+    this.checkLive();
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) throw new InvalidArgumentError(`read: chunkBytes must be a positive integer, got ${chunkBytes}`);
+    if (this.pack.has(hash)) {
+      const bytes = await this.get(hash);
+      for (let offset = 0; offset < bytes.byteLength; offset += chunkBytes) yield bytes.subarray(offset, offset + chunkBytes);
+      if (bytes.byteLength === 0) yield bytes;
+      return;
+    }
+    try {
+      yield* this.files.read(hash, chunkBytes);
+    } catch (err) {
+      if (err instanceof CorruptError) await this.withLock(hash, () => this.dropCorrupt(hash));
+      throw err;
+    }
+  }
+
   has(hash: Hash): boolean {
     return this.pack.has(hash) || this.files.has(hash);
   }
