@@ -19,6 +19,7 @@ export interface PartialBlob {
   readonly path: string;
   readonly file: StorageFile;
   bytesWritten: number;
+  closed: boolean;
 }
 
 export class BlobFiles {
@@ -67,7 +68,7 @@ export class BlobFiles {
   async begin(label: string): Promise<PartialBlob> {
     const path = joinPath(this.dir, `${label}${PARTIAL_MARK}${++this.partialCounter}`);
     try {
-      return { path, file: await this.fs.open(path, 'create'), bytesWritten: 0 };
+      return { path, file: await this.fs.open(path, 'create'), bytesWritten: 0, closed: false };
     } catch (err) {
       throw diskFullOr(err, `creating ${path}`);
     }
@@ -92,6 +93,7 @@ export class BlobFiles {
     const path = joinPath(this.dir, `${hash}${SUFFIX}`);
     try {
       await partial.file.datasync();
+      partial.closed = true;
       await partial.file.close();
       await this.fs.rename(partial.path, path);
       await this.fs.syncDir(this.dir);
@@ -103,7 +105,10 @@ export class BlobFiles {
 
   /** Best-effort removal of a partial file (open() removes leftovers). */
   async discard(partial: PartialBlob): Promise<void> {
-    await partial.file.close().catch(() => undefined);
+    if (!partial.closed) {
+      partial.closed = true;
+      await partial.file.close().catch(() => undefined);
+    }
     await this.fs.unlink(partial.path).catch(() => undefined);
   }
 

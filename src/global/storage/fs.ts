@@ -54,6 +54,8 @@ export interface FileSystem {
 const OPEN_FLAGS: Record<OpenMode, string> = { read: 'r', write: 'r+', create: 'wx+' };
 
 class NodeFile implements StorageFile {
+  private closed = false;
+
   constructor(private readonly fd: number) {}
 
   write(bytes: Uint8Array, position: number): Promise<void> {
@@ -90,7 +92,10 @@ class NodeFile implements StorageFile {
     return new Promise((resolve, reject) => fs.fstat(this.fd, (err, st) => (err !== null ? reject(err) : resolve(st.size))));
   }
 
+  /** Idempotent: a second close must never reach close(2), whose fd number may be reused. */
   close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
     return new Promise((resolve, reject) => fs.close(this.fd, (err) => (err !== null && err !== undefined ? reject(err) : resolve())));
   }
 }

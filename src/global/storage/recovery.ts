@@ -79,10 +79,13 @@ export async function recoverLog(fs: FileSystem, dir: string, options: RecoveryO
       throw new CorruptFileError(path, 0, `segment starts at LSN ${firstLsn} but the previous one ends before LSN ${nextLsn} (a segment is missing or misnamed)`);
     }
     const file = await fs.open(path, isLast ? 'write' : 'read');
+    // Closed exactly once: closing a file descriptor twice could close a reused one.
+    let open = true;
     try {
       const headerProblem = checkSegmentHeader(await readFully(file, 0, SEGMENT_HEADER_BYTES), firstLsn);
       if (headerProblem !== undefined) {
         if (!isLast || (await recordFollowsHeader(file, firstLsn, options))) throw new CorruptFileError(path, 0, headerProblem);
+        open = false;
         await file.close();
         await fs.unlink(path);
         await fs.syncDir(dir);
@@ -103,7 +106,7 @@ export async function recoverLog(fs: FileSystem, dir: string, options: RecoveryO
       segments.push({ firstLsn, path, sizeBytes: scan.endOffset });
       nextLsn = scan.nextLsn;
     } finally {
-      await file.close().catch(() => undefined);
+      if (open) await file.close().catch(() => undefined);
     }
   }
   return { segments, nextLsn, repairs };

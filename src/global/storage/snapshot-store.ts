@@ -188,8 +188,8 @@ export class SnapshotWriter {
       await this.file.datasync().catch((err: unknown) => {
         throw new StorageFatalError(`fdatasync of ${this.partialPath} failed: ${String(err)}`, { cause: err });
       });
+      this.settled = true; // before close: abortWith must not close a second time
       await this.file.close();
-      this.settled = true;
       return await this.store.publish(this.partialPath, meta, header.byteLength);
     } catch (err) {
       throw await this.abortWith(err);
