@@ -11,7 +11,8 @@
 //   and reads back verified.
 // - Blobs: every acknowledged blob (not collected) is present; every blob present reads back
 //   matching its hash.
-// A failure prints the seed; rerun one with CRASH_SEED=<n>.
+// A failure prints the seed; rerun one with CRASH_SEED=<n>, or a fresh set of seeds with
+// CRASH_SEED_OFFSET=<n>.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HardState, LogEntry } from '../../src/consensus/types.ts';
@@ -24,10 +25,12 @@ import { StableStore } from '../../src/global/storage/stable-store.ts';
 import { Wal } from '../../src/global/storage/wal.ts';
 
 const ONLY_SEED = process.env.CRASH_SEED === undefined ? undefined : Number(process.env.CRASH_SEED);
+/** More seeds on demand: CRASH_SEED_OFFSET=1000000 runs a fresh set of the same size. */
+const SEED_OFFSET = Number(process.env.CRASH_SEED_OFFSET ?? 0);
 
 function seeds(count: number, base: number): number[] {
   if (ONLY_SEED !== undefined) return [ONLY_SEED];
-  return Array.from({ length: count }, (_, i) => base + i);
+  return Array.from({ length: count }, (_, i) => SEED_OFFSET + base + i);
 }
 
 function modeFor(seed: number): CrashMode {
