@@ -1,0 +1,188 @@
+// Byte encodings of the consensus state the stable store writes to the WAL (little-endian;
+// integers are safe integers written as two u32 halves; docs/storage.md has the layouts):
+//
+//   Ready payload       u8 flags (bit 0: has hard state) | [HardState] | u32 entryCount | LogEntry*
+//   Checkpoint payload  u64 snapshotThrough | HardState
+//   HardState           u64 promised.round | u32 promised.replicaId | u64 decidedThrough
+//   LogEntry            u64 instance | u64 ballot.round | u32 ballot.replicaId | u8 decided |
+//                       u8 kind (0 noop, 1 commands) | [u32 count | (u32 length | bytes)*]
+//
+// Decoding checks every length against the bytes present and throws a plain Error naming the
+// field; the caller (which knows the file and offset) wraps it in a CorruptFileError. A
+// record's CRC has already passed by then, so a failure here means a bug or a format change,
+// not a torn write.
+
+import type { Ballot, HardState, LogEntry, Value } from '../../consensus/types.ts';
+
+const U32 = 0x1_0000_0000;
+const HARD_STATE_BYTES = 20;
+const ENTRY_FIXED_BYTES = 22;
+const READY_FLAG_HAS_HARD_STATE = 1;
+
+export interface ReadyRecord {
+  readonly hardState?: HardState;
+  readonly entries: readonly LogEntry[];
+}
+
+export interface CheckpointRecord {
+  readonly snapshotThrough: number;
+  readonly hardState: HardState;
+}
+
+function writeU64(target: Buffer, offset: number, value: number): void {
+  target.writeUInt32LE(value % U32, offset);
+  target.writeUInt32LE(Math.floor(value / U32), offset + 4);
+}
+
+function entryBytes(entry: LogEntry): number {
+  let bytes = ENTRY_FIXED_BYTES;
+  if (entry.value.kind === 'commands') {
+    bytes += 4;
+    for (const command of entry.value.commands) bytes += 4 + command.byteLength;
+  }
+  return bytes;
+}
+
+function writeHardState(target: Buffer, offset: number, state: HardState): number {
+  writeU64(target, offset, state.promised.round);
+  target.writeUInt32LE(state.promised.replicaId, offset + 8);
+  writeU64(target, offset + 12, state.decidedThrough);
+  return offset + HARD_STATE_BYTES;
+}
+
+function writeEntry(target: Buffer, offset: number, entry: LogEntry): number {
+  writeU64(target, offset, entry.instance);
+  writeU64(target, offset + 8, entry.ballot.round);
+  target.writeUInt32LE(entry.ballot.replicaId, offset + 16);
+  target[offset + 20] = entry.decided ? 1 : 0;
+  let at = offset + ENTRY_FIXED_BYTES;
+  if (entry.value.kind === 'noop') {
+    target[offset + 21] = 0;
+    return at;
+  }
+  target[offset + 21] = 1;
+  target.writeUInt32LE(entry.value.commands.length, at);
+  at += 4;
+  for (const command of entry.value.commands) {
+    target.writeUInt32LE(command.byteLength, at);
+    target.set(command, at + 4);
+    at += 4 + command.byteLength;
+  }
+  return at;
+}
+
+/** Encodes a Ready update into a new Buffer the caller owns. */
+export function encodeReady(record: ReadyRecord): Buffer {
+  let bytes = 1 + 4 + (record.hardState === undefined ? 0 : HARD_STATE_BYTES);
+  for (const entry of record.entries) bytes += entryBytes(entry);
+  const out = Buffer.allocUnsafe(bytes);
+  out[0] = record.hardState === undefined ? 0 : READY_FLAG_HAS_HARD_STATE;
+  let at = 1;
+  if (record.hardState !== undefined) at = writeHardState(out, at, record.hardState);
+  out.writeUInt32LE(record.entries.length, at);
+  at += 4;
+  for (const entry of record.entries) at = writeEntry(out, at, entry);
+  if (at !== bytes) throw new Error(`encodeReady: wrote ${at} of ${bytes} bytes`);
+  return out;
+}
+
+export function encodeCheckpoint(record: CheckpointRecord): Buffer {
+  const out = Buffer.allocUnsafe(8 + HARD_STATE_BYTES);
+  writeU64(out, 0, record.snapshotThrough);
+  writeHardState(out, 8, record.hardState);
+  return out;
+}
+
+/** Sequential reader that checks every length against the bytes left. */
+class Reader {
+  private at = 0;
+  constructor(private readonly bytes: Buffer) {}
+
+  need(count: number, what: string): void {
+    if (this.at + count > this.bytes.byteLength) {
+      throw new Error(`${what}: needs ${count} bytes at byte ${this.at}, record has ${this.bytes.byteLength}`);
+    }
+  }
+
+  u8(what: string): number {
+    this.need(1, what);
+    return this.bytes[this.at++]!;
+  }
+
+  u32(what: string): number {
+    this.need(4, what);
+    const value = this.bytes.readUInt32LE(this.at);
+    this.at += 4;
+    return value;
+  }
+
+  u64(what: string): number {
+    this.need(8, what);
+    const value = this.bytes.readUInt32LE(this.at + 4) * U32 + this.bytes.readUInt32LE(this.at);
+    this.at += 8;
+    if (!Number.isSafeInteger(value)) throw new Error(`${what}: ${value} is not a safe integer`);
+    return value;
+  }
+
+  /** Copies: the record buffer is reused once the visitor returns. */
+  copy(count: number, what: string): Uint8Array {
+    this.need(count, what);
+    const out = new Uint8Array(count);
+    out.set(this.bytes.subarray(this.at, this.at + count));
+    this.at += count;
+    return out;
+  }
+
+  end(what: string): void {
+    if (this.at !== this.bytes.byteLength) throw new Error(`${what}: ${this.bytes.byteLength - this.at} bytes left over`);
+  }
+}
+
+function readBallot(reader: Reader, what: string): Ballot {
+  const round = reader.u64(`${what}.round`);
+  return { round, replicaId: reader.u32(`${what}.replicaId`) };
+}
+
+function readHardState(reader: Reader): HardState {
+  const promised = readBallot(reader, 'hardState.promised');
+  return { promised, decidedThrough: reader.u64('hardState.decidedThrough') };
+}
+
+function readValue(reader: Reader, kind: number): Value {
+  if (kind === 0) return { kind: 'noop' };
+  if (kind !== 1) throw new Error(`entry value kind ${kind} is not 0 (noop) or 1 (commands)`);
+  const count = reader.u32('commands.count');
+  const commands: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) commands.push(reader.copy(reader.u32(`command ${i} length`), `command ${i}`));
+  return { kind: 'commands', commands };
+}
+
+function readEntry(reader: Reader): LogEntry {
+  const instance = reader.u64('entry.instance');
+  const ballot = readBallot(reader, 'entry.ballot');
+  const decided = reader.u8('entry.decided');
+  if (decided > 1) throw new Error(`entry.decided is ${decided}, not 0 or 1`);
+  const value = readValue(reader, reader.u8('entry.kind'));
+  return { instance, ballot, value, decided: decided === 1 };
+}
+
+/** Decodes a Ready payload. `bytes` may be reused by the caller afterwards. Throws Error. */
+export function decodeReady(bytes: Buffer): ReadyRecord {
+  const reader = new Reader(bytes);
+  const flags = reader.u8('ready.flags');
+  if ((flags & ~READY_FLAG_HAS_HARD_STATE) !== 0) throw new Error(`ready.flags ${flags} has unknown bits`);
+  const hardState = (flags & READY_FLAG_HAS_HARD_STATE) !== 0 ? readHardState(reader) : undefined;
+  const count = reader.u32('ready.entryCount');
+  const entries: LogEntry[] = [];
+  for (let i = 0; i < count; i++) entries.push(readEntry(reader));
+  reader.end('ready');
+  return hardState === undefined ? { entries } : { hardState, entries };
+}
+
+export function decodeCheckpoint(bytes: Buffer): CheckpointRecord {
+  const reader = new Reader(bytes);
+  const snapshotThrough = reader.u64('checkpoint.snapshotThrough');
+  const hardState = readHardState(reader);
+  reader.end('checkpoint');
+  return { snapshotThrough, hardState };
+}

@@ -1,0 +1,493 @@
+// An in-memory FileSystem that can crash, tear writes, flip bits, run out of space and fail
+// fsync: the simulated twin of NodeFileSystem (STYLE.md items 3 and 4). Deterministic for a
+// given seed and call sequence, so a failing crash test can be replayed from its seed.
+//
+// The durability model, deliberately no kinder than ext4 with default mount options:
+// - File data: every write and truncate since the file's last `datasync` is pending. On a
+//   crash in mode 'lose-unsynced' all pending operations are lost. In mode 'torn' a random
+//   prefix of them survives, and the next write may survive in part: a random subset of its
+//   512-byte sectors, with the unwritten sectors past the old end of file reading as zeros or
+//   garbage (the file size may or may not have grown).
+// - Names: creating, renaming and unlinking are pending per directory until `syncDir` of
+//   that directory. On a crash in mode 'torn' a random prefix of each directory's pending
+//   name operations survives (the journal keeps them in order); in 'lose-unsynced' none does.
+// - Directories themselves are durable once `mkdirp` resolves (as NodeFileSystem ensures).
+// - An unlinked file stays readable through handles opened before (inode semantics).
+//
+// Every operation takes effect when it is called and resolves on a later macrotask, so other
+// callers interleave with it as they would with real I/O. After a crash (armed with
+// `armCrash`, or `crashNow`) this instance is dead: every later call rejects with code
+// 'ECRASHED'; the surviving disk is a new FaultFileSystem (`afterCrash`).
+
+import { assert } from '../../protocol/assert.ts';
+import type { FileSystem, OpenMode, StorageFile } from './fs.ts';
+import { parentOf } from './fs.ts';
+import { SeededRandom } from './seeded-random.ts';
+
+export type FsOp =
+  | 'open'
+  | 'write'
+  | 'read'
+  | 'datasync'
+  | 'truncate'
+  | 'size'
+  | 'close'
+  | 'mkdirp'
+  | 'readdir'
+  | 'rename'
+  | 'unlink'
+  | 'syncDir';
+
+export type CrashMode = 'lose-unsynced' | 'torn';
+
+export interface InjectedFault {
+  readonly op: FsOp;
+  readonly code: 'EIO' | 'ENOSPC';
+  /** Only calls on a path containing this substring fail; every path when absent. */
+  readonly pathIncludes?: string;
+  /** How many matching calls fail before the fault disarms itself; 1 when absent. */
+  readonly count?: number;
+}
+
+export interface FaultFsOptions {
+  readonly seed: number;
+  /** Bytes the disk holds (sum of file sizes); writes past it fail with ENOSPC. */
+  readonly capacityBytes?: number;
+}
+
+export const SECTOR_BYTES = 512;
+
+type PendingOp = { readonly kind: 'write'; readonly offset: number; readonly bytes: Buffer } | { readonly kind: 'truncate'; readonly size: number };
+
+type NameOp =
+  | { readonly kind: 'link'; readonly path: string; readonly inode: Inode }
+  | { readonly kind: 'unlink'; readonly path: string }
+  | { readonly kind: 'rename'; readonly from: string; readonly to: string; readonly inode: Inode };
+
+function fsError(code: string, message: string): Error {
+  return Object.assign(new Error(`${code}: ${message}`), { code });
+}
+
+function grow(buffer: Buffer, needed: number): Buffer {
+  if (needed <= buffer.byteLength) return buffer;
+  const next = Buffer.alloc(Math.max(needed, buffer.byteLength * 2, 4096));
+  buffer.copy(next);
+  return next;
+}
+
+/** One file's bytes as seen by reads (volatile) and as they would survive a crash (durable). */
+class Inode {
+  data: Buffer = Buffer.alloc(0);
+  size = 0;
+  durable: Buffer = Buffer.alloc(0);
+  durableSize = 0;
+  pending: PendingOp[] = [];
+
+  static withContents(bytes: Uint8Array): Inode {
+    const inode = new Inode();
+    inode.data = Buffer.from(bytes);
+    inode.size = bytes.byteLength;
+    inode.durable = Buffer.from(bytes);
+    inode.durableSize = bytes.byteLength;
+    return inode;
+  }
+
+  write(offset: number, bytes: Uint8Array): void {
+    this.data = applyWrite(this.data, this.size, offset, bytes);
+    this.size = Math.max(this.size, offset + bytes.byteLength);
+    this.pending.push({ kind: 'write', offset, bytes: Buffer.from(bytes) });
+  }
+
+  truncate(size: number): void {
+    this.data = applyTruncate(this.data, this.size, size);
+    this.size = size;
+    this.pending.push({ kind: 'truncate', size });
+  }
+
+  sync(): void {
+    for (const op of this.pending) this.applyDurable(op);
+    this.pending = [];
+  }
+
+  private applyDurable(op: PendingOp): void {
+    if (op.kind === 'write') {
+      this.durable = applyWrite(this.durable, this.durableSize, op.offset, op.bytes);
+      this.durableSize = Math.max(this.durableSize, op.offset + op.bytes.byteLength);
+    } else {
+      this.durable = applyTruncate(this.durable, this.durableSize, op.size);
+      this.durableSize = op.size;
+    }
+  }
+
+  /** The bytes a crash leaves behind, per `mode`; see the file comment for the model. */
+  survivor(mode: CrashMode, random: SeededRandom): Buffer {
+    let image: Buffer = Buffer.from(this.durable.subarray(0, this.durableSize));
+    if (mode === 'lose-unsynced' || this.pending.length === 0) return image;
+    const kept = random.between(0, this.pending.length);
+    let size = image.byteLength;
+    for (let i = 0; i < kept; i++) {
+      const op = this.pending[i]!;
+      if (op.kind === 'write') {
+        image = applyWrite(image, size, op.offset, op.bytes);
+        size = Math.max(size, op.offset + op.bytes.byteLength);
+      } else {
+        image = applyTruncate(image, size, op.size);
+        size = op.size;
+      }
+    }
+    const torn = this.pending[kept];
+    if (torn !== undefined && torn.kind === 'write') ({ image, size } = tearWrite(image, size, torn, random));
+    return Buffer.from(image.subarray(0, size));
+  }
+}
+
+function applyWrite(buffer: Buffer, size: number, offset: number, bytes: Uint8Array): Buffer {
+  const next = grow(buffer, offset + bytes.byteLength);
+  if (offset > size) next.fill(0, size, offset);
+  next.set(bytes, offset);
+  return next;
+}
+
+function applyTruncate(buffer: Buffer, size: number, newSize: number): Buffer {
+  const next = grow(buffer, newSize);
+  if (newSize > size) next.fill(0, size, newSize);
+  return next;
+}
+
+/** A write that reached the disk in part: some of its sectors, in no particular order. */
+function tearWrite(image: Buffer, size: number, op: { offset: number; bytes: Buffer }, random: SeededRandom): { image: Buffer; size: number } {
+  const end = op.offset + op.bytes.byteLength;
+  const grows = random.chance(0.5);
+  const newSize = grows ? Math.max(size, end) : size;
+  let next = grow(image, newSize);
+  if (newSize > size) {
+    // Unwritten extents read as zeros, or (rarely) as whatever the blocks held before.
+    if (random.chance(0.8)) next.fill(0, size, newSize);
+    else random.fill(next.subarray(size, newSize));
+  }
+  const firstSector = Math.floor(op.offset / SECTOR_BYTES);
+  const lastSector = Math.floor((end - 1) / SECTOR_BYTES);
+  for (let sector = firstSector; sector <= lastSector; sector++) {
+    if (!random.chance(0.5)) continue;
+    const from = Math.max(op.offset, sector * SECTOR_BYTES);
+    const to = Math.min(end, (sector + 1) * SECTOR_BYTES, newSize);
+    if (to > from) next.set(op.bytes.subarray(from - op.offset, to - op.offset), from);
+  }
+  next = next.subarray(0, Math.max(newSize, 0));
+  return { image: next, size: newSize };
+}
+
+class FaultFile implements StorageFile {
+  private closed = false;
+
+  constructor(
+    private readonly fs: FaultFileSystem,
+    private readonly inode: Inode,
+    readonly path: string,
+    private readonly writable: boolean,
+  ) {}
+
+  write(bytes: Uint8Array, position: number): Promise<void> {
+    return this.fs.run('write', this.path, () => {
+      this.checkOpen(true);
+      this.fs.writeWithinCapacity(this.inode, this.path, bytes, position);
+    });
+  }
+
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return this.fs.run('read', this.path, () => {
+      this.checkOpen(false);
+      const n = Math.max(0, Math.min(length, this.inode.size - position));
+      buffer.set(this.inode.data.subarray(position, position + n), offset);
+      return n;
+    });
+  }
+
+  datasync(): Promise<void> {
+    return this.fs.run('datasync', this.path, () => {
+      this.checkOpen(false);
+      this.inode.sync();
+    });
+  }
+
+  truncate(lengthBytes: number): Promise<void> {
+    return this.fs.run('truncate', this.path, () => {
+      this.checkOpen(true);
+      this.inode.truncate(lengthBytes);
+    });
+  }
+
+  sizeBytes(): Promise<number> {
+    return this.fs.run('size', this.path, () => {
+      this.checkOpen(false);
+      return this.inode.size;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.fs.run('close', this.path, () => {
+      this.checkOpen(false);
+      this.closed = true;
+    });
+  }
+
+  private checkOpen(forWrite: boolean): void {
+    if (this.closed) throw fsError('EBADF', `${this.path} is closed`);
+    if (forWrite && !this.writable) throw fsError('EBADF', `${this.path} is open read-only`);
+  }
+}
+
+/** See the file comment. Not safe to share between simulated machines. */
+export class FaultFileSystem implements FileSystem {
+  private readonly random: SeededRandom;
+  private readonly dirs = new Set<string>(['/']);
+  private names = new Map<string, Inode>();
+  private durableNames = new Map<string, Inode>();
+  private nameOps: NameOp[] = [];
+  private faults: Array<InjectedFault & { remaining: number }> = [];
+  private crashAt: { op: number; mode: CrashMode } | undefined;
+  private crashedInto: FaultFileSystem | undefined;
+  private capacityBytes: number;
+  /** Operations attempted so far (the clock `armCrash` counts in). */
+  opCount = 0;
+  private readonly opCounts = new Map<FsOp, number>();
+  /** Called with each operation before it takes effect (tests record orderings with it). */
+  observer: ((op: FsOp, path: string) => void) | undefined;
+
+  constructor(options: FaultFsOptions) {
+    this.random = new SeededRandom(options.seed);
+    this.capacityBytes = options.capacityBytes ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  // ---- fault controls (tests) ----
+
+  /** The operation `opsFromNow` calls from now (0 = the next one) crashes the machine. */
+  armCrash(opsFromNow: number, mode: CrashMode): void {
+    assert(Number.isInteger(opsFromNow) && opsFromNow >= 0, 'armCrash: opsFromNow must be a nonnegative integer');
+    this.crashAt = { op: this.opCount + opsFromNow, mode };
+  }
+
+  /** The disk after the armed crash, once it has happened. */
+  get afterCrash(): FaultFileSystem | undefined {
+    return this.crashedInto;
+  }
+
+  get isCrashed(): boolean {
+    return this.crashedInto !== undefined;
+  }
+
+  /** Power loss now: this instance dies; returns what survives on disk. */
+  crashNow(mode: CrashMode): FaultFileSystem {
+    assert(this.crashedInto === undefined, 'crashNow: already crashed');
+    const next = new FaultFileSystem({ seed: this.random.nextU32(), capacityBytes: this.capacityBytes });
+    const names = this.survivingNames(mode);
+    const images = new Map<Inode, Inode>();
+    for (const dir of this.dirs) next.dirs.add(dir);
+    for (const [path, inode] of names) {
+      let image = images.get(inode);
+      if (image === undefined) {
+        image = Inode.withContents(inode.survivor(mode, this.random));
+        images.set(inode, image);
+      }
+      next.names.set(path, image);
+      next.durableNames.set(path, image);
+    }
+    this.crashedInto = next;
+    return next;
+  }
+
+  /** How many calls of `op` were attempted so far. */
+  countOf(op: FsOp): number {
+    return this.opCounts.get(op) ?? 0;
+  }
+
+  inject(fault: InjectedFault): void {
+    this.faults.push({ ...fault, remaining: fault.count ?? 1 });
+  }
+
+  setCapacityBytes(bytes: number): void {
+    this.capacityBytes = bytes;
+  }
+
+  usedBytes(): number {
+    let used = 0;
+    for (const inode of new Set(this.names.values())) used += inode.size;
+    return used;
+  }
+
+  /** Flips one bit of a file, in what reads see and in what survives a crash. */
+  flipBit(path: string, byteOffset: number, bit = 0): void {
+    const inode = this.names.get(path);
+    assert(inode !== undefined, `flipBit: no file ${path}`);
+    assert(byteOffset < inode.size, `flipBit: ${path} has ${inode.size} bytes, offset ${byteOffset}`);
+    inode.data[byteOffset]! ^= 1 << bit;
+    if (byteOffset < inode.durableSize) inode.durable[byteOffset]! ^= 1 << bit;
+  }
+
+  /** What reads of `path` see now (a copy), or undefined. */
+  contents(path: string): Buffer | undefined {
+    const inode = this.names.get(path);
+    return inode === undefined ? undefined : Buffer.from(inode.data.subarray(0, inode.size));
+  }
+
+  /** Replaces a file's contents outright, durable at once (for building corrupt fixtures). */
+  setContents(path: string, bytes: Uint8Array): void {
+    const inode = Inode.withContents(bytes);
+    this.names.set(path, inode);
+    this.durableNames.set(path, inode);
+  }
+
+  // ---- FileSystem ----
+
+  open(path: string, mode: OpenMode): Promise<StorageFile> {
+    return this.run('open', path, () => {
+      this.requireDir(parentOf(path), path);
+      let inode = this.names.get(path);
+      if (mode === 'create') {
+        if (inode !== undefined) throw fsError('EEXIST', `${path} exists`);
+        inode = new Inode();
+        this.names.set(path, inode);
+        this.nameOps.push({ kind: 'link', path, inode });
+      } else if (inode === undefined) {
+        throw fsError('ENOENT', `no such file ${path}`);
+      }
+      return new FaultFile(this, inode, path, mode !== 'read');
+    });
+  }
+
+  mkdirp(path: string): Promise<void> {
+    return this.run('mkdirp', path, () => {
+      let dir = path;
+      while (dir !== '/' && dir !== '.' && !this.dirs.has(dir)) {
+        this.dirs.add(dir);
+        dir = parentOf(dir);
+      }
+    });
+  }
+
+  readdir(path: string): Promise<string[]> {
+    return this.run('readdir', path, () => {
+      this.requireDir(path, path);
+      const found: string[] = [];
+      for (const name of this.names.keys()) if (parentOf(name) === path) found.push(name.slice(path.length + 1));
+      for (const dir of this.dirs) if (dir !== path && parentOf(dir) === path) found.push(dir.slice(path.length + 1));
+      return found.sort();
+    });
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.run('rename', from, () => {
+      assert(parentOf(from) === parentOf(to), `rename across directories is not modelled: ${from} -> ${to}`);
+      const inode = this.names.get(from);
+      if (inode === undefined) throw fsError('ENOENT', `no such file ${from}`);
+      this.names.delete(from);
+      this.names.set(to, inode);
+      this.nameOps.push({ kind: 'rename', from, to, inode });
+    });
+  }
+
+  unlink(path: string): Promise<void> {
+    return this.run('unlink', path, () => {
+      if (!this.names.delete(path)) throw fsError('ENOENT', `no such file ${path}`);
+      this.nameOps.push({ kind: 'unlink', path });
+    });
+  }
+
+  syncDir(path: string): Promise<void> {
+    return this.run('syncDir', path, () => {
+      this.requireDir(path, path);
+      const rest: NameOp[] = [];
+      for (const op of this.nameOps) {
+        if (nameOpDir(op) === path) applyNameOp(this.durableNames, op);
+        else rest.push(op);
+      }
+      this.nameOps = rest;
+    });
+  }
+
+  sizeBytes(path: string): Promise<number | undefined> {
+    return this.run('size', path, () => this.names.get(path)?.size);
+  }
+
+  // ---- internals ----
+
+  /** Runs one operation: crash or injected fault first, then `effect` now, settling later. */
+  run<T>(op: FsOp, path: string, effect: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let outcome: { ok: true; value: T } | { ok: false; error: Error };
+      try {
+        this.beforeOp(op, path);
+        outcome = { ok: true, value: effect() };
+      } catch (error) {
+        outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+      }
+      setImmediate(() => (outcome.ok ? resolve(outcome.value) : reject(outcome.error)));
+    });
+  }
+
+  writeWithinCapacity(inode: Inode, path: string, bytes: Uint8Array, position: number): void {
+    const growth = Math.max(0, position + bytes.byteLength - inode.size);
+    const free = this.capacityBytes - this.usedBytes();
+    if (growth <= free) return inode.write(position, bytes);
+    // Like write(2) on a full disk: what fits is written, then ENOSPC.
+    const fits = Math.max(0, inode.size + free - position);
+    if (fits > 0) inode.write(position, bytes.subarray(0, Math.min(fits, bytes.byteLength)));
+    throw fsError('ENOSPC', `no space left writing ${bytes.byteLength} bytes to ${path}`);
+  }
+
+  private beforeOp(op: FsOp, path: string): void {
+    if (this.crashedInto !== undefined) throw fsError('ECRASHED', `${op} ${path} after the machine crashed`);
+    const index = this.opCount++;
+    this.opCounts.set(op, (this.opCounts.get(op) ?? 0) + 1);
+    this.observer?.(op, path);
+    if (this.crashAt !== undefined && index >= this.crashAt.op) {
+      this.crashNow(this.crashAt.mode);
+      throw fsError('ECRASHED', `${op} ${path}: the machine crashed`);
+    }
+    const fault = this.faults.find((f) => f.op === op && (f.pathIncludes === undefined || path.includes(f.pathIncludes)));
+    if (fault !== undefined) {
+      fault.remaining--;
+      if (fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault);
+      throw fsError(fault.code, `injected ${fault.code} on ${op} ${path}`);
+    }
+  }
+
+  private requireDir(dir: string, path: string): void {
+    if (!this.dirs.has(dir)) throw fsError('ENOENT', `no such directory ${dir} (for ${path})`);
+  }
+
+  private survivingNames(mode: CrashMode): Map<string, Inode> {
+    const names = new Map(this.durableNames);
+    if (mode === 'lose-unsynced') return names;
+    const byDir = new Map<string, NameOp[]>();
+    for (const op of this.nameOps) {
+      const list = byDir.get(nameOpDir(op)) ?? [];
+      list.push(op);
+      byDir.set(nameOpDir(op), list);
+    }
+    for (const ops of byDir.values()) {
+      const kept = this.random.between(0, ops.length);
+      for (let i = 0; i < kept; i++) applyNameOp(names, ops[i]!);
+    }
+    return names;
+  }
+}
+
+function nameOpDir(op: NameOp): string {
+  return parentOf(op.kind === 'rename' ? op.from : op.path);
+}
+
+function applyNameOp(names: Map<string, Inode>, op: NameOp): void {
+  switch (op.kind) {
+    case 'link':
+      names.set(op.path, op.inode);
+      return;
+    case 'unlink':
+      names.delete(op.path);
+      return;
+    case 'rename':
+      names.delete(op.from);
+      names.set(op.to, op.inode);
+      return;
+  }
+}

@@ -1,0 +1,184 @@
+// Stable state for consensus: the promised ballot, the decided prefix and the accepted log
+// entries, persisted through the WAL in the order the core's `Ready` hands them over, and read
+// back as a `RecoveredState` (src/consensus/types.ts) on start.
+//
+// One `persist` call is one WAL record (a Ready record holding the optional HardState and
+// the entries): a record is all or nothing after a crash, so a recovered state never has an
+// entry accepted at a ballot above the promise that allowed it, nor a `decidedThrough` that
+// runs past entries that were written with it. Records are durable in call order, so the
+// latest record for an instance (or for the hard state) is the one recovery keeps.
+//
+// Compaction below a snapshot: `compact(snapshotThrough)` appends a Checkpoint record (the
+// snapshot point and the current hard state) and a Ready record carrying every live entry
+// (instance above the snapshot) whose latest record sits in a sealed segment, waits for both
+// to be durable, then removes the sealed segments. Nothing still needed lives only in a
+// removed segment, and a crash at any point leaves a log that recovers the same state.
+// The caller must have made the snapshot through `snapshotThrough` durable first.
+//
+// Failure: after any failed append (DiskFullError, StorageFatalError) the store refuses all
+// later calls with that error. The consensus core has already moved on in memory as if the
+// write succeeded, so the only safe continuation is a restart that recovers from disk.
+
+import { assert } from '../../protocol/assert.ts';
+import { ClosedError, InvalidArgumentError } from '../../protocol/errors.ts';
+import { BALLOT_ZERO, type HardState, type LogEntry, type RecoveredState } from '../../consensus/types.ts';
+import { decodeCheckpoint, decodeReady, encodeCheckpoint, encodeReady } from './consensus-codec.ts';
+import { CorruptFileError } from './errors.ts';
+import type { FileSystem } from './fs.ts';
+import { joinPath } from './fs.ts';
+import { segmentName } from './segment.ts';
+import { Wal, type WalConfig } from './wal.ts';
+
+const RECORD_READY = 1;
+const RECORD_CHECKPOINT = 2;
+
+/** What the core's `Ready` asks to persist. */
+export interface PersistUpdate {
+  readonly hardState?: HardState;
+  readonly entries: readonly LogEntry[];
+}
+
+export interface StableStoreOptions {
+  readonly fs: FileSystem;
+  /** Directory of the consensus WAL (created if missing). */
+  readonly dir: string;
+  readonly wal?: Partial<WalConfig>;
+}
+
+interface LiveEntry {
+  readonly entry: LogEntry;
+  /** LSN of the record holding this entry's latest version. */
+  readonly lsn: number;
+}
+
+export class StableStore {
+  // Invariant: `live` holds exactly the instances above `snapshotThrough`, each with its
+  // latest entry in append order; `hardState` is the latest appended.
+  private readonly live = new Map<number, LiveEntry>();
+  private hardState: HardState = { promised: BALLOT_ZERO, decidedThrough: 0 };
+  private snapshotThrough = 0;
+  private failure: Error | undefined;
+  private compacting: Promise<unknown> = Promise.resolve();
+  private wal!: Wal;
+
+  private constructor() {}
+
+  /**
+   * Recovers the stable state from `options.dir` and opens it for writing. Throws
+   * CorruptFileError when a record is bad outside a torn tail or does not decode, and
+   * whatever Wal.open throws.
+   */
+  static async open(options: StableStoreOptions): Promise<StableStore> {
+    const store = new StableStore();
+    store.wal = await Wal.open({
+      fs: options.fs,
+      dir: options.dir,
+      ...(options.wal === undefined ? {} : { config: options.wal }),
+      visit: (type, payload, lsn, segmentFirstLsn, offset) => {
+        try {
+          store.replay(type, payload, lsn);
+        } catch (err) {
+          const what = err instanceof Error ? err.message : String(err);
+          throw new CorruptFileError(joinPath(options.dir, segmentName(segmentFirstLsn)), offset, `record LSN ${lsn}: ${what}`, { cause: err });
+        }
+      },
+    });
+    return store;
+  }
+
+  /** What the core starts from: latest hard state, live entries ascending, snapshot point. */
+  recovered(): RecoveredState {
+    const entries = [...this.live.values()].map((l) => l.entry).sort((a, b) => a.instance - b.instance);
+    return { hardState: this.hardState, entries, snapshotThrough: this.snapshotThrough };
+  }
+
+  /**
+   * Persists one Ready's state as one record; resolves when it is durable, with everything
+   * persisted before it. With `mustSync` false the caller may go on without awaiting, but
+   * must still handle a rejection. Rejects with DiskFullError, StorageFatalError or
+   * ClosedError; after a rejection every later call rejects too (see the file comment).
+   * Keeps references to `update`'s entries (they are immutable by contract).
+   */
+  persist(update: PersistUpdate): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    // Nothing to write still means "everything before is durable" to the caller.
+    if (update.hardState === undefined && update.entries.length === 0) return this.wal.barrier().catch((err: unknown) => this.failWith(err));
+    const lsn = this.wal.lsnNext;
+    const written = this.wal.append(RECORD_READY, encodeReady(update));
+    this.remember(update, lsn);
+    return written.catch((err: unknown) => this.failWith(err));
+  }
+
+  /**
+   * Drops everything at or below `snapshotThrough` from the log (see the file comment).
+   * Resolves once the obsolete segments are gone. The snapshot must already be durable.
+   * Throws InvalidArgumentError when `snapshotThrough` goes backwards, and the errors of
+   * `persist`.
+   */
+  compact(snapshotThrough: number): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (!Number.isSafeInteger(snapshotThrough) || snapshotThrough < this.snapshotThrough) {
+      return Promise.reject(new InvalidArgumentError(`compact: snapshotThrough must be a safe integer >= ${this.snapshotThrough}, got ${snapshotThrough}`));
+    }
+    // Appended now, not after an await: records stay in call order with `persist`.
+    this.advanceSnapshot(snapshotThrough);
+    const cutLsn = this.wal.activeSegmentFirstLsn;
+    const carried = [...this.live.values()].filter((l) => l.lsn < cutLsn).map((l) => l.entry);
+    const checkpoint = this.wal.append(RECORD_CHECKPOINT, encodeCheckpoint({ snapshotThrough, hardState: this.hardState }));
+    const carriedLsn = this.wal.lsnNext;
+    const carry = carried.length === 0 ? Promise.resolve() : this.wal.append(RECORD_READY, encodeReady({ entries: carried }));
+    if (carried.length > 0) this.remember({ entries: carried }, carriedLsn);
+    assert([...this.live.values()].every((l) => l.lsn >= cutLsn), 'compact: a live entry would be left in a removed segment');
+    const run = Promise.all([checkpoint, carry]).then(
+      () => this.wal.removeSegmentsBelow(cutLsn),
+      (err: unknown) => this.failWith(err),
+    );
+    const done = run.then(() => undefined).catch((err: unknown) => this.failWith(err));
+    this.compacting = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Closes the WAL after flushing what was persisted. */
+  async close(): Promise<void> {
+    await this.compacting;
+    await this.wal.close();
+    this.failure ??= new ClosedError('stable store is closed');
+  }
+
+  /** For tests and metrics: the WAL's segments. */
+  segmentCount(): number {
+    return this.wal.segmentInfos().length;
+  }
+
+  // ---- internals ----
+
+  private replay(type: number, payload: Buffer, lsn: number): void {
+    if (type === RECORD_READY) {
+      this.remember(decodeReady(payload), lsn);
+    } else if (type === RECORD_CHECKPOINT) {
+      const checkpoint = decodeCheckpoint(payload);
+      this.hardState = checkpoint.hardState;
+      this.advanceSnapshot(checkpoint.snapshotThrough);
+    } else {
+      throw new Error(`unknown stable-store record type ${type}`);
+    }
+  }
+
+  private remember(update: PersistUpdate, lsn: number): void {
+    if (update.hardState !== undefined) this.hardState = update.hardState;
+    for (const entry of update.entries) {
+      if (entry.instance > this.snapshotThrough) this.live.set(entry.instance, { entry, lsn });
+    }
+  }
+
+  private advanceSnapshot(snapshotThrough: number): void {
+    if (snapshotThrough <= this.snapshotThrough) return;
+    this.snapshotThrough = snapshotThrough;
+    for (const instance of this.live.keys()) if (instance <= snapshotThrough) this.live.delete(instance);
+  }
+
+  private failWith(err: unknown): never {
+    this.failure ??= err instanceof Error ? err : new Error(String(err));
+    throw err;
+  }
+}

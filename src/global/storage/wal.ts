@@ -1,0 +1,537 @@
+// The write-ahead log: CRC32C-framed records (record-codec.ts) in segment files (segment.ts)
+// with group commit, size-based rotation and removal of segments below a point.
+//
+// Group commit. Appends are framed into an in-memory batch at once (the payload is copied,
+// so the caller may reuse it). One flush loop writes the whole batch with one write() and one
+// fdatasync(), then resolves every record in it; whatever was appended meanwhile waits in the
+// next batch. Exactly one write+fdatasync is in flight at a time, never two: that is what
+// lets recovery tell a torn last write from corruption (recovery.ts), and it costs nothing at
+// load because the next batch simply grows while the sync runs.
+//
+// Failure policy (issue 4, item 2):
+// - ENOSPC while writing a batch or creating a segment: the partial write is truncated away
+//   (or the new segment removed), the batch's callers get DiskFullError, and the log carries
+//   on from its last synced byte; LSNs are handed out only when a batch is written, so the
+//   next batch reuses the failed one's. Nothing synced is touched.
+// - Any other failure of write, fdatasync, or a directory sync: the WAL is failed for good.
+//   Every pending and later call rejects with StorageFatalError; the process must restart and
+//   recover from disk. No retry: after a failed fsync Linux may have dropped the dirty pages
+//   and reports success on the next fsync, so a retry could claim durability it lacks.
+
+import { assert } from '../../protocol/assert.ts';
+import { ClosedError, InvalidArgumentError, NotFoundError, TooLargeError } from '../../protocol/errors.ts';
+import { CorruptFileError, DiskFullError, StorageFatalError, isDiskFull } from './errors.ts';
+import type { FileSystem, StorageFile } from './fs.ts';
+import { joinPath, readFully } from './fs.ts';
+import {
+  RECORD_FLAG_BATCH_FIRST,
+  RECORD_HEADER_BYTES,
+  RECORD_TYPE_MAX,
+  RECORD_TYPE_MIN,
+  checkHead,
+  crcMatches,
+  readLsn,
+  sealRecord,
+  writeRecordHead,
+} from './record-codec.ts';
+import type { RecordVisitor, SegmentInfo } from './recovery.ts';
+import { recoverLog } from './recovery.ts';
+import { SEGMENT_HEADER_BYTES, encodeSegmentHeader, segmentName } from './segment.ts';
+
+export interface WalConfig {
+  /** A new segment starts when the next write would take the active one past this. A single
+   *  write larger than this still goes whole into one (fresh) segment. */
+  readonly segmentBytesTarget: number;
+  /** Largest payload of one record; larger appends reject with TooLargeError. */
+  readonly recordBytesMax: number;
+  /** Recovery reads segments in pieces of this size. */
+  readonly readChunkBytes: number;
+  /** A batch buffer that grew past this is dropped after use instead of kept for reuse. */
+  readonly batchBufferBytesRetainedMax: number;
+}
+
+export const WAL_CONFIG_DEFAULTS: WalConfig = Object.freeze({
+  segmentBytesTarget: 64 * 1024 * 1024,
+  recordBytesMax: 64 * 1024 * 1024,
+  readChunkBytes: 4 * 1024 * 1024,
+  batchBufferBytesRetainedMax: 8 * 1024 * 1024,
+});
+
+const RECORD_PAYLOAD_LIMIT_BYTES = 0xffff_ffff;
+const BATCH_BUFFER_INITIAL_BYTES = 256 * 1024;
+
+/** Checks every field; throws InvalidArgumentError naming the first bad one. */
+export function validateWalConfig(partial: Partial<WalConfig> = {}): WalConfig {
+  const config: WalConfig = { ...WAL_CONFIG_DEFAULTS, ...partial };
+  positiveInteger('segmentBytesTarget', config.segmentBytesTarget, SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES);
+  positiveInteger('recordBytesMax', config.recordBytesMax, 1);
+  if (config.recordBytesMax > RECORD_PAYLOAD_LIMIT_BYTES) {
+    throw new InvalidArgumentError(`WalConfig.recordBytesMax must be at most ${RECORD_PAYLOAD_LIMIT_BYTES} (the frame's 32-bit length), got ${config.recordBytesMax}`);
+  }
+  positiveInteger('readChunkBytes', config.readChunkBytes, 4096);
+  positiveInteger('batchBufferBytesRetainedMax', config.batchBufferBytesRetainedMax, BATCH_BUFFER_INITIAL_BYTES);
+  return config;
+}
+
+function positiveInteger(name: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(`WalConfig.${name} must be an integer >= ${min}, got ${value}`);
+  }
+}
+
+/** Where a record lives, for `readAt`. */
+export interface RecordLocation {
+  readonly segmentFirstLsn: number;
+  /** Byte offset of the record's frame in its segment. */
+  readonly offset: number;
+  readonly lsn: number;
+  readonly payloadBytes: number;
+}
+
+export interface WalOpenOptions {
+  readonly fs: FileSystem;
+  /** Directory holding only this log's segments; created if missing. */
+  readonly dir: string;
+  readonly config?: Partial<WalConfig>;
+  /** Receives every recovered record in LSN order before `open` resolves. */
+  readonly visit: RecordVisitor;
+}
+
+type Resolve = (location: RecordLocation | undefined) => void;
+type Reject = (error: unknown) => void;
+
+/** Records framed in memory, waiting to be written together. */
+class Batch {
+  buffer: Buffer;
+  bytes = 0;
+  readonly offsets: number[] = [];
+  readonly resolves: Resolve[] = [];
+  readonly rejects: Reject[] = [];
+  readonly wantsLocation: boolean[] = [];
+  /** Waiters with no record of their own (`Wal.barrier`), settled with the batch. */
+  readonly barriers: Array<{ resolve: () => void; reject: Reject }> = [];
+
+  constructor(initialBytes: number) {
+    this.buffer = Buffer.allocUnsafe(initialBytes);
+  }
+
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  add(type: number, payload: Uint8Array, resolve: Resolve, reject: Reject, wantsLocation: boolean): void {
+    const frameBytes = RECORD_HEADER_BYTES + payload.byteLength;
+    if (this.bytes + frameBytes > this.buffer.byteLength) this.growTo(this.bytes + frameBytes);
+    writeRecordHead(this.buffer, this.bytes, type, payload.byteLength);
+    this.buffer.set(payload, this.bytes + RECORD_HEADER_BYTES);
+    this.offsets.push(this.bytes);
+    this.bytes += frameBytes;
+    this.resolves.push(resolve);
+    this.rejects.push(reject);
+    this.wantsLocation.push(wantsLocation);
+  }
+
+  /** Gives every record its LSN (from `firstLsn`) and CRC. */
+  seal(firstLsn: number): void {
+    for (let i = 0; i < this.offsets.length; i++) sealRecord(this.buffer, this.offsets[i]!, firstLsn + i, i === 0 ? RECORD_FLAG_BATCH_FIRST : 0);
+  }
+
+  resolveAll(segmentFirstLsn: number, position: number, firstLsn: number): void {
+    for (let i = 0; i < this.resolves.length; i++) {
+      if (!this.wantsLocation[i]) {
+        this.resolves[i]!(undefined);
+        continue;
+      }
+      const offset = this.offsets[i]!;
+      const payloadBytes = this.buffer.readUInt32LE(offset + 4);
+      this.resolves[i]!({ segmentFirstLsn, offset: position + offset, lsn: firstLsn + i, payloadBytes });
+    }
+    for (const barrier of this.barriers) barrier.resolve();
+  }
+
+  rejectAll(error: unknown): void {
+    for (const reject of this.rejects) reject(error);
+    for (const barrier of this.barriers) barrier.reject(error);
+  }
+
+  reset(retainedMaxBytes: number): void {
+    this.bytes = 0;
+    this.offsets.length = 0;
+    this.resolves.length = 0;
+    this.rejects.length = 0;
+    this.wantsLocation.length = 0;
+    this.barriers.length = 0;
+    if (this.buffer.byteLength > retainedMaxBytes) this.buffer = Buffer.allocUnsafe(BATCH_BUFFER_INITIAL_BYTES);
+  }
+
+  private growTo(needed: number): void {
+    const next = Buffer.allocUnsafe(Math.max(needed, this.buffer.byteLength * 2));
+    this.buffer.copy(next, 0, 0, this.bytes);
+    this.buffer = next;
+  }
+}
+
+interface ActiveSegment {
+  readonly info: SegmentInfo;
+  readonly file: StorageFile;
+}
+
+interface ReadHandle {
+  readonly file: Promise<StorageFile>;
+  users: number;
+  removed: boolean;
+}
+
+/**
+ * One write-ahead log in one directory. Not shared between processes. All methods may be
+ * called concurrently; appends are durable in the order they were called.
+ */
+export class Wal {
+  // Invariant: `segments` ascends by firstLsn; the last one is `active`; segments before it
+  // are complete and synced.
+  private readonly segments: SegmentInfo[];
+  private active: ActiveSegment | undefined;
+  /** LSN of the first record of the next batch written. */
+  private nextLsn: number;
+  private pending: Batch;
+  private spare: Batch | undefined;
+  private flushing = false;
+  /** Records in the batch being written now (their LSNs start at `nextLsn`). */
+  private inFlightCount = 0;
+  private inFlight: Batch | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private failure: StorageFatalError | undefined;
+  private closing = false;
+  private readonly readHandles = new Map<number, ReadHandle>();
+  private maintenance: Promise<unknown> = Promise.resolve();
+  /** Repairs recovery made on open (torn tail cut, half-made segment removed). */
+  readonly repairs: readonly string[];
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+    private readonly config: WalConfig,
+    recovered: { segments: SegmentInfo[]; nextLsn: number; repairs: string[] },
+  ) {
+    this.segments = recovered.segments;
+    this.nextLsn = recovered.nextLsn;
+    this.repairs = recovered.repairs;
+    this.pending = new Batch(BATCH_BUFFER_INITIAL_BYTES);
+    this.spare = new Batch(BATCH_BUFFER_INITIAL_BYTES);
+  }
+
+  /**
+   * Recovers the log in `options.dir` (see recovery.ts) and opens it for appends.
+   * Throws InvalidArgumentError for a bad config, CorruptFileError for corruption that is not
+   * a torn tail, and file-system errors (a full disk while creating the first segment is a
+   * DiskFullError).
+   */
+  static async open(options: WalOpenOptions): Promise<Wal> {
+    const config = validateWalConfig(options.config);
+    await options.fs.mkdirp(options.dir);
+    const recovered = await recoverLog(options.fs, options.dir, config, options.visit);
+    const wal = new Wal(options.fs, options.dir, config, recovered);
+    await wal.openActive();
+    return wal;
+  }
+
+  /**
+   * Appends one record. Resolves once it is durable (and every record appended before it);
+   * rejects with DiskFullError (nothing of it was kept; retry later), StorageFatalError (the
+   * WAL is dead), ClosedError, TooLargeError or InvalidArgumentError (bad type).
+   * `payload` is copied before this returns.
+   */
+  append(type: number, payload: Uint8Array): Promise<void> {
+    const refused = this.refusal(type, payload.byteLength);
+    if (refused !== undefined) return Promise.reject(refused);
+    const done = new Promise<void>((resolve, reject) => this.pending.add(type, payload, resolve as Resolve, reject, false));
+    this.kick();
+    return done;
+  }
+
+  /** Like `append`, resolving with where the record was written (for `readAt`). */
+  appendLocated(type: number, payload: Uint8Array): Promise<RecordLocation> {
+    const refused = this.refusal(type, payload.byteLength);
+    if (refused !== undefined) return Promise.reject(refused);
+    const done = new Promise<RecordLocation>((resolve, reject) => this.pending.add(type, payload, resolve as Resolve, reject, true));
+    this.kick();
+    return done;
+  }
+
+  /**
+   * Reads back a durable record's payload (a new Buffer the caller owns), checking its frame
+   * and CRC. Throws CorruptFileError when the bytes fail, NotFoundError when the segment was
+   * removed, StorageFatalError / ClosedError as `append`.
+   */
+  async readAt(location: RecordLocation): Promise<Buffer> {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.closing) throw new ClosedError('WAL is closed');
+    const segment = this.segments.find((s) => s.firstLsn === location.segmentFirstLsn);
+    if (segment === undefined) throw new NotFoundError(`WAL segment ${segmentName(location.segmentFirstLsn)} was removed`);
+    const handle = this.readHandle(segment);
+    handle.users++;
+    try {
+      const frameBytes = RECORD_HEADER_BYTES + location.payloadBytes;
+      const frame = await readFully(await handle.file, location.offset, frameBytes);
+      const problem = checkFrame(frame, frameBytes, location, this.config.recordBytesMax);
+      if (problem !== undefined) throw new CorruptFileError(segment.path, location.offset, problem);
+      return frame.subarray(RECORD_HEADER_BYTES);
+    } finally {
+      handle.users--;
+      if (handle.removed && handle.users === 0) await this.closeReadHandle(location.segmentFirstLsn);
+    }
+  }
+
+  /**
+   * Removes every segment whose records all have LSNs below `lsn` (never the active one),
+   * oldest first, then syncs the directory; returns how many went. A crash part-way leaves
+   * a contiguous suffix of segments. Failure is fatal (StorageFatalError).
+   */
+  removeSegmentsBelow(lsn: number): Promise<number> {
+    const run = this.maintenance.then(() => this.removeBelow(lsn));
+    this.maintenance = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Resolves when every record appended so far is durable; rejects as their appends did if
+   * any of them failed (and with StorageFatalError / ClosedError as `append`).
+   */
+  barrier(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const batch = this.pending.count > 0 ? this.pending : this.inFlight;
+    if (batch === undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => batch.barriers.push({ resolve, reject }));
+  }
+
+  /** Resolves when every record appended so far is durable (or failed). */
+  flushed(): Promise<void> {
+    if (!this.flushing && this.pending.count === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Flushes what was appended, then closes every file. Later calls reject with ClosedError. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.flushed();
+    await this.maintenance;
+    await this.active?.file.close().catch(() => undefined);
+    this.active = undefined;
+    for (const firstLsn of [...this.readHandles.keys()]) await this.closeReadHandle(firstLsn);
+  }
+
+  /** The LSN the next record will get, once the records pending now are written. */
+  get lsnNext(): number {
+    return this.nextLsn + this.inFlightCount + this.pending.count;
+  }
+
+  /** A copy of the segment list, oldest first. */
+  segmentInfos(): SegmentInfo[] {
+    return this.segments.map((s) => ({ ...s }));
+  }
+
+  /** First LSN of the active segment: every record below it is in a sealed segment. */
+  get activeSegmentFirstLsn(): number {
+    assert(this.active !== undefined, 'WAL has no active segment');
+    return this.active.info.firstLsn;
+  }
+
+  get failed(): StorageFatalError | undefined {
+    return this.failure;
+  }
+
+  // ---- internals ----
+
+  private refusal(type: number, payloadBytes: number): Error | undefined {
+    if (this.failure !== undefined) return this.failure;
+    if (this.closing) return new ClosedError('WAL is closed');
+    if (!Number.isInteger(type) || type < RECORD_TYPE_MIN || type > RECORD_TYPE_MAX) {
+      return new InvalidArgumentError(`WAL record type must be an integer in [${RECORD_TYPE_MIN}, ${RECORD_TYPE_MAX}], got ${type}`);
+    }
+    if (payloadBytes > this.config.recordBytesMax) {
+      return new TooLargeError(`WAL record of ${payloadBytes} bytes exceeds recordBytesMax ${this.config.recordBytesMax}`);
+    }
+    return undefined;
+  }
+
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    // Next macrotask, not now: every append made in this turn rides the same write.
+    setImmediate(() => void this.flushLoop());
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pending.count > 0) {
+      const batch = this.pending;
+      this.pending = this.spare ?? new Batch(BATCH_BUFFER_INITIAL_BYTES);
+      this.spare = undefined;
+      if (this.failure !== undefined) {
+        batch.rejectAll(this.failure);
+      } else {
+        this.inFlightCount = batch.count;
+        this.inFlight = batch;
+        await this.writeBatch(batch);
+      }
+      batch.reset(this.config.batchBufferBytesRetainedMax);
+      this.spare = batch;
+    }
+    this.flushing = false;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Writes and syncs one batch, then settles its records. Never throws. */
+  private async writeBatch(batch: Batch): Promise<void> {
+    try {
+      const active = await this.segmentFor(batch.bytes);
+      const firstLsn = this.nextLsn;
+      const position = active.info.sizeBytes;
+      batch.seal(firstLsn);
+      try {
+        await active.file.write(batch.buffer.subarray(0, batch.bytes), position);
+      } catch (err) {
+        if (!isDiskFull(err)) throw this.fail(`writing ${batch.bytes} bytes at byte ${position} of ${active.info.path}`, err);
+        await this.rollBack(active, position);
+        throw new DiskFullError(`disk full writing ${batch.count} WAL records (${batch.bytes} bytes) to ${active.info.path}`, { cause: err });
+      }
+      try {
+        await active.file.datasync();
+      } catch (err) {
+        throw this.fail(`fdatasync of ${active.info.path}`, err);
+      }
+      active.info.sizeBytes = position + batch.bytes;
+      this.nextLsn = firstLsn + batch.count;
+      this.landed();
+      batch.resolveAll(active.info.firstLsn, position, firstLsn);
+    } catch (err) {
+      this.landed();
+      batch.rejectAll(err);
+    }
+  }
+
+  /** The in-flight batch is done: later barriers and LSN queries must not count it. */
+  private landed(): void {
+    this.inFlight = undefined;
+    this.inFlightCount = 0;
+  }
+
+  /** The active segment, rotated first when `bytes` more would take it past the target. */
+  private async segmentFor(bytes: number): Promise<ActiveSegment> {
+    const active = this.active;
+    assert(active !== undefined, 'WAL has no active segment');
+    const used = active.info.sizeBytes;
+    if (used === SEGMENT_HEADER_BYTES || used + bytes <= this.config.segmentBytesTarget) return active;
+    const next = await this.createSegment(this.nextLsn);
+    await active.file.close().catch(() => undefined);
+    this.active = next;
+    this.segments.push(next.info);
+    return next;
+  }
+
+  /** Creates a segment: header written and synced, then the directory synced. */
+  private async createSegment(firstLsn: number): Promise<ActiveSegment> {
+    const path = joinPath(this.dir, segmentName(firstLsn));
+    let file: StorageFile | undefined;
+    try {
+      file = await this.fs.open(path, 'create');
+      await file.write(encodeSegmentHeader(firstLsn), 0);
+      await file.datasync();
+      await this.fs.syncDir(this.dir);
+      return { info: { firstLsn, path, sizeBytes: SEGMENT_HEADER_BYTES }, file };
+    } catch (err) {
+      if (!isDiskFull(err)) throw this.fail(`creating segment ${path}`, err);
+      await this.removeHalfMade(path, file);
+      throw new DiskFullError(`disk full creating WAL segment ${path}`, { cause: err });
+    }
+  }
+
+  private async removeHalfMade(path: string, file: StorageFile | undefined): Promise<void> {
+    try {
+      await file?.close();
+      if (file !== undefined) await this.fs.unlink(path);
+      await this.fs.syncDir(this.dir);
+    } catch (err) {
+      throw this.fail(`removing half-created segment ${path} after ENOSPC`, err);
+    }
+  }
+
+  /** After ENOSPC mid-write: cut the file back to its last synced byte. */
+  private async rollBack(active: ActiveSegment, position: number): Promise<void> {
+    try {
+      await active.file.truncate(position);
+    } catch (err) {
+      throw this.fail(`truncating ${active.info.path} back to byte ${position} after ENOSPC`, err);
+    }
+  }
+
+  /** Marks the WAL failed for good and returns the error to throw. */
+  private fail(what: string, cause: unknown): StorageFatalError {
+    if (this.failure === undefined) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      this.failure = new StorageFatalError(`WAL failed: ${what}: ${reason}; nothing since the last good sync is known to be durable, restart to recover`, { cause });
+    }
+    return this.failure;
+  }
+
+  private async openActive(): Promise<void> {
+    const last = this.segments[this.segments.length - 1];
+    if (last === undefined) {
+      const created = await this.createSegment(this.nextLsn);
+      this.segments.push(created.info);
+      this.active = created;
+      return;
+    }
+    this.active = { info: last, file: await this.fs.open(last.path, 'write') };
+  }
+
+  private async removeBelow(lsn: number): Promise<number> {
+    if (this.failure !== undefined) throw this.failure;
+    const doomed: SegmentInfo[] = [];
+    while (this.segments.length >= 2 && this.segments[1]!.firstLsn <= lsn) doomed.push(this.segments.shift()!);
+    try {
+      for (const segment of doomed) {
+        await this.fs.unlink(segment.path);
+        const handle = this.readHandles.get(segment.firstLsn);
+        if (handle !== undefined) {
+          handle.removed = true;
+          if (handle.users === 0) await this.closeReadHandle(segment.firstLsn);
+        }
+      }
+      if (doomed.length > 0) await this.fs.syncDir(this.dir);
+    } catch (err) {
+      throw this.fail(`removing segments below LSN ${lsn}`, err);
+    }
+    return doomed.length;
+  }
+
+  private readHandle(segment: SegmentInfo): ReadHandle {
+    let handle = this.readHandles.get(segment.firstLsn);
+    if (handle === undefined) {
+      handle = { file: this.fs.open(segment.path, 'read'), users: 0, removed: false };
+      // A failed open is reported to the reader that awaits it; do not leave it unhandled.
+      void handle.file.catch(() => undefined);
+      this.readHandles.set(segment.firstLsn, handle);
+    }
+    return handle;
+  }
+
+  private async closeReadHandle(firstLsn: number): Promise<void> {
+    const handle = this.readHandles.get(firstLsn);
+    if (handle === undefined) return;
+    this.readHandles.delete(firstLsn);
+    await handle.file.then((f) => f.close()).catch(() => undefined);
+  }
+}
+
+function checkFrame(frame: Buffer, frameBytes: number, location: RecordLocation, recordBytesMax: number): string | undefined {
+  if (frame.byteLength < frameBytes) return `record cut short: ${frame.byteLength} of ${frameBytes} bytes`;
+  const head = checkHead(frame, 0, recordBytesMax);
+  if (head !== undefined) return head;
+  if (frame.readUInt32LE(4) !== location.payloadBytes) return `record length ${frame.readUInt32LE(4)}, expected ${location.payloadBytes}`;
+  if (readLsn(frame, 0) !== location.lsn) return `record has LSN ${readLsn(frame, 0)}, expected ${location.lsn}`;
+  if (!crcMatches(frame, 0)) return `record LSN ${location.lsn}: CRC32C mismatch`;
+  return undefined;
+}
