@@ -5,13 +5,14 @@ import type { Accept as _dstore_v1_Accept, Accept__Output as _dstore_v1_Accept__
 import type { Accepted as _dstore_v1_Accepted, Accepted__Output as _dstore_v1_Accepted__Output } from './dstore/v1/Accepted.ts';
 import type { Ballot as _dstore_v1_Ballot, Ballot__Output as _dstore_v1_Ballot__Output } from './dstore/v1/Ballot.ts';
 import type { BlobChunk as _dstore_v1_BlobChunk, BlobChunk__Output as _dstore_v1_BlobChunk__Output } from './dstore/v1/BlobChunk.ts';
-import type { CatchUpReply as _dstore_v1_CatchUpReply, CatchUpReply__Output as _dstore_v1_CatchUpReply__Output } from './dstore/v1/CatchUpReply.ts';
+import type { CatchUp as _dstore_v1_CatchUp, CatchUp__Output as _dstore_v1_CatchUp__Output } from './dstore/v1/CatchUp.ts';
 import type { CatchUpRequest as _dstore_v1_CatchUpRequest, CatchUpRequest__Output as _dstore_v1_CatchUpRequest__Output } from './dstore/v1/CatchUpRequest.ts';
 import type { ClientFrame as _dstore_v1_ClientFrame, ClientFrame__Output as _dstore_v1_ClientFrame__Output } from './dstore/v1/ClientFrame.ts';
 import type { ClientRequest as _dstore_v1_ClientRequest, ClientRequest__Output as _dstore_v1_ClientRequest__Output } from './dstore/v1/ClientRequest.ts';
 import type { Command as _dstore_v1_Command, Command__Output as _dstore_v1_Command__Output } from './dstore/v1/Command.ts';
 import type { Compare as _dstore_v1_Compare, Compare__Output as _dstore_v1_Compare__Output } from './dstore/v1/Compare.ts';
 import type { ConsensusMessage as _dstore_v1_ConsensusMessage, ConsensusMessage__Output as _dstore_v1_ConsensusMessage__Output } from './dstore/v1/ConsensusMessage.ts';
+import type { Decided as _dstore_v1_Decided, Decided__Output as _dstore_v1_Decided__Output } from './dstore/v1/Decided.ts';
 import type { DeleteRequest as _dstore_v1_DeleteRequest, DeleteRequest__Output as _dstore_v1_DeleteRequest__Output } from './dstore/v1/DeleteRequest.ts';
 import type { DeleteResponse as _dstore_v1_DeleteResponse, DeleteResponse__Output as _dstore_v1_DeleteResponse__Output } from './dstore/v1/DeleteResponse.ts';
 import type { ErrorDetail as _dstore_v1_ErrorDetail, ErrorDetail__Output as _dstore_v1_ErrorDetail__Output } from './dstore/v1/ErrorDetail.ts';
@@ -31,15 +32,17 @@ import type { LogEntry as _dstore_v1_LogEntry, LogEntry__Output as _dstore_v1_Lo
 import type { MapValue as _dstore_v1_MapValue, MapValue__Output as _dstore_v1_MapValue__Output } from './dstore/v1/MapValue.ts';
 import type { MissingBlobsRequest as _dstore_v1_MissingBlobsRequest, MissingBlobsRequest__Output as _dstore_v1_MissingBlobsRequest__Output } from './dstore/v1/MissingBlobsRequest.ts';
 import type { MissingBlobsResponse as _dstore_v1_MissingBlobsResponse, MissingBlobsResponse__Output as _dstore_v1_MissingBlobsResponse__Output } from './dstore/v1/MissingBlobsResponse.ts';
+import type { Nack as _dstore_v1_Nack, Nack__Output as _dstore_v1_Nack__Output } from './dstore/v1/Nack.ts';
 import type { PeerFrame as _dstore_v1_PeerFrame, PeerFrame__Output as _dstore_v1_PeerFrame__Output } from './dstore/v1/PeerFrame.ts';
 import type { PeerHello as _dstore_v1_PeerHello, PeerHello__Output as _dstore_v1_PeerHello__Output } from './dstore/v1/PeerHello.ts';
+import type { PreVote as _dstore_v1_PreVote, PreVote__Output as _dstore_v1_PreVote__Output } from './dstore/v1/PreVote.ts';
+import type { PreVoteReply as _dstore_v1_PreVoteReply, PreVoteReply__Output as _dstore_v1_PreVoteReply__Output } from './dstore/v1/PreVoteReply.ts';
 import type { Prepare as _dstore_v1_Prepare, Prepare__Output as _dstore_v1_Prepare__Output } from './dstore/v1/Prepare.ts';
 import type { Promise as _dstore_v1_Promise, Promise__Output as _dstore_v1_Promise__Output } from './dstore/v1/Promise.ts';
 import type { PutBlobRequest as _dstore_v1_PutBlobRequest, PutBlobRequest__Output as _dstore_v1_PutBlobRequest__Output } from './dstore/v1/PutBlobRequest.ts';
 import type { PutBlobResponse as _dstore_v1_PutBlobResponse, PutBlobResponse__Output as _dstore_v1_PutBlobResponse__Output } from './dstore/v1/PutBlobResponse.ts';
 import type { RangeRequest as _dstore_v1_RangeRequest, RangeRequest__Output as _dstore_v1_RangeRequest__Output } from './dstore/v1/RangeRequest.ts';
 import type { RangeResponse as _dstore_v1_RangeResponse, RangeResponse__Output as _dstore_v1_RangeResponse__Output } from './dstore/v1/RangeResponse.ts';
-import type { Reject as _dstore_v1_Reject, Reject__Output as _dstore_v1_Reject__Output } from './dstore/v1/Reject.ts';
 import type { ReplicaClient as _dstore_v1_ReplicaClient, ReplicaDefinition as _dstore_v1_ReplicaDefinition } from './dstore/v1/Replica.ts';
 import type { ResponseHeader as _dstore_v1_ResponseHeader, ResponseHeader__Output as _dstore_v1_ResponseHeader__Output } from './dstore/v1/ResponseHeader.ts';
 import type { ServerFrame as _dstore_v1_ServerFrame, ServerFrame__Output as _dstore_v1_ServerFrame__Output } from './dstore/v1/ServerFrame.ts';
@@ -47,6 +50,7 @@ import type { ServerResponse as _dstore_v1_ServerResponse, ServerResponse__Outpu
 import type { SetRequest as _dstore_v1_SetRequest, SetRequest__Output as _dstore_v1_SetRequest__Output } from './dstore/v1/SetRequest.ts';
 import type { SetResponse as _dstore_v1_SetResponse, SetResponse__Output as _dstore_v1_SetResponse__Output } from './dstore/v1/SetResponse.ts';
 import type { SnapshotChunk as _dstore_v1_SnapshotChunk, SnapshotChunk__Output as _dstore_v1_SnapshotChunk__Output } from './dstore/v1/SnapshotChunk.ts';
+import type { SnapshotNeeded as _dstore_v1_SnapshotNeeded, SnapshotNeeded__Output as _dstore_v1_SnapshotNeeded__Output } from './dstore/v1/SnapshotNeeded.ts';
 import type { StatusRequest as _dstore_v1_StatusRequest, StatusRequest__Output as _dstore_v1_StatusRequest__Output } from './dstore/v1/StatusRequest.ts';
 import type { StatusResponse as _dstore_v1_StatusResponse, StatusResponse__Output as _dstore_v1_StatusResponse__Output } from './dstore/v1/StatusResponse.ts';
 import type { SubscribeRequest as _dstore_v1_SubscribeRequest, SubscribeRequest__Output as _dstore_v1_SubscribeRequest__Output } from './dstore/v1/SubscribeRequest.ts';
@@ -70,13 +74,14 @@ export interface ProtoGrpcType {
       Accepted: MessageTypeDefinition<_dstore_v1_Accepted, _dstore_v1_Accepted__Output>
       Ballot: MessageTypeDefinition<_dstore_v1_Ballot, _dstore_v1_Ballot__Output>
       BlobChunk: MessageTypeDefinition<_dstore_v1_BlobChunk, _dstore_v1_BlobChunk__Output>
-      CatchUpReply: MessageTypeDefinition<_dstore_v1_CatchUpReply, _dstore_v1_CatchUpReply__Output>
+      CatchUp: MessageTypeDefinition<_dstore_v1_CatchUp, _dstore_v1_CatchUp__Output>
       CatchUpRequest: MessageTypeDefinition<_dstore_v1_CatchUpRequest, _dstore_v1_CatchUpRequest__Output>
       ClientFrame: MessageTypeDefinition<_dstore_v1_ClientFrame, _dstore_v1_ClientFrame__Output>
       ClientRequest: MessageTypeDefinition<_dstore_v1_ClientRequest, _dstore_v1_ClientRequest__Output>
       Command: MessageTypeDefinition<_dstore_v1_Command, _dstore_v1_Command__Output>
       Compare: MessageTypeDefinition<_dstore_v1_Compare, _dstore_v1_Compare__Output>
       ConsensusMessage: MessageTypeDefinition<_dstore_v1_ConsensusMessage, _dstore_v1_ConsensusMessage__Output>
+      Decided: MessageTypeDefinition<_dstore_v1_Decided, _dstore_v1_Decided__Output>
       DeleteRequest: MessageTypeDefinition<_dstore_v1_DeleteRequest, _dstore_v1_DeleteRequest__Output>
       DeleteResponse: MessageTypeDefinition<_dstore_v1_DeleteResponse, _dstore_v1_DeleteResponse__Output>
       ErrorDetail: MessageTypeDefinition<_dstore_v1_ErrorDetail, _dstore_v1_ErrorDetail__Output>
@@ -96,8 +101,11 @@ export interface ProtoGrpcType {
       MapValue: MessageTypeDefinition<_dstore_v1_MapValue, _dstore_v1_MapValue__Output>
       MissingBlobsRequest: MessageTypeDefinition<_dstore_v1_MissingBlobsRequest, _dstore_v1_MissingBlobsRequest__Output>
       MissingBlobsResponse: MessageTypeDefinition<_dstore_v1_MissingBlobsResponse, _dstore_v1_MissingBlobsResponse__Output>
+      Nack: MessageTypeDefinition<_dstore_v1_Nack, _dstore_v1_Nack__Output>
       PeerFrame: MessageTypeDefinition<_dstore_v1_PeerFrame, _dstore_v1_PeerFrame__Output>
       PeerHello: MessageTypeDefinition<_dstore_v1_PeerHello, _dstore_v1_PeerHello__Output>
+      PreVote: MessageTypeDefinition<_dstore_v1_PreVote, _dstore_v1_PreVote__Output>
+      PreVoteReply: MessageTypeDefinition<_dstore_v1_PreVoteReply, _dstore_v1_PreVoteReply__Output>
       Prepare: MessageTypeDefinition<_dstore_v1_Prepare, _dstore_v1_Prepare__Output>
       Promise: MessageTypeDefinition<_dstore_v1_Promise, _dstore_v1_Promise__Output>
       PutBlobRequest: MessageTypeDefinition<_dstore_v1_PutBlobRequest, _dstore_v1_PutBlobRequest__Output>
@@ -105,7 +113,6 @@ export interface ProtoGrpcType {
       RangeRequest: MessageTypeDefinition<_dstore_v1_RangeRequest, _dstore_v1_RangeRequest__Output>
       RangeResponse: MessageTypeDefinition<_dstore_v1_RangeResponse, _dstore_v1_RangeResponse__Output>
       ReadConsistency: EnumTypeDefinition
-      Reject: MessageTypeDefinition<_dstore_v1_Reject, _dstore_v1_Reject__Output>
       Replica: SubtypeConstructor<typeof grpc.Client, _dstore_v1_ReplicaClient> & { service: _dstore_v1_ReplicaDefinition }
       ResponseHeader: MessageTypeDefinition<_dstore_v1_ResponseHeader, _dstore_v1_ResponseHeader__Output>
       ServerFrame: MessageTypeDefinition<_dstore_v1_ServerFrame, _dstore_v1_ServerFrame__Output>
@@ -113,6 +120,7 @@ export interface ProtoGrpcType {
       SetRequest: MessageTypeDefinition<_dstore_v1_SetRequest, _dstore_v1_SetRequest__Output>
       SetResponse: MessageTypeDefinition<_dstore_v1_SetResponse, _dstore_v1_SetResponse__Output>
       SnapshotChunk: MessageTypeDefinition<_dstore_v1_SnapshotChunk, _dstore_v1_SnapshotChunk__Output>
+      SnapshotNeeded: MessageTypeDefinition<_dstore_v1_SnapshotNeeded, _dstore_v1_SnapshotNeeded__Output>
       StatusRequest: MessageTypeDefinition<_dstore_v1_StatusRequest, _dstore_v1_StatusRequest__Output>
       StatusResponse: MessageTypeDefinition<_dstore_v1_StatusResponse, _dstore_v1_StatusResponse__Output>
       SubscribeRequest: MessageTypeDefinition<_dstore_v1_SubscribeRequest, _dstore_v1_SubscribeRequest__Output>

@@ -4,19 +4,27 @@ import type { Ballot as _dstore_v1_Ballot, Ballot__Output as _dstore_v1_Ballot__
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * Phase 2b: the acceptor accepted `count` instances from first_instance at `ballot`.
+ * Phase 2b: the sender accepted (durably) `count` instances from first_instance.
  */
 export interface Accepted {
   'ballot'?: (_dstore_v1_Ballot | null);
   'firstInstance'?: (number | string | Long);
+  /**
+   * May be 0 when only decided_through is news.
+   */
   'count'?: (number | string | Long);
+  'decidedThrough'?: (number | string | Long);
 }
 
 /**
- * Phase 2b: the acceptor accepted `count` instances from first_instance at `ballot`.
+ * Phase 2b: the sender accepted (durably) `count` instances from first_instance.
  */
 export interface Accepted__Output {
   'ballot': (_dstore_v1_Ballot__Output | null);
   'firstInstance': (number);
+  /**
+   * May be 0 when only decided_through is news.
+   */
   'count': (number);
+  'decidedThrough': (number);
 }

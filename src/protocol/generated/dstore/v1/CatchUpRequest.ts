@@ -3,14 +3,14 @@
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * A lagging replica asks for decided entries from from_instance on.
+ * A lagging replica asks for decided values from from_instance on.
  */
 export interface CatchUpRequest {
   'fromInstance'?: (number | string | Long);
 }
 
 /**
- * A lagging replica asks for decided entries from from_instance on.
+ * A lagging replica asks for decided values from from_instance on.
  */
 export interface CatchUpRequest__Output {
   'fromInstance': (number);

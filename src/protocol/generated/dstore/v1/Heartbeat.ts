@@ -4,19 +4,25 @@ import type { Ballot as _dstore_v1_Ballot, Ballot__Output as _dstore_v1_Ballot__
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * The leader's liveness beacon; also a read-index round when read_id is set.
+ * Leader liveness, decisions, and lease / read-index rounds.
  */
 export interface Heartbeat {
   'ballot'?: (_dstore_v1_Ballot | null);
   'decidedThrough'?: (number | string | Long);
-  'readId'?: (number | string | Long);
+  /**
+   * Round number, increasing per leader; echoed in the reply.
+   */
+  'seq'?: (number | string | Long);
 }
 
 /**
- * The leader's liveness beacon; also a read-index round when read_id is set.
+ * Leader liveness, decisions, and lease / read-index rounds.
  */
 export interface Heartbeat__Output {
   'ballot': (_dstore_v1_Ballot__Output | null);
   'decidedThrough': (number);
-  'readId': (number);
+  /**
+   * Round number, increasing per leader; echoed in the reply.
+   */
+  'seq': (number);
 }

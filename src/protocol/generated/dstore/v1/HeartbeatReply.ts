@@ -5,12 +5,12 @@ import type { Long } from '@grpc/proto-loader';
 
 export interface HeartbeatReply {
   'ballot'?: (_dstore_v1_Ballot | null);
-  'readId'?: (number | string | Long);
+  'seq'?: (number | string | Long);
   'decidedThrough'?: (number | string | Long);
 }
 
 export interface HeartbeatReply__Output {
   'ballot': (_dstore_v1_Ballot__Output | null);
-  'readId': (number);
+  'seq': (number);
   'decidedThrough': (number);
 }

@@ -4,17 +4,23 @@ import type { Ballot as _dstore_v1_Ballot, Ballot__Output as _dstore_v1_Ballot__
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * Phase 1a for every instance >= from_instance ("prepare to infinity").
+ * Phase 1a for every instance >= from_instance at once ("prepare to infinity").
  */
 export interface Prepare {
   'ballot'?: (_dstore_v1_Ballot | null);
+  /**
+   * The candidate's first undecided instance.
+   */
   'fromInstance'?: (number | string | Long);
 }
 
 /**
- * Phase 1a for every instance >= from_instance ("prepare to infinity").
+ * Phase 1a for every instance >= from_instance at once ("prepare to infinity").
  */
 export interface Prepare__Output {
   'ballot': (_dstore_v1_Ballot__Output | null);
+  /**
+   * The candidate's first undecided instance.
+   */
   'fromInstance': (number);
 }

@@ -5,29 +5,21 @@ import type { LogEntry as _dstore_v1_LogEntry, LogEntry__Output as _dstore_v1_Lo
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * Phase 1b: the acceptor promised `ballot` and reports what it accepted at or above
- * from_instance.
+ * Phase 1b: the sender promised `ballot` (durably) and reports every entry it holds
+ * above its decided prefix or the candidate's, ascending.
  */
 export interface Promise {
   'ballot'?: (_dstore_v1_Ballot | null);
-  'fromInstance'?: (number | string | Long);
-  'accepted'?: (_dstore_v1_LogEntry)[];
-  /**
-   * The acceptor's decided prefix, so the new leader can skip or fetch it.
-   */
   'decidedThrough'?: (number | string | Long);
+  'entries'?: (_dstore_v1_LogEntry)[];
 }
 
 /**
- * Phase 1b: the acceptor promised `ballot` and reports what it accepted at or above
- * from_instance.
+ * Phase 1b: the sender promised `ballot` (durably) and reports every entry it holds
+ * above its decided prefix or the candidate's, ascending.
  */
 export interface Promise__Output {
   'ballot': (_dstore_v1_Ballot__Output | null);
-  'fromInstance': (number);
-  'accepted': (_dstore_v1_LogEntry__Output)[];
-  /**
-   * The acceptor's decided prefix, so the new leader can skip or fetch it.
-   */
   'decidedThrough': (number);
+  'entries': (_dstore_v1_LogEntry__Output)[];
 }

@@ -3,17 +3,15 @@
 import type { Ballot as _dstore_v1_Ballot, Ballot__Output as _dstore_v1_Ballot__Output } from '../../dstore/v1/Ballot.ts';
 
 /**
- * The acceptor refuses `ballot` because it promised `promised`.
+ * Phase 0: would the receiver promise `ballot` if asked? Changes no state.
  */
-export interface Reject {
+export interface PreVote {
   'ballot'?: (_dstore_v1_Ballot | null);
-  'promised'?: (_dstore_v1_Ballot | null);
 }
 
 /**
- * The acceptor refuses `ballot` because it promised `promised`.
+ * Phase 0: would the receiver promise `ballot` if asked? Changes no state.
  */
-export interface Reject__Output {
+export interface PreVote__Output {
   'ballot': (_dstore_v1_Ballot__Output | null);
-  'promised': (_dstore_v1_Ballot__Output | null);
 }
