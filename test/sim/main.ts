@@ -19,7 +19,7 @@ function usage(message: string): never {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 100, from: 1, replicas: 3, trace: false, safetyTicks: 300 };
+  const args: Args = { seeds: 100, from: 1, replicas: 3, trace: false, safetyTicks: 600 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--trace') { args.trace = true; continue; }

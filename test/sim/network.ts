@@ -16,9 +16,12 @@ export interface LinkFaults {
   /** Delivery delay range in simulated time units (a tick is about 100). */
   readonly delayMin: number;
   readonly delayMax: number;
+  /** Per mille of messages held back much longer (up to longDelayMax): stale messages that cross leader changes. */
+  readonly longDelayPermille: number;
+  readonly longDelayMax: number;
 }
 
-export const CALM: LinkFaults = { dropPermille: 0, duplicatePermille: 0, delayMin: 1, delayMax: 30 };
+export const CALM: LinkFaults = { dropPermille: 0, duplicatePermille: 0, delayMin: 1, delayMax: 30, longDelayPermille: 0, longDelayMax: 0 };
 
 function shuffled(ids: readonly number[], random: SplitMix32): number[] {
   const out = [...ids];
@@ -103,7 +106,11 @@ export class SimNetwork {
       this.dropped++;
       return [];
     }
-    const delay = (): number => this.faults.delayMin + random.nextInt(this.faults.delayMax - this.faults.delayMin + 1);
+    const delay = (): number => {
+      const f = this.faults;
+      if (random.nextInt(1000) < f.longDelayPermille) return f.delayMax + random.nextInt(f.longDelayMax + 1);
+      return f.delayMin + random.nextInt(f.delayMax - f.delayMin + 1);
+    };
     if (random.nextInt(1000) < this.faults.duplicatePermille) {
       this.duplicated++;
       return [delay(), delay()];

@@ -22,7 +22,8 @@ import type { Message } from '../../src/consensus/messages.ts';
 import { SplitMix32 } from '../../src/consensus/random.ts';
 import { Replica } from '../../src/consensus/replica.ts';
 import type { Ready } from '../../src/consensus/ready.ts';
-import type { LogEntry, Value } from '../../src/consensus/types.ts';
+import { compareBallots, type LogEntry, type Value } from '../../src/consensus/types.ts';
+import { formatBallot } from '../../src/consensus/ballot.ts';
 import { valuesEqual } from '../../src/consensus/value.ts';
 import { formatMessage, formatValue } from './format.ts';
 import { CALM, PARTITION_KINDS, SimNetwork, type LinkFaults } from './network.ts';
@@ -49,6 +50,8 @@ export interface SimResult {
 }
 
 const TICK_UNITS = 100;
+/** A client resends a command not reported decided after this long, to whoever it now thinks leads. */
+const CLIENT_RETRY_UNITS = 8 * TICK_UNITS;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -153,14 +156,13 @@ class Simulation {
   private clientsSubmitting = true;
   private readonly trace: string[] = [];
   private readonly traceMax: number;
+  private readonly groupConfig: ReplicaConfig;
 
   // Checker state.
   private readonly decided = new Map<number, Value>();
   /** Instance -> value of every decision reported to a client. */
   private readonly reported = new Map<number, Value>();
   private reportedMax = 0;
-  /** Command name -> node the client is waiting on. */
-  private readonly awaiting = new Map<string, number>();
   private readonly stats = { crashes: 0, midReadyCrashes: 0, snapshotsInstalled: 0, readsServed: 0, leaseReads: 0, commandsReported: 0, instancesDecided: 0 };
   private nextReadId = 1;
 
@@ -169,12 +171,29 @@ class Simulation {
     this.ids = Array.from({ length: options.replicas }, (_, i) => i + 1);
     this.network = new SimNetwork(this.ids);
     this.traceMax = options.traceEvents ?? 300;
+    this.groupConfig = this.drawConfig();
     for (const id of this.ids) this.nodes.set(id, new SimNode(id));
     for (let c = 0; c < (options.clients ?? 3); c++) this.clients.push({ id: c + 1, seq: 0, pending: null, leaderGuess: 1 + this.random.nextInt(options.replicas) });
   }
 
   private config(id: number): ReplicaConfig {
-    return { ...defaultConfig(id, this.ids), windowInstancesMax: 8, messageEntriesMax: 8 };
+    return { ...this.groupConfig, replicaId: id };
+  }
+
+  /** Drawn once per seed, so seeds cover short and long timeouts, tiny and large windows, lease on and off. */
+  private drawConfig(): ReplicaConfig {
+    const r = this.random;
+    const heartbeatIntervalTicks = 1 + r.nextInt(2);
+    return {
+      ...defaultConfig(1, this.ids),
+      electionTimeoutTicks: Math.max(5, 2 * heartbeatIntervalTicks + 3) + r.nextInt(8),
+      heartbeatIntervalTicks,
+      clockDriftBoundPercent: [0, 10, 25][r.nextInt(3)]!,
+      leaseReadsEnabled: r.nextInt(4) !== 0,
+      windowInstancesMax: [1, 3, 8, 16][r.nextInt(4)]!,
+      messageEntriesMax: [1, 4, 8][r.nextInt(3)]!,
+      retryTicks: 1 + r.nextInt(4),
+    };
   }
 
   private log(text: string): void {
@@ -207,7 +226,8 @@ class Simulation {
   private runPhases(): void {
     for (const node of this.nodes.values()) this.start(node);
     for (const client of this.clients) this.scheduleClient(client);
-    const safetyEnd = (this.options.safetyTicks ?? 300) * TICK_UNITS;
+    this.scheduleProbeReads();
+    const safetyEnd = (this.options.safetyTicks ?? 600) * TICK_UNITS;
     this.scheduleFaultEpoch(safetyEnd);
     this.runUntil(safetyEnd);
 
@@ -272,7 +292,8 @@ class Simulation {
     node.appliedThrough = snapshot.through;
     node.core = new Replica(this.config(node.id), new SplitMix32(this.random.nextUint32()), recovered);
     node.incarnation++;
-    node.tickPeriod = TICK_UNITS + this.random.nextInt(11); // within the 10% drift bound
+    // Tick rates differ by up to the stated drift bound, and no more.
+    node.tickPeriod = TICK_UNITS + this.random.nextInt(this.groupConfig.clockDriftBoundPercent + 1);
     node.snapshotEveryInstances = 5 + this.random.nextInt(40);
     this.log(`start ${node.id} (incarnation ${node.incarnation}, promised ${recovered.hardState.promised.round}.${recovered.hardState.promised.replicaId}, ${recovered.entries.length} entries, snapshot<=${recovered.snapshotThrough})`);
     this.scheduleTick(node, node.incarnation, this.random.nextInt(node.tickPeriod));
@@ -376,8 +397,6 @@ class Simulation {
 
   private maybeReport(node: SimNode, entry: LogEntry, command: Uint8Array): void {
     const name = decoder.decode(command);
-    if (this.awaiting.get(name) !== node.id) return;
-    this.awaiting.delete(name);
     const client = this.clients.find((c) => c.pending?.name === name);
     if (client === undefined) return;
     client.pending = null;
@@ -419,9 +438,27 @@ class Simulation {
       node.readsWaiting.delete(read.requestId);
       return;
     }
-    if (read.via === 'lease') this.stats.leaseReads++;
+    if (read.via === 'lease') {
+      this.stats.leaseReads++;
+      this.checkLeaseExclusive(node);
+    }
     pending.readThrough = read.readThrough;
     node.readsPendingRound.set(read.requestId, read.readThrough);
+  }
+
+  /**
+   * A lease read is only sound if no other replica can have decided anything meanwhile: no other
+   * replica may lead with a higher ballot while this one's lease holds.
+   */
+  private checkLeaseExclusive(node: SimNode): void {
+    const mine = node.core!.status().promised;
+    for (const other of this.nodes.values()) {
+      const status = other.core?.status();
+      if (other === node || status === undefined || status.role !== 'leader') continue;
+      if (compareBallots(status.promised, mine) > 0) {
+        this.violation(`lease overlap: replica ${node.id} served a lease read at ballot ${formatBallot(mine)} while replica ${other.id} leads at ${formatBallot(status.promised)}`);
+      }
+    }
   }
 
   /** Serves every read whose read point is applied, checking it reflects every decision reported before it began. */
@@ -455,7 +492,9 @@ class Simulation {
       const name = `c${client.id}.${client.seq}`;
       client.pending = { bytes: encoder.encode(name), name, sentAt: this.now };
       this.submit(client);
-    } else if (this.now - client.pending.sentAt > 25 * TICK_UNITS) {
+    } else if (this.now - client.pending.sentAt > CLIENT_RETRY_UNITS) {
+      // A client that waited too long fails over half the time, as a real one whose leader went quiet would.
+      if (this.random.nextInt(2) === 0) client.leaderGuess = 1 + this.random.nextInt(this.ids.length);
       this.submit(client);
     }
   }
@@ -467,17 +506,30 @@ class Simulation {
     const status = node.core?.status();
     if (status === undefined || status.role !== 'leader') {
       client.leaderGuess = status !== undefined && status.leaderId !== 0 ? status.leaderId : 1 + this.random.nextInt(this.ids.length);
-      pending.sentAt = this.now - 25 * TICK_UNITS + 3 * TICK_UNITS; // retry soon
+      pending.sentAt = this.now - CLIENT_RETRY_UNITS + 3 * TICK_UNITS; // retry soon
       return;
     }
-    this.awaiting.set(pending.name, node.id);
     node.queue.push(pending.bytes);
     this.log(`client ${client.id} submits ${pending.name} to ${node.id}`);
     this.pump(node);
   }
 
+  /**
+   * The adversarial reader: every half tick or so, a read at every replica that believes it
+   * leads, so an old leader that trusts an expired lease is caught serving a stale read.
+   */
+  private scheduleProbeReads(): void {
+    this.events.push(this.now + 10 + this.random.nextInt(80), () => {
+      for (const node of this.nodes.values()) if (node.core?.status().role === 'leader') this.readAt(node);
+      this.scheduleProbeReads();
+    });
+  }
+
   private clientRead(client: Client): void {
-    const node = this.nodes.get(client.leaderGuess)!;
+    this.readAt(this.nodes.get(client.leaderGuess)!);
+  }
+
+  private readAt(node: SimNode): void {
     if (node.core === null) return;
     const requestId = this.nextReadId++;
     node.readsWaiting.set(requestId, { requestId, reportedMaxAtStart: this.reportedMax, readThrough: 0 });
@@ -505,11 +557,13 @@ class Simulation {
       duplicatePermille: [0, 10, 50][r.nextInt(3)]!,
       delayMin: 1,
       delayMax: [10, 60, 200, 600][r.nextInt(4)]!,
+      longDelayPermille: [0, 0, 5, 30][r.nextInt(4)]!,
+      longDelayMax: 40 * TICK_UNITS,
     };
     this.network.faults = faults;
     const partition = r.nextInt(3) === 0 ? 'none' : PARTITION_KINDS[r.nextInt(PARTITION_KINDS.length)]!;
     const described = partition === 'none' ? (this.network.heal(), 'healed') : this.network.partition(partition, r);
-    this.log(`faults: drop ${faults.dropPermille}‰ dup ${faults.duplicatePermille}‰ delay<=${faults.delayMax}; ${described}`);
+    this.log(`faults: drop ${faults.dropPermille}‰ dup ${faults.duplicatePermille}‰ delay<=${faults.delayMax} long ${faults.longDelayPermille}‰; ${described}`);
     if (r.nextInt(3) === 0) this.crashSomeone();
     for (const node of this.nodes.values()) {
       if (!node.up && r.nextInt(2) === 0) this.events.push(this.now + r.nextInt(20 * TICK_UNITS), () => this.restart(node));
