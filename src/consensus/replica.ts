@@ -99,7 +99,7 @@ export class Replica {
   private electionElapsedTicks = 0;
   private electionDeadline: number;
   private failedCampaigns = 0;
-  private campaign: Campaign | null = null;
+  private currentCampaign: Campaign | null = null;
   private proposer: Proposer | null = null;
   private lease: LeaderLease | null = null;
   private heartbeatSentTick = 0;
@@ -183,6 +183,16 @@ export class Replica {
       default:
         assertNever(this.role, 'role');
     }
+  }
+
+  /**
+   * Campaigns now instead of waiting for the election timeout (tests, operator-triggered
+   * transfers). It still runs the pre-vote, so it cannot depose a leader the others still hear.
+   * No effect on a leader.
+   */
+  campaign(): void {
+    if (this.role === 'leader') return;
+    this.startPreVote();
   }
 
   /**
@@ -376,7 +386,7 @@ export class Replica {
   private tickElection(): void {
     this.leaderSilentTicks++;
     this.electionElapsedTicks++;
-    const campaign = this.campaign;
+    const campaign = this.currentCampaign;
     if (this.role === 'candidate' && campaign !== null && this.nowTicks - campaign.sentTick >= this.config.retryTicks) {
       this.sendPrepares(campaign);
     }
@@ -401,7 +411,7 @@ export class Replica {
     this.leaderId = 0;
     this.resetElectionTimer();
     const campaign = new Campaign('pre-vote', nextBallot(Math.max(this.roundSeenMax, this.promised.round), this.id), this.members, this.nowTicks);
-    this.campaign = campaign;
+    this.currentCampaign = campaign;
     for (const to of this.members.peerIds) this.outbox.send({ type: 'preVote', from: this.id, to, ballot: campaign.ballot });
     if (campaign.won()) this.startPrepare();
   }
@@ -414,7 +424,7 @@ export class Replica {
 
   private onPreVoteReply(m: MsgPreVoteReply): void {
     this.observeRound(m.promised.round);
-    const campaign = this.campaign;
+    const campaign = this.currentCampaign;
     if (this.role !== 'pre-candidate' || campaign === null || !ballotEquals(m.ballot, campaign.ballot)) return;
     if (m.granted ? campaign.grant(m.from) : false) this.startPrepare();
     else if (!m.granted && campaign.refuse(m.from)) this.campaignFailed();
@@ -428,7 +438,7 @@ export class Replica {
     this.promise(ballot);
     this.observeRound(ballot.round);
     const campaign = new Campaign('prepare', ballot, this.members, this.nowTicks);
-    this.campaign = campaign;
+    this.currentCampaign = campaign;
     campaign.mergePromise(this.id, this.log.decidedThrough, this.log.entriesAbove(this.log.decidedThrough));
     this.sendPrepares(campaign);
     if (campaign.won()) this.becomeLeader(campaign);
@@ -458,7 +468,7 @@ export class Replica {
   }
 
   private onPromise(m: MsgPromise): void {
-    const campaign = this.campaign;
+    const campaign = this.currentCampaign;
     if (this.role !== 'candidate' || campaign === null || !ballotEquals(m.ballot, campaign.ballot)) return;
     if (campaign.hasGranted(m.from)) return;
     campaign.mergePromise(m.from, m.decidedThrough, m.entries);
@@ -480,7 +490,7 @@ export class Replica {
     const lease = new LeaderLease(this.members, this.config.leaseTicks, this.nowTicks);
     this.role = 'leader';
     this.leaderId = this.id;
-    this.campaign = null;
+    this.currentCampaign = null;
     this.proposer = proposer;
     this.lease = lease;
     this.failedCampaigns = 0;
@@ -506,7 +516,7 @@ export class Replica {
     if (this.role === 'leader') this.readQueue.failAll(leaderId, this.readStates);
     this.role = 'follower';
     this.leaderId = leaderId;
-    this.campaign = null;
+    this.currentCampaign = null;
     this.proposer = null;
     this.lease = null;
     this.resetElectionTimer();
@@ -530,7 +540,10 @@ export class Replica {
     for (const to of this.members.peerIds) {
       this.outbox.accept(this.id, to, proposer.ballot, instance, value, this.log.decidedThrough);
     }
-    if (this.members.quorum === 1 && proposer.ack(instance, this.id)) this.decide(instance);
+    if (this.members.quorum === 1 && proposer.ack(instance, this.id)) {
+      this.decide(instance); // a group of one: our own acceptance is the majority
+      this.advanceDecided();
+    }
   }
 
   /** Phase 2b (acceptor): accept the range unless promised higher; reply after persisting. */
@@ -689,7 +702,7 @@ export class Replica {
       if (ballotGreater(m.promised, proposer.ballot)) this.stepDown();
       return;
     }
-    const campaign = this.campaign;
+    const campaign = this.currentCampaign;
     if (this.role !== 'candidate' || campaign === null || !ballotEquals(m.ballot, campaign.ballot)) return;
     if (ballotGreater(m.promised, campaign.ballot) || campaign.refuse(m.from)) this.campaignFailed();
   }
