@@ -115,7 +115,11 @@ export class Log {
   truncateThrough(throughInstance: number, install: boolean): void {
     if (throughInstance <= this.snapshotThroughValue) return;
     if (!install) assert(throughInstance <= this.decidedThroughValue, `truncate through ${throughInstance} above decided ${this.decidedThroughValue}`);
-    for (let i = this.snapshotThroughValue + 1; i <= throughInstance; i++) this.slots.delete(i);
+    if (throughInstance - this.snapshotThroughValue <= this.slots.size) {
+      for (let i = this.snapshotThroughValue + 1; i <= throughInstance; i++) this.slots.delete(i);
+    } else {
+      for (const instance of this.slots.keys()) if (instance <= throughInstance) this.slots.delete(instance);
+    }
     this.snapshotThroughValue = throughInstance;
     if (this.decidedThroughValue < throughInstance) this.decidedThroughValue = throughInstance;
     if (this.highestInstanceValue < throughInstance) this.highestInstanceValue = throughInstance;
