@@ -426,8 +426,11 @@ export class Replica {
     this.observeRound(m.promised.round);
     const campaign = this.currentCampaign;
     if (this.role !== 'pre-candidate' || campaign === null || !ballotEquals(m.ballot, campaign.ballot)) return;
-    if (m.granted ? campaign.grant(m.from) : false) this.startPrepare();
-    else if (!m.granted && campaign.refuse(m.from)) this.campaignFailed();
+    if (m.granted) {
+      if (campaign.grant(m.from)) this.startPrepare();
+    } else if (campaign.refuse(m.from)) {
+      this.campaignFailed();
+    }
   }
 
   /** Phase 1a: promise ourselves a fresh ballot and ask everyone about every undecided instance. */
@@ -533,9 +536,7 @@ export class Replica {
 
   /** Leader: accept `value` at `instance` in our ballot and send it to every peer. */
   private proposeAt(proposer: Proposer, instance: number, value: Value): void {
-    const slot = this.log.accept(instance, proposer.ballot, value);
-    this.persistEntry(instance, slot);
-    this.syncNeeded = true;
+    this.acceptLocally(instance, proposer.ballot, value);
     proposer.track(instance, this.nowTicks);
     for (const to of this.members.peerIds) {
       this.outbox.accept(this.id, to, proposer.ballot, instance, value, this.log.decidedThrough);
@@ -574,8 +575,7 @@ export class Replica {
       } else if (slot !== undefined && ballotEquals(slot.ballot, m.ballot)) {
         assert(valuesEqual(slot.value, value), `two values for instance ${instance} in ballot ${m.ballot.round}.${m.ballot.replicaId}`);
       } else {
-        this.persistEntry(instance, this.log.accept(instance, m.ballot, value));
-        this.syncNeeded = true;
+        this.acceptLocally(instance, m.ballot, value);
       }
       if (contiguous) count++;
     }
@@ -769,6 +769,14 @@ export class Replica {
 
   private nack(to: number, ballot: Ballot, reason: NackReason): void {
     this.outbox.send({ type: 'nack', from: this.id, to, ballot, promised: this.promised, reason });
+  }
+
+  /** Accepts (phase 2b, or the leader's own proposal) and persists it; the reply must wait for the sync. */
+  private acceptLocally(instance: number, ballot: Ballot, value: Value): void {
+    // Invariant: accepted ballot <= promised ballot (callers promised it first).
+    assert(!ballotGreater(ballot, this.promised), `accepting at ballot ${ballot.round}.${ballot.replicaId} above the promise`);
+    this.persistEntry(instance, this.log.accept(instance, ballot, value));
+    this.syncNeeded = true;
   }
 
   private persistEntry(instance: number, slot: Slot): void {
