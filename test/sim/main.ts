@@ -48,7 +48,7 @@ const totals: Record<string, number> = {};
 const started = Date.now();
 for (let seed = args.from; seed < args.from + args.seeds; seed++) {
   const result = runSeed({ seed, replicas: args.replicas, safetyTicks: args.safetyTicks, traceEvents: args.trace ? 100_000 : 300 });
-  for (const [k, v] of Object.entries(result.stats)) totals[k] = (totals[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(result.stats)) totals[k] = k.endsWith('Max') ? Math.max(totals[k] ?? 0, v) : (totals[k] ?? 0) + v;
   if (result.violation !== null) {
     violations++;
     printViolation(result, args);
