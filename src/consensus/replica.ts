@@ -186,13 +186,16 @@ export class Replica {
   }
 
   /**
-   * Campaigns now instead of waiting for the election timeout (tests, operator-triggered
-   * transfers). It still runs the pre-vote, so it cannot depose a leader the others still hear.
-   * No effect on a leader.
+   * Campaigns now instead of waiting for the election timeout (tests, operators). Returns false,
+   * doing nothing, on a leader and on a replica that heard from a leader within
+   * electionTimeoutTicks (or restarted less than that ago): it may have acked that leader's
+   * lease, and campaigning would break its word. It still runs the pre-vote, so it cannot depose
+   * a leader the others still hear.
    */
-  campaign(): void {
-    if (this.role === 'leader') return;
+  campaign(): boolean {
+    if (this.role === 'leader' || this.leaderSilentTicks < this.config.electionTimeoutTicks) return false;
     this.startPreVote();
+    return true;
   }
 
   /**
@@ -407,6 +410,8 @@ export class Replica {
   }
 
   private startPreVote(): void {
+    // Invariant: a replica never votes for itself while bound by a lease it may have acked.
+    assert(this.leaderSilentTicks >= this.config.electionTimeoutTicks, 'campaigning while a leader may hold our lease');
     this.role = 'pre-candidate';
     this.leaderId = 0;
     this.resetElectionTimer();

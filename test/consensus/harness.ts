@@ -152,7 +152,9 @@ export class Cluster {
   }
 
   campaign(id: number): void {
-    this.withReplica(id, (c) => c.campaign());
+    this.withReplica(id, (c) => {
+      if (!c.campaign()) this.print(`${id}: will not campaign (leader ${c.status().leaderId} heard within the election timeout)`);
+    });
   }
 
   propose(id: number, commands: readonly string[]): void {

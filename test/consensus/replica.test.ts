@@ -171,6 +171,33 @@ describe('reads', () => {
   });
 });
 
+describe('campaigning', () => {
+  it('will not campaign while it may hold a lease it acked (after a start, or hearing a leader)', () => {
+    const r = replica(2, [1, 2, 3]);
+    assert.equal(r.campaign(), false);
+    for (let t = 0; t < 9; t++) r.tick();
+    assert.equal(r.campaign(), false);
+    r.tick();
+    assert.equal(r.status().role, 'follower');
+    assert.equal(r.campaign(), true);
+    assert.equal(r.status().role, 'pre-candidate');
+    r.step({ type: 'heartbeat', from: 1, to: 2, ballot: b11, decidedThrough: 0, seq: 1 });
+    assert.equal(r.status().role, 'follower');
+    assert.equal(r.campaign(), false);
+  });
+
+  it('does not let a leader that others still hear be deposed by a pre-vote', () => {
+    const group = groupLedBy1([1, 2, 3]);
+    const lone = group.get(3)!;
+    for (let t = 0; t < 40; t++) lone.tick(); // cut off: no heartbeats delivered
+    assert.equal(lone.campaign(), true);
+    settle(group);
+    assert.equal(group.get(1)!.status().role, 'leader');
+    assert.deepEqual(group.get(1)!.status().promised, b11);
+    assert.deepEqual(lone.status().promised, b11, 'a pre-vote never raises the promise');
+  });
+});
+
 describe('restart, snapshots, invariants', () => {
   it('replays decided values after a restart and promises at least every accepted ballot', () => {
     const b32: Ballot = { round: 3, replicaId: 2 };

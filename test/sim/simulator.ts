@@ -569,8 +569,19 @@ class Simulation {
     const described = partition === 'none' ? (this.network.heal(), 'healed') : this.network.partition(partition, r);
     this.log(`faults: drop ${faults.dropPermille}‰ dup ${faults.duplicatePermille}‰ delay<=${faults.delayMax} long ${faults.longDelayPermille}‰; ${described}`);
     if (r.nextInt(3) === 0) this.crashSomeone();
+    if (r.nextInt(4) === 0) this.forceCampaigns(1 + r.nextInt(2));
     for (const node of this.nodes.values()) {
       if (!node.up && r.nextInt(2) === 0) this.events.push(this.now + r.nextInt(20 * TICK_UNITS), () => this.restart(node));
+    }
+  }
+
+  /** Operator-style `campaign()` on one or two replicas at the same instant: duelling candidates. */
+  private forceCampaigns(count: number): void {
+    for (let k = 0; k < count; k++) {
+      const node = this.nodes.get(1 + this.random.nextInt(this.ids.length))!;
+      if (node.core === null) continue;
+      this.log(`force campaign at ${node.id}: ${node.core.campaign() ? 'campaigning' : 'refused (hears a leader)'}`);
+      this.pump(node);
     }
   }
 
