@@ -1,0 +1,790 @@
+// One Multi-Paxos replica as a pure, synchronous state machine (DESIGN.md section 4), shaped
+// like etcd raft's RawNode: inputs `step`, `tick`, `propose`, `read`; output `ready()`, then
+// `advance()`. No I/O, clock, timers or ambient randomness: same inputs and seed, same outputs.
+//
+// Every replica is an acceptor and a learner; at most one at a time believes it leads.
+//
+// Following one proposal from `propose` to decided:
+//   1. `propose(commands)` on the leader takes the next instance (`Proposer.nextInstance`),
+//      accepts the value itself (`proposeAt`: log + Ready.persist) and queues an Accept to every
+//      peer; Accepts for consecutive instances merge into one message (`Outbox.accept`).
+//   2. The driver persists, then sends (Ready order). A peer's `onAccept` checks the ballot
+//      against its promise, accepts the range (`acceptRange`: log + persist, mustSync) and
+//      queues one Accepted reply, sent only after its own persist.
+//   3. The leader's `onAccepted` counts acceptances (`Proposer.ack`); a majority marks the
+//      instance decided and `Log.advanceDecidedThrough` moves the decided prefix.
+//   4. The next `ready()` hands the newly decided prefix to the driver (`Ready.decided`) and
+//      announces it to the peers on the next Accept, Heartbeat or a Decided message
+//      (`announceDecisions`); peers mark their own copies decided in `learnDecidedPrefix`.
+// Leadership comes first: `startPreVote` -> `startPrepare` (phase 1 for every instance from the
+// first undecided one) -> `becomeLeader`, which fills every gap in one go.
+
+import { assert, assertNever } from '../protocol/assert.ts';
+import { ballotEquals, ballotGreater, ballotLess, maxBallot, nextBallot } from './ballot.ts';
+import { Campaign, electionDeadlineTicks } from './campaign.ts';
+import { validateConfig, type ReplicaConfig, type ValidatedConfig } from './config.ts';
+import { Log, toEntry, type Slot } from './log.ts';
+import type {
+  Message,
+  MsgAccept,
+  MsgAccepted,
+  MsgCatchUp,
+  MsgCatchUpRequest,
+  MsgDecided,
+  MsgHeartbeat,
+  MsgHeartbeatReply,
+  MsgNack,
+  MsgPrepare,
+  MsgPreVote,
+  MsgPreVoteReply,
+  MsgPromise,
+  MsgSnapshotNeeded,
+  NackReason,
+} from './messages.ts';
+import { Outbox } from './outbox.ts';
+import { Proposer } from './proposer.ts';
+import { Members } from './quorum.ts';
+import type { Random } from './random.ts';
+import { LeaderLease, ReadQueue } from './reads.ts';
+import type { ReadState, Ready, SnapshotRequest } from './ready.ts';
+import { BALLOT_ZERO, type Ballot, type LogEntry, type RecoveredState, type Value } from './types.ts';
+import { commandsValue, NOOP, valuesEqual } from './value.ts';
+
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+export type ProposeResult =
+  /** Queued at `instance`. It may still end up decided with another value if leadership changes. */
+  | { readonly outcome: 'proposed'; readonly instance: number }
+  /** Only the leader proposes; `leaderId` is the replica believed to lead, 0 if unknown. */
+  | { readonly outcome: 'not-leader'; readonly leaderId: number }
+  /** windowInstancesMax instances are in flight: propose again after more are decided. */
+  | { readonly outcome: 'window-full' };
+
+export interface ReplicaStatus {
+  readonly replicaId: number;
+  readonly role: Role;
+  /** The replica this one follows (itself when leading), 0 when unknown. */
+  readonly leaderId: number;
+  readonly promised: Ballot;
+  readonly decidedThrough: number;
+  readonly appliedThrough: number;
+  readonly snapshotThrough: number;
+  /** The leader's next instance; 0 when not leading. */
+  readonly nextInstance: number;
+  readonly leaseValid: boolean;
+}
+
+export const EMPTY_RECOVERED_STATE: RecoveredState = Object.freeze({
+  hardState: Object.freeze({ promised: BALLOT_ZERO, decidedThrough: 0 }),
+  entries: Object.freeze([]),
+  snapshotThrough: 0,
+});
+
+export class Replica {
+  private readonly config: ValidatedConfig;
+  private readonly members: Members;
+  private readonly id: number;
+  private readonly log = new Log();
+
+  // Acceptor state. Invariant: every undecided slot's ballot <= promised.
+  private promised: Ballot;
+  private roundSeenMax: number;
+
+  // Role and timers, all in this replica's ticks.
+  private role: Role = 'follower';
+  private leaderId = 0;
+  private nowTicks = 0;
+  /** Ticks since a leader was last heard from; starts at 0 so a restarted replica keeps a lease-holder's promise. */
+  private leaderSilentTicks = 0;
+  private electionElapsedTicks = 0;
+  private electionDeadline: number;
+  private failedCampaigns = 0;
+  private currentCampaign: Campaign | null = null;
+  private proposer: Proposer | null = null;
+  private lease: LeaderLease | null = null;
+  private heartbeatSentTick = 0;
+  private readonly readQueue = new ReadQueue();
+  /** Seq of a heartbeat round queued but not yet handed out: a read arriving now can ride on it. */
+  private unsentRoundSeq = 0;
+  private readonly announcedDecidedThrough = new Map<number, number>();
+  private catchUpSentTick = Number.NEGATIVE_INFINITY;
+
+  // What the next Ready carries.
+  private readonly outbox: Outbox;
+  private entriesToPersist: LogEntry[] = [];
+  private hardStateDirty = false;
+  private syncNeeded = false;
+  private readStates: ReadState[] = [];
+  private snapshotRequest: SnapshotRequest | null = null;
+  /** Decided instances applied (advanced) and handed out in a Ready. */
+  private appliedThrough: number;
+  private handedThrough: number;
+  private readyOutstanding = false;
+
+  /**
+   * Builds a replica from its config (validated here: throws InvalidArgumentError), an injected
+   * seeded `random`, and what storage recovered (nothing, for a new replica). Keeps `random`;
+   * copies what it needs from `recovered`. After a restart, Ready.decided replays the decided
+   * instances above the snapshot for the state machine to re-apply.
+   */
+  constructor(config: ReplicaConfig, private readonly random: Random, recovered: RecoveredState = EMPTY_RECOVERED_STATE) {
+    this.config = validateConfig(config);
+    this.id = this.config.replicaId;
+    this.members = new Members(this.config.sortedReplicaIds, this.id, this.config.quorum);
+    this.outbox = new Outbox(this.config.messageEntriesMax);
+    this.promised = this.restore(recovered);
+    this.roundSeenMax = this.promised.round;
+    this.appliedThrough = this.log.snapshotThrough;
+    this.handedThrough = this.log.snapshotThrough;
+    this.electionDeadline = electionDeadlineTicks(this.config.electionTimeoutTicks, 0, random);
+  }
+
+  /** Loads recovered state into the log; returns the promise (raised to any accepted ballot). */
+  private restore(recovered: RecoveredState): Ballot {
+    const { hardState, entries, snapshotThrough } = recovered;
+    assert(Number.isSafeInteger(snapshotThrough) && snapshotThrough >= 0, `recovered snapshotThrough ${snapshotThrough}`);
+    this.log.truncateThrough(snapshotThrough, true);
+    let promised = hardState.promised;
+    let previous = snapshotThrough;
+    for (const entry of entries) {
+      assert(entry.instance > previous, `recovered entries not ascending above the snapshot at ${entry.instance}`);
+      previous = entry.instance;
+      if (entry.decided || entry.instance <= hardState.decidedThrough) {
+        this.log.learn(entry.instance, entry.ballot, entry.value);
+      } else {
+        this.log.accept(entry.instance, entry.ballot, entry.value);
+        // Entries are written before the hard state: an accept implies its promise.
+        promised = maxBallot(promised, entry.ballot);
+      }
+    }
+    this.log.advanceDecidedThrough();
+    assert(
+      this.log.decidedThrough >= hardState.decidedThrough,
+      `recovered decidedThrough ${hardState.decidedThrough} but instance ${this.log.decidedThrough + 1} is missing`,
+    );
+    return promised;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Inputs
+
+  /** Advances logical time by one tick: election timeouts, heartbeats, retries, lease expiry. */
+  tick(): void {
+    this.nowTicks++;
+    switch (this.role) {
+      case 'follower':
+      case 'pre-candidate':
+      case 'candidate':
+        this.tickElection();
+        return;
+      case 'leader':
+        this.tickLeader();
+        return;
+      default:
+        assertNever(this.role, 'role');
+    }
+  }
+
+  /**
+   * Campaigns now instead of waiting for the election timeout (tests, operators). Returns false,
+   * doing nothing, on a leader and on a replica that heard from a leader within
+   * electionTimeoutTicks (or restarted less than that ago): it may have acked that leader's
+   * lease, and campaigning would break its word. It still runs the pre-vote, so it cannot depose
+   * a leader the others still hear.
+   */
+  campaign(): boolean {
+    if (this.role === 'leader' || this.leaderSilentTicks < this.config.electionTimeoutTicks) return false;
+    this.startPreVote();
+    return true;
+  }
+
+  /**
+   * Proposes a batch of commands as the value of one new instance. The core keeps the array and
+   * the buffers (the caller must not mutate them). Never throws for a normal refusal: see
+   * ProposeResult. Decision shows up later in Ready.decided (possibly on another leader).
+   */
+  propose(commands: readonly Uint8Array[]): ProposeResult {
+    assert(commands.length > 0, 'propose: a batch needs at least one command');
+    const proposer = this.proposer;
+    if (this.role !== 'leader' || proposer === null) return { outcome: 'not-leader', leaderId: this.leaderId };
+    if (proposer.windowUsed(this.log.decidedThrough) >= this.config.windowInstancesMax) return { outcome: 'window-full' };
+    const instance = proposer.nextInstance++;
+    this.proposeAt(proposer, instance, commandsValue(commands));
+    return { outcome: 'proposed', instance };
+  }
+
+  /**
+   * Asks for a linearizable read point. The answer arrives in Ready.reads under `requestId` (any
+   * number the caller chooses): at once under a valid lease, after a read-index round otherwise,
+   * or a failure when this replica does not lead.
+   */
+  read(requestId: number): void {
+    const proposer = this.proposer;
+    const lease = this.lease;
+    if (this.role !== 'leader' || proposer === null || lease === null) {
+      this.readStates.push({ requestId, outcome: 'failed', reason: 'not-leader', leaderId: this.leaderId });
+      return;
+    }
+    const readThrough = proposer.nextInstance - 1;
+    if (this.config.leaseReadsEnabled && lease.leaseValid(this.nowTicks)) {
+      this.readStates.push({ requestId, outcome: 'ready', readThrough, via: 'lease' });
+      return;
+    }
+    if (this.unsentRoundSeq === 0) this.broadcastHeartbeat(proposer, lease);
+    this.readQueue.add(requestId, readThrough, this.unsentRoundSeq);
+    this.readQueue.release(lease.quorumSeq, this.readStates);
+  }
+
+  /**
+   * Feeds one message from a peer. The core does not keep `message` beyond the call except the
+   * values and entries in it (which must not be mutated afterwards). Throws AssertionError only
+   * on a bug or a message that breaks the protocol (wrong receiver, unknown sender).
+   */
+  step(message: Message): void {
+    assert(message.to === this.id, `message for ${message.to} stepped into replica ${this.id}`);
+    assert(message.from !== this.id && this.members.isMember(message.from), `message from non-peer ${message.from}`);
+    switch (message.type) {
+      case 'preVote': return this.onPreVote(message);
+      case 'preVoteReply': return this.onPreVoteReply(message);
+      case 'prepare': return this.onPrepare(message);
+      case 'promise': return this.onPromise(message);
+      case 'accept': return this.onAccept(message);
+      case 'accepted': return this.onAccepted(message);
+      case 'nack': return this.onNack(message);
+      case 'heartbeat': return this.onHeartbeat(message);
+      case 'heartbeatReply': return this.onHeartbeatReply(message);
+      case 'decided': return this.onDecided(message);
+      case 'catchUpRequest': return this.onCatchUpRequest(message);
+      case 'catchUp': return this.onCatchUp(message);
+      case 'snapshotNeeded': return this.onSnapshotNeeded(message);
+      default: return assertNever(message, 'message');
+    }
+  }
+
+  /**
+   * The state machine has a durable snapshot through `throughInstance` (<= appliedThrough):
+   * drop the log below it. A peer asking for those instances is told to fetch a snapshot.
+   */
+  compact(throughInstance: number): void {
+    assert(Number.isSafeInteger(throughInstance) && throughInstance >= 0, `compact through ${throughInstance}`);
+    assert(throughInstance <= this.appliedThrough, `compact through ${throughInstance} beyond applied ${this.appliedThrough}`);
+    this.log.truncateThrough(throughInstance, false);
+  }
+
+  /**
+   * The driver replaced the state machine with a snapshot through `throughInstance` (fetched
+   * from a peer after Ready.snapshotRequest). Call it between `advance()` and `ready()`.
+   */
+  installSnapshot(throughInstance: number): void {
+    assert(!this.readyOutstanding, 'installSnapshot between ready() and advance()');
+    assert(Number.isSafeInteger(throughInstance) && throughInstance >= 0, `installSnapshot through ${throughInstance}`);
+    if (throughInstance <= this.appliedThrough) return;
+    this.log.truncateThrough(throughInstance, true);
+    this.appliedThrough = throughInstance;
+    this.handedThrough = throughInstance;
+    this.hardStateDirty = true;
+    if (this.snapshotRequest !== null && this.snapshotRequest.throughInstanceMin <= throughInstance) this.snapshotRequest = null;
+    this.catchUpSentTick = Number.NEGATIVE_INFINITY;
+    const proposer = this.proposer;
+    if (proposer === null) return;
+    for (const instance of [...proposer.trackedInstances()]) if (instance <= throughInstance) proposer.forget(instance);
+    // Others decided instances this leader has not even proposed: it is stale.
+    if (throughInstance >= proposer.nextInstance) this.stepDown();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Output
+
+  hasReady(): boolean {
+    return (
+      !this.outbox.isEmpty ||
+      this.entriesToPersist.length > 0 ||
+      this.hardStateDirty ||
+      this.log.decidedThrough > this.handedThrough ||
+      this.readStates.length > 0 ||
+      this.snapshotRequest !== null
+    );
+  }
+
+  /**
+   * What to persist, send and apply now (see ready.ts for the order), or null when nothing.
+   * Call `advance()` after handling it and before calling `ready()` again.
+   */
+  ready(): Ready | null {
+    assert(!this.readyOutstanding, 'ready() called again before advance()');
+    if (!this.hasReady()) return null;
+    this.announceDecisions();
+    const hardState = this.hardStateDirty ? { promised: this.promised, decidedThrough: this.log.decidedThrough } : undefined;
+    const ready: Ready = {
+      persist: hardState === undefined ? { entries: this.entriesToPersist } : { entries: this.entriesToPersist, hardState },
+      mustSync: this.syncNeeded,
+      messages: this.outbox.take(),
+      decided: this.decidedToHandOut(),
+      reads: this.readStates,
+      ...(this.snapshotRequest === null ? {} : { snapshotRequest: this.snapshotRequest }),
+    };
+    this.entriesToPersist = [];
+    this.hardStateDirty = false;
+    this.syncNeeded = false;
+    this.readStates = [];
+    this.snapshotRequest = null;
+    this.unsentRoundSeq = 0;
+    this.readyOutstanding = true;
+    return ready;
+  }
+
+  /** The last Ready was persisted, sent and applied. */
+  advance(): void {
+    assert(this.readyOutstanding, 'advance() without a ready()');
+    this.appliedThrough = this.handedThrough;
+    this.readyOutstanding = false;
+  }
+
+  status(): ReplicaStatus {
+    return {
+      replicaId: this.id,
+      role: this.role,
+      leaderId: this.leaderId,
+      promised: this.promised,
+      decidedThrough: this.log.decidedThrough,
+      appliedThrough: this.appliedThrough,
+      snapshotThrough: this.log.snapshotThrough,
+      nextInstance: this.proposer?.nextInstance ?? 0,
+      leaseValid: this.lease?.leaseValid(this.nowTicks) ?? false,
+    };
+  }
+
+  /** The value this replica holds for `instance` and whether it knows it decided (tests, tools). */
+  entryAt(instance: number): LogEntry | undefined {
+    const slot = this.log.get(instance);
+    return slot === undefined ? undefined : toEntry(instance, slot);
+  }
+
+  private decidedToHandOut(): LogEntry[] {
+    const decided: LogEntry[] = [];
+    for (let i = this.handedThrough + 1; i <= this.log.decidedThrough; i++) {
+      const slot = this.log.get(i);
+      assert(slot !== undefined && slot.decided, `decided instance ${i} missing from the log`);
+      decided.push(toEntry(i, slot));
+    }
+    this.handedThrough = this.log.decidedThrough;
+    return decided;
+  }
+
+  /** Leader: make sure every peer hears the decided prefix (piggybacked where possible). */
+  private announceDecisions(): void {
+    const proposer = this.proposer;
+    if (this.role !== 'leader' || proposer === null) return;
+    const decidedThrough = this.log.decidedThrough;
+    for (const peer of this.members.peerIds) {
+      if ((this.announcedDecidedThrough.get(peer) ?? 0) >= decidedThrough) continue;
+      this.outbox.announceDecided(this.id, peer, proposer.ballot, decidedThrough);
+      this.announcedDecidedThrough.set(peer, decidedThrough);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Election: pre-vote, then phase 1 ("prepare to infinity"), then leadership
+
+  private tickElection(): void {
+    this.leaderSilentTicks++;
+    this.electionElapsedTicks++;
+    const campaign = this.currentCampaign;
+    if (this.role === 'candidate' && campaign !== null && this.nowTicks - campaign.sentTick >= this.config.retryTicks) {
+      this.sendPrepares(campaign);
+    }
+    if (this.electionElapsedTicks < this.electionDeadline) return;
+    if (this.role !== 'follower') this.failedCampaigns++;
+    this.startPreVote();
+  }
+
+  /** Would this replica help `candidateId` lead? Not while it hears from (or is) a live leader. */
+  private mayFollowNewLeader(candidateId: number): boolean {
+    if (this.role === 'leader') return false;
+    return this.leaderSilentTicks >= this.config.electionTimeoutTicks || candidateId === this.leaderId;
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsedTicks = 0;
+    this.electionDeadline = electionDeadlineTicks(this.config.electionTimeoutTicks, this.failedCampaigns, this.random);
+  }
+
+  private startPreVote(): void {
+    // Invariant: a replica never votes for itself while bound by a lease it may have acked.
+    assert(this.leaderSilentTicks >= this.config.electionTimeoutTicks, 'campaigning while a leader may hold our lease');
+    this.role = 'pre-candidate';
+    this.leaderId = 0;
+    this.resetElectionTimer();
+    const campaign = new Campaign('pre-vote', nextBallot(Math.max(this.roundSeenMax, this.promised.round), this.id), this.members, this.nowTicks);
+    this.currentCampaign = campaign;
+    for (const to of this.members.peerIds) this.outbox.send({ type: 'preVote', from: this.id, to, ballot: campaign.ballot });
+    if (campaign.won()) this.startPrepare();
+  }
+
+  private onPreVote(m: MsgPreVote): void {
+    this.observeRound(m.ballot.round);
+    const granted = this.mayFollowNewLeader(m.from);
+    this.outbox.send({ type: 'preVoteReply', from: this.id, to: m.from, ballot: m.ballot, granted, promised: this.promised });
+  }
+
+  private onPreVoteReply(m: MsgPreVoteReply): void {
+    this.observeRound(m.promised.round);
+    const campaign = this.currentCampaign;
+    if (this.role !== 'pre-candidate' || campaign === null || !ballotEquals(m.ballot, campaign.ballot)) return;
+    if (m.granted) {
+      if (campaign.grant(m.from)) this.startPrepare();
+    } else if (campaign.refuse(m.from)) {
+      this.campaignFailed();
+    }
+  }
+
+  /** Phase 1a: promise ourselves a fresh ballot and ask everyone about every undecided instance. */
+  private startPrepare(): void {
+    const ballot = nextBallot(Math.max(this.roundSeenMax, this.promised.round), this.id);
+    this.role = 'candidate';
+    this.leaderId = 0;
+    this.promise(ballot);
+    this.observeRound(ballot.round);
+    const campaign = new Campaign('prepare', ballot, this.members, this.nowTicks);
+    this.currentCampaign = campaign;
+    campaign.mergePromise(this.id, this.log.decidedThrough, this.log.entriesAbove(this.log.decidedThrough));
+    this.sendPrepares(campaign);
+    if (campaign.won()) this.becomeLeader(campaign);
+  }
+
+  private sendPrepares(campaign: Campaign): void {
+    campaign.sentTick = this.nowTicks;
+    const fromInstance = this.log.decidedThrough + 1;
+    for (const to of this.members.peerIds) {
+      if (!campaign.hasGranted(to)) this.outbox.send({ type: 'prepare', from: this.id, to, ballot: campaign.ballot, fromInstance });
+    }
+  }
+
+  /** Phase 1b (acceptor). The Promise goes out after the promise is durable (mustSync). */
+  private onPrepare(m: MsgPrepare): void {
+    this.observeRound(m.ballot.round);
+    if (ballotLess(m.ballot, this.promised)) return this.nack(m.from, m.ballot, 'promised-higher');
+    const fresh = ballotGreater(m.ballot, this.promised);
+    if (fresh && !this.mayFollowNewLeader(m.from)) return this.nack(m.from, m.ballot, 'leader-alive');
+    if (fresh) {
+      if (this.role !== 'follower') this.becomeFollower(0);
+      this.promise(m.ballot);
+      this.electionElapsedTicks = 0;
+    }
+    const entries = this.log.entriesAbove(Math.max(m.fromInstance - 1, this.log.decidedThrough));
+    this.outbox.send({ type: 'promise', from: this.id, to: m.from, ballot: m.ballot, decidedThrough: this.log.decidedThrough, entries });
+  }
+
+  private onPromise(m: MsgPromise): void {
+    const campaign = this.currentCampaign;
+    if (this.role !== 'candidate' || campaign === null || !ballotEquals(m.ballot, campaign.ballot)) return;
+    if (campaign.hasGranted(m.from)) return;
+    campaign.mergePromise(m.from, m.decidedThrough, m.entries);
+    if (campaign.grant(m.from)) this.becomeLeader(campaign);
+  }
+
+  /**
+   * A majority promised. Learn every decided value reported, re-propose the highest accepted
+   * value in every undecided instance above the highest reported decided prefix and a no-op in
+   * every gap, all in this ballot; new proposals then go above them without phase 1.
+   */
+  private becomeLeader(campaign: Campaign): void {
+    assert(campaign.won(), 'becomeLeader without a majority');
+    const ballot = campaign.ballot;
+    assert(ballotEquals(ballot, this.promised), 'leading a ballot not promised');
+    const recoverFrom = Math.max(this.log.decidedThrough, campaign.decidedThroughMax) + 1;
+    const nextInstance = Math.max(recoverFrom, campaign.highestInstance + 1, this.log.highestInstance + 1);
+    const proposer = new Proposer(ballot, nextInstance, this.members, this.nowTicks);
+    const lease = new LeaderLease(this.members, this.config.leaseTicks, this.nowTicks);
+    this.role = 'leader';
+    this.leaderId = this.id;
+    this.currentCampaign = null;
+    this.proposer = proposer;
+    this.lease = lease;
+    this.failedCampaigns = 0;
+    this.announcedDecidedThrough.clear();
+    for (let instance = this.log.decidedThrough + 1; instance < nextInstance; instance++) {
+      if (this.log.isDecided(instance)) continue;
+      const reported = campaign.reported(instance);
+      if (reported?.decided === true) this.learnDecided(instance, reported.ballot, reported.value);
+      else if (instance >= recoverFrom) this.proposeAt(proposer, instance, reported?.value ?? NOOP);
+    }
+    this.advanceDecided();
+    this.broadcastHeartbeat(proposer, lease);
+    if (this.log.decidedThrough < campaign.decidedThroughMax) this.requestCatchUp(campaign.decidedThroughSource);
+  }
+
+  private campaignFailed(): void {
+    this.failedCampaigns++;
+    this.becomeFollower(0);
+  }
+
+  /** Leaves any leading or campaigning role. Pending reads fail. */
+  private becomeFollower(leaderId: number): void {
+    if (this.role === 'leader') this.readQueue.failAll(leaderId, this.readStates);
+    this.role = 'follower';
+    this.leaderId = leaderId;
+    this.currentCampaign = null;
+    this.proposer = null;
+    this.lease = null;
+    this.resetElectionTimer();
+  }
+
+  /** A leader that lost its majority or met a higher ballot: stop leading, and let others campaign at once. */
+  private stepDown(): void {
+    this.becomeFollower(0);
+    this.leaderSilentTicks = this.config.electionTimeoutTicks;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Phase 2: proposing, accepting, deciding
+
+  /** Leader: accept `value` at `instance` in our ballot and send it to every peer. */
+  private proposeAt(proposer: Proposer, instance: number, value: Value): void {
+    this.acceptLocally(instance, proposer.ballot, value);
+    proposer.track(instance, this.nowTicks);
+    for (const to of this.members.peerIds) {
+      this.outbox.accept(this.id, to, proposer.ballot, instance, value, this.log.decidedThrough);
+    }
+    if (this.members.quorum === 1 && proposer.ack(instance, this.id)) {
+      this.decide(instance); // a group of one: our own acceptance is the majority
+      this.advanceDecided();
+    }
+  }
+
+  /** Phase 2b (acceptor): accept the range unless promised higher; reply after persisting. */
+  private onAccept(m: MsgAccept): void {
+    this.observeRound(m.ballot.round);
+    if (ballotLess(m.ballot, this.promised)) return this.nack(m.from, m.ballot, 'promised-higher');
+    this.followLeader(m.from, m.ballot);
+    const { firstInstance, count } = this.acceptRange(m);
+    this.learnDecidedPrefix(m.from, m.ballot, m.decidedThrough);
+    this.outbox.accepted(this.id, m.from, m.ballot, firstInstance, count, this.log.decidedThrough);
+  }
+
+  /**
+   * Accepts each value of `m` and returns the acknowledged range: consecutive instances, from
+   * the first above our snapshot, that now hold m's value. Instances already decided here are
+   * left alone (and acknowledged only when they hold the same value); the range stops at the
+   * first that differs, which can only come from a stale leader.
+   */
+  private acceptRange(m: MsgAccept): { firstInstance: number; count: number } {
+    const firstInstance = Math.max(m.firstInstance, this.log.snapshotThrough + 1);
+    let count = 0;
+    let contiguous = true;
+    for (let instance = firstInstance; instance < m.firstInstance + m.values.length; instance++) {
+      const value = m.values[instance - m.firstInstance]!;
+      const slot = this.log.get(instance);
+      if (slot?.decided === true) {
+        contiguous &&= valuesEqual(slot.value, value);
+      } else if (slot !== undefined && ballotEquals(slot.ballot, m.ballot)) {
+        assert(valuesEqual(slot.value, value), `two values for instance ${instance} in ballot ${m.ballot.round}.${m.ballot.replicaId}`);
+      } else {
+        this.acceptLocally(instance, m.ballot, value);
+      }
+      if (contiguous) count++;
+    }
+    return { firstInstance, count };
+  }
+
+  /** Leader: count acceptances; a majority decides. A peer ahead of us is a source to catch up from. */
+  private onAccepted(m: MsgAccepted): void {
+    const proposer = this.proposer;
+    if (this.role !== 'leader' || proposer === null || !ballotEquals(m.ballot, proposer.ballot)) return;
+    for (let instance = m.firstInstance; instance < m.firstInstance + m.count; instance++) {
+      if (proposer.ack(instance, m.from)) this.decide(instance);
+    }
+    this.advanceDecided();
+    if (m.decidedThrough > this.log.decidedThrough) this.requestCatchUp(m.from);
+  }
+
+  private decide(instance: number): void {
+    const slot = this.log.get(instance);
+    assert(slot !== undefined && !slot.decided, `deciding instance ${instance} twice`);
+    this.log.markDecided(instance);
+  }
+
+  private advanceDecided(): void {
+    if (this.log.advanceDecidedThrough()) this.hardStateDirty = true;
+  }
+
+  /**
+   * Follower: everything <= `decidedThrough` is decided by the leader of `ballot`; each slot we
+   * hold with exactly that ballot holds the leader's value there, so it is decided. Anything
+   * else we must fetch.
+   */
+  private learnDecidedPrefix(from: number, ballot: Ballot, decidedThrough: number): void {
+    if (decidedThrough <= this.log.decidedThrough) return;
+    for (let instance = this.log.decidedThrough + 1; instance <= decidedThrough; instance++) {
+      const slot = this.log.get(instance);
+      if (slot === undefined) break;
+      if (slot.decided) continue;
+      if (!ballotEquals(slot.ballot, ballot)) break;
+      this.log.markDecided(instance);
+    }
+    this.advanceDecided();
+    if (this.log.decidedThrough < decidedThrough) this.requestCatchUp(from);
+  }
+
+  /**
+   * Records a value known to be decided. A leader that had proposed something else there in its
+   * own ballot is stale (a higher ballot decided it): it steps down before announcing anything.
+   */
+  private learnDecided(instance: number, ballot: Ballot, value: Value): void {
+    const slot = this.log.get(instance);
+    const proposer = this.proposer;
+    const stale = proposer !== null && slot !== undefined && !slot.decided && ballotEquals(slot.ballot, proposer.ballot) && !valuesEqual(slot.value, value);
+    if (this.log.learn(instance, ballot, value)) this.persistEntry(instance, this.log.get(instance)!);
+    proposer?.forget(instance);
+    if (stale) this.stepDown();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Leader upkeep: heartbeats, retries, check-quorum
+
+  private tickLeader(): void {
+    const proposer = this.proposer;
+    const lease = this.lease;
+    assert(proposer !== null && lease !== null, 'leader without proposer or lease');
+    // Check quorum: a leader no majority has answered for two election timeouts stops leading.
+    if (this.nowTicks - lease.quorumContactTick >= 2 * this.config.electionTimeoutTicks) return this.stepDown();
+    if (this.nowTicks - this.heartbeatSentTick >= this.config.heartbeatIntervalTicks) this.broadcastHeartbeat(proposer, lease);
+    if (this.nowTicks - proposer.retriedTick >= this.config.retryTicks) this.resendUnaccepted(proposer);
+  }
+
+  private broadcastHeartbeat(proposer: Proposer, lease: LeaderLease): void {
+    const seq = lease.openRound(this.nowTicks);
+    this.heartbeatSentTick = this.nowTicks;
+    this.unsentRoundSeq = seq;
+    for (const to of this.members.peerIds) {
+      this.outbox.send({ type: 'heartbeat', from: this.id, to, ballot: proposer.ballot, decidedThrough: this.log.decidedThrough, seq });
+      this.announcedDecidedThrough.set(to, this.log.decidedThrough);
+    }
+  }
+
+  /** Sends every instance still short of a majority, proposed retryTicks ago or more, to each peer that lacks it. */
+  private resendUnaccepted(proposer: Proposer): void {
+    proposer.retriedTick = this.nowTicks;
+    for (const instance of proposer.trackedInstances()) {
+      if (this.nowTicks - proposer.proposedTick(instance) < this.config.retryTicks) continue;
+      const slot = this.log.get(instance);
+      assert(slot !== undefined && !slot.decided, `tracked instance ${instance} not pending in the log`);
+      for (const to of this.members.peerIds) {
+        if (proposer.lacks(instance, to)) this.outbox.accept(this.id, to, proposer.ballot, instance, slot.value, this.log.decidedThrough);
+      }
+    }
+  }
+
+  private onHeartbeat(m: MsgHeartbeat): void {
+    this.observeRound(m.ballot.round);
+    if (ballotLess(m.ballot, this.promised)) return this.nack(m.from, m.ballot, 'promised-higher');
+    this.followLeader(m.from, m.ballot);
+    this.learnDecidedPrefix(m.from, m.ballot, m.decidedThrough);
+    this.outbox.send({ type: 'heartbeatReply', from: this.id, to: m.from, ballot: m.ballot, seq: m.seq, decidedThrough: this.log.decidedThrough });
+  }
+
+  private onHeartbeatReply(m: MsgHeartbeatReply): void {
+    const proposer = this.proposer;
+    const lease = this.lease;
+    if (this.role !== 'leader' || proposer === null || lease === null || !ballotEquals(m.ballot, proposer.ballot)) return;
+    lease.ack(m.from, m.seq);
+    this.readQueue.release(lease.quorumSeq, this.readStates);
+    if (m.decidedThrough > this.log.decidedThrough) this.requestCatchUp(m.from);
+  }
+
+  private onDecided(m: MsgDecided): void {
+    this.observeRound(m.ballot.round);
+    if (ballotLess(m.ballot, this.promised)) return this.nack(m.from, m.ballot, 'promised-higher');
+    this.followLeader(m.from, m.ballot);
+    this.learnDecidedPrefix(m.from, m.ballot, m.decidedThrough);
+  }
+
+  /** A refusal. A leader or candidate that meets a higher promise stops; refusals may also sink a campaign. */
+  private onNack(m: MsgNack): void {
+    this.observeRound(m.promised.round);
+    const proposer = this.proposer;
+    if (this.role === 'leader' && proposer !== null && ballotEquals(m.ballot, proposer.ballot)) {
+      if (ballotGreater(m.promised, proposer.ballot)) this.stepDown();
+      return;
+    }
+    const campaign = this.currentCampaign;
+    if (this.role !== 'candidate' || campaign === null || !ballotEquals(m.ballot, campaign.ballot)) return;
+    if (ballotGreater(m.promised, campaign.ballot) || campaign.refuse(m.from)) this.campaignFailed();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Catch-up and snapshots
+
+  /** Asks `from` for decided values above our prefix, at most once per retryTicks. */
+  private requestCatchUp(from: number): void {
+    if (from === this.id || from === 0) return;
+    if (this.nowTicks - this.catchUpSentTick < this.config.retryTicks) return;
+    this.catchUpSentTick = this.nowTicks;
+    this.outbox.send({ type: 'catchUpRequest', from: this.id, to: from, fromInstance: this.log.decidedThrough + 1 });
+  }
+
+  private onCatchUpRequest(m: MsgCatchUpRequest): void {
+    if (m.fromInstance <= this.log.snapshotThrough) {
+      this.outbox.send({ type: 'snapshotNeeded', from: this.id, to: m.from, snapshotThrough: this.log.snapshotThrough });
+      return;
+    }
+    const entries = this.log.decidedFrom(m.fromInstance, this.config.messageEntriesMax);
+    this.outbox.send({ type: 'catchUp', from: this.id, to: m.from, entries, decidedThrough: this.log.decidedThrough });
+  }
+
+  private onCatchUp(m: MsgCatchUp): void {
+    for (const entry of m.entries) {
+      assert(entry.decided, `catch-up entry ${entry.instance} not decided`);
+      this.learnDecided(entry.instance, entry.ballot, entry.value);
+    }
+    this.advanceDecided();
+    this.catchUpSentTick = Number.NEGATIVE_INFINITY;
+    if (m.decidedThrough > this.log.decidedThrough) this.requestCatchUp(m.from);
+  }
+
+  private onSnapshotNeeded(m: MsgSnapshotNeeded): void {
+    if (m.snapshotThrough <= this.log.decidedThrough) return;
+    this.snapshotRequest = { fromReplicaId: m.from, throughInstanceMin: m.snapshotThrough };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Small helpers
+
+  /** Obey a leader whose ballot is >= our promise: promise it, reset timers, yield if we lead or campaign. */
+  private followLeader(from: number, ballot: Ballot): void {
+    assert(ballot.replicaId === from, `leader message from ${from} carries ballot of ${ballot.replicaId}`);
+    if (ballotGreater(ballot, this.promised)) this.promise(ballot);
+    if (this.role !== 'follower') this.becomeFollower(from);
+    this.leaderId = from;
+    this.leaderSilentTicks = 0;
+    this.electionElapsedTicks = 0;
+    this.failedCampaigns = 0;
+  }
+
+  private promise(ballot: Ballot): void {
+    assert(ballotGreater(ballot, this.promised), 'a promise only grows');
+    this.promised = ballot;
+    this.hardStateDirty = true;
+    this.syncNeeded = true;
+  }
+
+  private observeRound(round: number): void {
+    if (round > this.roundSeenMax) this.roundSeenMax = round;
+  }
+
+  private nack(to: number, ballot: Ballot, reason: NackReason): void {
+    this.outbox.send({ type: 'nack', from: this.id, to, ballot, promised: this.promised, reason });
+  }
+
+  /** Accepts (phase 2b, or the leader's own proposal) and persists it; the reply must wait for the sync. */
+  private acceptLocally(instance: number, ballot: Ballot, value: Value): void {
+    // Invariant: accepted ballot <= promised ballot (callers promised it first).
+    assert(!ballotGreater(ballot, this.promised), `accepting at ballot ${ballot.round}.${ballot.replicaId} above the promise`);
+    this.persistEntry(instance, this.log.accept(instance, ballot, value));
+    this.syncNeeded = true;
+  }
+
+  private persistEntry(instance: number, slot: Slot): void {
+    this.entriesToPersist.push(toEntry(instance, slot));
+  }
+}
