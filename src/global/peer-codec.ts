@@ -1,0 +1,143 @@
+// Consensus messages <-> dstore.v1.ConsensusMessage (replica.proto), one to one. Decoding
+// is where a malformed or hostile frame from a peer is refused (InvalidArgumentError) before
+// it reaches the consensus core, which asserts its inputs are well formed.
+
+import { assertNever } from '../protocol/assert.ts';
+import { InvalidArgumentError } from '../protocol/errors.ts';
+import type { Ballot as BallotMsg, Ballot__Output } from '../protocol/generated/dstore/v1/Ballot.ts';
+import type { ConsensusMessage, ConsensusMessage__Output } from '../protocol/generated/dstore/v1/ConsensusMessage.ts';
+import type { LogEntry as LogEntryMsg, LogEntry__Output } from '../protocol/generated/dstore/v1/LogEntry.ts';
+import type { Value as ValueMsg, Value__Output } from '../protocol/generated/dstore/v1/Value.ts';
+import type { Ballot, LogEntry, Message, Value } from '../consensus/index.ts';
+
+const ballotMsg = (b: Ballot): BallotMsg => ({ round: b.round, replicaId: b.replicaId });
+const valueMsg = (v: Value): ValueMsg => (v.kind === 'noop' ? { noop: true, commands: [] } : { noop: false, commands: v.commands as Uint8Array[] });
+const entryMsg = (e: LogEntry): LogEntryMsg => ({ instance: e.instance, ballot: ballotMsg(e.ballot), value: valueMsg(e.value), decided: e.decided });
+
+/** Encodes a message for PeerFrame.messages. Keeps references to the message's bytes. */
+export function encodePeerMessage(m: Message): ConsensusMessage {
+  const head = { from: m.from, to: m.to };
+  switch (m.type) {
+    case 'preVote': return { ...head, preVote: { ballot: ballotMsg(m.ballot) } };
+    case 'preVoteReply': return { ...head, preVoteReply: { ballot: ballotMsg(m.ballot), granted: m.granted, promised: ballotMsg(m.promised) } };
+    case 'prepare': return { ...head, prepare: { ballot: ballotMsg(m.ballot), fromInstance: m.fromInstance } };
+    case 'promise': return { ...head, promise: { ballot: ballotMsg(m.ballot), decidedThrough: m.decidedThrough, entries: m.entries.map(entryMsg) } };
+    case 'accept':
+      return { ...head, accept: { ballot: ballotMsg(m.ballot), firstInstance: m.firstInstance, values: m.values.map(valueMsg), decidedThrough: m.decidedThrough } };
+    case 'accepted':
+      return { ...head, accepted: { ballot: ballotMsg(m.ballot), firstInstance: m.firstInstance, count: m.count, decidedThrough: m.decidedThrough } };
+    case 'nack':
+      return { ...head, nack: { ballot: ballotMsg(m.ballot), promised: ballotMsg(m.promised), reason: m.reason === 'promised-higher' ? 'REASON_PROMISED_HIGHER' : 'REASON_LEADER_ALIVE' } };
+    case 'heartbeat': return { ...head, heartbeat: { ballot: ballotMsg(m.ballot), decidedThrough: m.decidedThrough, seq: m.seq } };
+    case 'heartbeatReply': return { ...head, heartbeatReply: { ballot: ballotMsg(m.ballot), seq: m.seq, decidedThrough: m.decidedThrough } };
+    case 'decided': return { ...head, decided: { ballot: ballotMsg(m.ballot), decidedThrough: m.decidedThrough } };
+    case 'catchUpRequest': return { ...head, catchUpRequest: { fromInstance: m.fromInstance } };
+    case 'catchUp': return { ...head, catchUp: { entries: m.entries.map(entryMsg), decidedThrough: m.decidedThrough } };
+    case 'snapshotNeeded': return { ...head, snapshotNeeded: { snapshotThrough: m.snapshotThrough } };
+    default: return assertNever(m, 'consensus message');
+  }
+}
+
+function malformed(what: string): InvalidArgumentError {
+  return new InvalidArgumentError(`malformed consensus message from peer: ${what}`);
+}
+
+function ballotOf(b: Ballot__Output | null, what: string): Ballot {
+  if (b === null) throw malformed(`${what} has no ballot`);
+  return { round: b.round, replicaId: b.replicaId };
+}
+
+function valueOf(v: Value__Output | null, what: string): Value {
+  if (v === null) throw malformed(`${what} has no value`);
+  if (v.noop) {
+    if (v.commands.length > 0) throw malformed(`${what} is a no-op with commands`);
+    return { kind: 'noop' };
+  }
+  return { kind: 'commands', commands: v.commands };
+}
+
+function entryOf(e: LogEntry__Output, what: string): LogEntry {
+  if (!Number.isSafeInteger(e.instance) || e.instance < 1) throw malformed(`${what} has instance ${e.instance}`);
+  return { instance: e.instance, ballot: ballotOf(e.ballot, what), value: valueOf(e.value, what), decided: e.decided };
+}
+
+function counter(n: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw malformed(`${what} is ${n}`);
+  return n;
+}
+
+/**
+ * Decodes a peer's message and checks it came from `peerId` to `selfId`. Throws
+ * InvalidArgumentError for anything malformed; the caller drops the peer's stream.
+ */
+export function decodePeerMessage(m: ConsensusMessage__Output, peerId: number, selfId: number): Message {
+  if (m.from !== peerId || m.to !== selfId) throw malformed(`addressed ${m.from}->${m.to} on the stream ${peerId}->${selfId}`);
+  const head = { from: m.from, to: m.to };
+  switch (m.kind) {
+    case 'preVote':
+      return { ...head, type: 'preVote', ballot: ballotOf(m.preVote!.ballot, 'preVote') };
+    case 'preVoteReply': {
+      const r = m.preVoteReply!;
+      return { ...head, type: 'preVoteReply', ballot: ballotOf(r.ballot, 'preVoteReply'), granted: r.granted, promised: ballotOf(r.promised, 'preVoteReply.promised') };
+    }
+    case 'prepare': {
+      const p = m.prepare!;
+      return { ...head, type: 'prepare', ballot: ballotOf(p.ballot, 'prepare'), fromInstance: counter(p.fromInstance, 'prepare.fromInstance') };
+    }
+    case 'promise': {
+      const p = m.promise!;
+      return { ...head, type: 'promise', ballot: ballotOf(p.ballot, 'promise'), decidedThrough: counter(p.decidedThrough, 'promise.decidedThrough'), entries: p.entries.map((e) => entryOf(e, 'promise entry')) };
+    }
+    case 'accept': {
+      const a = m.accept!;
+      if (a.values.length === 0) throw malformed('accept without values');
+      return {
+        ...head,
+        type: 'accept',
+        ballot: ballotOf(a.ballot, 'accept'),
+        firstInstance: counter(a.firstInstance, 'accept.firstInstance'),
+        values: a.values.map((v) => valueOf(v, 'accept value')),
+        decidedThrough: counter(a.decidedThrough, 'accept.decidedThrough'),
+      };
+    }
+    case 'accepted': {
+      const a = m.accepted!;
+      return {
+        ...head,
+        type: 'accepted',
+        ballot: ballotOf(a.ballot, 'accepted'),
+        firstInstance: counter(a.firstInstance, 'accepted.firstInstance'),
+        count: counter(a.count, 'accepted.count'),
+        decidedThrough: counter(a.decidedThrough, 'accepted.decidedThrough'),
+      };
+    }
+    case 'nack': {
+      const n = m.nack!;
+      return { ...head, type: 'nack', ballot: ballotOf(n.ballot, 'nack'), promised: ballotOf(n.promised, 'nack.promised'), reason: n.reason === 'REASON_LEADER_ALIVE' ? 'leader-alive' : 'promised-higher' };
+    }
+    case 'heartbeat': {
+      const h = m.heartbeat!;
+      return { ...head, type: 'heartbeat', ballot: ballotOf(h.ballot, 'heartbeat'), decidedThrough: counter(h.decidedThrough, 'heartbeat.decidedThrough'), seq: counter(h.seq, 'heartbeat.seq') };
+    }
+    case 'heartbeatReply': {
+      const h = m.heartbeatReply!;
+      return { ...head, type: 'heartbeatReply', ballot: ballotOf(h.ballot, 'heartbeatReply'), seq: counter(h.seq, 'heartbeatReply.seq'), decidedThrough: counter(h.decidedThrough, 'heartbeatReply.decidedThrough') };
+    }
+    case 'decided': {
+      const d = m.decided!;
+      return { ...head, type: 'decided', ballot: ballotOf(d.ballot, 'decided'), decidedThrough: counter(d.decidedThrough, 'decided.decidedThrough') };
+    }
+    case 'catchUpRequest':
+      return { ...head, type: 'catchUpRequest', fromInstance: counter(m.catchUpRequest!.fromInstance, 'catchUpRequest.fromInstance') };
+    case 'catchUp': {
+      const c = m.catchUp!;
+      return { ...head, type: 'catchUp', entries: c.entries.map((e) => entryOf(e, 'catchUp entry')), decidedThrough: counter(c.decidedThrough, 'catchUp.decidedThrough') };
+    }
+    case 'snapshotNeeded':
+      return { ...head, type: 'snapshotNeeded', snapshotThrough: counter(m.snapshotNeeded!.snapshotThrough, 'snapshotNeeded.snapshotThrough') };
+    case undefined:
+      throw malformed('no kind set');
+    default:
+      return assertNever(m.kind, 'consensus message kind');
+  }
+}
