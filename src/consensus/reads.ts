@@ -37,6 +37,8 @@ export class LeaderLease {
   openRound(nowTicks: number): number {
     this.seqLast++;
     this.sendTickBySeq.set(this.seqLast, nowTicks);
+    // The leader acks its own round; in a group of one that alone is a majority.
+    this.recomputeQuorumSeq();
     return this.seqLast;
   }
 

@@ -114,6 +114,19 @@ describe('proposals', () => {
     assert.deepEqual(take(r).decided.map((e) => e.instance), [1]);
   });
 
+  it('keeps leading a group of one and serves reads from its lease', () => {
+    const r = replica(1, [1]);
+    for (let t = 0; t < 30 && r.status().role !== 'leader'; t++) { r.tick(); while (r.ready() !== null) r.advance(); }
+    assert.equal(r.status().role, 'leader');
+    // Check-quorum must count the leader itself: it is the whole majority.
+    for (let t = 0; t < 100; t++) { r.tick(); while (r.ready() !== null) r.advance(); }
+    assert.equal(r.status().role, 'leader', 'a group of one never loses its own quorum');
+    r.read(7);
+    const reads = take(r).reads;
+    assert.equal(reads.length, 1);
+    assert.equal(reads[0]!.outcome, 'ready');
+  });
+
   it('is refused by a follower with the leader it knows, and beyond the window', () => {
     const group = groupLedBy1([1, 2, 3], { windowInstancesMax: 2 });
     assert.deepEqual(group.get(2)!.propose([enc.encode('x')]), { outcome: 'not-leader', leaderId: 1 });
