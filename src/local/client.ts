@@ -24,7 +24,7 @@ import type { ServerResponse__Output } from '../protocol/generated/dstore/v1/Ser
 import type { SubscribeResponse__Output } from '../protocol/generated/dstore/v1/SubscribeResponse.ts';
 import { Hasher, hashOf, hashToBytes, parseHash, type Hash } from '../protocol/hash.ts';
 import { validateKey } from '../protocol/keys.ts';
-import { BACKOFF_DEFAULTS, checkBackoffConfig, systemClock, systemRandom, type Clock, type Random } from './backoff.ts';
+import { BACKOFF_DEFAULTS, checkBackoffConfig, systemClock, systemRandom, type Clock, type Random } from '../protocol/backoff.ts';
 import { CallReader } from './call-reader.ts';
 import {
   decodeDelete,
@@ -63,7 +63,7 @@ import { Subscription } from './subscription.ts';
 export type * from './client-types.ts';
 export type { CallOptions } from './connection.ts';
 export type { ConnectionState, ConnectionStatus, StatusListener } from './connection-state.ts';
-export type { Clock, Random, Timer } from './backoff.ts';
+export type { Clock, Random, Timer } from '../protocol/backoff.ts';
 export { Subscription } from './subscription.ts';
 
 /** The protocol's largest blob chunk (common.proto BlobChunk). */

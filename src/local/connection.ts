@@ -36,7 +36,7 @@ import type { GlobalClient as WireGlobalClient } from '../protocol/generated/dst
 import type { ServerFrame__Output } from '../protocol/generated/dstore/v1/ServerFrame.ts';
 import type { ServerResponse__Output } from '../protocol/generated/dstore/v1/ServerResponse.ts';
 import { fromErrorDetail, fromGrpcError } from '../protocol/grpc-status.ts';
-import { Backoff, type BackoffConfig, type Clock, type Random, type Timer } from './backoff.ts';
+import { Backoff, type BackoffConfig, type Clock, type Random, type Timer } from '../protocol/backoff.ts';
 import { decodeStatus } from './client-codec.ts';
 import type { ServerLimits, ServerStatus } from './client-types.ts';
 import { ConnectionStateMachine, type ConnectionStatus, type StatusListener } from './connection-state.ts';

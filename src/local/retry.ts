@@ -4,7 +4,7 @@
 
 import { DstoreError, InternalError, NotLeaderError, UnavailableError } from '../protocol/errors.ts';
 import { fromGrpcError, type GrpcErrorLike } from '../protocol/grpc-status.ts';
-import { Backoff, type BackoffConfig, type Clock, type Random } from './backoff.ts';
+import { Backoff, type BackoffConfig, type Clock, type Random } from '../protocol/backoff.ts';
 
 /** Any thrown value as a DstoreError: ours as they are, gRPC failures mapped, the rest INTERNAL. */
 export function asDstoreError(err: unknown): DstoreError {

@@ -3,7 +3,7 @@
 // status events, and construction-time validation of every limit with a precise message.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Backoff, checkBackoffConfig } from '../../src/local/backoff.ts';
+import { Backoff, checkBackoffConfig } from '../../src/protocol/backoff.ts';
 import { GlobalClient, resolveConfig } from '../../src/local/client.ts';
 import { ConnectionStateMachine, isTransitionAllowed, type ConnectionStatus } from '../../src/local/connection-state.ts';
 import { AssertionError } from '../../src/protocol/assert.ts';

@@ -9,7 +9,7 @@
 // random) or the attempt budget, then surface as UnavailableError naming what failed.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { Backoff } from '../../src/local/backoff.ts';
+import { Backoff } from '../../src/protocol/backoff.ts';
 import { GlobalClient, type GlobalClientConfig } from '../../src/local/client.ts';
 import { CorruptError, InternalError, KeyOccupiedError, NotLeaderError, UnavailableError } from '../../src/protocol/errors.ts';
 import { hashOf, hashToBytes } from '../../src/protocol/hash.ts';

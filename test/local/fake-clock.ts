@@ -1,7 +1,7 @@
 // A Clock whose time moves only when a test advances it, and a seeded Random: retry delays
 // and deadlines become exact and repeatable.
 
-import type { Clock, Random, Timer } from '../../src/local/backoff.ts';
+import type { Clock, Random, Timer } from '../../src/protocol/backoff.ts';
 
 interface FakeTimer {
   readonly atMs: number;

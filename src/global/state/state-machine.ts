@@ -14,7 +14,7 @@ import { History, type RevisionEvents } from './history.ts';
 import { Keyspace } from './keyspace.ts';
 import { Sessions } from './sessions.ts';
 import { TxnAbort, TxnExecution, type TxnLimits } from './txn.ts';
-import type { Command, KeyValue, OpResult, RangeSpec, TxnResult } from './types.ts';
+import type { Command, InvalidCommand, KeyValue, OpResult, RangeSpec, TxnResult } from './types.ts';
 
 export interface StateMachineConfig extends TxnLimits {
   /** Revisions of change events kept for subscribers to resume from. */
@@ -80,14 +80,15 @@ export class StateMachine {
    * command (that is a failed transaction); throws AssertionError for an out-of-order
    * instance, which is a bug in the caller.
    */
-  applyInstance(instance: number, commands: readonly Command[]): TxnResult[] {
+  applyInstance(instance: number, commands: readonly (Command | InvalidCommand)[]): TxnResult[] {
     assert(instance === this.appliedThrough + 1, `apply instance ${instance} after ${this.appliedThrough}`);
     const results = commands.map((command) => this.applyCommand(command));
     this.appliedThrough = instance;
     return results;
   }
 
-  private applyCommand(command: Command): TxnResult {
+  private applyCommand(command: Command | InvalidCommand): TxnResult {
+    if ('invalid' in command) return this.failed('INVALID_ARGUMENT', command.invalid);
     const id = command.writeId;
     if (id !== null) {
       const seen = this.sessions.lookup(id);

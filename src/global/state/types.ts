@@ -75,6 +75,11 @@ export interface Command {
   readonly txn: Txn;
 }
 
+/** A log command that did not decode: applied as a failed transaction on every replica. */
+export interface InvalidCommand {
+  readonly invalid: string;
+}
+
 /** A key's binding with its value when it was asked for and is small enough to carry. */
 export interface KeyValue extends KeyBinding {
   /** The value, when requested and at most the inline limit; otherwise null. */

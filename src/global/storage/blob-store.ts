@@ -236,6 +236,13 @@ export class BlobStore {
     return this.pack.sizeBytes(hash) ?? this.files.sizeBytes(hash);
   }
 
+  /** Bytes of blob content held (status and metrics); walks every blob. */
+  totalBytes(): number {
+    let total = 0;
+    for (const hash of this.hashes()) total += this.sizeBytes(hash) ?? 0;
+    return total;
+  }
+
   /** Every stored hash (a snapshot of the moment). */
   hashes(): Hash[] {
     return [...this.pack.hashes(), ...this.files.hashes()];

@@ -150,6 +150,11 @@ export class StableStore {
     return this.wal.segmentInfos().length;
   }
 
+  /** Bytes the WAL's segments take on disk (status and metrics). */
+  walBytes(): number {
+    return this.wal.segmentInfos().reduce((sum, s) => sum + s.sizeBytes, 0);
+  }
+
   // ---- internals ----
 
   private replay(type: number, payload: Buffer, lsn: number): void {

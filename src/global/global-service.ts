@@ -1,0 +1,278 @@
+// The client-facing Global service (global.proto): request validation, reads at the
+// requested consistency, writes through the replica node, and the batched Session stream.
+// Every handler maps failures through toGrpcStatus / toErrorDetail; nothing a client sends
+// can throw past a handler.
+
+import * as grpc from '@grpc/grpc-js';
+import { assertNever } from '../protocol/assert.ts';
+import { InvalidArgumentError, KeyOccupiedError, NotFoundError, TooLargeError } from '../protocol/errors.ts';
+import { hashFromBytes } from '../protocol/hash.ts';
+import { KEY_BYTES_MAX } from '../protocol/keys.ts';
+import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
+import type { ClientFrame__Output } from '../protocol/generated/dstore/v1/ClientFrame.ts';
+import type { ClientRequest__Output } from '../protocol/generated/dstore/v1/ClientRequest.ts';
+import type { DeleteRequest__Output } from '../protocol/generated/dstore/v1/DeleteRequest.ts';
+import type { DeleteResponse } from '../protocol/generated/dstore/v1/DeleteResponse.ts';
+import type { GetRequest__Output } from '../protocol/generated/dstore/v1/GetRequest.ts';
+import type { GetResponse } from '../protocol/generated/dstore/v1/GetResponse.ts';
+import type { GlobalHandlers } from '../protocol/generated/dstore/v1/Global.ts';
+import type { MissingBlobsRequest__Output } from '../protocol/generated/dstore/v1/MissingBlobsRequest.ts';
+import type { MissingBlobsResponse } from '../protocol/generated/dstore/v1/MissingBlobsResponse.ts';
+import type { RangeRequest__Output } from '../protocol/generated/dstore/v1/RangeRequest.ts';
+import type { RangeResponse } from '../protocol/generated/dstore/v1/RangeResponse.ts';
+import type { ServerFrame } from '../protocol/generated/dstore/v1/ServerFrame.ts';
+import type { ServerResponse } from '../protocol/generated/dstore/v1/ServerResponse.ts';
+import type { SetRequest__Output } from '../protocol/generated/dstore/v1/SetRequest.ts';
+import type { SetResponse } from '../protocol/generated/dstore/v1/SetResponse.ts';
+import type { StatusResponse } from '../protocol/generated/dstore/v1/StatusResponse.ts';
+import type { TxnOp__Output } from '../protocol/generated/dstore/v1/TxnOp.ts';
+import type { TxnRequest__Output } from '../protocol/generated/dstore/v1/TxnRequest.ts';
+import type { TxnResponse } from '../protocol/generated/dstore/v1/TxnResponse.ts';
+import type { ValueSource__Output } from '../protocol/generated/dstore/v1/ValueSource.ts';
+import { keyValueMsg, opResultMsg, rangeSpecOf, txnOf, writeIdOf } from './codec.ts';
+import type { ReplicaNode } from './replica-node.ts';
+import type { TxnResult } from './state/types.ts';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface ServerLimits {
+  readonly valueInlineBytesMax: number;
+  readonly blobBytesMax: number;
+  /** Largest gRPC message a client may send. */
+  readonly requestBytesMax: number;
+  /** Requests in one Session frame at most (never below the 256 the protocol promises). */
+  readonly frameRequestsMax: number;
+  readonly rangeKeysMax: number;
+}
+
+/** What the service needs besides the node: blob sizes (for writes by hash) and status. */
+export interface GlobalServiceDeps {
+  readonly node: ReplicaNode;
+  readonly limits: ServerLimits;
+  readonly blobSize: (hash: ReturnType<typeof hashFromBytes>) => number | undefined;
+  /** Replicas this one has a working stream to. */
+  readonly isConnected: (replicaId: number) => boolean;
+  readonly walBytes: () => number;
+  readonly blobBytes: () => number;
+}
+
+type Unary<Req, Res> = (req: Req) => Promise<Res>;
+
+export class GlobalService {
+  constructor(private readonly deps: GlobalServiceDeps) {}
+
+  private header(revision: number): { revision: number; replicaId: number } {
+    return { revision, replicaId: this.deps.node.replicaId };
+  }
+
+  // ---- reads ------------------------------------------------------------------------
+
+  private async readBarrier(consistency: string, minRevision: number): Promise<void> {
+    if (minRevision > 0) await this.deps.node.waitForRevision(minRevision);
+    if (consistency !== 'READ_CONSISTENCY_SERIALIZABLE') await this.deps.node.linearizableBarrier();
+  }
+
+  readonly get: Unary<GetRequest__Output, GetResponse> = async (req) => {
+    await this.readBarrier(req.consistency, req.minRevision);
+    const sm = this.deps.node.stateMachine;
+    const kv = sm.get(req.key, req.withValue);
+    return { header: this.header(sm.revision), found: kv !== null, kv: kv === null ? null : keyValueMsg(kv) };
+  };
+
+  readonly range: Unary<RangeRequest__Output, RangeResponse> = async (req) => {
+    await this.readBarrier(req.consistency, req.minRevision);
+    const sm = this.deps.node.stateMachine;
+    const r = sm.range(rangeSpecOf(req));
+    return { header: this.header(sm.revision), kvs: r.kvs.map(keyValueMsg), more: r.more };
+  };
+
+  // ---- writes -----------------------------------------------------------------------
+
+  /** Checks inline sizes and fills in blob sizes, so the command in the log is self-contained. */
+  private resolveValue(source: ValueSource__Output | null, where: string): void {
+    if (source === null) return;
+    if (source.inline !== undefined && source.inline.byteLength > this.deps.limits.valueInlineBytesMax) {
+      throw new TooLargeError(`${where}: inline value of ${source.inline.byteLength} bytes is over ${this.deps.limits.valueInlineBytesMax}: upload it with PutBlob and refer to it by blob_hash`);
+    }
+    if (source.blobHash !== undefined) {
+      const hash = hashFromBytes(source.blobHash);
+      const size = this.deps.blobSize(hash);
+      if (size === undefined) throw new NotFoundError(`${where}: blob ${hash} is not on Global: upload it with PutBlob first`);
+      source.blobSize = size;
+    }
+  }
+
+  private resolveOps(ops: TxnOp__Output[], branch: string): void {
+    ops.forEach((op, i) => {
+      const where = `${branch} op ${i}`;
+      this.resolveValue(op.put?.value ?? null, where);
+      this.resolveValue(op.putIfAbsent?.value ?? null, where);
+    });
+  }
+
+  private async runTxn(txn: TxnRequest__Output): Promise<TxnResult> {
+    txnOf(txn); // validates the whole request before anything is proposed
+    this.resolveOps(txn.success, 'success');
+    this.resolveOps(txn.failure, 'failure');
+    const result = await this.deps.node.submit(writeIdOf(txn.writeId), txn);
+    if (result.failure !== null) {
+      switch (result.failure.code) {
+        case 'KEY_OCCUPIED': throw new KeyOccupiedError(result.failure.message);
+        case 'INVALID_ARGUMENT': throw new InvalidArgumentError(result.failure.message);
+        default: return assertNever(result.failure.code, 'txn failure');
+      }
+    }
+    return result;
+  }
+
+  readonly txn: Unary<TxnRequest__Output, TxnResponse> = async (req) => {
+    const result = await this.runTxn(req);
+    const header = this.header(result.revision);
+    return { header, succeeded: result.succeeded, results: result.results.map((r) => opResultMsg(r, header)) };
+  };
+
+  readonly set: Unary<SetRequest__Output, SetResponse> = async (req) => {
+    const result = await this.runTxn({
+      compares: [],
+      success: [{ putIfAbsent: { key: req.key, value: req.value }, op: 'putIfAbsent' }],
+      failure: [],
+      writeId: req.writeId,
+    });
+    const written = result.results[0];
+    return { header: this.header(result.revision), kv: written?.kind === 'written' ? keyValueMsg(written.kv) : null };
+  };
+
+  readonly delete: Unary<DeleteRequest__Output, DeleteResponse> = async (req) => {
+    const result = await this.runTxn({ compares: [], success: [{ delete: { key: req.key }, op: 'delete' }], failure: [], writeId: req.writeId });
+    const r = result.results[0];
+    const prev = r?.kind === 'delete' ? r.prev : null;
+    return { header: this.header(result.revision), deleted: prev !== null, prevKv: prev === null ? null : keyValueMsg(prev) };
+  };
+
+  readonly missingBlobs: Unary<MissingBlobsRequest__Output, MissingBlobsResponse> = (req) => {
+    if (req.hashes.length > this.deps.limits.frameRequestsMax) {
+      return Promise.reject(new InvalidArgumentError(`missing_blobs asks about ${req.hashes.length} hashes, over ${this.deps.limits.frameRequestsMax}: split it`));
+    }
+    const missing = req.hashes.filter((bytes) => this.deps.blobSize(hashFromBytes(bytes)) === undefined);
+    return Promise.resolve({ missing });
+  };
+
+  readonly status: Unary<unknown, StatusResponse> = () => {
+    const node = this.deps.node;
+    const s = node.status();
+    const sm = node.stateMachine;
+    const members = [...node.config.members].map(([id, address]) => ({
+      id,
+      address,
+      connected: id === node.replicaId || this.deps.isConnected(id),
+      decidedInstance: id === node.replicaId ? s.decidedThrough : 0,
+    }));
+    const l = this.deps.limits;
+    return Promise.resolve({
+      replicaId: node.replicaId,
+      version: SERVER_VERSION,
+      leaderId: s.leaderId,
+      leaderAddress: node.leaderAddress(),
+      isLeader: s.role === 'leader',
+      decidedInstance: s.decidedThrough,
+      appliedRevision: sm.revision,
+      oldestRevision: sm.oldestRevision,
+      members,
+      keyCount: sm.keyCount,
+      walBytes: this.deps.walBytes(),
+      blobBytes: this.deps.blobBytes(),
+      limits: {
+        keyBytesMax: KEY_BYTES_MAX,
+        valueInlineBytesMax: l.valueInlineBytesMax,
+        blobBytesMax: l.blobBytesMax,
+        requestBytesMax: l.requestBytesMax,
+        frameRequestsMax: l.frameRequestsMax,
+        rangeKeysMax: l.rangeKeysMax,
+      },
+    });
+  };
+
+  // ---- the batched Session stream ---------------------------------------------------
+
+  private dispatch(request: ClientRequest__Output): Promise<Omit<ServerResponse, 'id'>> {
+    switch (request.body) {
+      case 'get': return this.get(request.get!).then((get) => ({ get }));
+      case 'set': return this.set(request.set!).then((set) => ({ set }));
+      case 'delete': return this.delete(request.delete!).then((del) => ({ delete: del }));
+      case 'txn': return this.txn(request.txn!).then((txn) => ({ txn }));
+      case 'range': return this.range(request.range!).then((range) => ({ range }));
+      case 'missingBlobs': return this.missingBlobs(request.missingBlobs!).then((missingBlobs) => ({ missingBlobs }));
+      case 'status': return this.status({}).then((status) => ({ status }));
+      case undefined: return Promise.reject(new InvalidArgumentError(`request ${request.id} has no body: set one of get, set, delete, txn, range, missing_blobs, status`));
+      default: return assertNever(request.body, 'request body');
+    }
+  }
+
+  /**
+   * One Session stream: requests are answered as they complete; answers completed in the
+   * same turn of the event loop go out in one frame.
+   */
+  session(call: grpc.ServerDuplexStream<ClientFrame__Output, ServerFrame>): void {
+    let outgoing: ServerResponse[] = [];
+    let flushScheduled = false;
+    let open = true;
+    const flush = (): void => {
+      flushScheduled = false;
+      if (!open || outgoing.length === 0) return;
+      const responses = outgoing;
+      outgoing = [];
+      call.write({ responses });
+    };
+    const answer = (response: ServerResponse): void => {
+      outgoing.push(response);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    };
+    call.on('data', (frame: ClientFrame__Output) => {
+      if (frame.requests.length > this.deps.limits.frameRequestsMax) {
+        open = false;
+        const s = toGrpcStatus(new InvalidArgumentError(`frame of ${frame.requests.length} requests is over the limit of ${this.deps.limits.frameRequestsMax}: send smaller frames`));
+        call.emit('error', { code: s.code, details: s.details, metadata: s.metadata });
+        return;
+      }
+      for (const request of frame.requests) {
+        this.dispatch(request).then(
+          (body) => answer({ id: request.id, ...body }),
+          (err: unknown) => answer({ id: request.id, error: toErrorDetail(err) }),
+        );
+      }
+    });
+    const close = (): void => {
+      open = false;
+    };
+    call.on('end', () => {
+      close();
+      call.end();
+    });
+    call.on('error', close);
+    call.on('cancelled', close);
+  }
+
+  /** The unary handlers, wired for grpc-js; streaming blob and subscribe calls are added by the server. */
+  unaryHandlers(): Pick<GlobalHandlers, 'Get' | 'Set' | 'Delete' | 'Txn' | 'Range' | 'MissingBlobs' | 'Status' | 'Session'> {
+    const unary = <Req, Res>(fn: Unary<Req, Res>): grpc.handleUnaryCall<Req, Res> => (call, callback) => {
+      fn(call.request).then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toGrpcStatus(err)),
+      );
+    };
+    return {
+      Get: unary(this.get),
+      Set: unary(this.set),
+      Delete: unary(this.delete),
+      Txn: unary(this.txn),
+      Range: unary(this.range),
+      MissingBlobs: unary(this.missingBlobs),
+      Status: unary(this.status),
+      Session: (call) => this.session(call),
+    };
+  }
+}
+

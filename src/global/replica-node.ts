@@ -1,0 +1,409 @@
+// The replica driver (DESIGN.md sections 4 and 5): wires the pure consensus core to the
+// storage engine, the peer transport, the state machine and a ticking clock.
+//
+// The one loop (`runLoop`) does, for each Ready and nowhere else:
+//   persist (durable before anything is sent) -> send -> apply decided -> answer reads
+//   -> advance.
+// Inputs (peer messages, ticks, proposals, read requests) may arrive while a Ready is being
+// persisted; they land in the next Ready, which is how many proposals share one fsync.
+
+import { assert } from '../protocol/assert.ts';
+import type { Clock, Timer } from '../protocol/backoff.ts';
+import { checkInteger } from '../protocol/config-check.ts';
+import { ClosedError, InvalidArgumentError, NotLeaderError, UnavailableError } from '../protocol/errors.ts';
+import type { TxnRequest } from '../protocol/generated/dstore/v1/TxnRequest.ts';
+import {
+  defaultConfig,
+  Replica,
+  SplitMix32,
+  type LogEntry,
+  type Message,
+  type Ready,
+  type ReplicaConfig,
+  type ReplicaStatus,
+} from '../consensus/index.ts';
+import { decodeCommand, encodeCommand } from './codec.ts';
+import { ProgressWaiters } from './progress-waiters.ts';
+import { ProposalBatcher, BATCHER_DEFAULTS, type BatcherConfig, type ProposeOutcome } from './proposal-batcher.ts';
+import { decodeSnapshot, encodeSnapshot } from './state/snapshot.ts';
+import { StateMachine, STATE_MACHINE_DEFAULTS, type StateMachineConfig } from './state/state-machine.ts';
+import type { Command, InvalidCommand, TxnResult, WriteId } from './state/types.ts';
+import type { StorageEngine } from './storage/engine.ts';
+
+export interface ReplicaNodeConfig {
+  readonly replicaId: number;
+  /** Every member, this replica included: id -> "host:port" clients and peers use. */
+  readonly members: ReadonlyMap<number, string>;
+  /** Milliseconds per consensus tick: election timeout and heartbeats count ticks. */
+  readonly tickMs: number;
+  /** Overrides of the consensus core's defaults (timeouts in ticks, window, ...). */
+  readonly consensus: Partial<Omit<ReplicaConfig, 'replicaId' | 'replicaIds'>>;
+  readonly stateMachine: StateMachineConfig;
+  readonly batcher: BatcherConfig;
+  /** Take a snapshot (and drop the log behind it) every this many applied instances. */
+  readonly snapshotEveryInstances: number;
+  /** How long a read waits for its read point or minRevision before failing retryably. */
+  readonly readWaitMsMax: number;
+}
+
+export const REPLICA_NODE_DEFAULTS = {
+  tickMs: 50,
+  consensus: {},
+  stateMachine: STATE_MACHINE_DEFAULTS,
+  batcher: BATCHER_DEFAULTS,
+  snapshotEveryInstances: 10_000,
+  readWaitMsMax: 5_000,
+} as const;
+
+export interface ReplicaNodeEnv {
+  readonly storage: StorageEngine;
+  readonly clock: Clock;
+  /** Seed for the consensus core's randomized election timeouts. */
+  readonly seed: number;
+  /** Hands a consensus message to the network (PeerTransport.send). */
+  readonly send: (message: Message) => void;
+  /** Called once on an unrecoverable error (a failed fsync, a broken invariant): stop the process. */
+  readonly onFatal: (err: unknown) => void;
+  /** Called after each applied instance that changed the revision (subscribers, blob fetches). */
+  readonly onApplied?: (revision: number, commands: readonly (Command | InvalidCommand)[]) => void;
+  /** Called when consensus needs a snapshot from a peer (Ready.snapshotRequest). */
+  readonly onSnapshotNeeded?: (fromReplicaId: number, throughInstanceMin: number) => void;
+}
+
+function checkConfig(config: ReplicaNodeConfig): void {
+  checkInteger('tickMs', config.tickMs, 1, 60_000);
+  checkInteger('snapshotEveryInstances', config.snapshotEveryInstances, 1);
+  checkInteger('readWaitMsMax', config.readWaitMsMax, 1);
+  if (!config.members.has(config.replicaId)) {
+    throw new InvalidArgumentError(`replica id ${config.replicaId} is not among the members ${[...config.members.keys()].join(', ')}`);
+  }
+}
+
+interface ReadWaiter {
+  readonly resolve: (readThrough: number) => void;
+  readonly reject: (err: Error) => void;
+}
+
+export class ReplicaNode {
+  private readonly replica: Replica;
+  private sm: StateMachine;
+  private readonly batcher: ProposalBatcher<TxnResult>;
+  private readonly applied: ProgressWaiters;
+  private readonly revisions: ProgressWaiters;
+  private ticker: Timer | null = null;
+  private loopScheduled = false;
+  private loopRunning = false;
+  private closed = false;
+  private wasLeader = false;
+  /** Work that must run between advance() and the next ready(). */
+  private atLoopBoundary: (() => void)[] = [];
+  private snapshotting = false;
+  private snapshotThrough: number;
+  private collectingRead: { id: number; waiters: ReadWaiter[] } | null = null;
+  private readonly readsInFlight = new Map<number, ReadWaiter[]>();
+  private nextReadId = 1;
+
+  private constructor(
+    readonly config: ReplicaNodeConfig,
+    private readonly env: ReplicaNodeEnv,
+    stateMachine: StateMachine,
+  ) {
+    this.sm = stateMachine;
+    const recovered = env.storage.recovered();
+    const consensus: ReplicaConfig = { ...defaultConfig(config.replicaId, [...config.members.keys()]), ...config.consensus };
+    this.replica = new Replica(consensus, new SplitMix32(env.seed), recovered);
+    this.snapshotThrough = Math.max(recovered.snapshotThrough, stateMachine.appliedInstance);
+    this.batcher = new ProposalBatcher<TxnResult>((commands) => this.propose(commands), config.batcher);
+    this.applied = new ProgressWaiters('applied instance', env.clock);
+    this.revisions = new ProgressWaiters('applied revision', env.clock);
+    this.applied.reset(stateMachine.appliedInstance);
+    this.revisions.reset(stateMachine.revision);
+  }
+
+  /**
+   * Restores the state machine from the newest snapshot in `env.storage` and builds the
+   * replica on what the WAL recovered. Throws InvalidArgumentError for a bad config,
+   * CorruptError for a snapshot that does not decode.
+   */
+  static async open(config: ReplicaNodeConfig, env: ReplicaNodeEnv): Promise<ReplicaNode> {
+    checkConfig(config);
+    let sm = new StateMachine(config.stateMachine);
+    if (env.storage.snapshots.latest() !== undefined) {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of env.storage.snapshots.read()) chunks.push(chunk.bytes);
+      sm = decodeSnapshot(Buffer.concat(chunks), config.stateMachine);
+    }
+    return new ReplicaNode(config, env, sm);
+  }
+
+  /** Starts ticking. Peer messages are fed with `step` by the transport. */
+  start(): void {
+    assert(this.ticker === null, 'ReplicaNode.start called twice');
+    const tick = (): void => {
+      if (this.closed) return;
+      this.replica.tick();
+      this.kick();
+      this.ticker = this.env.clock.setTimer(tick, this.config.tickMs, false);
+    };
+    this.ticker = this.env.clock.setTimer(tick, this.config.tickMs, false);
+    this.kick();
+  }
+
+  get stateMachine(): StateMachine {
+    return this.sm;
+  }
+
+  get replicaId(): number {
+    return this.config.replicaId;
+  }
+
+  status(): ReplicaStatus {
+    return this.replica.status();
+  }
+
+  /** "host:port" of the replica this one believes leads, or '' when unknown. */
+  leaderAddress(): string {
+    const leaderId = this.replica.status().leaderId;
+    return leaderId === 0 ? '' : (this.config.members.get(leaderId) ?? '');
+  }
+
+  isLeader(): boolean {
+    return this.replica.status().role === 'leader';
+  }
+
+  private notLeader(): NotLeaderError {
+    const hint = this.leaderAddress();
+    return new NotLeaderError(
+      hint === '' ? `replica ${this.config.replicaId} is not the leader and knows no leader yet (election in progress): retry shortly` : `replica ${this.config.replicaId} is not the leader; the leader is at ${hint}`,
+      hint,
+    );
+  }
+
+  /** A peer's consensus message. */
+  step(message: Message): void {
+    if (this.closed) return;
+    this.replica.step(message);
+    this.kick();
+  }
+
+  // ---- writes ---------------------------------------------------------------------
+
+  /**
+   * Proposes a transaction (already checked by `txnOf` when it came from a client) and
+   * resolves with its result once decided and applied here. Fails with NotLeaderError
+   * (retry at the hint), UnavailableError (retry), InvalidArgumentError.
+   */
+  submit(writeId: WriteId | null, txn: TxnRequest): Promise<TxnResult> {
+    if (this.closed) return Promise.reject(new ClosedError('replica is shutting down'));
+    if (!this.isLeader()) return Promise.reject(this.notLeader());
+    return this.batcher.submit(encodeCommand(writeId, txn));
+  }
+
+  private propose(commands: readonly Uint8Array[]): ProposeOutcome {
+    const r = this.replica.propose(commands);
+    this.kick();
+    switch (r.outcome) {
+      case 'proposed': return r;
+      case 'window-full': return r;
+      case 'not-leader': return { outcome: 'not-leader', leaderHint: r.leaderId === 0 ? '' : (this.config.members.get(r.leaderId) ?? '') };
+    }
+  }
+
+  // ---- reads ------------------------------------------------------------------------
+
+  /**
+   * Resolves when the state machine may serve a linearizable read: this replica leads and
+   * has applied everything decided before the read began (lease or read-index round).
+   */
+  async linearizableBarrier(): Promise<void> {
+    if (this.closed) throw new ClosedError('replica is shutting down');
+    if (!this.isLeader()) throw this.notLeader();
+    const readThrough = await new Promise<number>((resolve, reject) => {
+      if (this.collectingRead === null) {
+        const round = { id: this.nextReadId++, waiters: [] as ReadWaiter[] };
+        this.collectingRead = round;
+        // Every read that arrives in this turn shares one consensus read round.
+        queueMicrotask(() => {
+          this.collectingRead = null;
+          this.readsInFlight.set(round.id, round.waiters);
+          this.replica.read(round.id);
+          this.kick();
+        });
+      }
+      this.collectingRead.waiters.push({ resolve, reject });
+    });
+    await this.applied.wait(readThrough, this.config.readWaitMsMax);
+  }
+
+  /** Resolves once this replica has applied `revision` (read-your-writes on any replica). */
+  waitForRevision(revision: number): Promise<void> {
+    return this.revisions.wait(revision, this.config.readWaitMsMax);
+  }
+
+  // ---- the loop ----------------------------------------------------------------------
+
+  private kick(): void {
+    if (this.loopScheduled || this.loopRunning || this.closed) return;
+    this.loopScheduled = true;
+    setImmediate(() => {
+      this.loopScheduled = false;
+      this.runLoop().catch((err: unknown) => this.fatal(err));
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    if (this.loopRunning || this.closed) return;
+    this.loopRunning = true;
+    try {
+      for (;;) {
+        this.runBoundaryWork();
+        const ready = this.replica.ready();
+        if (ready === null) break;
+        await this.handle(ready);
+        if (this.closed) return;
+        this.replica.advance();
+        this.noticeLeadership();
+      }
+    } finally {
+      this.loopRunning = false;
+    }
+  }
+
+  private async handle(ready: Ready): Promise<void> {
+    // 1. persist: durable before any message that vouches for it leaves.
+    if (ready.persist.entries.length > 0 || ready.persist.hardState !== undefined) {
+      await this.env.storage.stable.persist(ready.persist);
+    }
+    // 2. send.
+    for (const message of ready.messages) this.env.send(message);
+    // 3. apply, in order.
+    for (const entry of ready.decided) this.apply(entry);
+    // 4. answer reads now that this Ready's decisions are applied.
+    for (const read of ready.reads) this.answerRead(read);
+    if (ready.snapshotRequest !== undefined) {
+      this.env.onSnapshotNeeded?.(ready.snapshotRequest.fromReplicaId, ready.snapshotRequest.throughInstanceMin);
+    }
+  }
+
+  private runBoundaryWork(): void {
+    const work = this.atLoopBoundary;
+    this.atLoopBoundary = [];
+    for (const w of work) w();
+  }
+
+  private apply(entry: LogEntry): void {
+    // A snapshot newer than the WAL's compaction point already holds this instance.
+    if (entry.instance <= this.sm.appliedInstance) return;
+    const raw = entry.value.kind === 'noop' ? [] : entry.value.commands;
+    const commands = raw.map((bytes): Command | InvalidCommand => {
+      try {
+        return decodeCommand(bytes);
+      } catch (err) {
+        return { invalid: (err as Error).message };
+      }
+    });
+    const revisionBefore = this.sm.revision;
+    const results = this.sm.applyInstance(entry.instance, commands);
+    this.batcher.decided(entry.instance, raw, results);
+    this.applied.advance(this.sm.appliedInstance);
+    if (this.sm.revision !== revisionBefore) {
+      this.revisions.advance(this.sm.revision);
+      this.env.onApplied?.(this.sm.revision, commands);
+    }
+    this.maybeSnapshot();
+  }
+
+  private answerRead(read: Ready['reads'][number]): void {
+    const waiters = this.readsInFlight.get(read.requestId);
+    if (waiters === undefined) return;
+    this.readsInFlight.delete(read.requestId);
+    if (read.outcome === 'ready') {
+      for (const w of waiters) w.resolve(read.readThrough);
+    } else {
+      const err = this.notLeader();
+      for (const w of waiters) w.reject(err);
+    }
+  }
+
+  private noticeLeadership(): void {
+    const leader = this.isLeader();
+    if (this.wasLeader && !leader) {
+      const err = new UnavailableError(`replica ${this.config.replicaId} lost leadership before the write was decided: retry (exactly-once with the same write id)`);
+      this.batcher.failAllPending(err);
+      for (const waiters of this.readsInFlight.values()) for (const w of waiters) w.reject(this.notLeader());
+      this.readsInFlight.clear();
+    }
+    this.wasLeader = leader;
+  }
+
+  // ---- snapshots --------------------------------------------------------------------
+
+  private maybeSnapshot(): void {
+    if (this.snapshotting || this.sm.appliedInstance - this.snapshotThrough < this.config.snapshotEveryInstances) return;
+    this.snapshotting = true;
+    // Encoding is synchronous, so the snapshot is exactly the state at this instance.
+    const through = this.sm.appliedInstance;
+    const bytes = encodeSnapshot(this.sm);
+    this.writeSnapshot(through, bytes)
+      .catch((err: unknown) => this.fatal(err))
+      .finally(() => {
+        this.snapshotting = false;
+      });
+  }
+
+  private async writeSnapshot(through: number, bytes: Uint8Array): Promise<void> {
+    const meta = await this.env.storage.snapshots.write(through, [bytes]);
+    await this.env.storage.compactToSnapshot(meta);
+    this.snapshotThrough = through;
+    this.atLoopBoundary.push(() => this.replica.compact(through));
+    this.kick();
+  }
+
+  /**
+   * Replaces the state machine with a snapshot fetched from a peer (already durable in
+   * the snapshot store as `bytes`, through `through`). Runs at the next loop boundary.
+   */
+  installSnapshot(through: number, bytes: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.atLoopBoundary.push(() => {
+        try {
+          if (through <= this.sm.appliedInstance) return resolve();
+          this.sm = decodeSnapshot(bytes, this.config.stateMachine);
+          this.replica.installSnapshot(through);
+          this.snapshotThrough = through;
+          this.applied.reset(this.sm.appliedInstance);
+          this.revisions.reset(this.sm.revision);
+          resolve();
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+      this.kick();
+    });
+  }
+
+  /** Forces a snapshot now (operators, tests); resolves once it is durable. */
+  async snapshotNow(): Promise<number> {
+    const through = this.sm.appliedInstance;
+    await this.writeSnapshot(through, encodeSnapshot(this.sm));
+    return through;
+  }
+
+  private fatal(err: unknown): void {
+    if (this.closed) return;
+    this.env.onFatal(err);
+  }
+
+  /** Stops ticking and fails everything pending with ClosedError. Storage is the caller's. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ticker?.cancel();
+    const err = new ClosedError('replica is shutting down');
+    this.batcher.failAllPending(err);
+    for (const waiters of this.readsInFlight.values()) for (const w of waiters) w.reject(err);
+    this.readsInFlight.clear();
+    this.applied.close();
+    this.revisions.close();
+  }
+}
