@@ -30,6 +30,9 @@ export interface GlobalServerOptions {
   readonly onFatal?: (err: unknown) => void;
 }
 
+/** How long a stopping server waits for calls in flight before cutting them. */
+export const SHUTDOWN_GRACE_MS = 500;
+
 export const SERVER_LIMITS_DEFAULTS: ServerLimits = Object.freeze({
   valueInlineBytesMax: REPLICA_NODE_DEFAULTS.stateMachine.valueInlineBytesMax,
   blobBytesMax: 1024 * 1024 * 1024,
@@ -140,7 +143,15 @@ export class GlobalServer {
     this.running = null;
     running?.node.close();
     running?.transport.close();
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    // Long-lived streams (client sessions, peers' Exchange) never end on their own: give
+    // unary calls a moment to finish, then cut the rest so clients move to another replica.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.server.forceShutdown();
     await running?.storage.close();
   }

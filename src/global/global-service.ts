@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { assertNever } from '../protocol/assert.ts';
 import { InvalidArgumentError, KeyOccupiedError, NotFoundError, TooLargeError } from '../protocol/errors.ts';
-import { hashFromBytes } from '../protocol/hash.ts';
+import { hashFromBytes, hashToBytes } from '../protocol/hash.ts';
 import { KEY_BYTES_MAX } from '../protocol/keys.ts';
 import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
 import type { ClientFrame__Output } from '../protocol/generated/dstore/v1/ClientFrame.ts';
@@ -24,6 +24,7 @@ import type { ServerFrame } from '../protocol/generated/dstore/v1/ServerFrame.ts
 import type { ServerResponse } from '../protocol/generated/dstore/v1/ServerResponse.ts';
 import type { SetRequest__Output } from '../protocol/generated/dstore/v1/SetRequest.ts';
 import type { SetResponse } from '../protocol/generated/dstore/v1/SetResponse.ts';
+import type { StatusRequest__Output } from '../protocol/generated/dstore/v1/StatusRequest.ts';
 import type { StatusResponse } from '../protocol/generated/dstore/v1/StatusResponse.ts';
 import type { TxnOp__Output } from '../protocol/generated/dstore/v1/TxnOp.ts';
 import type { TxnRequest__Output } from '../protocol/generated/dstore/v1/TxnRequest.ts';
@@ -31,6 +32,7 @@ import type { TxnResponse } from '../protocol/generated/dstore/v1/TxnResponse.ts
 import type { ValueSource__Output } from '../protocol/generated/dstore/v1/ValueSource.ts';
 import { keyValueMsg, opResultMsg, rangeSpecOf, txnOf, writeIdOf } from './codec.ts';
 import type { ReplicaNode } from './replica-node.ts';
+import { stateChecksum } from './state/snapshot.ts';
 import type { TxnResult } from './state/types.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -157,7 +159,7 @@ export class GlobalService {
     return Promise.resolve({ missing });
   };
 
-  readonly status: Unary<unknown, StatusResponse> = () => {
+  readonly status: Unary<StatusRequest__Output, StatusResponse> = (req) => {
     const node = this.deps.node;
     const s = node.status();
     const sm = node.stateMachine;
@@ -181,6 +183,8 @@ export class GlobalService {
       keyCount: sm.keyCount,
       walBytes: this.deps.walBytes(),
       blobBytes: this.deps.blobBytes(),
+      appliedInstance: sm.appliedInstance,
+      stateChecksum: req.withChecksum ? hashToBytes(stateChecksum(sm)) : Buffer.alloc(0),
       limits: {
         keyBytesMax: KEY_BYTES_MAX,
         valueInlineBytesMax: l.valueInlineBytesMax,
@@ -202,7 +206,7 @@ export class GlobalService {
       case 'txn': return this.txn(request.txn!).then((txn) => ({ txn }));
       case 'range': return this.range(request.range!).then((range) => ({ range }));
       case 'missingBlobs': return this.missingBlobs(request.missingBlobs!).then((missingBlobs) => ({ missingBlobs }));
-      case 'status': return this.status({}).then((status) => ({ status }));
+      case 'status': return this.status(request.status!).then((status) => ({ status }));
       case undefined: return Promise.reject(new InvalidArgumentError(`request ${request.id} has no body: set one of get, set, delete, txn, range, missing_blobs, status`));
       default: return assertNever(request.body, 'request body');
     }

@@ -75,6 +75,15 @@ export interface StatusResponse {
   'walBytes'?: (number | string | Long);
   'blobBytes'?: (number | string | Long);
   'limits'?: (_dstore_v1_StatusResponse_Limits | null);
+  /**
+   * The last log instance applied to the state machine.
+   */
+  'appliedInstance'?: (number | string | Long);
+  /**
+   * With with_checksum: BLAKE3-256 of the state machine's canonical encoding. Two replicas
+   * at the same applied_instance have equal checksums exactly when their states are equal.
+   */
+  'stateChecksum'?: (Buffer | Uint8Array | string);
 }
 
 export interface StatusResponse__Output {
@@ -100,4 +109,13 @@ export interface StatusResponse__Output {
   'walBytes': (number);
   'blobBytes': (number);
   'limits': (_dstore_v1_StatusResponse_Limits__Output | null);
+  /**
+   * The last log instance applied to the state machine.
+   */
+  'appliedInstance': (number);
+  /**
+   * With with_checksum: BLAKE3-256 of the state machine's canonical encoding. Two replicas
+   * at the same applied_instance have equal checksums exactly when their states are equal.
+   */
+  'stateChecksum': (Buffer);
 }

@@ -1,0 +1,157 @@
+// An in-process Global cluster for tests: N replicas on 127.0.0.1 port 0, each with its own
+// temp data dir, plus helpers to wait for a leader, stop/restart/wipe a replica, read each
+// replica's status (with the state checksum) directly, and clean everything up.
+import * as grpc from '@grpc/grpc-js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GlobalServer, type GlobalServerOptions } from '../../src/global/global-server.ts';
+import type { GlobalClient as GlobalClientType } from '../../src/protocol/generated/dstore/v1/Global.ts';
+import type { StatusResponse__Output } from '../../src/protocol/generated/dstore/v1/StatusResponse.ts';
+import { dstoreProto } from '../../src/protocol/proto.ts';
+import { GlobalClient, type GlobalClientConfig } from '../../src/local/client.ts';
+
+export type StatusOf = StatusResponse__Output;
+
+export interface TestClusterOptions {
+  readonly node?: GlobalServerOptions['node'];
+  readonly limits?: GlobalServerOptions['limits'];
+}
+
+/** Polls `condition` every 20 ms until it holds or `timeoutMs` passes (then throws `what`). */
+export async function eventually<T>(what: string, condition: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await condition();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `; last error: ${String(lastError)}`}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export class TestCluster {
+  private readonly servers = new Map<number, GlobalServer>();
+  private readonly clients: GlobalClient[] = [];
+  private readonly rawClients = new Map<number, GlobalClientType>();
+
+  private constructor(
+    readonly members: ReadonlyMap<number, string>,
+    readonly dataDirs: ReadonlyMap<number, string>,
+    private readonly options: TestClusterOptions,
+  ) {}
+
+  static async start(size: number, options: TestClusterOptions = {}): Promise<TestCluster> {
+    const bound = await Promise.all(Array.from({ length: size }, () => GlobalServer.listen('127.0.0.1:0')));
+    const members = new Map(bound.map((s, i) => [i + 1, s.address]));
+    const dirs = new Map(bound.map((_, i) => [i + 1, mkdtempSync(join(tmpdir(), `dstore-test-r${i + 1}-`))]));
+    const cluster = new TestCluster(members, dirs, options);
+    await Promise.all(bound.map((s, i) => cluster.startOn(i + 1, s)));
+    return cluster;
+  }
+
+  private async startOn(id: number, server: GlobalServer): Promise<void> {
+    this.servers.set(id, server);
+    await server.start({
+      replicaId: id,
+      members: this.members,
+      dataDir: this.dataDirs.get(id)!,
+      clusterId: 'test',
+      ...(this.options.node === undefined ? {} : { node: this.options.node }),
+      ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
+      onFatal: (err) => {
+        throw err instanceof Error ? err : new Error(String(err));
+      },
+    });
+  }
+
+  get addresses(): string[] {
+    return [...this.members.values()];
+  }
+
+  server(id: number): GlobalServer {
+    const s = this.servers.get(id);
+    if (s === undefined) throw new Error(`replica ${id} is not running`);
+    return s;
+  }
+
+  isRunning(id: number): boolean {
+    return this.servers.has(id);
+  }
+
+  /** A Global client over every replica; closed by `stop`. */
+  client(config: Partial<GlobalClientConfig> = {}): GlobalClient {
+    const c = new GlobalClient({ addresses: this.addresses, ...config });
+    this.clients.push(c);
+    return c;
+  }
+
+  /** The replica id that leads, once one does (and every running replica agrees). */
+  waitForLeader(timeoutMs = 10_000): Promise<number> {
+    return eventually('a leader', () => {
+      const running = [...this.servers.values()];
+      const leaders = running.filter((s) => s.node.isLeader());
+      if (leaders.length !== 1) return undefined;
+      const id = leaders[0]!.node.replicaId;
+      return running.every((s) => s.node.status().leaderId === id) ? id : undefined;
+    }, timeoutMs);
+  }
+
+  /** Status straight from one replica (unary call, optionally with the state checksum). */
+  status(id: number, withChecksum = false): Promise<StatusOf> {
+    let raw = this.rawClients.get(id);
+    if (raw === undefined) {
+      raw = new (dstoreProto().dstore.v1.Global)(this.members.get(id)!, grpc.credentials.createInsecure()) as unknown as GlobalClientType;
+      this.rawClients.set(id, raw);
+    }
+    const client = raw;
+    return new Promise((resolve, reject) => {
+      client.Status({ withChecksum }, { deadline: Date.now() + 5_000 }, (err, res) => (err !== null || res === undefined ? reject(err ?? new Error('no status')) : resolve(res)));
+    });
+  }
+
+  /** Waits until every running replica applied the same instance, then returns their checksums. */
+  async convergedChecksums(timeoutMs = 10_000): Promise<Map<number, string>> {
+    return eventually('replicas to converge', async () => {
+      const ids = [...this.servers.keys()];
+      const statuses = await Promise.all(ids.map((id) => this.status(id, true)));
+      const instances = new Set(statuses.map((s) => s.appliedInstance));
+      if (instances.size !== 1) return undefined;
+      return new Map(ids.map((id, i) => [id, Buffer.from(statuses[i]!.stateChecksum).toString('hex')]));
+    }, timeoutMs);
+  }
+
+  /** Stops one replica (its data stays). */
+  async stopReplica(id: number): Promise<void> {
+    const s = this.server(id);
+    this.servers.delete(id);
+    this.rawClients.get(id)?.close();
+    this.rawClients.delete(id);
+    await s.stop();
+  }
+
+  /** Starts a stopped replica again on its old address and data dir. */
+  async restartReplica(id: number): Promise<void> {
+    if (this.servers.has(id)) throw new Error(`replica ${id} is running`);
+    const s = await GlobalServer.listen(this.members.get(id)!);
+    await this.startOn(id, s);
+  }
+
+  /** Deletes a stopped replica's data (a lost disk). */
+  wipeReplica(id: number): void {
+    if (this.servers.has(id)) throw new Error(`replica ${id} is running: stop it first`);
+    rmSync(this.dataDirs.get(id)!, { recursive: true, force: true });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+    for (const raw of this.rawClients.values()) raw.close();
+    await Promise.all([...this.servers.values()].map((s) => s.stop()));
+    this.servers.clear();
+    for (const dir of this.dataDirs.values()) rmSync(dir, { recursive: true, force: true });
+  }
+}
