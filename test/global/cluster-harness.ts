@@ -29,7 +29,7 @@ export async function eventually<T>(what: string, condition: () => Promise<T | u
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `; last error: ${String(lastError)}`}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `; last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -105,7 +105,7 @@ export class TestCluster {
   status(id: number, withChecksum = false): Promise<StatusOf> {
     let raw = this.rawClients.get(id);
     if (raw === undefined) {
-      raw = new (dstoreProto().dstore.v1.Global)(this.members.get(id)!, grpc.credentials.createInsecure()) as unknown as GlobalClientType;
+      raw = new (dstoreProto().dstore.v1.Global)(this.members.get(id)!, grpc.credentials.createInsecure());
       this.rawClients.set(id, raw);
     }
     const client = raw;
