@@ -64,11 +64,12 @@ export interface ReplicaNodeEnv {
   readonly send: (message: Message) => void;
   /** Called once on an unrecoverable error (a failed fsync, a broken invariant): stop the process. */
   readonly onFatal: (err: unknown) => void;
-  /** Called after each applied instance that changed the revision (subscribers, blob fetches). */
-  readonly onApplied?: (revision: number, commands: readonly (Command | InvalidCommand)[]) => void;
-  /** Called when consensus needs a snapshot from a peer (Ready.snapshotRequest). */
-  readonly onSnapshotNeeded?: (fromReplicaId: number, throughInstanceMin: number) => void;
 }
+
+/** Told after each applied instance that changed the revision (subscribers, blob fetches). */
+export type AppliedListener = (revision: number, commands: readonly (Command | InvalidCommand)[]) => void;
+/** Told when consensus needs a snapshot from a peer (Ready.snapshotRequest). */
+export type SnapshotNeededHandler = (fromReplicaId: number, throughInstanceMin: number) => void;
 
 function checkConfig(config: ReplicaNodeConfig): void {
   checkInteger('tickMs', config.tickMs, 1, 60_000);
@@ -102,6 +103,8 @@ export class ReplicaNode {
   private collectingRead: { id: number; waiters: ReadWaiter[] } | null = null;
   private readonly readsInFlight = new Map<number, ReadWaiter[]>();
   private nextReadId = 1;
+  private readonly appliedListeners: AppliedListener[] = [];
+  private snapshotNeeded: SnapshotNeededHandler | null = null;
 
   private constructor(
     readonly config: ReplicaNodeConfig,
@@ -147,6 +150,16 @@ export class ReplicaNode {
     };
     this.ticker = this.env.clock.setTimer(tick, this.config.tickMs, false);
     this.kick();
+  }
+
+  /** Registers a listener for applied revisions; listeners run synchronously, in order. */
+  addAppliedListener(listener: AppliedListener): void {
+    this.appliedListeners.push(listener);
+  }
+
+  /** Sets who fetches and installs a snapshot when consensus asks for one. */
+  setSnapshotNeededHandler(handler: SnapshotNeededHandler): void {
+    this.snapshotNeeded = handler;
   }
 
   get stateMachine(): StateMachine {
@@ -281,7 +294,7 @@ export class ReplicaNode {
     // 4. answer reads now that this Ready's decisions are applied.
     for (const read of ready.reads) this.answerRead(read);
     if (ready.snapshotRequest !== undefined) {
-      this.env.onSnapshotNeeded?.(ready.snapshotRequest.fromReplicaId, ready.snapshotRequest.throughInstanceMin);
+      this.snapshotNeeded?.(ready.snapshotRequest.fromReplicaId, ready.snapshotRequest.throughInstanceMin);
     }
   }
 
@@ -308,7 +321,7 @@ export class ReplicaNode {
     this.applied.advance(this.sm.appliedInstance);
     if (this.sm.revision !== revisionBefore) {
       this.revisions.advance(this.sm.revision);
-      this.env.onApplied?.(this.sm.revision, commands);
+      for (const listener of this.appliedListeners) listener(this.sm.revision, commands);
     }
     this.maybeSnapshot();
   }
