@@ -93,7 +93,10 @@ export function writeIdOf(w: WriteId__Output | null): state.WriteId | null {
   if (w === null || w.clientId === '') return null;
   if (w.clientId.length > CLIENT_ID_CHARS_MAX) throw new InvalidArgumentError(`write_id.client_id is ${w.clientId.length} characters, over ${CLIENT_ID_CHARS_MAX}`);
   if (!Number.isSafeInteger(w.requestId) || w.requestId <= 0) throw new InvalidArgumentError(`write_id.request_id must be a positive integer, got ${w.requestId}`);
-  return { clientId: w.clientId, requestId: w.requestId };
+  if (!Number.isSafeInteger(w.firstIncomplete) || w.firstIncomplete < 0 || w.firstIncomplete > w.requestId) {
+    throw new InvalidArgumentError(`write_id.first_incomplete must be in 0..request_id (${w.requestId}), got ${w.firstIncomplete}`);
+  }
+  return { clientId: w.clientId, requestId: w.requestId, firstIncomplete: w.firstIncomplete };
 }
 
 /** Encodes a command for the log. `txn` must already have passed `txnOf`. */

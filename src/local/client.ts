@@ -41,6 +41,7 @@ import {
   wireValueSource,
 } from './client-codec.ts';
 import type {
+  Compare,
   DeleteResult,
   GetResult,
   Op,
@@ -106,6 +107,13 @@ export interface GlobalClientConfig {
   readonly clock?: Clock;
   /** Backoff jitter (tests pass a seeded one). Default: Math.random. */
   readonly random?: Random;
+}
+
+/** A write's id as sent: the same object on every retry. */
+interface WriteIdFields {
+  readonly clientId: string;
+  readonly requestId: number;
+  readonly firstIncomplete: number;
 }
 
 export interface ResolvedConfig extends ConnectionConfig {
@@ -225,6 +233,9 @@ export class GlobalClient {
   private readonly clock: Clock;
   private readonly random: Random;
   private nextRequestId = 1;
+  /** Request ids of writes whose callers still wait; the lowest is WriteId.firstIncomplete. */
+  private readonly writesOutstanding = new Set<number>();
+  private lowestOutstanding = 1;
   /** Channels for blob transfers and subscriptions, one per replica, made on first use. */
   private readonly channels = new Map<string, WireGlobalClient>();
   /** Cancels every blob transfer, subscription and sleep in progress (for close()). */
@@ -308,16 +319,25 @@ export class GlobalClient {
   async set(key: string, value: ValueInput, options: CallOptions = {}): Promise<SetResult> {
     validateKey(key);
     const writeId = this.nextWriteId();
-    const uploaded = await this.uploadLargeValues([value], options);
-    const request = { set: { key, value: wireValueSource(value, (b) => uploaded.get(b)), writeId } };
-    return this.connection.request('set', key, request, (r) => decodeSet(need(r.set, 'set'), 'Set'), options);
+    try {
+      const uploaded = await this.uploadLargeValues([value], options);
+      const request = { set: { key, value: wireValueSource(value, (b) => uploaded.get(b)), writeId } };
+      return await this.connection.request('set', key, request, (r) => decodeSet(need(r.set, 'set'), 'Set'), options);
+    } finally {
+      this.writeDone(writeId.requestId);
+    }
   }
 
   /** Removes `key`'s binding; `deleted` is false when it was not bound. Exactly once. */
   async delete(key: string, options: CallOptions = {}): Promise<DeleteResult> {
     validateKey(key);
-    const request = { delete: { key, writeId: this.nextWriteId() } };
-    return this.connection.request('delete', key, request, (r) => decodeDelete(need(r.delete, 'delete'), 'Delete'), options);
+    const writeId = this.nextWriteId();
+    const request = { delete: { key, writeId } };
+    try {
+      return await this.connection.request('delete', key, request, (r) => decodeDelete(need(r.delete, 'delete'), 'Delete'), options);
+    } finally {
+      this.writeDone(writeId.requestId);
+    }
   }
 
   /**
@@ -331,6 +351,14 @@ export class GlobalClient {
     for (const c of compares) validateKey(c.key, 'compare key');
     for (const op of [...success, ...failure]) validateOp(op);
     const writeId = this.nextWriteId();
+    try {
+      return await this.txnWith(writeId, compares, success, failure, options);
+    } finally {
+      this.writeDone(writeId.requestId);
+    }
+  }
+
+  private async txnWith(writeId: WriteIdFields, compares: readonly Compare[], success: readonly Op[], failure: readonly Op[], options: CallOptions): Promise<TxnResult> {
     const values = [...success, ...failure].flatMap((op) => (op.kind === 'put' || op.kind === 'putIfAbsent' ? [op.value] : []));
     const uploaded = await this.uploadLargeValues(values, options);
     const blobHashOf = (b: Uint8Array): Hash | undefined => uploaded.get(b);
@@ -370,8 +398,20 @@ export class GlobalClient {
     return this.connection.request('missingBlobs', '', request, (r) => decodeMissing(need(r.missingBlobs, 'missingBlobs').missing, hashes, 'MissingBlobs'), options);
   }
 
-  private nextWriteId(): { clientId: string; requestId: number } {
-    return { clientId: this.config.clientId, requestId: this.nextRequestId++ };
+  /**
+   * A new WriteId. `firstIncomplete` tells the server which answers this client already has
+   * (every lower id), so it keeps results only for writes still in flight.
+   */
+  private nextWriteId(): WriteIdFields {
+    const requestId = this.nextRequestId++;
+    this.writesOutstanding.add(requestId);
+    while (this.lowestOutstanding < requestId && !this.writesOutstanding.has(this.lowestOutstanding)) this.lowestOutstanding++;
+    return { clientId: this.config.clientId, requestId, firstIncomplete: this.lowestOutstanding };
+  }
+
+  /** The write's caller has its answer (or gave up): it will never be retried. */
+  private writeDone(requestId: number): void {
+    this.writesOutstanding.delete(requestId);
   }
 
   /** Uploads the values too large to go inline; returns their hashes by value identity. */

@@ -253,7 +253,7 @@ describe('state machine: change events and history', () => {
 describe('state machine: exactly-once retries', () => {
   it('returns the first result to a retry and does not run it again', () => {
     const h = new Harness();
-    const id = { clientId: 'c1', requestId: 1 };
+    const id = { clientId: 'c1', requestId: 1, firstIncomplete: 0 };
     const first = h.one(txn([{ kind: 'add', key: 'n', delta: 1n }], [], [], id));
     const retry = h.one(txn([{ kind: 'add', key: 'n', delta: 1n }], [], [], id));
     assert.equal(first.duplicate, false);
@@ -265,7 +265,7 @@ describe('state machine: exactly-once retries', () => {
 
   it('keeps write results but not read results for duplicates', () => {
     const h = new Harness();
-    const id = { clientId: 'c1', requestId: 7 };
+    const id = { clientId: 'c1', requestId: 7, firstIncomplete: 0 };
     h.one(txn([put('a', '1'), { kind: 'get', key: 'a', withValue: true }], [], [], id));
     const retry = h.one(txn([], [], [], id));
     assert.equal(retry.results[0]!.kind, 'written');
@@ -274,18 +274,29 @@ describe('state machine: exactly-once retries', () => {
 
   it('refuses a retry older than the results it keeps instead of running it twice', () => {
     const h = new Harness(new StateMachine({ ...STATE_MACHINE_DEFAULTS, sessionResultsPerClientMax: 2 }));
-    for (let i = 1; i <= 3; i++) h.one(txn([put(`k${i}`, 'v')], [], [], { clientId: 'c', requestId: i }));
-    const r = h.one(txn([put('k1', 'again')], [], [], { clientId: 'c', requestId: 1 }));
+    for (let i = 1; i <= 3; i++) h.one(txn([put(`k${i}`, 'v')], [], [], { clientId: 'c', requestId: i, firstIncomplete: 0 }));
+    const r = h.one(txn([put('k1', 'again')], [], [], { clientId: 'c', requestId: 1, firstIncomplete: 0 }));
     assert.equal(r.failure?.code, 'INVALID_ARGUMENT');
     assert.match(r.failure.message, /older than the 2 results kept/);
     assert.equal(h.value('k1'), 'v');
   });
 
+  it('forgets results the client says it has (firstIncomplete), and refuses their retries', () => {
+    const h = new Harness();
+    h.one(txn([put('a', '1')], [], [], { clientId: 'c', requestId: 1, firstIncomplete: 1 }));
+    h.one(txn([put('b', '1')], [], [], { clientId: 'c', requestId: 2, firstIncomplete: 2 }));
+    assert.equal(h.sm.sessions.lookup({ clientId: 'c', requestId: 1 }).kind, 'tooOld', 'answered below 2: forgotten');
+    assert.equal(h.sm.sessions.lookup({ clientId: 'c', requestId: 2 }).kind, 'duplicate');
+    const retry = h.one(txn([put('a', 'twice')], [], [], { clientId: 'c', requestId: 1, firstIncomplete: 1 }));
+    assert.equal(retry.failure?.code, 'INVALID_ARGUMENT');
+    assert.equal(h.value('a'), '1', 'never run twice');
+  });
+
   it('forgets the least recently active client first', () => {
     const h = new Harness(new StateMachine({ ...STATE_MACHINE_DEFAULTS, sessionClientsMax: 2 }));
-    h.one(txn([put('a', '1')], [], [], { clientId: 'old', requestId: 1 }));
-    h.one(txn([put('b', '1')], [], [], { clientId: 'mid', requestId: 1 }));
-    h.one(txn([put('c', '1')], [], [], { clientId: 'new', requestId: 1 }));
+    h.one(txn([put('a', '1')], [], [], { clientId: 'old', requestId: 1, firstIncomplete: 0 }));
+    h.one(txn([put('b', '1')], [], [], { clientId: 'mid', requestId: 1, firstIncomplete: 0 }));
+    h.one(txn([put('c', '1')], [], [], { clientId: 'new', requestId: 1, firstIncomplete: 0 }));
     assert.equal(h.sm.sessions.size, 2);
     assert.equal(h.sm.sessions.lookup({ clientId: 'old', requestId: 1 }).kind, 'new');
     assert.equal(h.sm.sessions.lookup({ clientId: 'mid', requestId: 1 }).kind, 'duplicate');
@@ -306,10 +317,10 @@ describe('state machine: values, snapshots and checksums', () => {
 
   function busyHarness(): Harness {
     const h = new Harness();
-    h.one(txn([put('a', '1'), { kind: 'listAppend', key: 'l', items: [text('x')] }], [], [], { clientId: 'c', requestId: 1 }));
+    h.one(txn([put('a', '1'), { kind: 'listAppend', key: 'l', items: [text('x')] }], [], [], { clientId: 'c', requestId: 1, firstIncomplete: 0 }));
     h.one(txn([{ kind: 'put', key: 'blob', value: { kind: 'blob', hash: hashOf(new Uint8Array(9000)), size: 9000 } }]));
-    h.one(txn([del('a'), { kind: 'add', key: 'n', delta: -3n }], [], [], { clientId: 'c', requestId: 2 }));
-    h.one(txn([setOp('b', '2'), del('zz')], [], [], { clientId: 'd', requestId: 1 }));
+    h.one(txn([del('a'), { kind: 'add', key: 'n', delta: -3n }], [], [], { clientId: 'c', requestId: 2, firstIncomplete: 0 }));
+    h.one(txn([setOp('b', '2'), del('zz')], [], [], { clientId: 'd', requestId: 1, firstIncomplete: 0 }));
     h.run();
     return h;
   }
@@ -323,7 +334,7 @@ describe('state machine: values, snapshots and checksums', () => {
     const plain = (kv: KeyValue | null) => kv && { ...kv, value: kv.value && Buffer.from(kv.value) };
     assert.deepEqual(plain(restored.sm.get('n', true)), plain(original.sm.get('n', true)));
     assert.deepEqual(plain(restored.sm.get('blob', true)), plain(original.sm.get('blob', true)));
-    const retry = txn([], [], [], { clientId: 'c', requestId: 2 });
+    const retry = txn([], [], [], { clientId: 'c', requestId: 2, firstIncomplete: 0 });
     assert.deepEqual(restored.one(retry), original.one(retry), 'exactly-once results survive the snapshot');
     const next = txn([put('after', 'x'), { kind: 'listAppend', key: 'l', items: [text('y')] }]);
     assert.deepEqual(restored.one(next), original.one(next));

@@ -155,6 +155,16 @@ describe('client session: batching and matching', () => {
     assert.equal(num?.kind === 'number' ? num.value : null, -5n);
   });
 
+  it('tells the server which answers it has (WriteId.firstIncomplete), so retries stay exactly-once with bounded memory', async () => {
+    const a = await server();
+    const c = client({ addresses: [a.address] });
+    await c.set('w1', text('1'));
+    await Promise.all([c.set('w2', text('2')), c.set('w3', text('3'))]);
+    await c.delete('w1');
+    const ids = a.userRequests().map((r) => r.set?.writeId ?? r.delete?.writeId ?? null);
+    assert.deepEqual(ids.map((w) => [w?.requestId, w?.firstIncomplete]), [[1, 1], [2, 2], [3, 2], [4, 4]]);
+  });
+
   it('fails a request whose inline value does not match its hash with CorruptError; the stream stays', async () => {
     const a = await server();
     const c = client({ addresses: [a.address] });

@@ -43,7 +43,7 @@ export class Sessions {
     );
   }
 
-  lookup(id: WriteId): SessionLookup {
+  lookup(id: Pick<WriteId, 'clientId' | 'requestId'>): SessionLookup {
     const session = this.clients.get(id.clientId);
     if (session === undefined) return { kind: 'new' };
     const result = session.results.get(id.requestId);
@@ -61,10 +61,22 @@ export class Sessions {
     }
     this.clients.set(id.clientId, session);
     session.results.set(id.requestId, { ...result, results: result.results.map(retained), duplicate: true });
+    this.forgetAnswered(session, id.firstIncomplete);
     while (session.results.size > this.resultsPerClientMax) this.forgetOldest(session);
     while (this.clients.size > this.clientsMax) {
       const oldest = this.clients.keys().next().value as string;
       this.clients.delete(oldest);
+    }
+  }
+
+  // The client has every answer below `firstIncomplete` and will not retry those: forget
+  // them. Results are recorded in ascending order but for reordering among requests in
+  // flight, so this trims from the front; stragglers go with the per-client cap.
+  private forgetAnswered(session: ClientSession, firstIncomplete: number): void {
+    if (firstIncomplete - 1 > session.forgottenThrough) session.forgottenThrough = firstIncomplete - 1;
+    for (const requestId of session.results.keys()) {
+      if (requestId >= firstIncomplete) break;
+      session.results.delete(requestId);
     }
   }
 

@@ -27,8 +27,10 @@ export const STATE_MACHINE_DEFAULTS: StateMachineConfig = Object.freeze({
   valueInlineBytesMax: 64 * 1024,
   rangeKeysMax: 10_000,
   historyRevisionsMax: 100_000,
-  sessionClientsMax: 10_000,
-  sessionResultsPerClientMax: 1024,
+  sessionClientsMax: 4096,
+  // A backstop: clients that say which answers they have (WriteId.firstIncomplete) keep
+  // about as many results as they have writes in flight.
+  sessionResultsPerClientMax: 16_384,
 });
 
 export function checkStateMachineConfig(config: StateMachineConfig): void {

@@ -67,6 +67,8 @@ export interface Txn {
 export interface WriteId {
   readonly clientId: string;
   readonly requestId: number;
+  /** Every lower request id of this client was answered: their results may be forgotten. */
+  readonly firstIncomplete: number;
 }
 
 /** One entry of a log instance's command batch. */

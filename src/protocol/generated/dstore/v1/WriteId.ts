@@ -16,6 +16,11 @@ export interface WriteId {
    * Increasing per client_id. The server remembers results of recent request ids.
    */
   'requestId'?: (number | string | Long);
+  /**
+   * Every request of this client with a lower id has had its answer, so the server may
+   * forget those results (a retry of one is then refused, never run twice). 0 = not said.
+   */
+  'firstIncomplete'?: (number | string | Long);
 }
 
 /**
@@ -32,4 +37,9 @@ export interface WriteId__Output {
    * Increasing per client_id. The server remembers results of recent request ids.
    */
   'requestId': (number);
+  /**
+   * Every request of this client with a lower id has had its answer, so the server may
+   * forget those results (a retry of one is then refused, never run twice). 0 = not said.
+   */
+  'firstIncomplete': (number);
 }
