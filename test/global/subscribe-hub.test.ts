@@ -309,6 +309,17 @@ describe('subscription hub: progress, prefixes, waiting, close', () => {
     s.hub.close();
   });
 
+  it('refuses subscribers beyond subscribersMax with UNAVAILABLE, and takes one again when a slot frees', () => {
+    const s = new Setup(1000, { subscribersMax: 2 });
+    const first = s.subscribe(0);
+    s.subscribe(0);
+    assert.match(s.subscribe(0).error?.details ?? '', /already serves 2 subscriptions \(its limit\): subscribe at another replica/);
+    first.emit('cancelled');
+    assert.equal(s.hub.subscriberCount, 1);
+    assert.equal(s.subscribe(0).error, null);
+    s.hub.close();
+  });
+
   it('close ends every stream with UNAVAILABLE naming where to resume, and stops the timer', () => {
     const s = new Setup();
     s.puts(4);
