@@ -14,6 +14,7 @@ import { GlobalService, type ServerLimits } from './global-service.ts';
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
 import { NodeFileSystem } from './storage/fs.ts';
+import { SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscriptionHubConfig } from './subscriptions.ts';
 import { StorageEngine } from './storage/engine.ts';
 
 export interface GlobalServerOptions {
@@ -25,6 +26,8 @@ export interface GlobalServerOptions {
   readonly clusterId: string;
   readonly node?: Partial<Omit<ReplicaNodeConfig, 'replicaId' | 'members'>>;
   readonly limits?: Partial<ServerLimits>;
+  /** Overrides of the Subscribe streams' limits (flow control, message sizes, progress interval). */
+  readonly subscriptions?: Partial<SubscriptionHubConfig>;
   readonly clock?: Clock;
   /** Called on an unrecoverable error; the default logs and exits the process. */
   readonly onFatal?: (err: unknown) => void;
@@ -51,6 +54,7 @@ interface Running {
   readonly node: ReplicaNode;
   readonly transport: PeerTransport;
   readonly service: GlobalService;
+  readonly subscriptions: SubscriptionHub;
 }
 
 export class GlobalServer {
@@ -125,7 +129,9 @@ export class GlobalServer {
       walBytes: () => storage.stable.walBytes(),
       blobBytes: () => storage.blobs.totalBytes(),
     });
-    this.running = { storage, node, transport, service };
+    const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, { ...SUBSCRIPTION_HUB_DEFAULTS, ...options.subscriptions });
+    node.addAppliedListener((revision) => subscriptions.applied(revision));
+    this.running = { storage, node, transport, service, subscriptions };
     transport.start();
     node.start();
   }
@@ -135,12 +141,18 @@ export class GlobalServer {
     return this.running.node;
   }
 
+  get subscriptions(): SubscriptionHub {
+    if (this.running === null) throw new UnavailableError('server not started');
+    return this.running.subscriptions;
+  }
+
   /** Stops serving, replicating and ticking; closes storage. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     const running = this.running;
     this.running = null;
+    running?.subscriptions.close();
     running?.node.close();
     running?.transport.close();
     // Long-lived streams (client sessions, peers' Exchange) never end on their own: give
@@ -185,7 +197,14 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
     },
     PutBlob: unimplemented('PutBlob'),
     GetBlob: unimplemented('GetBlob'),
-    Subscribe: unimplemented('Subscribe'),
+    Subscribe: (call) => {
+      const running = target();
+      if (running === null) {
+        call.emit('error', unavailable());
+        return;
+      }
+      running.subscriptions.subscribe(call);
+    },
   };
 }
 
