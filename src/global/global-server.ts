@@ -129,7 +129,7 @@ export class GlobalServer {
       walBytes: () => storage.stable.walBytes(),
       blobBytes: () => storage.blobs.totalBytes(),
     });
-    const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, { ...SUBSCRIPTION_HUB_DEFAULTS, ...options.subscriptions });
+    const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, { ...SUBSCRIPTION_HUB_DEFAULTS, ...options.subscriptions }, () => node.hasLiveLeader());
     node.addAppliedListener((revision) => subscriptions.applied(revision));
     this.running = { storage, node, transport, service, subscriptions };
     transport.start();

@@ -184,6 +184,15 @@ export class ReplicaNode {
     return this.replica.status().role === 'leader';
   }
 
+  /**
+   * True while this replica leads under a valid lease, or follows a leader it heard from
+   * within the election timeout: its applied state is not known to be stale.
+   */
+  hasLiveLeader(): boolean {
+    const s = this.replica.status();
+    return s.role === 'leader' ? s.leaseValid : s.role === 'follower' && s.leaderId !== 0;
+  }
+
   private notLeader(): NotLeaderError {
     const hint = this.leaderAddress();
     return new NotLeaderError(

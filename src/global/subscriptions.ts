@@ -181,6 +181,12 @@ export class SubscriptionHub {
     private readonly clock: Clock,
     private readonly replicaId: number,
     readonly config: SubscriptionHubConfig = SUBSCRIPTION_HUB_DEFAULTS,
+    /**
+     * Whether this replica currently follows (or is) a live leader. Idle progress notices are
+     * the stream's liveness signal, which Locals lease on: a replica cut off from the leader
+     * goes quiet instead of vouching for a revision that may be stale.
+     */
+    private readonly isCurrent: () => boolean = () => true,
   ) {
     checkSubscriptionHubConfig(config);
     this.tickMs = Math.floor(config.progressIntervalMs / TICKS_PER_INTERVAL);
@@ -389,7 +395,7 @@ export class SubscriptionHub {
           if (this.blocked(sub)) break;
           // Catches what no applied listener announced (a snapshot install replaced the state).
           this.pump(sub);
-          if (sub.state.kind === 'streaming' && !this.blocked(sub) && this.tickCount - sub.lastWriteTick >= IDLE_TICKS_FOR_PROGRESS) {
+          if (sub.state.kind === 'streaming' && !this.blocked(sub) && this.tickCount - sub.lastWriteTick >= IDLE_TICKS_FOR_PROGRESS && this.isCurrent()) {
             this.writeProgress(sub);
           }
           break;

@@ -88,9 +88,12 @@ class Setup {
   readonly clock = new FakeClock();
   readonly hub: SubscriptionHub;
 
+  /** Whether the replica follows a live leader; idle progress stops while false. */
+  current = true;
+
   constructor(historyMax = 1000, config: Partial<SubscriptionHubConfig> = {}) {
     this.sm = new StateMachine({ ...STATE_MACHINE_DEFAULTS, historyRevisionsMax: historyMax });
-    this.hub = new SubscriptionHub(() => this.sm, this.clock, 7, { ...SUBSCRIPTION_HUB_DEFAULTS, ...config });
+    this.hub = new SubscriptionHub(() => this.sm, this.clock, 7, { ...SUBSCRIPTION_HUB_DEFAULTS, ...config }, () => this.current);
   }
 
   /** Applies one instance and tells the hub, as the node's applied listener does. */
@@ -261,6 +264,22 @@ describe('subscription hub: progress, prefixes, waiting, close', () => {
     assert.ok(maxGapMs <= 75, `longest silence ${maxGapMs} ms`);
     assert.ok(counts.every((n) => n >= 12 && n <= 15), `about one notice per 75 ms each: ${counts.join(', ')}`);
     for (const c of calls) assert.equal(c.messages.at(-1)!.revision, 3);
+    s.hub.close();
+  });
+
+  it('goes quiet while the replica is cut off from a live leader, so a Local lease can expire', () => {
+    const s = new Setup();
+    s.puts(2);
+    const call = s.subscribe(0);
+    s.clock.advance(200);
+    const before = call.written.length;
+    assert.ok(before >= 2, 'progress while current');
+    s.current = false;
+    s.clock.advance(1000);
+    assert.equal(call.written.length, before, 'no progress notices from a replica that may be stale');
+    s.current = true;
+    s.clock.advance(100);
+    assert.ok(call.written.length > before, 'progress again once it follows a live leader');
     s.hub.close();
   });
 
