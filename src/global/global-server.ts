@@ -10,11 +10,14 @@ import { toGrpcStatus } from '../protocol/grpc-status.ts';
 import { dstoreProto } from '../protocol/proto.ts';
 import type { GlobalHandlers } from '../protocol/generated/dstore/v1/Global.ts';
 import type { ReplicaHandlers } from '../protocol/generated/dstore/v1/Replica.ts';
+import { BlobReplicator, stateMachineReferences, type BlobReplicatorConfig } from './blob-replicator.ts';
+import { BlobService } from './blob-service.ts';
 import { GlobalService, type ServerLimits } from './global-service.ts';
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
 import { NodeFileSystem } from './storage/fs.ts';
 import { StorageEngine } from './storage/engine.ts';
+import { validateBlobStoreConfig, type BlobStoreConfig } from './storage/blob-store.ts';
 
 export interface GlobalServerOptions {
   readonly replicaId: number;
@@ -25,6 +28,8 @@ export interface GlobalServerOptions {
   readonly clusterId: string;
   readonly node?: Partial<Omit<ReplicaNodeConfig, 'replicaId' | 'members'>>;
   readonly limits?: Partial<ServerLimits>;
+  /** Blob store (grace period, ...) and blob replication (GC period, fetches, ...) settings. */
+  readonly blobs?: { readonly store?: Partial<BlobStoreConfig>; readonly replication?: Partial<BlobReplicatorConfig> };
   readonly clock?: Clock;
   /** Called on an unrecoverable error; the default logs and exits the process. */
   readonly onFatal?: (err: unknown) => void;
@@ -51,6 +56,8 @@ interface Running {
   readonly node: ReplicaNode;
   readonly transport: PeerTransport;
   readonly service: GlobalService;
+  readonly blobReplicator: BlobReplicator;
+  readonly blobService: BlobService;
 }
 
 export class GlobalServer {
@@ -95,7 +102,9 @@ export class GlobalServer {
       throw new InvalidArgumentError(`replica ${options.replicaId} is not in the member list`);
     }
     const clock = options.clock ?? systemClock;
-    const storage = await StorageEngine.open({ fs: new NodeFileSystem(), dir: options.dataDir, clock: { nowMs: () => Date.now() } });
+    const blobBytesMax = options.limits?.blobBytesMax ?? SERVER_LIMITS_DEFAULTS.blobBytesMax;
+    const blobStoreConfig = validateBlobStoreConfig({ ...options.blobs?.store, blobBytesMax });
+    const storage = await StorageEngine.open({ fs: new NodeFileSystem(), dir: options.dataDir, clock: { nowMs: () => Date.now() }, blobs: blobStoreConfig });
     const peers = new Map([...options.members].filter(([id]) => id !== options.replicaId));
     const onFatal = options.onFatal ?? ((err: unknown) => {
       console.error(`dstore replica ${options.replicaId}: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -117,22 +126,47 @@ export class GlobalServer {
     );
     holder.node = node;
     const limits = { ...SERVER_LIMITS_DEFAULTS, valueInlineBytesMax: node.config.stateMachine.valueInlineBytesMax, ...options.limits };
+    const blobReplicator = new BlobReplicator({
+      selfId: options.replicaId,
+      members: options.members,
+      clusterId: options.clusterId,
+      credentials: grpc.credentials.createInsecure(),
+      blobs: storage.blobs,
+      references: stateMachineReferences(() => node.stateMachine),
+      leaderId: () => node.status().leaderId,
+      blobBytesMax,
+      pinMs: blobStoreConfig.graceMs,
+      clock,
+      random: systemRandom,
+      ...(options.blobs?.replication === undefined ? {} : { config: options.blobs.replication }),
+      onFatal,
+    });
+    node.addAppliedListener(blobReplicator.onApplied);
+    const blobService = new BlobService({ blobs: storage.blobs, replicator: blobReplicator, blobBytesMax });
     const service = new GlobalService({
       node,
       limits,
       blobSize: (hash) => storage.blobs.sizeBytes(hash),
+      ensureBlobDurable: (hash) => blobReplicator.ensureDurable(hash),
       isConnected: (id) => transport.isConnected(id),
       walBytes: () => storage.stable.walBytes(),
       blobBytes: () => storage.blobs.totalBytes(),
     });
-    this.running = { storage, node, transport, service };
+    this.running = { storage, node, transport, service, blobReplicator, blobService };
     transport.start();
     node.start();
+    blobReplicator.start();
   }
 
   get node(): ReplicaNode {
     if (this.running === null) throw new UnavailableError('server not started');
     return this.running.node;
+  }
+
+  /** The blob store and its replicator (tests and tools: GC now, fetch counters). */
+  get blobs(): { readonly store: StorageEngine['blobs']; readonly replicator: BlobReplicator } {
+    if (this.running === null) throw new UnavailableError('server not started');
+    return { store: this.running.storage.blobs, replicator: this.running.blobReplicator };
   }
 
   /** Stops serving, replicating and ticking; closes storage. Idempotent. */
@@ -143,6 +177,7 @@ export class GlobalServer {
     this.running = null;
     running?.node.close();
     running?.transport.close();
+    running?.blobReplicator.close();
     // Long-lived streams (client sessions, peers' Exchange) never end on their own: give
     // unary calls a moment to finish, then cut the rest so clients move to another replica.
     await new Promise<void>((resolve) => {
@@ -183,8 +218,16 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
       }
       running.service.session(call);
     },
-    PutBlob: unimplemented('PutBlob'),
-    GetBlob: unimplemented('GetBlob'),
+    PutBlob: (call, callback) => {
+      const running = target();
+      if (running === null) return callback(unavailable());
+      running.blobService.handlePutBlob(call, callback);
+    },
+    GetBlob: (call) => {
+      const running = target();
+      if (running === null) return void call.emit('error', unavailable());
+      running.blobService.handleGetBlob(call);
+    },
     Subscribe: unimplemented('Subscribe'),
   };
 }
@@ -202,8 +245,16 @@ function replicaHandlers(target: () => Running | null): ReplicaHandlers {
       }
       running.transport.handleExchange(call);
     },
-    StoreBlob: unimplemented('StoreBlob'),
-    FetchBlob: unimplemented('FetchBlob'),
+    StoreBlob: (call, callback) => {
+      const running = target();
+      if (running === null) return callback(unavailable());
+      running.blobReplicator.handleStoreBlob(call, callback);
+    },
+    FetchBlob: (call) => {
+      const running = target();
+      if (running === null) return void call.emit('error', unavailable());
+      running.blobReplicator.handleFetchBlob(call);
+    },
     FetchSnapshot: unimplemented('FetchSnapshot'),
   };
 }
