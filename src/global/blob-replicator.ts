@@ -65,6 +65,8 @@ export interface BlobReplicatorConfig {
   readonly pinsMax: number;
   /** Keys the repair sweep looks at per turn of the event loop. */
   readonly sweepSliceKeys: number;
+  /** Blob transfers served at once (PutBlob, GetBlob, StoreBlob, FetchBlob); more are refused UNAVAILABLE. */
+  readonly transfersInMax: number;
 }
 
 export const BLOB_REPLICATOR_DEFAULTS: BlobReplicatorConfig = Object.freeze({
@@ -78,6 +80,7 @@ export const BLOB_REPLICATOR_DEFAULTS: BlobReplicatorConfig = Object.freeze({
   durableCacheMax: 100_000,
   pinsMax: 1_000_000,
   sweepSliceKeys: 10_000,
+  transfersInMax: 256,
 });
 
 /** Merges `partial` over the defaults and checks every field; InvalidArgumentError names the first bad one. */
@@ -97,6 +100,7 @@ export function validateBlobReplicatorConfig(partial: Partial<BlobReplicatorConf
   checkInteger('BlobReplicatorConfig.durableCacheMax', c.durableCacheMax, 0, 100_000_000);
   checkInteger('BlobReplicatorConfig.pinsMax', c.pinsMax, 1, 100_000_000);
   checkInteger('BlobReplicatorConfig.sweepSliceKeys', c.sweepSliceKeys, 1, 10_000_000);
+  checkInteger('BlobReplicatorConfig.transfersInMax', c.transfersInMax, 1, 1_000_000);
   return c;
 }
 
@@ -177,6 +181,7 @@ export class BlobReplicator {
   private readonly tasks = new Map<Hash, FetchTask>();
   private ready: Hash[] = [];
   private fetchesRunning = 0;
+  private transfersIn = 0;
   /** Calls in flight, cancelled on close. */
   private readonly calls = new Set<{ cancel(): void }>();
   private gcTimer: Timer | null = null;
@@ -206,7 +211,7 @@ export class BlobReplicator {
   /** Starts periodic GC and runs a first repair sweep. */
   start(): void {
     this.scheduleGc();
-    this.startSweep();
+    this.sweep();
   }
 
   /** Stops timers, cancels transfers in flight, closes peer channels. Idempotent. */
@@ -272,10 +277,10 @@ export class BlobReplicator {
    * Resolves with the blob's size once it is held here and on a majority of replicas, this
    * one included (fetching it here first when a peer has it). Pins it here. Throws
    * NotFoundError when a majority of replicas lack it (so it was never durable: upload it),
-   * UnavailableError (retryable) when no majority could be reached, ClosedError.
+   * UnavailableError (retryable) when no majority could be reached (also once closed).
    */
   ensureDurable(hash: Hash): Promise<number> {
-    if (this.closed) return Promise.reject(new ClosedError('replica is shutting down'));
+    if (this.closed) return Promise.reject(shuttingDown());
     const cached = this.cachedDurable(hash);
     if (cached !== undefined) {
       this.pin(hash);
@@ -375,10 +380,10 @@ export class BlobReplicator {
    * hash as it streams into the blob store. Single-flight per hash. Resolves at once when it
    * is already held. Throws NotFoundError when a majority of replicas (this one included)
    * lack it, UnavailableError when the peers that might have it could not be asked, CorruptError
-   * never (a corrupt copy from one peer is discarded and the next asked), ClosedError.
+   * never (a corrupt copy from one peer is discarded and the next asked); UnavailableError once closed.
    */
   fetch(hash: Hash): Promise<void> {
-    if (this.closed) return Promise.reject(new ClosedError('replica is shutting down'));
+    if (this.closed) return Promise.reject(shuttingDown());
     if (this.options.blobs.has(hash)) return Promise.resolve();
     let running = this.fetching.get(hash);
     if (running === undefined) {
@@ -397,7 +402,7 @@ export class BlobReplicator {
     let lacking = 1; // this replica
     const failures: string[] = [];
     for (const peerId of order) {
-      if (this.closed) throw new ClosedError('replica is shutting down');
+      if (this.closed) throw shuttingDown();
       try {
         await this.fetchFrom(peerId, hash);
         this.stats.fetched++;
@@ -454,9 +459,26 @@ export class BlobReplicator {
     }
   }
 
+  /**
+   * Runs one incoming transfer within `transfersInMax` (UnavailableError beyond it, or once
+   * closed). Used by the four blob handlers.
+   */
+  async serveTransfer<T>(run: () => Promise<T>): Promise<T> {
+    if (this.closed) throw shuttingDown();
+    if (this.transfersIn >= this.config.transfersInMax) {
+      throw new UnavailableError(`replica ${this.options.selfId} is serving ${this.transfersIn} blob transfers, its limit (transfersInMax): retry shortly`);
+    }
+    this.transfersIn++;
+    try {
+      return await run();
+    } finally {
+      this.transfersIn--;
+    }
+  }
+
   /** Replica.StoreBlob, wired into the server by global-server.ts. */
   readonly handleStoreBlob: ReplicaHandlers['StoreBlob'] = (call, callback) => {
-    this.storeBlob(call).then(
+    this.serveTransfer(() => this.storeBlob(call)).then(
       (response) => callback(null, response),
       (err: unknown) => callback(toGrpcStatus(err)),
     );
@@ -464,7 +486,7 @@ export class BlobReplicator {
 
   /** Replica.FetchBlob, wired into the server by global-server.ts. */
   readonly handleFetchBlob: ReplicaHandlers['FetchBlob'] = (call) => {
-    this.fetchBlob(call).catch((err: unknown) => {
+    this.serveTransfer(() => this.fetchBlob(call)).catch((err: unknown) => {
       if (!call.cancelled) call.emit('error', toGrpcStatus(err));
     });
   };
@@ -573,7 +595,7 @@ export class BlobReplicator {
       await this.fetch(hash);
       this.tasks.delete(hash);
     } catch (err) {
-      if (this.closed || err instanceof ClosedError) return;
+      if (this.closed) return;
       if (err instanceof StorageFatalError) {
         this.options.onFatal(err);
         return;
@@ -589,8 +611,12 @@ export class BlobReplicator {
 
   // ---- the repair sweep ------------------------------------------------------------------
 
-  /** Walks every key (a slice per turn) and queues referenced blobs this replica lacks. */
-  private startSweep(): void {
+  /**
+   * Walks every key (a slice per turn) and queues referenced blobs this replica lacks. Runs
+   * on start and after every GC pass; call it after replacing the state (a snapshot install).
+   * A sweep in progress is not restarted.
+   */
+  sweep(): void {
     if (this.closed || this.sweepTimer !== null) return;
     let after: string | null = null;
     const slice = (): void => {
@@ -618,7 +644,7 @@ export class BlobReplicator {
         })
         .finally(() => {
           this.scheduleGc();
-          this.startSweep();
+          this.sweep();
         });
     }, this.config.gcIntervalMs, false);
   }
@@ -739,6 +765,11 @@ export function drained(stream: NodeJS.EventEmitter): Promise<void> {
     };
     for (const e of events) stream.on(e, done);
   });
+}
+
+/** What a replica that is stopping answers: retryable, another replica can serve it. */
+function shuttingDown(): UnavailableError {
+  return new UnavailableError('replica is shutting down: retry on another replica');
 }
 
 export function describe(err: unknown): string {

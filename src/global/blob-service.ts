@@ -45,7 +45,7 @@ export class BlobService {
 
   /** Global.PutBlob, wired into the server by global-server.ts. */
   readonly handlePutBlob: GlobalHandlers['PutBlob'] = (call, callback) => {
-    this.putBlob(call).then(
+    this.options.replicator.serveTransfer(() => this.putBlob(call)).then(
       (response) => callback(null, response),
       (err: unknown) => callback(toGrpcStatus(err)),
     );
@@ -53,7 +53,7 @@ export class BlobService {
 
   /** Global.GetBlob, wired into the server by global-server.ts. */
   readonly handleGetBlob: GlobalHandlers['GetBlob'] = (call) => {
-    this.getBlob(call).catch((err: unknown) => {
+    this.options.replicator.serveTransfer(() => this.getBlob(call)).catch((err: unknown) => {
       if (!call.cancelled) call.emit('error', toGrpcStatus(err));
     });
   };
