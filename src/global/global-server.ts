@@ -10,12 +10,15 @@ import { toGrpcStatus } from '../protocol/grpc-status.ts';
 import { dstoreProto } from '../protocol/proto.ts';
 import type { GlobalHandlers } from '../protocol/generated/dstore/v1/Global.ts';
 import type { ReplicaHandlers } from '../protocol/generated/dstore/v1/Replica.ts';
+import { BlobReplicator, stateMachineReferences, type BlobReplicatorConfig } from './blob-replicator.ts';
+import { BlobService } from './blob-service.ts';
 import { GlobalService, type ServerLimits } from './global-service.ts';
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
 import { NodeFileSystem } from './storage/fs.ts';
 import { SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscriptionHubConfig } from './subscriptions.ts';
 import { StorageEngine } from './storage/engine.ts';
+import { validateBlobStoreConfig, type BlobStoreConfig } from './storage/blob-store.ts';
 
 export interface GlobalServerOptions {
   readonly replicaId: number;
@@ -28,6 +31,8 @@ export interface GlobalServerOptions {
   readonly limits?: Partial<ServerLimits>;
   /** Overrides of the Subscribe streams' limits (flow control, message sizes, progress interval). */
   readonly subscriptions?: Partial<SubscriptionHubConfig>;
+  /** Blob store (grace period, ...) and blob replication (GC period, fetches, ...) settings. */
+  readonly blobs?: { readonly store?: Partial<BlobStoreConfig>; readonly replication?: Partial<BlobReplicatorConfig> };
   readonly clock?: Clock;
   /** Called on an unrecoverable error; the default logs and exits the process. */
   readonly onFatal?: (err: unknown) => void;
@@ -55,6 +60,8 @@ interface Running {
   readonly transport: PeerTransport;
   readonly service: GlobalService;
   readonly subscriptions: SubscriptionHub;
+  readonly blobReplicator: BlobReplicator;
+  readonly blobService: BlobService;
 }
 
 export class GlobalServer {
@@ -99,7 +106,9 @@ export class GlobalServer {
       throw new InvalidArgumentError(`replica ${options.replicaId} is not in the member list`);
     }
     const clock = options.clock ?? systemClock;
-    const storage = await StorageEngine.open({ fs: new NodeFileSystem(), dir: options.dataDir, clock: { nowMs: () => Date.now() } });
+    const blobBytesMax = options.limits?.blobBytesMax ?? SERVER_LIMITS_DEFAULTS.blobBytesMax;
+    const blobStoreConfig = validateBlobStoreConfig({ ...options.blobs?.store, blobBytesMax });
+    const storage = await StorageEngine.open({ fs: new NodeFileSystem(), dir: options.dataDir, clock: { nowMs: () => Date.now() }, blobs: blobStoreConfig });
     const peers = new Map([...options.members].filter(([id]) => id !== options.replicaId));
     const onFatal = options.onFatal ?? ((err: unknown) => {
       console.error(`dstore replica ${options.replicaId}: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -121,19 +130,38 @@ export class GlobalServer {
     );
     holder.node = node;
     const limits = { ...SERVER_LIMITS_DEFAULTS, valueInlineBytesMax: node.config.stateMachine.valueInlineBytesMax, ...options.limits };
+    const blobReplicator = new BlobReplicator({
+      selfId: options.replicaId,
+      members: options.members,
+      clusterId: options.clusterId,
+      credentials: grpc.credentials.createInsecure(),
+      blobs: storage.blobs,
+      references: stateMachineReferences(() => node.stateMachine),
+      leaderId: () => node.status().leaderId,
+      blobBytesMax,
+      pinMs: blobStoreConfig.graceMs,
+      clock,
+      random: systemRandom,
+      ...(options.blobs?.replication === undefined ? {} : { config: options.blobs.replication }),
+      onFatal,
+    });
+    node.addAppliedListener(blobReplicator.onApplied);
+    const blobService = new BlobService({ blobs: storage.blobs, replicator: blobReplicator, blobBytesMax });
     const service = new GlobalService({
       node,
       limits,
       blobSize: (hash) => storage.blobs.sizeBytes(hash),
+      ensureBlobDurable: (hash) => blobReplicator.ensureDurable(hash),
       isConnected: (id) => transport.isConnected(id),
       walBytes: () => storage.stable.walBytes(),
       blobBytes: () => storage.blobs.totalBytes(),
     });
     const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, { ...SUBSCRIPTION_HUB_DEFAULTS, ...options.subscriptions }, () => node.hasLiveLeader());
     node.addAppliedListener((revision) => subscriptions.applied(revision));
-    this.running = { storage, node, transport, service, subscriptions };
+    this.running = { storage, node, transport, service, subscriptions, blobReplicator, blobService };
     transport.start();
     node.start();
+    blobReplicator.start();
   }
 
   get node(): ReplicaNode {
@@ -146,6 +174,12 @@ export class GlobalServer {
     return this.running.subscriptions;
   }
 
+  /** The blob store and its replicator (tests and tools: GC now, fetch counters). */
+  get blobs(): { readonly store: StorageEngine['blobs']; readonly replicator: BlobReplicator } {
+    if (this.running === null) throw new UnavailableError('server not started');
+    return { store: this.running.storage.blobs, replicator: this.running.blobReplicator };
+  }
+
   /** Stops serving, replicating and ticking; closes storage. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -155,6 +189,7 @@ export class GlobalServer {
     running?.subscriptions.close();
     running?.node.close();
     running?.transport.close();
+    running?.blobReplicator.close();
     // Long-lived streams (client sessions, peers' Exchange) never end on their own: give
     // unary calls a moment to finish, then cut the rest so clients move to another replica.
     await new Promise<void>((resolve) => {
@@ -176,9 +211,6 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
       if (running === null) return callback(unavailable());
       (running.service.unaryHandlers()[name] as grpc.handleUnaryCall<unknown, unknown>)(call, callback);
     }) as never;
-  const unimplemented = (what: string) => (call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>) => {
-    call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: `${what} is not available in this build yet`, metadata: new grpc.Metadata() });
-  };
   return {
     Get: unary('Get'),
     Set: unary('Set'),
@@ -195,8 +227,16 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
       }
       running.service.session(call);
     },
-    PutBlob: unimplemented('PutBlob'),
-    GetBlob: unimplemented('GetBlob'),
+    PutBlob: (call, callback) => {
+      const running = target();
+      if (running === null) return callback(unavailable());
+      running.blobService.handlePutBlob(call, callback);
+    },
+    GetBlob: (call) => {
+      const running = target();
+      if (running === null) return void call.emit('error', unavailable());
+      running.blobService.handleGetBlob(call);
+    },
     Subscribe: (call) => {
       const running = target();
       if (running === null) {
@@ -221,8 +261,16 @@ function replicaHandlers(target: () => Running | null): ReplicaHandlers {
       }
       running.transport.handleExchange(call);
     },
-    StoreBlob: unimplemented('StoreBlob'),
-    FetchBlob: unimplemented('FetchBlob'),
+    StoreBlob: (call, callback) => {
+      const running = target();
+      if (running === null) return callback(unavailable());
+      running.blobReplicator.handleStoreBlob(call, callback);
+    },
+    FetchBlob: (call) => {
+      const running = target();
+      if (running === null) return void call.emit('error', unavailable());
+      running.blobReplicator.handleFetchBlob(call);
+    },
     FetchSnapshot: unimplemented('FetchSnapshot'),
   };
 }

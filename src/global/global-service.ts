@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { assertNever } from '../protocol/assert.ts';
 import { InvalidArgumentError, KeyOccupiedError, NotFoundError, TooLargeError } from '../protocol/errors.ts';
-import { hashFromBytes, hashToBytes } from '../protocol/hash.ts';
+import { hashFromBytes, hashToBytes, type Hash } from '../protocol/hash.ts';
 import { KEY_BYTES_MAX } from '../protocol/keys.ts';
 import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
 import type { ClientFrame__Output } from '../protocol/generated/dstore/v1/ClientFrame.ts';
@@ -51,7 +51,12 @@ export interface ServerLimits {
 export interface GlobalServiceDeps {
   readonly node: ReplicaNode;
   readonly limits: ServerLimits;
-  readonly blobSize: (hash: ReturnType<typeof hashFromBytes>) => number | undefined;
+  readonly blobSize: (hash: Hash) => number | undefined;
+  /**
+   * Resolves with the blob's size once it is durable on a majority (fetched here first when
+   * only peers hold it); NotFoundError when no majority holds it, UnavailableError (retry).
+   */
+  readonly ensureBlobDurable: (hash: Hash) => Promise<number>;
   /** Replicas this one has a working stream to. */
   readonly isConnected: (replicaId: number) => boolean;
   readonly walBytes: () => number;
@@ -90,32 +95,53 @@ export class GlobalService {
 
   // ---- writes -----------------------------------------------------------------------
 
-  /** Checks inline sizes and fills in blob sizes, so the command in the log is self-contained. */
-  private resolveValue(source: ValueSource__Output | null, where: string): void {
+  /** Checks inline sizes; collects blob references (resolved by `resolveBlobs`). */
+  private checkValue(source: ValueSource__Output | null, where: string, blobs: { source: ValueSource__Output; where: string }[]): void {
     if (source === null) return;
     if (source.inline !== undefined && source.inline.byteLength > this.deps.limits.valueInlineBytesMax) {
       throw new TooLargeError(`${where}: inline value of ${source.inline.byteLength} bytes is over ${this.deps.limits.valueInlineBytesMax}: upload it with PutBlob and refer to it by blob_hash`);
     }
-    if (source.blobHash !== undefined) {
-      const hash = hashFromBytes(source.blobHash);
-      const size = this.deps.blobSize(hash);
-      if (size === undefined) throw new NotFoundError(`${where}: blob ${hash} is not on Global: upload it with PutBlob first`);
-      source.blobSize = size;
-    }
+    if (source.blobHash !== undefined) blobs.push({ source, where });
   }
 
-  private resolveOps(ops: TxnOp__Output[], branch: string): void {
+  private checkOps(ops: TxnOp__Output[], branch: string, blobs: { source: ValueSource__Output; where: string }[]): void {
     ops.forEach((op, i) => {
       const where = `${branch} op ${i}`;
-      this.resolveValue(op.put?.value ?? null, where);
-      this.resolveValue(op.putIfAbsent?.value ?? null, where);
+      this.checkValue(op.put?.value ?? null, where, blobs);
+      this.checkValue(op.putIfAbsent?.value ?? null, where, blobs);
     });
+  }
+
+  /**
+   * Makes every referenced blob durable on a majority before the command is proposed
+   * (DESIGN.md section 5) and fills in its size, so the command in the log is self-contained.
+   * Only on the leader: elsewhere `submit` refuses with a leader hint, and the leader does it.
+   */
+  private async resolveBlobs(blobs: readonly { source: ValueSource__Output; where: string }[]): Promise<void> {
+    if (blobs.length === 0 || !this.deps.node.isLeader()) return;
+    const sizes = new Map<Hash, Promise<number>>();
+    await Promise.all(blobs.map(async ({ source, where }) => {
+      const hash = hashFromBytes(source.blobHash!);
+      let size = sizes.get(hash);
+      if (size === undefined) {
+        size = this.deps.ensureBlobDurable(hash);
+        sizes.set(hash, size);
+      }
+      try {
+        source.blobSize = await size;
+      } catch (err) {
+        if (err instanceof NotFoundError) throw new NotFoundError(`${where}: blob ${hash} is not on Global: upload it with PutBlob first`, { cause: err });
+        throw err;
+      }
+    }));
   }
 
   private async runTxn(txn: TxnRequest__Output): Promise<TxnResult> {
     txnOf(txn); // validates the whole request before anything is proposed
-    this.resolveOps(txn.success, 'success');
-    this.resolveOps(txn.failure, 'failure');
+    const blobs: { source: ValueSource__Output; where: string }[] = [];
+    this.checkOps(txn.success, 'success', blobs);
+    this.checkOps(txn.failure, 'failure', blobs);
+    await this.resolveBlobs(blobs);
     const result = await this.deps.node.submit(writeIdOf(txn.writeId), txn);
     if (result.failure !== null) {
       switch (result.failure.code) {
