@@ -11,10 +11,12 @@ import { dstoreProto } from '../protocol/proto.ts';
 import type { GlobalHandlers } from '../protocol/generated/dstore/v1/Global.ts';
 import type { ReplicaHandlers } from '../protocol/generated/dstore/v1/Replica.ts';
 import { GlobalService, type ServerLimits } from './global-service.ts';
+import { addReflection, ServingHealth } from './introspection.ts';
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
+import { serveSnapshot, SnapshotFetcher, type SnapshotFetcherConfig } from './snapshot-transfer.ts';
 import { NodeFileSystem } from './storage/fs.ts';
-import { StorageEngine } from './storage/engine.ts';
+import { StorageEngine, type StorageEngineOptions } from './storage/engine.ts';
 
 export interface GlobalServerOptions {
   readonly replicaId: number;
@@ -25,6 +27,9 @@ export interface GlobalServerOptions {
   readonly clusterId: string;
   readonly node?: Partial<Omit<ReplicaNodeConfig, 'replicaId' | 'members'>>;
   readonly limits?: Partial<ServerLimits>;
+  /** Storage tuning (WAL segment size, snapshots retained, ...); defaults suit production. */
+  readonly storage?: Pick<StorageEngineOptions, 'wal' | 'snapshots' | 'blobs'>;
+  readonly snapshotFetch?: Partial<SnapshotFetcherConfig>;
   readonly clock?: Clock;
   /** Called on an unrecoverable error; the default logs and exits the process. */
   readonly onFatal?: (err: unknown) => void;
@@ -51,6 +56,7 @@ interface Running {
   readonly node: ReplicaNode;
   readonly transport: PeerTransport;
   readonly service: GlobalService;
+  readonly fetcher: SnapshotFetcher;
 }
 
 export class GlobalServer {
@@ -59,6 +65,7 @@ export class GlobalServer {
 
   private constructor(
     private readonly server: grpc.Server,
+    private readonly health: ServingHealth,
     /** The bound "host:port". */
     readonly address: string,
   ) {}
@@ -77,6 +84,9 @@ export class GlobalServer {
     const target = (): Running | null => holder.self?.running ?? null;
     server.addService(dstoreProto().dstore.v1.Global.service, globalHandlers(target));
     server.addService(dstoreProto().dstore.v1.Replica.service, replicaHandlers(target));
+    const health = new ServingHealth();
+    health.addTo(server);
+    addReflection(server);
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => {
         if (err !== null) reject(new UnavailableError(`cannot listen on ${listen}: ${err.message} (is another server using the port?)`));
@@ -84,7 +94,7 @@ export class GlobalServer {
       });
     });
     const host = listen.slice(0, listen.lastIndexOf(':'));
-    const self = new GlobalServer(server, `${host}:${port}`);
+    const self = new GlobalServer(server, health, `${host}:${port}`);
     holder.self = self;
     return self;
   }
@@ -95,7 +105,7 @@ export class GlobalServer {
       throw new InvalidArgumentError(`replica ${options.replicaId} is not in the member list`);
     }
     const clock = options.clock ?? systemClock;
-    const storage = await StorageEngine.open({ fs: new NodeFileSystem(), dir: options.dataDir, clock: { nowMs: () => Date.now() } });
+    const storage = await StorageEngine.open({ ...options.storage, fs: new NodeFileSystem(), dir: options.dataDir, clock: { nowMs: () => Date.now() } });
     const peers = new Map([...options.members].filter(([id]) => id !== options.replicaId));
     const onFatal = options.onFatal ?? ((err: unknown) => {
       console.error(`dstore replica ${options.replicaId}: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -125,9 +135,22 @@ export class GlobalServer {
       walBytes: () => storage.stable.walBytes(),
       blobBytes: () => storage.blobs.totalBytes(),
     });
-    this.running = { storage, node, transport, service };
+    const fetcher = new SnapshotFetcher({
+      peers,
+      credentials: grpc.credentials.createInsecure(),
+      clock,
+      random: systemRandom,
+      snapshots: storage.snapshots,
+      install: (through, payload) => node.installSnapshot(through, payload),
+      appliedInstance: () => node.stateMachine.appliedInstance,
+      log: (line) => console.error(`dstore replica ${options.replicaId}: ${line}`),
+      ...(options.snapshotFetch === undefined ? {} : { config: options.snapshotFetch }),
+    });
+    node.setSnapshotNeededHandler((from, throughMin) => fetcher.request(from, throughMin));
+    this.running = { storage, node, transport, service, fetcher };
     transport.start();
     node.start();
+    if (!this.stopped) this.health.setServing(true);
   }
 
   get node(): ReplicaNode {
@@ -139,8 +162,10 @@ export class GlobalServer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.health.setServing(false);
     const running = this.running;
     this.running = null;
+    const fetched = running?.fetcher.close();
     running?.node.close();
     running?.transport.close();
     // Long-lived streams (client sessions, peers' Exchange) never end on their own: give
@@ -153,6 +178,9 @@ export class GlobalServer {
       });
     });
     this.server.forceShutdown();
+    // A snapshot being fetched, written or compacted finishes (or is abandoned) first.
+    await fetched;
+    await running?.node.snapshotsIdle();
     await running?.storage.close();
   }
 }
@@ -204,7 +232,14 @@ function replicaHandlers(target: () => Running | null): ReplicaHandlers {
     },
     StoreBlob: unimplemented('StoreBlob'),
     FetchBlob: unimplemented('FetchBlob'),
-    FetchSnapshot: unimplemented('FetchSnapshot'),
+    FetchSnapshot: (call) => {
+      const running = target();
+      if (running === null) {
+        call.emit('error', unavailable());
+        return;
+      }
+      serveSnapshot(running.storage.snapshots, call);
+    },
   };
 }
 

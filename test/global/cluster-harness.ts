@@ -16,6 +16,7 @@ export type StatusOf = StatusResponse__Output;
 export interface TestClusterOptions {
   readonly node?: GlobalServerOptions['node'];
   readonly limits?: GlobalServerOptions['limits'];
+  readonly storage?: GlobalServerOptions['storage'];
 }
 
 /** Polls `condition` every 20 ms until it holds or `timeoutMs` passes (then throws `what`). */
@@ -63,6 +64,7 @@ export class TestCluster {
       clusterId: 'test',
       ...(this.options.node === undefined ? {} : { node: this.options.node }),
       ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
+      ...(this.options.storage === undefined ? {} : { storage: this.options.storage }),
       onFatal: (err) => {
         throw err instanceof Error ? err : new Error(String(err));
       },
