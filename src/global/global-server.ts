@@ -13,11 +13,13 @@ import type { ReplicaHandlers } from '../protocol/generated/dstore/v1/Replica.ts
 import { BlobReplicator, stateMachineReferences, type BlobReplicatorConfig } from './blob-replicator.ts';
 import { BlobService } from './blob-service.ts';
 import { GlobalService, type ServerLimits } from './global-service.ts';
+import { addReflection, ServingHealth } from './introspection.ts';
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
+import { serveSnapshot, SnapshotFetcher, type SnapshotFetcherConfig } from './snapshot-transfer.ts';
 import { NodeFileSystem } from './storage/fs.ts';
 import { SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscriptionHubConfig } from './subscriptions.ts';
-import { StorageEngine } from './storage/engine.ts';
+import { StorageEngine, type StorageEngineOptions } from './storage/engine.ts';
 import { validateBlobStoreConfig, type BlobStoreConfig } from './storage/blob-store.ts';
 
 export interface GlobalServerOptions {
@@ -33,6 +35,9 @@ export interface GlobalServerOptions {
   readonly subscriptions?: Partial<SubscriptionHubConfig>;
   /** Blob store (grace period, ...) and blob replication (GC period, fetches, ...) settings. */
   readonly blobs?: { readonly store?: Partial<BlobStoreConfig>; readonly replication?: Partial<BlobReplicatorConfig> };
+  /** Storage tuning (WAL segment size, snapshots retained, ...); defaults suit production. */
+  readonly storage?: Pick<StorageEngineOptions, 'wal' | 'snapshots' | 'blobs'>;
+  readonly snapshotFetch?: Partial<SnapshotFetcherConfig>;
   readonly clock?: Clock;
   /** Called on an unrecoverable error; the default logs and exits the process. */
   readonly onFatal?: (err: unknown) => void;
@@ -62,6 +67,7 @@ interface Running {
   readonly subscriptions: SubscriptionHub;
   readonly blobReplicator: BlobReplicator;
   readonly blobService: BlobService;
+  readonly fetcher: SnapshotFetcher;
 }
 
 export class GlobalServer {
@@ -70,6 +76,7 @@ export class GlobalServer {
 
   private constructor(
     private readonly server: grpc.Server,
+    private readonly health: ServingHealth,
     /** The bound "host:port". */
     readonly address: string,
   ) {}
@@ -88,6 +95,9 @@ export class GlobalServer {
     const target = (): Running | null => holder.self?.running ?? null;
     server.addService(dstoreProto().dstore.v1.Global.service, globalHandlers(target));
     server.addService(dstoreProto().dstore.v1.Replica.service, replicaHandlers(target));
+    const health = new ServingHealth();
+    health.addTo(server);
+    addReflection(server);
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => {
         if (err !== null) reject(new UnavailableError(`cannot listen on ${listen}: ${err.message} (is another server using the port?)`));
@@ -95,7 +105,7 @@ export class GlobalServer {
       });
     });
     const host = listen.slice(0, listen.lastIndexOf(':'));
-    const self = new GlobalServer(server, `${host}:${port}`);
+    const self = new GlobalServer(server, health, `${host}:${port}`);
     holder.self = self;
     return self;
   }
@@ -107,8 +117,8 @@ export class GlobalServer {
     }
     const clock = options.clock ?? systemClock;
     const blobBytesMax = options.limits?.blobBytesMax ?? SERVER_LIMITS_DEFAULTS.blobBytesMax;
-    const blobStoreConfig = validateBlobStoreConfig({ ...options.blobs?.store, blobBytesMax });
-    const storage = await StorageEngine.open({ fs: new NodeFileSystem(), dir: options.dataDir, clock: { nowMs: () => Date.now() }, blobs: blobStoreConfig });
+    const blobStoreConfig = validateBlobStoreConfig({ ...options.storage?.blobs, ...options.blobs?.store, blobBytesMax });
+    const storage = await StorageEngine.open({ ...options.storage, fs: new NodeFileSystem(), dir: options.dataDir, clock: { nowMs: () => Date.now() }, blobs: blobStoreConfig });
     const peers = new Map([...options.members].filter(([id]) => id !== options.replicaId));
     const onFatal = options.onFatal ?? ((err: unknown) => {
       console.error(`dstore replica ${options.replicaId}: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -156,12 +166,25 @@ export class GlobalServer {
       walBytes: () => storage.stable.walBytes(),
       blobBytes: () => storage.blobs.totalBytes(),
     });
+    const fetcher = new SnapshotFetcher({
+      peers,
+      credentials: grpc.credentials.createInsecure(),
+      clock,
+      random: systemRandom,
+      snapshots: storage.snapshots,
+      install: (through, payload) => node.installSnapshot(through, payload),
+      appliedInstance: () => node.stateMachine.appliedInstance,
+      log: (line) => console.error(`dstore replica ${options.replicaId}: ${line}`),
+      ...(options.snapshotFetch === undefined ? {} : { config: options.snapshotFetch }),
+    });
+    node.setSnapshotNeededHandler((from, throughMin) => fetcher.request(from, throughMin));
     const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, { ...SUBSCRIPTION_HUB_DEFAULTS, ...options.subscriptions }, () => node.hasLiveLeader());
     node.addAppliedListener((revision) => subscriptions.applied(revision));
-    this.running = { storage, node, transport, service, subscriptions, blobReplicator, blobService };
+    this.running = { storage, node, transport, service, subscriptions, blobReplicator, blobService, fetcher };
     transport.start();
     node.start();
     blobReplicator.start();
+    if (!this.stopped) this.health.setServing(true);
   }
 
   get node(): ReplicaNode {
@@ -184,9 +207,11 @@ export class GlobalServer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.health.setServing(false);
     const running = this.running;
     this.running = null;
     running?.subscriptions.close();
+    const fetched = running?.fetcher.close();
     running?.node.close();
     running?.transport.close();
     running?.blobReplicator.close();
@@ -200,6 +225,9 @@ export class GlobalServer {
       });
     });
     this.server.forceShutdown();
+    // A snapshot being fetched, written or compacted finishes (or is abandoned) first.
+    await fetched;
+    await running?.node.snapshotsIdle();
     await running?.storage.close();
   }
 }
@@ -249,9 +277,6 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
 }
 
 function replicaHandlers(target: () => Running | null): ReplicaHandlers {
-  const unimplemented = (what: string) => (call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>) => {
-    call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: `${what} is not available in this build yet`, metadata: new grpc.Metadata() });
-  };
   return {
     Exchange: (call) => {
       const running = target();
@@ -271,7 +296,14 @@ function replicaHandlers(target: () => Running | null): ReplicaHandlers {
       if (running === null) return void call.emit('error', unavailable());
       running.blobReplicator.handleFetchBlob(call);
     },
-    FetchSnapshot: unimplemented('FetchSnapshot'),
+    FetchSnapshot: (call) => {
+      const running = target();
+      if (running === null) {
+        call.emit('error', unavailable());
+        return;
+      }
+      serveSnapshot(running.storage.snapshots, call);
+    },
   };
 }
 

@@ -10,13 +10,15 @@
 import { assert } from '../protocol/assert.ts';
 import type { Clock, Timer } from '../protocol/backoff.ts';
 import { checkInteger } from '../protocol/config-check.ts';
-import { ClosedError, InvalidArgumentError, NotLeaderError, UnavailableError } from '../protocol/errors.ts';
+import { ClosedError, CorruptError, InvalidArgumentError, NotFoundError, NotLeaderError, UnavailableError } from '../protocol/errors.ts';
 import type { TxnRequest } from '../protocol/generated/dstore/v1/TxnRequest.ts';
 import {
+  compareBallots,
   defaultConfig,
   Replica,
   SplitMix32,
   type LogEntry,
+  type RecoveredState,
   type Message,
   type Ready,
   type ReplicaConfig,
@@ -99,6 +101,11 @@ export class ReplicaNode {
   /** Work that must run between advance() and the next ready(). */
   private atLoopBoundary: (() => void)[] = [];
   private snapshotting = false;
+  /** Storage steps of snapshots, one at a time (see "snapshots" below). */
+  private snapshotWork: Promise<void> = Promise.resolve();
+  // Invariant: a snapshot through `snapshotThrough` is durable in the snapshot store and the
+  // state machine has applied (or is about to install) at least that far; a snapshot step at
+  // or below it is obsolete.
   private snapshotThrough: number;
   private collectingRead: { id: number; waiters: ReadWaiter[] } | null = null;
   private readonly readsInFlight = new Map<number, ReadWaiter[]>();
@@ -112,10 +119,10 @@ export class ReplicaNode {
     stateMachine: StateMachine,
   ) {
     this.sm = stateMachine;
-    const recovered = env.storage.recovered();
+    const recovered = recoveredAbove(env.storage.recovered(), stateMachine.appliedInstance);
     const consensus: ReplicaConfig = { ...defaultConfig(config.replicaId, [...config.members.keys()]), ...config.consensus };
     this.replica = new Replica(consensus, new SplitMix32(env.seed), recovered);
-    this.snapshotThrough = Math.max(recovered.snapshotThrough, stateMachine.appliedInstance);
+    this.snapshotThrough = recovered.snapshotThrough;
     this.batcher = new ProposalBatcher<TxnResult>((commands) => this.propose(commands), config.batcher);
     this.applied = new ProgressWaiters('applied instance', env.clock);
     this.revisions = new ProgressWaiters('applied revision', env.clock);
@@ -359,6 +366,12 @@ export class ReplicaNode {
   }
 
   // ---- snapshots --------------------------------------------------------------------
+  //
+  // Every snapshot step that touches storage (a local snapshot and the WAL compaction behind
+  // it, the compaction behind a snapshot installed from a peer) runs one at a time, in call
+  // order, on `snapshotWork`. Without that, a slow local snapshot could try to compact the
+  // WAL to an instance below a newer snapshot's compaction point (refused by the stable
+  // store, which would be fatal). A step at or below `snapshotThrough` has nothing to do.
 
   private maybeSnapshot(): void {
     if (this.snapshotting || this.sm.appliedInstance - this.snapshotThrough < this.config.snapshotEveryInstances) return;
@@ -373,28 +386,67 @@ export class ReplicaNode {
       });
   }
 
-  private async writeSnapshot(through: number, bytes: Uint8Array): Promise<void> {
-    const meta = await this.env.storage.snapshots.write(through, [bytes]);
-    await this.env.storage.compactToSnapshot(meta);
-    this.snapshotThrough = through;
-    this.atLoopBoundary.push(() => this.replica.compact(through));
-    this.kick();
+  private serially(work: () => Promise<void>): Promise<void> {
+    const run = this.snapshotWork.then(work);
+    this.snapshotWork = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Writes the local snapshot, drops the WAL behind it, then the core's log behind it. */
+  private writeSnapshot(through: number, bytes: Uint8Array): Promise<void> {
+    return this.serially(async () => {
+      if (through <= this.snapshotThrough || this.closed) return;
+      const meta = await this.env.storage.snapshots.write(through, [bytes]);
+      await this.env.storage.compactToSnapshot(meta);
+      this.snapshotThrough = through;
+      this.atLoopBoundary.push(() => this.replica.compact(through));
+      this.kick();
+    });
   }
 
   /**
-   * Replaces the state machine with a snapshot fetched from a peer (already durable in
-   * the snapshot store as `bytes`, through `through`). Runs at the next loop boundary.
+   * Replaces the state machine with a snapshot fetched from a peer: `bytes` is its payload,
+   * already durable and verified in the snapshot store as the snapshot through `through`.
+   * Order (each step survives a crash after it): the WAL is compacted to the snapshot, so no
+   * restart can find a decided prefix the WAL cannot back; then, at the next loop boundary,
+   * the state machine is swapped and the core told (its next Ready persists the new decided
+   * prefix). A snapshot this replica has already applied past changes nothing but the core's
+   * snapshot point. Throws NotFoundError when the store no longer holds the snapshot (a newer
+   * one replaced it), CorruptError when the payload does not decode as a state through
+   * `through`, ClosedError when the node closes first. Does not keep `bytes`.
    */
-  installSnapshot(through: number, bytes: Uint8Array): Promise<void> {
+  async installSnapshot(through: number, bytes: Uint8Array): Promise<void> {
+    if (this.closed) throw new ClosedError('replica is shutting down');
+    const meta = this.env.storage.snapshots.list().find((s) => s.throughInstance === through);
+    if (meta === undefined) throw new NotFoundError(`snapshot through ${through} is not in the snapshot store`);
+    const incoming = decodeSnapshot(bytes, this.config.stateMachine);
+    if (incoming.appliedInstance !== through) {
+      throw new CorruptError(`snapshot through ${through} holds a state applied through ${incoming.appliedInstance}`);
+    }
+    await this.serially(async () => {
+      if (through <= this.snapshotThrough || this.closed) return;
+      await this.env.storage.compactToSnapshot(meta);
+      this.snapshotThrough = through;
+    });
+    await this.atNextBoundary(() => {
+      if (through > this.sm.appliedInstance) {
+        this.sm = incoming;
+        this.applied.reset(this.sm.appliedInstance);
+        this.revisions.reset(this.sm.revision);
+      }
+      // A no-op when the core already applied through it.
+      this.replica.installSnapshot(through);
+    });
+  }
+
+  /** Runs `work` between advance() and the next ready(); rejects with what it throws. */
+  private atNextBoundary(work: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      if (this.closed) return reject(new ClosedError('replica is shutting down'));
       this.atLoopBoundary.push(() => {
+        if (this.closed) return reject(new ClosedError('replica is shutting down'));
         try {
-          if (through <= this.sm.appliedInstance) return resolve();
-          this.sm = decodeSnapshot(bytes, this.config.stateMachine);
-          this.replica.installSnapshot(through);
-          this.snapshotThrough = through;
-          this.applied.reset(this.sm.appliedInstance);
-          this.revisions.reset(this.sm.revision);
+          work();
           resolve();
         } catch (err) {
           reject(err instanceof Error ? err : new Error(String(err)));
@@ -409,6 +461,11 @@ export class ReplicaNode {
     const through = this.sm.appliedInstance;
     await this.writeSnapshot(through, encodeSnapshot(this.sm));
     return through;
+  }
+
+  /** Resolves once no snapshot write or compaction is running (before storage closes). */
+  snapshotsIdle(): Promise<void> {
+    return this.snapshotWork;
   }
 
   private fatal(err: unknown): void {
@@ -427,5 +484,29 @@ export class ReplicaNode {
     this.readsInFlight.clear();
     this.applied.close();
     this.revisions.close();
+    // Boundary work will never run now: let anything waiting on it (installSnapshot) fail.
+    const work = this.atLoopBoundary;
+    this.atLoopBoundary = [];
+    for (const w of work) w();
   }
+}
+
+/**
+ * What the consensus core restarts from when the state machine was restored from a snapshot
+ * through `snapshotThrough` that is newer than the WAL's compaction point: a crash came
+ * between a snapshot becoming durable and the WAL compaction behind it, or after a peer's
+ * snapshot was installed. The core then starts at the snapshot (entries at or below it are
+ * dropped) instead of replaying a log the state machine is already past, or finding a decided
+ * prefix the WAL cannot back. An accepted entry dropped here still raises the promise, as the
+ * core does for every recovered accept. Pure; does not modify `recovered`.
+ */
+export function recoveredAbove(recovered: RecoveredState, snapshotThrough: number): RecoveredState {
+  if (snapshotThrough <= recovered.snapshotThrough) return recovered;
+  let promised = recovered.hardState.promised;
+  const entries: LogEntry[] = [];
+  for (const entry of recovered.entries) {
+    if (entry.instance > snapshotThrough) entries.push(entry);
+    else if (!entry.decided && entry.instance > recovered.hardState.decidedThrough && compareBallots(entry.ballot, promised) > 0) promised = entry.ballot;
+  }
+  return { hardState: { promised, decidedThrough: recovered.hardState.decidedThrough }, entries, snapshotThrough };
 }

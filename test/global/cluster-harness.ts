@@ -17,6 +17,7 @@ export interface TestClusterOptions {
   readonly node?: GlobalServerOptions['node'];
   readonly limits?: GlobalServerOptions['limits'];
   readonly blobs?: GlobalServerOptions['blobs'];
+  readonly storage?: GlobalServerOptions['storage'];
 }
 
 /** Polls `condition` every 20 ms until it holds or `timeoutMs` passes (then throws `what`). */
@@ -65,6 +66,7 @@ export class TestCluster {
       ...(this.options.node === undefined ? {} : { node: this.options.node }),
       ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
       ...(this.options.blobs === undefined ? {} : { blobs: this.options.blobs }),
+      ...(this.options.storage === undefined ? {} : { storage: this.options.storage }),
       onFatal: (err) => {
         throw err instanceof Error ? err : new Error(String(err));
       },

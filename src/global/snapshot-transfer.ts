@@ -1,0 +1,263 @@
+// Moving a state-machine snapshot from one replica to another (DESIGN.md section 4, "catch-up
+// ... past the truncation point, by snapshot").
+//
+// Server side, `serveSnapshot` (Replica.FetchSnapshot): streams the newest snapshot in the
+// snapshot store's chunks. The first chunk carries through_instance, size and hash; every
+// chunk carries its offset. The store re-hashes as it reads and fails the stream instead of
+// sending the last chunk when the file does not match its header, so a damaged snapshot never
+// arrives whole.
+//
+// Client side, `SnapshotFetcher`: the node's SnapshotNeededHandler. When consensus reports
+// that a peer truncated the instances this replica lacks, it fetches a snapshot through at
+// least that point, from the named peer first and then from the others in turn, one fetch at
+// a time, retrying with backoff until one is installed or the replica has caught up some
+// other way. Each fetch goes into the snapshot store through `beginInstall(meta)` -> `write`
+// -> `finish`, which refuses anything but exactly the announced bytes with the announced
+// hash (verified end to end, from the sender's snapshot header to our fsynced file); only
+// then is it handed to `install` (ReplicaNode.installSnapshot).
+
+import * as grpc from '@grpc/grpc-js';
+import { Backoff, checkBackoffConfig, type BackoffConfig, type Clock, type Random, type Timer } from '../protocol/backoff.ts';
+import { checkInteger } from '../protocol/config-check.ts';
+import { ClosedError, CorruptError, InvalidArgumentError } from '../protocol/errors.ts';
+import { toGrpcStatus } from '../protocol/grpc-status.ts';
+import { hashFromBytes, hashToBytes } from '../protocol/hash.ts';
+import type { FetchSnapshotRequest__Output } from '../protocol/generated/dstore/v1/FetchSnapshotRequest.ts';
+import type { ReplicaClient } from '../protocol/generated/dstore/v1/Replica.ts';
+import type { SnapshotChunk, SnapshotChunk__Output } from '../protocol/generated/dstore/v1/SnapshotChunk.ts';
+import { dstoreProto } from '../protocol/proto.ts';
+import { PEER_CHANNEL_OPTIONS } from './peer-transport.ts';
+import type { SnapshotStore, SnapshotWriter } from './storage/snapshot-store.ts';
+
+// ---- server ---------------------------------------------------------------------------
+
+type SnapshotCall = grpc.ServerWritableStream<FetchSnapshotRequest__Output, SnapshotChunk>;
+
+/**
+ * Serves one FetchSnapshot call from `snapshots` (its newest snapshot). Refuses with
+ * FAILED_PRECONDITION when there is none through at least `min_through_instance`, and ends
+ * the call with the mapped status of any read error (DATA_LOSS for a damaged file). Stops
+ * reading when the caller cancels. Never throws.
+ */
+export function serveSnapshot(snapshots: SnapshotStore, call: SnapshotCall): void {
+  streamSnapshot(snapshots, call).catch((err: unknown) => {
+    if (call.cancelled) return;
+    const s = toGrpcStatus(err);
+    call.emit('error', { code: s.code, details: s.details, metadata: s.metadata });
+  });
+}
+
+async function streamSnapshot(snapshots: SnapshotStore, call: SnapshotCall): Promise<void> {
+  const min = call.request.minThroughInstance;
+  const latest = snapshots.latest();
+  if (latest === undefined || latest.throughInstance < min) {
+    const have = latest === undefined ? 'none' : `the newest is through ${latest.throughInstance}`;
+    call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: `no snapshot through instance ${min} or later here (${have}): ask another replica`, metadata: new grpc.Metadata() });
+    return;
+  }
+  const first = { throughInstance: latest.throughInstance, size: latest.payloadBytes, hash: hashToBytes(latest.payloadHash) };
+  let sent = 0;
+  for await (const chunk of snapshots.read(latest.throughInstance)) {
+    if (call.cancelled) return; // leaving the loop closes the file
+    const message: SnapshotChunk = sent === 0 ? { ...first, offset: chunk.offset, data: chunk.bytes } : { offset: chunk.offset, data: chunk.bytes };
+    sent++;
+    if (!call.write(message)) await drained(call);
+  }
+  // An empty payload still needs its first chunk: it carries through, size and hash.
+  if (sent === 0) call.write({ ...first, offset: 0, data: Buffer.alloc(0) });
+  call.end();
+}
+
+/** Resolves when `call` can take more, or will never need to (cancelled, closed). */
+function drained(call: SnapshotCall): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+    call.on('close', done);
+  });
+}
+
+// ---- client ---------------------------------------------------------------------------
+
+export interface SnapshotFetcherConfig {
+  readonly backoff: BackoffConfig;
+  /** A fetch that receives no chunk for this long is cancelled and retried. */
+  readonly idleTimeoutMs: number;
+}
+
+export const SNAPSHOT_FETCHER_DEFAULTS: SnapshotFetcherConfig = Object.freeze({
+  backoff: { backoffInitialMs: 100, backoffMaxMs: 5_000 },
+  idleTimeoutMs: 30_000,
+});
+
+export interface SnapshotFetcherOptions {
+  /** Every other member: replica id -> "host:port". */
+  readonly peers: ReadonlyMap<number, string>;
+  readonly credentials: grpc.ChannelCredentials;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Where a fetched snapshot is installed (and verified) before `install` sees it. */
+  readonly snapshots: SnapshotStore;
+  /** Installs the verified, durable snapshot (ReplicaNode.installSnapshot). */
+  readonly install: (throughInstance: number, payload: Uint8Array) => Promise<void>;
+  /** The instance this replica has applied through: a request already met is dropped. */
+  readonly appliedInstance: () => number;
+  /** One line per fetch outcome, for the operator. */
+  readonly log: (line: string) => void;
+  readonly config?: Partial<SnapshotFetcherConfig>;
+}
+
+interface Wanted {
+  readonly fromReplicaId: number;
+  readonly throughInstanceMin: number;
+}
+
+export class SnapshotFetcher {
+  private readonly config: SnapshotFetcherConfig;
+  private readonly backoff: Backoff;
+  private readonly peerIds: number[];
+  // Invariant: at most one fetch runs (`running` is its loop); `wanted` is the newest need.
+  private wanted: Wanted | null = null;
+  private running: Promise<void> | null = null;
+  private attempt = 0;
+  private closed = false;
+  private call: grpc.ClientReadableStream<SnapshotChunk__Output> | null = null;
+  private retry: { timer: Timer; wake: () => void } | null = null;
+
+  /** Throws InvalidArgumentError for a bad config. */
+  constructor(private readonly options: SnapshotFetcherOptions) {
+    this.config = { ...SNAPSHOT_FETCHER_DEFAULTS, ...options.config };
+    checkBackoffConfig(this.config.backoff);
+    checkInteger('idleTimeoutMs', this.config.idleTimeoutMs, 1);
+    this.backoff = new Backoff(this.config.backoff, options.random);
+    this.peerIds = [...options.peers.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Consensus needs a snapshot through at least `throughInstanceMin`, which `fromReplicaId`
+   * holds. Starts fetching unless a fetch runs already (that one then aims at least this
+   * high). Never throws; failures are retried.
+   */
+  request(fromReplicaId: number, throughInstanceMin: number): void {
+    if (this.closed || !this.options.peers.has(fromReplicaId)) return;
+    const current = this.wanted;
+    if (current === null || throughInstanceMin >= current.throughInstanceMin) this.wanted = { fromReplicaId, throughInstanceMin };
+    this.running ??= this.run().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** True while a fetch is wanted or running (status, tests). */
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  /** Stops fetching: cancels the call in flight, removes its partial file. Resolves when done. */
+  close(): Promise<void> {
+    this.closed = true;
+    this.call?.cancel();
+    if (this.retry !== null) {
+      this.retry.timer.cancel();
+      this.retry.wake();
+    }
+    return this.running ?? Promise.resolve();
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      const wanted = this.wanted;
+      if (this.closed || wanted === null) return;
+      if (this.options.appliedInstance() >= wanted.throughInstanceMin) {
+        this.wanted = null;
+        return;
+      }
+      const peerId = this.peerFor(wanted);
+      try {
+        const through = await this.fetchOnce(peerId, wanted.throughInstanceMin);
+        this.backoff.reset();
+        this.attempt = 0;
+        if (this.wanted !== null && this.wanted.throughInstanceMin <= through) this.wanted = null;
+      } catch (err) {
+        if (this.closed) return;
+        this.attempt++;
+        const delayMs = this.backoff.nextDelayMs();
+        this.options.log(`snapshot fetch from replica ${peerId} failed (${err instanceof Error ? err.message : String(err)}); retrying in ${delayMs} ms`);
+        await this.sleep(delayMs);
+      }
+    }
+  }
+
+  /** The named peer first, then every peer in turn. */
+  private peerFor(wanted: Wanted): number {
+    if (this.attempt === 0) return wanted.fromReplicaId;
+    return this.peerIds[this.attempt % this.peerIds.length] ?? wanted.fromReplicaId;
+  }
+
+  private sleep(delayMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        this.retry = null;
+        resolve();
+      };
+      this.retry = { timer: this.options.clock.setTimer(wake, delayMs, false), wake };
+    });
+  }
+
+  /** Fetches, verifies and installs one snapshot; resolves with its through instance. */
+  private async fetchOnce(peerId: number, throughInstanceMin: number): Promise<number> {
+    const address = this.options.peers.get(peerId);
+    if (address === undefined) throw new InvalidArgumentError(`replica ${peerId} is not a peer`);
+    const client = new (dstoreProto().dstore.v1.Replica)(address, this.options.credentials, PEER_CHANNEL_OPTIONS);
+    let received: { through: number; payload: Buffer };
+    try {
+      received = await this.receive(client, throughInstanceMin);
+    } finally {
+      client.close();
+    }
+    if (this.closed) throw new ClosedError('snapshot fetcher closed');
+    await this.options.install(received.through, received.payload);
+    this.options.log(`installed snapshot through instance ${received.through} (${received.payload.byteLength} bytes) from replica ${peerId}`);
+    return received.through;
+  }
+
+  /** Streams the peer's snapshot into the store; resolves once it is durable and verified. */
+  private async receive(client: ReplicaClient, throughInstanceMin: number): Promise<{ through: number; payload: Buffer }> {
+    const call = client.FetchSnapshot({ minThroughInstance: throughInstanceMin });
+    this.call = call;
+    let idle = this.options.clock.setTimer(() => call.cancel(), this.config.idleTimeoutMs, false);
+    let writer: SnapshotWriter | null = null;
+    let through = 0;
+    const pieces: Buffer[] = [];
+    try {
+      for await (const chunk of call as AsyncIterable<SnapshotChunk__Output>) {
+        idle.cancel();
+        idle = this.options.clock.setTimer(() => call.cancel(), this.config.idleTimeoutMs, false);
+        if (writer === null) {
+          if (chunk.throughInstance < throughInstanceMin) {
+            throw new CorruptError(`peer sent a snapshot through ${chunk.throughInstance}, below the ${throughInstanceMin} asked for`);
+          }
+          through = chunk.throughInstance;
+          writer = await this.options.snapshots.beginInstall({ throughInstance: through, payloadBytes: chunk.size, payloadHash: hashFromBytes(chunk.hash), metadata: new Uint8Array(0) });
+        }
+        await writer.write({ offset: chunk.offset, bytes: chunk.data });
+        pieces.push(chunk.data);
+      }
+      if (writer === null) throw new CorruptError('peer ended the snapshot stream before its first chunk');
+      const done = writer;
+      writer = null;
+      await done.finish(); // size and hash checked here, before the snapshot becomes visible
+      return { through, payload: Buffer.concat(pieces) };
+    } finally {
+      idle.cancel();
+      this.call = null;
+      call.cancel();
+      await writer?.abort();
+    }
+  }
+}
