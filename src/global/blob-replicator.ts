@@ -22,6 +22,7 @@
 // Peer calls carry the cluster id in metadata; a replica refuses blob calls from another
 // cluster. Nothing a peer sends can crash a replica: every handler answers with a status.
 
+import { CLUSTER_ID_METADATA } from './peer-transport.ts';
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, type Clock, type Random, type Timer } from '../protocol/backoff.ts';
 import { checkInteger } from '../protocol/config-check.ts';
@@ -43,8 +44,7 @@ import type { GcReport } from './storage/gc.ts';
 
 /** The protocol's largest blob chunk (common.proto BlobChunk). */
 export const BLOB_CHUNK_BYTES_MAX = 1024 * 1024;
-/** Metadata on peer blob calls naming the caller's cluster. */
-export const CLUSTER_ID_METADATA = 'dstore-cluster-id';
+export { CLUSTER_ID_METADATA };
 
 export interface BlobReplicatorConfig {
   /** Period of garbage collection (and of the repair sweep that follows it). */

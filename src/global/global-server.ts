@@ -68,6 +68,7 @@ interface Running {
   readonly blobReplicator: BlobReplicator;
   readonly blobService: BlobService;
   readonly fetcher: SnapshotFetcher;
+  readonly clusterId: string;
 }
 
 export class GlobalServer {
@@ -168,11 +169,13 @@ export class GlobalServer {
     });
     const fetcher = new SnapshotFetcher({
       peers,
+      clusterId: options.clusterId,
       credentials: grpc.credentials.createInsecure(),
       clock,
       random: systemRandom,
       snapshots: storage.snapshots,
-      install: (through, payload) => node.installSnapshot(through, payload),
+      // An installed snapshot may reference blobs this replica never received: fetch them now.
+      install: (through, payload) => node.installSnapshot(through, payload).then(() => blobReplicator.sweep()),
       appliedInstance: () => node.stateMachine.appliedInstance,
       log: (line) => console.error(`dstore replica ${options.replicaId}: ${line}`),
       ...(options.snapshotFetch === undefined ? {} : { config: options.snapshotFetch }),
@@ -180,7 +183,7 @@ export class GlobalServer {
     node.setSnapshotNeededHandler((from, throughMin) => fetcher.request(from, throughMin));
     const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, { ...SUBSCRIPTION_HUB_DEFAULTS, ...options.subscriptions }, () => node.hasLiveLeader());
     node.addAppliedListener((revision) => subscriptions.applied(revision));
-    this.running = { storage, node, transport, service, subscriptions, blobReplicator, blobService, fetcher };
+    this.running = { storage, node, transport, service, subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId };
     transport.start();
     node.start();
     blobReplicator.start();
@@ -302,7 +305,7 @@ function replicaHandlers(target: () => Running | null): ReplicaHandlers {
         call.emit('error', unavailable());
         return;
       }
-      serveSnapshot(running.storage.snapshots, call);
+      serveSnapshot(running.storage.snapshots, call, running.clusterId);
     },
   };
 }

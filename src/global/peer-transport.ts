@@ -4,7 +4,8 @@
 // it, on which it sends its own messages; it receives a peer's messages on the stream that
 // peer dialled. Messages handed to `send` in one turn of the event loop go out as one
 // PeerFrame. A lost connection is redialled with backoff; messages for an unreachable peer
-// are dropped (consensus retransmits what matters), and the queue per peer is bounded.
+// are dropped (consensus retransmits what matters), and the queue per peer is bounded: it
+// only holds what a busy stream (write() said wait) has not taken yet.
 
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, BACKOFF_DEFAULTS, type Clock, type Random as BackoffRandom, type Timer } from '../protocol/backoff.ts';
@@ -18,6 +19,8 @@ import type { Message } from '../consensus/index.ts';
 import { decodePeerMessage, encodePeerMessage } from './peer-codec.ts';
 
 export const PROTOCOL_VERSION = 1;
+/** Metadata on peer calls other than Exchange (blobs, snapshots) naming the caller's cluster. */
+export const CLUSTER_ID_METADATA = 'dstore-cluster-id';
 /** Messages queued for one peer at most while its stream is busy or down. */
 export const PEER_QUEUE_MESSAGES_MAX = 10_000;
 /** Largest frame a replica accepts from a peer (an Accept carrying many batched commands). */
@@ -95,6 +98,12 @@ export class PeerTransport {
   send(message: Message): void {
     const peer = this.outbound.get(message.to);
     if (peer === undefined || this.closed) return;
+    // A peer that is not connected gets nothing: replaying a backlog of stale Accepts and
+    // heartbeats when it returns would only delay it; consensus resends what still matters.
+    if (peer.state !== 'ready') {
+      peer.dropped++;
+      return;
+    }
     if (peer.queue.length >= PEER_QUEUE_MESSAGES_MAX) {
       peer.queue.shift();
       peer.dropped++;
@@ -147,6 +156,7 @@ export class PeerTransport {
     if (peer.call !== call) return;
     const wasReady = peer.state === 'ready';
     peer.call = null;
+    peer.queue = [];
     call.cancel();
     if (this.closed) return;
     if (wasReady) this.options.onPeerState?.(peer.peerId, false);

@@ -26,7 +26,7 @@ import type { FetchSnapshotRequest__Output } from '../protocol/generated/dstore/
 import type { ReplicaClient } from '../protocol/generated/dstore/v1/Replica.ts';
 import type { SnapshotChunk, SnapshotChunk__Output } from '../protocol/generated/dstore/v1/SnapshotChunk.ts';
 import { dstoreProto } from '../protocol/proto.ts';
-import { PEER_CHANNEL_OPTIONS } from './peer-transport.ts';
+import { CLUSTER_ID_METADATA, PEER_CHANNEL_OPTIONS } from './peer-transport.ts';
 import type { SnapshotStore, SnapshotWriter } from './storage/snapshot-store.ts';
 
 // ---- server ---------------------------------------------------------------------------
@@ -39,7 +39,13 @@ type SnapshotCall = grpc.ServerWritableStream<FetchSnapshotRequest__Output, Snap
  * the call with the mapped status of any read error (DATA_LOSS for a damaged file). Stops
  * reading when the caller cancels. Never throws.
  */
-export function serveSnapshot(snapshots: SnapshotStore, call: SnapshotCall): void {
+export function serveSnapshot(snapshots: SnapshotStore, call: SnapshotCall, clusterId: string): void {
+  const caller = call.metadata.get(CLUSTER_ID_METADATA)[0];
+  if (caller !== clusterId) {
+    const s = toGrpcStatus(new InvalidArgumentError(`snapshot request from cluster ${JSON.stringify(caller ?? null)}, this replica is in cluster ${JSON.stringify(clusterId)}: check the --peers list`));
+    call.emit('error', { code: s.code, details: s.details, metadata: s.metadata });
+    return;
+  }
   streamSnapshot(snapshots, call).catch((err: unknown) => {
     if (call.cancelled) return;
     const s = toGrpcStatus(err);
@@ -99,6 +105,7 @@ export const SNAPSHOT_FETCHER_DEFAULTS: SnapshotFetcherConfig = Object.freeze({
 export interface SnapshotFetcherOptions {
   /** Every other member: replica id -> "host:port". */
   readonly peers: ReadonlyMap<number, string>;
+  readonly clusterId: string;
   readonly credentials: grpc.ChannelCredentials;
   readonly clock: Clock;
   readonly random: Random;
@@ -228,7 +235,9 @@ export class SnapshotFetcher {
 
   /** Streams the peer's snapshot into the store; resolves once it is durable and verified. */
   private async receive(client: ReplicaClient, throughInstanceMin: number): Promise<{ through: number; payload: Buffer }> {
-    const call = client.FetchSnapshot({ minThroughInstance: throughInstanceMin });
+    const metadata = new grpc.Metadata();
+    metadata.set(CLUSTER_ID_METADATA, this.options.clusterId);
+    const call = client.FetchSnapshot({ minThroughInstance: throughInstanceMin }, metadata);
     this.call = call;
     let idle = this.options.clock.setTimer(() => call.cancel(), this.config.idleTimeoutMs, false);
     let writer: SnapshotWriter | null = null;

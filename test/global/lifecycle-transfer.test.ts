@@ -58,7 +58,7 @@ describe('snapshot transfer between replicas', () => {
     // Peer 2 serves a real snapshot store through the production handler.
     const honestStore = await store(tempDir());
     await honestStore.write(THROUGH, [payload]);
-    const honest = await serve((call) => serveSnapshot(honestStore, call));
+    const honest = await serve((call) => serveSnapshot(honestStore, call, 'test'));
     servers.push(liar.server, honest.server);
     peers = new Map([[1, liar.address], [2, honest.address]]);
   });
@@ -70,6 +70,7 @@ describe('snapshot transfer between replicas', () => {
   const fetcherFor = (snapshots: SnapshotStore, applied: () => number, installs: [number, Buffer][], logs: string[]): SnapshotFetcher =>
     new SnapshotFetcher({
       peers,
+      clusterId: 'test',
       credentials: grpc.credentials.createInsecure(),
       clock: systemClock,
       random: systemRandom,
@@ -98,6 +99,23 @@ describe('snapshot transfer between replicas', () => {
     assert.ok(logs.some((l) => l.includes('replica 1') && l.includes('BLAKE3')), `the lie was caught: ${JSON.stringify(logs)}`);
     assert.equal(snapshots.latest()?.throughInstance, THROUGH);
     assert.deepEqual(readdirSync(dir), ['0000000000000100.snap'], 'no partial file is left behind');
+  });
+
+  it('refuses a snapshot request from another cluster', async () => {
+    const client = new (dstoreProto().dstore.v1.Replica)(peers.get(2)!, grpc.credentials.createInsecure());
+    try {
+      const metadata = new grpc.Metadata();
+      metadata.set('dstore-cluster-id', 'someone-else');
+      const call = (client as unknown as { FetchSnapshot(req: object, md: grpc.Metadata): grpc.ClientReadableStream<unknown> }).FetchSnapshot({ minThroughInstance: 1 }, metadata);
+      const status = await new Promise<grpc.ServiceError>((resolve) => {
+        call.on('data', () => {});
+        call.on('error', resolve);
+      });
+      assert.equal(status.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(status.details, /from cluster "someone-else", this replica is in cluster "test"/);
+    } finally {
+      client.close();
+    }
   });
 
   it('retries a peer without a new enough snapshot, and gives up once the replica caught up', async () => {
