@@ -12,6 +12,7 @@ import type { GlobalHandlers } from '../protocol/generated/dstore/v1/Global.ts';
 import type { ReplicaHandlers } from '../protocol/generated/dstore/v1/Replica.ts';
 import { GlobalService, type ServerLimits } from './global-service.ts';
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
+import { guardRequests } from './request-guard.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
 import { NodeFileSystem } from './storage/fs.ts';
 import { StorageEngine } from './storage/engine.ts';
@@ -40,6 +41,9 @@ export const SERVER_LIMITS_DEFAULTS: ServerLimits = Object.freeze({
   frameRequestsMax: 1024,
   rangeKeysMax: REPLICA_NODE_DEFAULTS.stateMachine.rangeKeysMax,
 });
+
+/** Methods whose handlers answer a RefusedMessage (GlobalService's unary calls and Session). */
+const GUARDED_GLOBAL_METHODS = ['Get', 'Set', 'Delete', 'Txn', 'Range', 'MissingBlobs', 'Status', 'Session'];
 
 function unavailable(): grpc.ServiceError {
   const s = toGrpcStatus(new UnavailableError('replica is starting or stopping: retry shortly'));
@@ -75,8 +79,10 @@ export class GlobalServer {
     });
     const holder: { self: GlobalServer | null } = { self: null };
     const target = (): Running | null => holder.self?.running ?? null;
-    server.addService(dstoreProto().dstore.v1.Global.service, globalHandlers(target));
-    server.addService(dstoreProto().dstore.v1.Replica.service, replicaHandlers(target));
+    // Refusals of oversized or undecodable messages reach these handlers (request-guard.ts).
+    const requestBytesMax = (): number => target()?.service.limits.requestBytesMax ?? SERVER_LIMITS_DEFAULTS.requestBytesMax;
+    server.addService(guardRequests(dstoreProto().dstore.v1.Global.service, GUARDED_GLOBAL_METHODS, requestBytesMax), globalHandlers(target));
+    server.addService(guardRequests(dstoreProto().dstore.v1.Replica.service, ['Exchange'], () => PEER_MESSAGE_BYTES_MAX), replicaHandlers(target));
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => {
         if (err !== null) reject(new UnavailableError(`cannot listen on ${listen}: ${err.message} (is another server using the port?)`));
