@@ -25,8 +25,8 @@ const REPLACEMENT_CHARACTER = '\uFFFD';
 
 /** Most compares plus ops in one transaction. */
 export const TXN_OPS_MAX = 1024;
-/** Longest client id accepted in a WriteId. */
-export const CLIENT_ID_CHARS_MAX = 64;
+/** Longest client id accepted in a WriteId, in UTF-8 bytes (global.proto: at most 64 bytes). */
+export const CLIENT_ID_BYTES_MAX = 64;
 
 /** A hash from the wire; throws InvalidArgumentError naming `where` unless it is 32 bytes. */
 export function hashField(bytes: Uint8Array, where: string): Hash {
@@ -123,7 +123,8 @@ export function txnOf(t: TxnRequest__Output): state.Txn {
 
 export function writeIdOf(w: WriteId__Output | null): state.WriteId | null {
   if (w === null || w.clientId === '') return null;
-  if (w.clientId.length > CLIENT_ID_CHARS_MAX) throw new InvalidArgumentError(`write_id.client_id is ${w.clientId.length} characters, over ${CLIENT_ID_CHARS_MAX}`);
+  const idBytes = Buffer.byteLength(w.clientId);
+  if (idBytes > CLIENT_ID_BYTES_MAX) throw new InvalidArgumentError(`write_id.client_id is ${idBytes} bytes of UTF-8, over the limit of ${CLIENT_ID_BYTES_MAX}`);
   if (!Number.isSafeInteger(w.requestId) || w.requestId <= 0) throw new InvalidArgumentError(`write_id.request_id must be a positive integer, got ${w.requestId}`);
   return { clientId: w.clientId, requestId: w.requestId };
 }
