@@ -10,7 +10,7 @@ import { toGrpcStatus } from '../protocol/grpc-status.ts';
 import { dstoreProto } from '../protocol/proto.ts';
 import type { GlobalHandlers } from '../protocol/generated/dstore/v1/Global.ts';
 import type { ReplicaHandlers } from '../protocol/generated/dstore/v1/Replica.ts';
-import { GlobalService, type ServerLimits } from './global-service.ts';
+import { checkServerLimits, GlobalService, type ServerLimits } from './global-service.ts';
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
 import { guardRequests } from './request-guard.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
@@ -100,6 +100,10 @@ export class GlobalServer {
     if (options.members.get(options.replicaId) === undefined) {
       throw new InvalidArgumentError(`replica ${options.replicaId} is not in the member list`);
     }
+    // Checked before anything is opened, so a bad limit leaks nothing.
+    const stateMachine = options.node?.stateMachine ?? REPLICA_NODE_DEFAULTS.stateMachine;
+    const limits = { ...SERVER_LIMITS_DEFAULTS, valueInlineBytesMax: stateMachine.valueInlineBytesMax, rangeKeysMax: stateMachine.rangeKeysMax, ...options.limits };
+    checkServerLimits(limits);
     const clock = options.clock ?? systemClock;
     const storage = await StorageEngine.open({ fs: new NodeFileSystem(), dir: options.dataDir, clock: { nowMs: () => Date.now() } });
     const peers = new Map([...options.members].filter(([id]) => id !== options.replicaId));
@@ -122,7 +126,6 @@ export class GlobalServer {
       { storage, clock, seed: randomInt(2 ** 31), send: (m) => transport.send(m), onFatal },
     );
     holder.node = node;
-    const limits = { ...SERVER_LIMITS_DEFAULTS, valueInlineBytesMax: node.config.stateMachine.valueInlineBytesMax, ...options.limits };
     const service = new GlobalService({
       node,
       limits,

@@ -5,6 +5,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { assertNever } from '../protocol/assert.ts';
+import { checkInteger } from '../protocol/config-check.ts';
 import { InvalidArgumentError, KeyOccupiedError, NotFoundError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
 import { hashToBytes, type Hash } from '../protocol/hash.ts';
 import { KEY_BYTES_MAX } from '../protocol/keys.ts';
@@ -47,6 +48,21 @@ export interface ServerLimits {
   /** Requests in one Session frame at most (never below the 256 the protocol promises). */
   readonly frameRequestsMax: number;
   readonly rangeKeysMax: number;
+}
+
+/** The protocol promises every server takes Session frames of at least this many requests. */
+export const FRAME_REQUESTS_MIN = 256;
+/** Bounds of requestBytesMax: room for a useful frame, and no more than peers may send (peer-transport.ts). */
+export const REQUEST_BYTES_MAX_MIN = 64 * 1024;
+export const REQUEST_BYTES_MAX_MAX = 256 * 1024 * 1024;
+
+/** Throws InvalidArgumentError naming the first limit out of its range. */
+export function checkServerLimits(l: ServerLimits): void {
+  checkInteger('ServerLimits.requestBytesMax', l.requestBytesMax, REQUEST_BYTES_MAX_MIN, REQUEST_BYTES_MAX_MAX);
+  checkInteger('ServerLimits.valueInlineBytesMax', l.valueInlineBytesMax, 0, l.requestBytesMax);
+  checkInteger('ServerLimits.blobBytesMax', l.blobBytesMax, 0);
+  checkInteger('ServerLimits.frameRequestsMax', l.frameRequestsMax, FRAME_REQUESTS_MIN, 65_536);
+  checkInteger('ServerLimits.rangeKeysMax', l.rangeKeysMax, 1);
 }
 
 /** What the service needs besides the node: blob sizes (for writes by hash) and status. */
@@ -118,7 +134,10 @@ function settle<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export class GlobalService {
-  constructor(private readonly deps: GlobalServiceDeps) {}
+  /** Throws InvalidArgumentError naming the first bad limit (checkServerLimits). */
+  constructor(private readonly deps: GlobalServiceDeps) {
+    checkServerLimits(deps.limits);
+  }
 
   get limits(): ServerLimits {
     return this.deps.limits;

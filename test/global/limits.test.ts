@@ -9,7 +9,9 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RESPONSE_KV_BYTES_MAX } from '../../src/global/global-service.ts';
+import { SERVER_LIMITS_DEFAULTS } from '../../src/global/global-server.ts';
+import { checkServerLimits, RESPONSE_KV_BYTES_MAX } from '../../src/global/global-service.ts';
+import { InvalidArgumentError } from '../../src/protocol/errors.ts';
 import { STATE_MACHINE_DEFAULTS } from '../../src/global/state/state-machine.ts';
 import type { ClientRequest } from '../../src/protocol/generated/dstore/v1/ClientRequest.ts';
 import type { GlobalClient as WireClient } from '../../src/protocol/generated/dstore/v1/Global.ts';
@@ -125,6 +127,26 @@ async function assertAlive(): Promise<void> {
 
 const bytes = (n: number, fill = 0x61): Buffer => Buffer.alloc(n, fill);
 const HASH_OK = Buffer.alloc(32, 7);
+
+describe('limits: configuration', () => {
+  it('every server limit is checked at start with a message naming it and its range', () => {
+    const bad = (override: Partial<typeof SERVER_LIMITS_DEFAULTS>, message: string): void => {
+      assert.throws(() => checkServerLimits({ ...SERVER_LIMITS_DEFAULTS, ...override }), (err: unknown) => err instanceof InvalidArgumentError && err.message === message);
+    };
+    checkServerLimits(SERVER_LIMITS_DEFAULTS);
+    bad({ requestBytesMax: 1000 }, 'ServerLimits.requestBytesMax must be an integer in 65536..268435456, got 1000');
+    bad({ requestBytesMax: 2 ** 29 }, `ServerLimits.requestBytesMax must be an integer in 65536..268435456, got ${2 ** 29}`);
+    bad({ valueInlineBytesMax: 32 * 1024 * 1024 }, 'ServerLimits.valueInlineBytesMax must be an integer in 0..16777216, got 33554432');
+    bad({ blobBytesMax: -1 }, 'ServerLimits.blobBytesMax must be an integer >= 0, got -1');
+    bad({ frameRequestsMax: 255 }, 'ServerLimits.frameRequestsMax must be an integer in 256..65536, got 255');
+    bad({ rangeKeysMax: 0.5 }, 'ServerLimits.rangeKeysMax must be an integer >= 1, got 0.5');
+  });
+
+  it('Status advertises the limits in force', async () => {
+    const s = await cluster.status(1);
+    assert.deepEqual(s.limits, { keyBytesMax: 1024, valueInlineBytesMax: VALUE_INLINE_BYTES_MAX, blobBytesMax: SERVER_LIMITS_DEFAULTS.blobBytesMax, requestBytesMax: REQUEST_BYTES_MAX, frameRequestsMax: FRAME_REQUESTS_MAX, rangeKeysMax: RANGE_KEYS_MAX });
+  });
+});
 
 describe('limits: sizes', () => {
   it('a key over KEY_BYTES_MAX (1024 bytes of UTF-8) is INVALID_ARGUMENT / TOO_LARGE naming the limit', async () => {
