@@ -5,8 +5,11 @@
 //       --peers 1=127.0.0.1:50051,2=127.0.0.1:50052,3=127.0.0.1:50053 --data ./data/replica-2
 //   npx tsx examples/global.ts --cluster 3          three replicas on 50051..50053 as child processes
 //
-// SIGINT / SIGTERM stop it cleanly (and, with --cluster, every child).
+// SIGINT / SIGTERM stop it cleanly (and, with --cluster, every child). A replica started by
+// `--cluster` also stops when its parent goes away, however the parent died (the IPC channel
+// to the parent closes), so no replica outlives the command that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DstoreError } from '../src/protocol/errors.ts';
@@ -14,17 +17,21 @@ import { interpretArgs, type ClusterArgs, type ReplicaArgs } from '../src/global
 import { GlobalServer } from '../src/global/global-server.ts';
 
 const USAGE = 'usage: global.ts [--id N] [--listen host:port] [--peers 1=host:port,...] [--data DIR] [--cluster-id ID] | --cluster 3|5 [--listen host:firstPort] [--data DIR]';
+/** How long `--cluster` waits for its children to stop cleanly before it kills them. */
+const CHILD_STOP_GRACE_MS = 5_000;
 
 async function runReplica(args: ReplicaArgs): Promise<void> {
   const server = await GlobalServer.listen(args.listen);
-  await server.start({ replicaId: args.replicaId, members: args.members, dataDir: args.dataDir, clusterId: args.clusterId });
+  // A lone replica advertises the address it bound (port 0 picks one), for leader hints.
+  const members = args.members.size === 1 ? new Map([[args.replicaId, server.address]]) : args.members;
+  await server.start({ replicaId: args.replicaId, members, dataDir: args.dataDir, clusterId: args.clusterId });
   console.log(`Dstore server listening on ${server.address}`);
-  if (args.members.size > 1) console.log(`replica ${args.replicaId} of ${args.members.size}, data in ${args.dataDir}`);
+  if (args.members.size > 1) console.log(`replica ${args.replicaId} of ${args.members.size} (pid ${process.pid}), data in ${args.dataDir}`);
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (why: string): void => {
     if (stopping) return;
     stopping = true;
-    console.log(`replica ${args.replicaId}: ${signal}, shutting down`);
+    console.log(`replica ${args.replicaId}: ${why}, shutting down`);
     server.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -35,6 +42,8 @@ async function runReplica(args: ReplicaArgs): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Started by --cluster: the parent holds the other end of the IPC channel.
+  if (process.send !== undefined) process.on('disconnect', () => stop('parent gone'));
 }
 
 function runCluster(args: ClusterArgs): void {
@@ -45,29 +54,36 @@ function runCluster(args: ClusterArgs): void {
   const children = new Map<number, ChildProcess>();
   let stopping = false;
   for (const id of ids) {
+    // process.execArgv carries the TypeScript loader this process was started with (tsx).
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', self, '--id', String(id), '--peers', peers, '--data', `${args.dataDir}/replica-${id}`, '--cluster-id', args.clusterId],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      [...process.execArgv, self, '--id', String(id), '--peers', peers, '--data', `${args.dataDir}/replica-${id}`, '--cluster-id', args.clusterId],
+      { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
     );
     children.set(id, child);
-    const prefix = (chunk: Buffer): string => chunk.toString().split('\n').filter((l) => l !== '').map((l) => `[${id}] ${l}`).join('\n');
-    child.stdout.on('data', (chunk: Buffer) => console.log(prefix(chunk)));
-    child.stderr.on('data', (chunk: Buffer) => console.error(prefix(chunk)));
+    createInterface({ input: child.stdout! }).on('line', (line) => console.log(`[${id}] ${line}`));
+    createInterface({ input: child.stderr! }).on('line', (line) => console.error(`[${id}] ${line}`));
     child.on('exit', (code, signal) => {
       children.delete(id);
       if (!stopping) console.error(`[${id}] exited (${signal ?? code}); the others keep running`);
-      if (children.size === 0) process.exit(0);
+      if (children.size === 0) process.exit(stopping ? 0 : 1);
     });
   }
   console.log(`Dstore cluster of ${args.size}: ${ids.map(address).join(', ')} (Ctrl-C stops all)`);
-  const stop = (): void => {
+  const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    console.log(`cluster: ${signal}, stopping ${children.size} replicas`);
     for (const child of children.values()) child.kill('SIGTERM');
+    setTimeout(() => {
+      for (const [id, child] of children) {
+        console.error(`[${id}] did not stop within ${CHILD_STOP_GRACE_MS} ms: killing it`);
+        child.kill('SIGKILL');
+      }
+    }, CHILD_STOP_GRACE_MS).unref();
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 async function main(): Promise<void> {
@@ -76,6 +92,7 @@ async function main(): Promise<void> {
     const { values } = parseArgs({
       options: { id: { type: 'string' }, listen: { type: 'string' }, peers: { type: 'string' }, data: { type: 'string' }, cluster: { type: 'string' }, 'cluster-id': { type: 'string' } },
       strict: true,
+      allowPositionals: false,
     });
     args = interpretArgs(values);
   } catch (err) {

@@ -6,6 +6,10 @@ import { InvalidArgumentError } from '../protocol/errors.ts';
 export const DEFAULT_LISTEN = '127.0.0.1:50051';
 export const DEFAULT_DATA_DIR = './data';
 export const DEFAULT_CLUSTER_ID = 'dstore';
+/** Largest replica id (ids are 1..REPLICA_ID_MAX). */
+export const REPLICA_ID_MAX = 65535;
+/** Sizes `--cluster` accepts: a majority survives one (3) or two (5) lost replicas. */
+export const CLUSTER_SIZES: readonly number[] = [3, 5];
 
 export interface ReplicaArgs {
   readonly kind: 'replica';
@@ -28,26 +32,35 @@ export interface ClusterArgs {
   readonly clusterId: string;
 }
 
+/** A decimal integer in [min, max] written with digits only, or null. */
+function decimal(text: string, min: number, max: number): number | null {
+  if (!/^[0-9]{1,10}$/.test(text)) return null;
+  const n = Number(text);
+  return n >= min && n <= max ? n : null;
+}
+
+/** Parses "host:port" (port 0..65535; IPv6 hosts in brackets). `what` names the flag in messages. */
 export function parseHostPort(text: string, what: string): { host: string; port: number } {
   const colon = text.lastIndexOf(':');
-  const port = Number(text.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError(`${what} ${JSON.stringify(text)} is not host:port (for example 127.0.0.1:50051)`);
+  const port = colon < 0 ? null : decimal(text.slice(colon + 1), 0, 65535);
+  if (colon <= 0 || port === null) {
+    throw new InvalidArgumentError(`${what} ${JSON.stringify(text)} is not host:port with port 0..65535 (for example 127.0.0.1:50051)`);
   }
   return { host: text.slice(0, colon), port };
 }
 
-/** Parses "1=host:port,2=host:port,...". */
+/** Parses "1=host:port,2=host:port,...". Every port must be given (not 0): peers dial them. */
 export function parsePeers(text: string): Map<number, string> {
   const members = new Map<number, string>();
   for (const part of text.split(',').filter((p) => p !== '')) {
     const eq = part.indexOf('=');
-    const id = Number(part.slice(0, eq));
-    if (eq <= 0 || !Number.isInteger(id) || id < 1 || id > 65535) {
-      throw new InvalidArgumentError(`--peers entry ${JSON.stringify(part)} is not id=host:port with id in 1..65535`);
+    const id = eq <= 0 ? null : decimal(part.slice(0, eq), 1, REPLICA_ID_MAX);
+    if (id === null) {
+      throw new InvalidArgumentError(`--peers entry ${JSON.stringify(part)} is not id=host:port with id in 1..${REPLICA_ID_MAX}`);
     }
     const address = part.slice(eq + 1);
-    parseHostPort(address, `--peers entry for replica ${id}`);
+    const { port } = parseHostPort(address, `--peers entry for replica ${id}`);
+    if (port === 0) throw new InvalidArgumentError(`--peers entry for replica ${id} has port 0: peers need the real port to dial`);
     if (members.has(id)) throw new InvalidArgumentError(`--peers lists replica ${id} twice`);
     members.set(id, address);
   }
@@ -64,28 +77,40 @@ export interface RawArgs {
   'cluster-id'?: string | undefined;
 }
 
+function nonEmpty(value: string | undefined, flag: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (value === '') throw new InvalidArgumentError(`${flag} is empty`);
+  return value;
+}
+
+function interpretCluster(raw: RawArgs, clusterId: string): ClusterArgs {
+  const size = decimal(raw.cluster ?? '', 0, 99);
+  if (size === null || !CLUSTER_SIZES.includes(size)) {
+    throw new InvalidArgumentError(`--cluster must be ${CLUSTER_SIZES.join(' or ')}, got ${JSON.stringify(raw.cluster)}`);
+  }
+  if (raw.id !== undefined || raw.peers !== undefined) throw new InvalidArgumentError('--cluster starts every replica itself: drop --id and --peers');
+  const { host, port } = parseHostPort(raw.listen ?? DEFAULT_LISTEN, '--listen');
+  if (port === 0) throw new InvalidArgumentError(`--cluster ${size} cannot use port 0: --listen gives the first of ${size} consecutive free ports`);
+  if (port + size - 1 > 65535) throw new InvalidArgumentError(`--cluster ${size} needs ${size} consecutive ports from ${port}, past 65535`);
+  return { kind: 'cluster', size, host, firstPort: port, dataDir: nonEmpty(raw.data, '--data', DEFAULT_DATA_DIR), clusterId };
+}
+
 /** Throws InvalidArgumentError with a message fit to print as is. */
 export function interpretArgs(raw: RawArgs): ReplicaArgs | ClusterArgs {
-  const clusterId = raw['cluster-id'] ?? DEFAULT_CLUSTER_ID;
-  if (raw.cluster !== undefined) {
-    const size = Number(raw.cluster);
-    if (size !== 3 && size !== 5) throw new InvalidArgumentError(`--cluster must be 3 or 5, got ${JSON.stringify(raw.cluster)}`);
-    if (raw.id !== undefined || raw.peers !== undefined) throw new InvalidArgumentError('--cluster starts every replica itself: drop --id and --peers');
-    const { host, port } = parseHostPort(raw.listen ?? DEFAULT_LISTEN, '--listen');
-    if (port === 0 || port + size - 1 > 65535) throw new InvalidArgumentError(`--cluster ${size} needs ${size} consecutive ports from ${port}`);
-    return { kind: 'cluster', size, host, firstPort: port, dataDir: raw.data ?? DEFAULT_DATA_DIR, clusterId };
-  }
-  const replicaId = raw.id === undefined ? 1 : Number(raw.id);
-  if (!Number.isInteger(replicaId) || replicaId < 1 || replicaId > 65535) throw new InvalidArgumentError(`--id must be an integer in 1..65535, got ${JSON.stringify(raw.id)}`);
+  const clusterId = nonEmpty(raw['cluster-id'], '--cluster-id', DEFAULT_CLUSTER_ID);
+  if (raw.cluster !== undefined) return interpretCluster(raw, clusterId);
+  const replicaId = raw.id === undefined ? 1 : decimal(raw.id, 1, REPLICA_ID_MAX);
+  if (replicaId === null) throw new InvalidArgumentError(`--id must be an integer in 1..${REPLICA_ID_MAX}, got ${JSON.stringify(raw.id)}`);
   if (raw.peers === undefined) {
     const listen = raw.listen ?? DEFAULT_LISTEN;
     parseHostPort(listen, '--listen');
-    return { kind: 'replica', replicaId, listen, members: new Map([[replicaId, listen]]), dataDir: raw.data ?? DEFAULT_DATA_DIR, clusterId };
+    return { kind: 'replica', replicaId, listen, members: new Map([[replicaId, listen]]), dataDir: nonEmpty(raw.data, '--data', DEFAULT_DATA_DIR), clusterId };
   }
   const members = parsePeers(raw.peers);
   const advertised = members.get(replicaId);
   if (advertised === undefined) throw new InvalidArgumentError(`--peers does not list this replica (--id ${replicaId}): include ${replicaId}=host:port`);
   const listen = raw.listen ?? advertised;
-  parseHostPort(listen, '--listen');
-  return { kind: 'replica', replicaId, listen, members, dataDir: raw.data ?? `${DEFAULT_DATA_DIR}/replica-${replicaId}`, clusterId };
+  const { port } = parseHostPort(listen, '--listen');
+  if (port === 0) throw new InvalidArgumentError(`--listen port 0 with --peers: the others dial ${advertised}, so listen on that port`);
+  return { kind: 'replica', replicaId, listen, members, dataDir: nonEmpty(raw.data, '--data', `${DEFAULT_DATA_DIR}/replica-${replicaId}`), clusterId };
 }

@@ -5,7 +5,8 @@
 
 import { assertNever } from '../protocol/assert.ts';
 import { InvalidArgumentError } from '../protocol/errors.ts';
-import { hashFromBytes, hashToBytes } from '../protocol/hash.ts';
+import { validateKey } from '../protocol/keys.ts';
+import { HASH_BYTES, hashFromBytes, hashToBytes, type Hash } from '../protocol/hash.ts';
 import { dstoreRoot, TO_OBJECT_OPTIONS } from '../protocol/proto.ts';
 import type { Command__Output } from '../protocol/generated/dstore/v1/Command.ts';
 import type { Compare__Output } from '../protocol/generated/dstore/v1/Compare.ts';
@@ -20,32 +21,57 @@ import type * as state from './state/types.ts';
 
 const CommandType = dstoreRoot().lookupType('dstore.v1.Command');
 
+const REPLACEMENT_CHARACTER = '\uFFFD';
+
 /** Most compares plus ops in one transaction. */
 export const TXN_OPS_MAX = 1024;
-/** Longest client id accepted in a WriteId. */
-export const CLIENT_ID_CHARS_MAX = 64;
+/** Longest client id accepted in a WriteId, in UTF-8 bytes (global.proto: at most 64 bytes). */
+export const CLIENT_ID_BYTES_MAX = 64;
+
+/** A hash from the wire; throws InvalidArgumentError naming `where` unless it is 32 bytes. */
+export function hashField(bytes: Uint8Array, where: string): Hash {
+  if (bytes.byteLength !== HASH_BYTES) throw new InvalidArgumentError(`${where} must be a ${HASH_BYTES}-byte BLAKE3 hash, got ${bytes.byteLength} bytes`);
+  return hashFromBytes(bytes);
+}
 
 function valueRef(source: ValueSource__Output | null, where: string): state.ValueRef {
   if (source === null) throw new InvalidArgumentError(`${where}: value is missing: give inline bytes or a blob_hash`);
   if (source.inline !== undefined) return { kind: 'inline', bytes: source.inline };
   if (source.blobHash !== undefined) {
-    return { kind: 'blob', hash: hashFromBytes(source.blobHash), size: source.blobSize };
+    return { kind: 'blob', hash: hashField(source.blobHash, `${where}: blob_hash`), size: source.blobSize };
   }
   throw new InvalidArgumentError(`${where}: value is missing: give inline bytes or a blob_hash`);
 }
 
-export function rangeSpecOf(r: RangeRequest__Output): state.RangeSpec {
+/**
+ * Checks a key from a client: 1..KEY_BYTES_MAX bytes of UTF-8 (TooLargeError above), and no
+ * U+FFFD. The decoder turns bytes that are not UTF-8 into U+FFFD, so refusing it is how a key
+ * sent as invalid UTF-8 is refused rather than silently renamed. `what` names the key.
+ */
+export function checkKey(key: string, what: string): void {
+  validateKey(key, what);
+  if (key.includes(REPLACEMENT_CHARACTER)) {
+    throw new InvalidArgumentError(`${what} contains U+FFFD, which stands for bytes that are not UTF-8: keys must be valid UTF-8 and may not contain U+FFFD`);
+  }
+}
+
+export function rangeSpecOf(r: RangeRequest__Output, where = 'range'): state.RangeSpec {
+  if (r.prefix !== '') checkKey(r.prefix, `${where} prefix`);
+  if (r.start !== '') checkKey(r.start, `${where} start`);
+  if (r.end !== '') checkKey(r.end, `${where} end`);
   return { start: r.start, end: r.end, prefix: r.prefix, limit: r.limit, withValues: r.withValues };
 }
 
 function opOf(op: TxnOp__Output, where: string): state.Op {
+  const key = opKey(op);
+  if (key !== null) checkKey(key, `${where} key`);
   if (op.get) return { kind: 'get', key: op.get.key, withValue: op.get.withValue };
   if (op.put) return { kind: 'put', key: op.put.key, value: valueRef(op.put.value, where) };
   if (op.putIfAbsent) return { kind: 'putIfAbsent', key: op.putIfAbsent.key, value: valueRef(op.putIfAbsent.value, where) };
   if (op.delete) return { kind: 'delete', key: op.delete.key };
   if (op.range) {
     if (op.range.range === null) throw new InvalidArgumentError(`${where}: range op without a range`);
-    return { kind: 'range', range: rangeSpecOf(op.range.range) };
+    return { kind: 'range', range: rangeSpecOf(op.range.range, `${where} range`) };
   }
   if (op.listAppend) return { kind: 'listAppend', key: op.listAppend.key, items: op.listAppend.items };
   if (op.mapStore) return { kind: 'mapStore', key: op.mapStore.key, entries: op.mapStore.entries };
@@ -57,7 +83,13 @@ function opOf(op: TxnOp__Output, where: string): state.Op {
   throw new InvalidArgumentError(`${where}: op has no kind set: set one of get, put, put_if_absent, delete, range, list_append, map_store, map_delete, add`);
 }
 
+/** The key an op names, or null for a range. */
+function opKey(op: TxnOp__Output): string | null {
+  return (op.get ?? op.put ?? op.putIfAbsent ?? op.delete ?? op.listAppend ?? op.mapStore ?? op.mapDelete ?? op.add)?.key ?? null;
+}
+
 function compareOf(c: Compare__Output, where: string): state.Compare {
+  checkKey(c.key, `${where} key`);
   const operator = ({ OPERATOR_EQUAL: 'equal', OPERATOR_NOT_EQUAL: 'notEqual', OPERATOR_LESS: 'less', OPERATOR_GREATER: 'greater' } as const)[c.operator];
   if (operator === undefined) throw new InvalidArgumentError(`${where}: unknown operator ${String(c.operator)}`);
   switch (c.target) {
@@ -67,7 +99,7 @@ function compareOf(c: Compare__Output, where: string): state.Compare {
         throw new InvalidArgumentError(`${where}: ${c.target} compares only with OPERATOR_EQUAL or OPERATOR_NOT_EQUAL`);
       }
       if (c.target === 'TARGET_EXISTS') return { key: c.key, target: 'exists', operator, exists: c.exists };
-      return { key: c.key, target: 'hash', operator, hash: c.hash.byteLength === 0 ? null : hashFromBytes(c.hash) };
+      return { key: c.key, target: 'hash', operator, hash: c.hash.byteLength === 0 ? null : hashField(c.hash, `${where}: hash`) };
     }
     case 'TARGET_VERSION':
       return { key: c.key, target: 'version', operator, number: c.number };
@@ -91,7 +123,8 @@ export function txnOf(t: TxnRequest__Output): state.Txn {
 
 export function writeIdOf(w: WriteId__Output | null): state.WriteId | null {
   if (w === null || w.clientId === '') return null;
-  if (w.clientId.length > CLIENT_ID_CHARS_MAX) throw new InvalidArgumentError(`write_id.client_id is ${w.clientId.length} characters, over ${CLIENT_ID_CHARS_MAX}`);
+  const idBytes = Buffer.byteLength(w.clientId);
+  if (idBytes > CLIENT_ID_BYTES_MAX) throw new InvalidArgumentError(`write_id.client_id is ${idBytes} bytes of UTF-8, over the limit of ${CLIENT_ID_BYTES_MAX}`);
   if (!Number.isSafeInteger(w.requestId) || w.requestId <= 0) throw new InvalidArgumentError(`write_id.request_id must be a positive integer, got ${w.requestId}`);
   if (!Number.isSafeInteger(w.firstIncomplete) || w.firstIncomplete < 0 || w.firstIncomplete > w.requestId) {
     throw new InvalidArgumentError(`write_id.first_incomplete must be in 0..request_id (${w.requestId}), got ${w.firstIncomplete}`);

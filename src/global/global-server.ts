@@ -12,9 +12,10 @@ import type { GlobalHandlers } from '../protocol/generated/dstore/v1/Global.ts';
 import type { ReplicaHandlers } from '../protocol/generated/dstore/v1/Replica.ts';
 import { BlobReplicator, stateMachineReferences, type BlobReplicatorConfig } from './blob-replicator.ts';
 import { BlobService } from './blob-service.ts';
-import { GlobalService, type ServerLimits } from './global-service.ts';
+import { checkServerLimits, GlobalService, type ServerLimits } from './global-service.ts';
 import { addReflection, ServingHealth } from './introspection.ts';
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
+import { guardRequests } from './request-guard.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
 import { serveSnapshot, SnapshotFetcher, type SnapshotFetcherConfig } from './snapshot-transfer.ts';
 import { NodeFileSystem } from './storage/fs.ts';
@@ -53,6 +54,9 @@ export const SERVER_LIMITS_DEFAULTS: ServerLimits = Object.freeze({
   frameRequestsMax: 1024,
   rangeKeysMax: REPLICA_NODE_DEFAULTS.stateMachine.rangeKeysMax,
 });
+
+/** Methods whose handlers answer a RefusedMessage (GlobalService's unary calls and Session). */
+const GUARDED_GLOBAL_METHODS = ['Get', 'Set', 'Delete', 'Txn', 'Range', 'MissingBlobs', 'Status', 'Session'];
 
 function unavailable(): grpc.ServiceError {
   const s = toGrpcStatus(new UnavailableError('replica is starting or stopping: retry shortly'));
@@ -94,8 +98,10 @@ export class GlobalServer {
     });
     const holder: { self: GlobalServer | null } = { self: null };
     const target = (): Running | null => holder.self?.running ?? null;
-    server.addService(dstoreProto().dstore.v1.Global.service, globalHandlers(target));
-    server.addService(dstoreProto().dstore.v1.Replica.service, replicaHandlers(target));
+    // Refusals of oversized or undecodable messages reach these handlers (request-guard.ts).
+    const requestBytesMax = (): number => target()?.service.limits.requestBytesMax ?? SERVER_LIMITS_DEFAULTS.requestBytesMax;
+    server.addService(guardRequests(dstoreProto().dstore.v1.Global.service, GUARDED_GLOBAL_METHODS, requestBytesMax), globalHandlers(target));
+    server.addService(guardRequests(dstoreProto().dstore.v1.Replica.service, ['Exchange'], () => PEER_MESSAGE_BYTES_MAX), replicaHandlers(target));
     const health = new ServingHealth();
     health.addTo(server);
     addReflection(server);
@@ -116,6 +122,10 @@ export class GlobalServer {
     if (options.members.get(options.replicaId) === undefined) {
       throw new InvalidArgumentError(`replica ${options.replicaId} is not in the member list`);
     }
+    // Checked before anything is opened, so a bad limit leaks nothing.
+    const stateMachine = options.node?.stateMachine ?? REPLICA_NODE_DEFAULTS.stateMachine;
+    const limits = { ...SERVER_LIMITS_DEFAULTS, valueInlineBytesMax: stateMachine.valueInlineBytesMax, rangeKeysMax: stateMachine.rangeKeysMax, ...options.limits };
+    checkServerLimits(limits);
     const clock = options.clock ?? systemClock;
     const blobBytesMax = options.limits?.blobBytesMax ?? SERVER_LIMITS_DEFAULTS.blobBytesMax;
     const blobStoreConfig = validateBlobStoreConfig({ ...options.storage?.blobs, ...options.blobs?.store, blobBytesMax });
@@ -140,7 +150,6 @@ export class GlobalServer {
       { storage, clock, seed: randomInt(2 ** 31), send: (m) => transport.send(m), onFatal },
     );
     holder.node = node;
-    const limits = { ...SERVER_LIMITS_DEFAULTS, valueInlineBytesMax: node.config.stateMachine.valueInlineBytesMax, ...options.limits };
     const blobReplicator = new BlobReplicator({
       selfId: options.replicaId,
       members: options.members,

@@ -5,8 +5,9 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { assertNever } from '../protocol/assert.ts';
-import { InvalidArgumentError, KeyOccupiedError, NotFoundError, TooLargeError } from '../protocol/errors.ts';
-import { hashFromBytes, hashToBytes, type Hash } from '../protocol/hash.ts';
+import { checkInteger } from '../protocol/config-check.ts';
+import { InvalidArgumentError, KeyOccupiedError, NotFoundError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
+import { hashToBytes, type Hash } from '../protocol/hash.ts';
 import { KEY_BYTES_MAX } from '../protocol/keys.ts';
 import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
 import type { ClientFrame__Output } from '../protocol/generated/dstore/v1/ClientFrame.ts';
@@ -15,6 +16,7 @@ import type { DeleteRequest__Output } from '../protocol/generated/dstore/v1/Dele
 import type { DeleteResponse } from '../protocol/generated/dstore/v1/DeleteResponse.ts';
 import type { GetRequest__Output } from '../protocol/generated/dstore/v1/GetRequest.ts';
 import type { GetResponse } from '../protocol/generated/dstore/v1/GetResponse.ts';
+import type { KeyValue } from '../protocol/generated/dstore/v1/KeyValue.ts';
 import type { GlobalHandlers } from '../protocol/generated/dstore/v1/Global.ts';
 import type { MissingBlobsRequest__Output } from '../protocol/generated/dstore/v1/MissingBlobsRequest.ts';
 import type { MissingBlobsResponse } from '../protocol/generated/dstore/v1/MissingBlobsResponse.ts';
@@ -30,8 +32,9 @@ import type { TxnOp__Output } from '../protocol/generated/dstore/v1/TxnOp.ts';
 import type { TxnRequest__Output } from '../protocol/generated/dstore/v1/TxnRequest.ts';
 import type { TxnResponse } from '../protocol/generated/dstore/v1/TxnResponse.ts';
 import type { ValueSource__Output } from '../protocol/generated/dstore/v1/ValueSource.ts';
-import { keyValueMsg, opResultMsg, rangeSpecOf, txnOf, writeIdOf } from './codec.ts';
+import { checkKey, hashField, keyValueMsg, opResultMsg, rangeSpecOf, txnOf, writeIdOf } from './codec.ts';
 import type { ReplicaNode } from './replica-node.ts';
+import { isRefused, type RefusedMessage } from './request-guard.ts';
 import { stateChecksum } from './state/snapshot.ts';
 import type { TxnResult } from './state/types.ts';
 
@@ -45,6 +48,21 @@ export interface ServerLimits {
   /** Requests in one Session frame at most (never below the 256 the protocol promises). */
   readonly frameRequestsMax: number;
   readonly rangeKeysMax: number;
+}
+
+/** The protocol promises every server takes Session frames of at least this many requests. */
+export const FRAME_REQUESTS_MIN = 256;
+/** Bounds of requestBytesMax: room for a useful frame, and no more than peers may send (peer-transport.ts). */
+export const REQUEST_BYTES_MAX_MIN = 64 * 1024;
+export const REQUEST_BYTES_MAX_MAX = 256 * 1024 * 1024;
+
+/** Throws InvalidArgumentError naming the first limit out of its range. */
+export function checkServerLimits(l: ServerLimits): void {
+  checkInteger('ServerLimits.requestBytesMax', l.requestBytesMax, REQUEST_BYTES_MAX_MIN, REQUEST_BYTES_MAX_MAX);
+  checkInteger('ServerLimits.valueInlineBytesMax', l.valueInlineBytesMax, 0, l.requestBytesMax);
+  checkInteger('ServerLimits.blobBytesMax', l.blobBytesMax, 0);
+  checkInteger('ServerLimits.frameRequestsMax', l.frameRequestsMax, FRAME_REQUESTS_MIN, 65_536);
+  checkInteger('ServerLimits.rangeKeysMax', l.rangeKeysMax, 1);
 }
 
 /** What the service needs besides the node: blob sizes (for writes by hash) and status. */
@@ -63,10 +81,72 @@ export interface GlobalServiceDeps {
   readonly blobBytes: () => number;
 }
 
+/** Requests one Session stream may have unanswered before the server stops reading it. */
+export const SESSION_REQUESTS_IN_FLIGHT_MAX = 8192;
+/** A Session frame goes out once the answers gathered for it reach about this many bytes. */
+export const SESSION_FRAME_BYTES_TARGET = 1024 * 1024;
+/**
+ * Keys and values one response carries at most, estimated: a range (alone or in a
+ * transaction) that would carry more is cut short with `more` set, and the client goes on
+ * from its last key. Keeps every response far below the clients' receive limit (64 MiB).
+ */
+export const RESPONSE_KV_BYTES_MAX = 16 * 1024 * 1024;
+/** What one key-value costs in a response besides its key and value bytes (an estimate). */
+const KV_OVERHEAD_BYTES = 96;
+
+function kvBytesEstimate(kv: KeyValue): number {
+  return Buffer.byteLength(kv.key ?? '') + (kv.value?.length ?? 0) + KV_OVERHEAD_BYTES;
+}
+
+/** Roughly how many bytes `response` takes on the wire: its key-values, plus a constant. */
+function responseBytesEstimate(response: ServerResponse): number {
+  let bytes = KV_OVERHEAD_BYTES;
+  const add = (kvs: readonly KeyValue[] | null | undefined): void => {
+    for (const kv of kvs ?? []) bytes += kvBytesEstimate(kv);
+  };
+  add(response.range?.kvs);
+  if (response.get?.kv) add([response.get.kv]);
+  for (const r of response.txn?.results ?? []) {
+    add(r.range?.kvs);
+    if (r.get?.kv) add([r.get.kv]);
+    if (r.written) add([r.written]);
+  }
+  return bytes;
+}
+
+/**
+ * Cuts `kvs` to what fits in `budget.bytesLeft` (at least one key-value, so a client always
+ * makes progress) and charges the budget. Returns the kept key-values and whether any were cut.
+ */
+function fitKvs(kvs: KeyValue[], budget: { bytesLeft: number }): { kvs: KeyValue[]; cut: boolean } {
+  for (let i = 0; i < kvs.length; i++) {
+    const bytes = kvBytesEstimate(kvs[i]!);
+    if (i > 0 && bytes > budget.bytesLeft) return { kvs: kvs.slice(0, i), cut: true };
+    budget.bytesLeft -= bytes;
+  }
+  return { kvs, cut: false };
+}
+
 type Unary<Req, Res> = (req: Req) => Promise<Res>;
 
+/** Calls `fn`; a synchronous throw becomes a rejection, so no handler can throw into grpc-js. */
+function settle<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
 export class GlobalService {
-  constructor(private readonly deps: GlobalServiceDeps) {}
+  /** Throws InvalidArgumentError naming the first bad limit (checkServerLimits). */
+  constructor(private readonly deps: GlobalServiceDeps) {
+    checkServerLimits(deps.limits);
+  }
+
+  get limits(): ServerLimits {
+    return this.deps.limits;
+  }
 
   private header(revision: number): { revision: number; replicaId: number } {
     return { revision, replicaId: this.deps.node.replicaId };
@@ -80,6 +160,7 @@ export class GlobalService {
   }
 
   readonly get: Unary<GetRequest__Output, GetResponse> = async (req) => {
+    checkKey(req.key, 'key');
     await this.readBarrier(req.consistency, req.minRevision);
     const sm = this.deps.node.stateMachine;
     const kv = sm.get(req.key, req.withValue);
@@ -87,10 +168,12 @@ export class GlobalService {
   };
 
   readonly range: Unary<RangeRequest__Output, RangeResponse> = async (req) => {
+    const spec = rangeSpecOf(req);
     await this.readBarrier(req.consistency, req.minRevision);
     const sm = this.deps.node.stateMachine;
-    const r = sm.range(rangeSpecOf(req));
-    return { header: this.header(sm.revision), kvs: r.kvs.map(keyValueMsg), more: r.more };
+    const r = sm.range(spec);
+    const fit = fitKvs(r.kvs.map(keyValueMsg), { bytesLeft: RESPONSE_KV_BYTES_MAX });
+    return { header: this.header(sm.revision), kvs: fit.kvs, more: r.more || fit.cut };
   };
 
   // ---- writes -----------------------------------------------------------------------
@@ -101,7 +184,10 @@ export class GlobalService {
     if (source.inline !== undefined && source.inline.byteLength > this.deps.limits.valueInlineBytesMax) {
       throw new TooLargeError(`${where}: inline value of ${source.inline.byteLength} bytes is over ${this.deps.limits.valueInlineBytesMax}: upload it with PutBlob and refer to it by blob_hash`);
     }
-    if (source.blobHash !== undefined) blobs.push({ source, where });
+    if (source.blobHash !== undefined) {
+      hashField(source.blobHash, `${where}: blob_hash`);
+      blobs.push({ source, where });
+    }
   }
 
   private checkOps(ops: TxnOp__Output[], branch: string, blobs: { source: ValueSource__Output; where: string }[]): void {
@@ -121,7 +207,7 @@ export class GlobalService {
     if (blobs.length === 0 || !this.deps.node.isLeader()) return;
     const sizes = new Map<Hash, Promise<number>>();
     await Promise.all(blobs.map(async ({ source, where }) => {
-      const hash = hashFromBytes(source.blobHash!);
+      const hash = hashField(source.blobHash!, `${where}: blob_hash`);
       let size = sizes.get(hash);
       if (size === undefined) {
         size = this.deps.ensureBlobDurable(hash);
@@ -156,7 +242,15 @@ export class GlobalService {
   readonly txn: Unary<TxnRequest__Output, TxnResponse> = async (req) => {
     const result = await this.runTxn(req);
     const header = this.header(result.revision);
-    return { header, succeeded: result.succeeded, results: result.results.map((r) => opResultMsg(r, header)) };
+    const results = result.results.map((r) => opResultMsg(r, header));
+    const budget = { bytesLeft: RESPONSE_KV_BYTES_MAX };
+    for (const r of results) {
+      if (r.range?.kvs === undefined) continue;
+      const fit = fitKvs(r.range.kvs, budget);
+      r.range.kvs = fit.kvs;
+      r.range.more = (r.range.more ?? false) || fit.cut;
+    }
+    return { header, succeeded: result.succeeded, results };
   };
 
   readonly set: Unary<SetRequest__Output, SetResponse> = async (req) => {
@@ -181,8 +275,8 @@ export class GlobalService {
     if (req.hashes.length > this.deps.limits.frameRequestsMax) {
       return Promise.reject(new InvalidArgumentError(`missing_blobs asks about ${req.hashes.length} hashes, over ${this.deps.limits.frameRequestsMax}: split it`));
     }
-    const missing = req.hashes.filter((bytes) => this.deps.blobSize(hashFromBytes(bytes)) === undefined);
-    return Promise.resolve({ missing });
+    // Rejects (never throws) on a bad hash: a throw here would escape a stream's event handler.
+    return settle(() => Promise.resolve({ missing: req.hashes.filter((bytes, i) => this.deps.blobSize(hashField(bytes, `missing_blobs hash ${i}`)) === undefined) }));
   };
 
   readonly status: Unary<StatusRequest__Output, StatusResponse> = (req) => {
@@ -240,47 +334,91 @@ export class GlobalService {
 
   /**
    * One Session stream: requests are answered as they complete; answers completed in the
-   * same turn of the event loop go out in one frame.
+   * same turn of the event loop go out together, in frames of about
+   * SESSION_FRAME_BYTES_TARGET. Flow control: reading pauses while
+   * SESSION_REQUESTS_IN_FLIGHT_MAX requests are unanswered or the client is not reading
+   * answers, so a client cannot make the server buffer without bound. A frame the server
+   * refuses (undecodable, over a limit) closes this stream only, with INVALID_ARGUMENT; a
+   * half-close is answered by ending the stream once every request in flight is answered.
    */
   session(call: grpc.ServerDuplexStream<ClientFrame__Output, ServerFrame>): void {
     let outgoing: ServerResponse[] = [];
+    let outgoingBytes = 0;
     let flushScheduled = false;
     let open = true;
+    let clientEnded = false;
+    let inFlight = 0;
+    let writable = true;
+    let paused = false;
+    const updateFlow = (): void => {
+      if (!paused && (inFlight >= SESSION_REQUESTS_IN_FLIGHT_MAX || !writable)) {
+        paused = true;
+        call.pause();
+      } else if (paused && writable && inFlight <= SESSION_REQUESTS_IN_FLIGHT_MAX / 2) {
+        paused = false;
+        call.resume();
+      }
+    };
+    const write = (responses: ServerResponse[]): void => {
+      if (!call.write({ responses })) writable = false;
+    };
     const flush = (): void => {
       flushScheduled = false;
-      if (!open || outgoing.length === 0) return;
-      const responses = outgoing;
+      if (open && outgoing.length > 0) write(outgoing);
       outgoing = [];
-      call.write({ responses });
+      outgoingBytes = 0;
+      if (open && clientEnded && inFlight === 0) {
+        open = false;
+        call.end();
+      }
+      updateFlow();
     };
     const answer = (response: ServerResponse): void => {
+      inFlight--;
       outgoing.push(response);
+      outgoingBytes += responseBytesEstimate(response);
+      if (outgoingBytes >= SESSION_FRAME_BYTES_TARGET && open) {
+        write(outgoing);
+        outgoing = [];
+        outgoingBytes = 0;
+      }
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flush);
       }
     };
-    call.on('data', (frame: ClientFrame__Output) => {
+    const refuse = (err: DstoreError): void => {
+      if (!open) return;
+      open = false;
+      const s = toGrpcStatus(err);
+      call.emit('error', { code: s.code, details: s.details, metadata: s.metadata });
+    };
+    call.on('data', (frame: ClientFrame__Output | RefusedMessage) => {
+      if (!open) return;
+      if (isRefused(frame)) return refuse(frame.error);
       if (frame.requests.length > this.deps.limits.frameRequestsMax) {
-        open = false;
-        const s = toGrpcStatus(new InvalidArgumentError(`frame of ${frame.requests.length} requests is over the limit of ${this.deps.limits.frameRequestsMax}: send smaller frames`));
-        call.emit('error', { code: s.code, details: s.details, metadata: s.metadata });
-        return;
+        return refuse(new InvalidArgumentError(`frame of ${frame.requests.length} requests is over the limit of ${this.deps.limits.frameRequestsMax} (limits.frame_requests_max): send smaller frames`));
       }
+      inFlight += frame.requests.length;
       for (const request of frame.requests) {
-        this.dispatch(request).then(
+        settle(() => this.dispatch(request)).then(
           (body) => answer({ id: request.id, ...body }),
           (err: unknown) => answer({ id: request.id, error: toErrorDetail(err) }),
         );
       }
+      updateFlow();
+    });
+    call.on('drain', () => {
+      writable = true;
+      updateFlow();
+    });
+    call.on('end', () => {
+      clientEnded = true;
+      if (!flushScheduled) flush();
     });
     const close = (): void => {
       open = false;
     };
-    call.on('end', () => {
-      close();
-      call.end();
-    });
     call.on('error', close);
     call.on('cancelled', close);
   }
@@ -288,7 +426,9 @@ export class GlobalService {
   /** The unary handlers, wired for grpc-js; streaming blob and subscribe calls are added by the server. */
   unaryHandlers(): Pick<GlobalHandlers, 'Get' | 'Set' | 'Delete' | 'Txn' | 'Range' | 'MissingBlobs' | 'Status' | 'Session'> {
     const unary = <Req, Res>(fn: Unary<Req, Res>): grpc.handleUnaryCall<Req, Res> => (call, callback) => {
-      fn(call.request).then(
+      const request: unknown = call.request;
+      if (isRefused(request)) return callback(toGrpcStatus(request.error));
+      settle(() => fn(call.request)).then(
         (res) => callback(null, res),
         (err: unknown) => callback(toGrpcStatus(err)),
       );

@@ -1,6 +1,10 @@
 // Consensus messages <-> dstore.v1.ConsensusMessage (replica.proto), one to one. Decoding
-// is where a malformed or hostile frame from a peer is refused (InvalidArgumentError) before
-// it reaches the consensus core, which asserts its inputs are well formed.
+// is where a malformed frame from a peer is refused (InvalidArgumentError) before it reaches
+// the consensus core, which asserts its inputs are well formed: every number is a safe
+// integer in range, a leader's or candidate's ballot names its sender, entry lists ascend
+// and stay within PEER_MESSAGE_ENTRIES_MAX, catch-up entries are decided. What decoding
+// cannot see is a well-formed message that lies (two values decided for one instance): the
+// core's assertions stop the replica then, as the replicas are trusted not to lie.
 
 import { assertNever } from '../protocol/assert.ts';
 import { InvalidArgumentError } from '../protocol/errors.ts';
@@ -38,13 +42,52 @@ export function encodePeerMessage(m: Message): ConsensusMessage {
   }
 }
 
+/** Entries, values or acknowledged instances one consensus message carries at most. */
+export const PEER_MESSAGE_ENTRIES_MAX = 65_536;
+/** Highest ballot round accepted: far above any real count of elections, far below 2^53. */
+export const BALLOT_ROUND_MAX = 2 ** 48;
+/** Highest replica id (as in the --peers list). */
+const REPLICA_ID_MAX = 65_535;
+
 function malformed(what: string): InvalidArgumentError {
   return new InvalidArgumentError(`malformed consensus message from peer: ${what}`);
 }
 
 function ballotOf(b: Ballot__Output | null, what: string): Ballot {
   if (b === null) throw malformed(`${what} has no ballot`);
+  if (!Number.isSafeInteger(b.round) || b.round < 0 || b.round > BALLOT_ROUND_MAX) throw malformed(`${what} has ballot round ${b.round}, outside 0..${BALLOT_ROUND_MAX}`);
+  if (!Number.isSafeInteger(b.replicaId) || b.replicaId < 0 || b.replicaId > REPLICA_ID_MAX) throw malformed(`${what} has ballot replica id ${b.replicaId}, outside 0..${REPLICA_ID_MAX}`);
   return { round: b.round, replicaId: b.replicaId };
+}
+
+/** The ballot of a message only its owner sends (pre-vote, prepare, accept, heartbeat, decided). */
+function ownBallotOf(b: Ballot__Output | null, from: number, what: string): Ballot {
+  const ballot = ballotOf(b, what);
+  if (ballot.replicaId !== from) throw malformed(`${what} from replica ${from} carries the ballot of replica ${ballot.replicaId}`);
+  return ballot;
+}
+
+function countOf(n: number, what: string): void {
+  if (n > PEER_MESSAGE_ENTRIES_MAX) throw malformed(`${what}: ${n}, over the limit of ${PEER_MESSAGE_ENTRIES_MAX}`);
+}
+
+/** Entries in strictly ascending instance order; decided ones only when `decidedOnly`. */
+function entriesOf(entries: LogEntry__Output[], what: string, decidedOnly: boolean): LogEntry[] {
+  countOf(entries.length, `${what} count`);
+  let previous = 0;
+  return entries.map((e) => {
+    const entry = entryOf(e, `${what} entry`);
+    if (entry.instance <= previous) throw malformed(`${what} entries do not ascend (${entry.instance} after ${previous})`);
+    if (decidedOnly && !entry.decided) throw malformed(`${what} entry ${entry.instance} is not decided`);
+    previous = entry.instance;
+    return entry;
+  });
+}
+
+/** The first of `count` consecutive instances, all of them safe integers >= 1. */
+function instanceRange(first: number, count: number, what: string): number {
+  if (!Number.isSafeInteger(first) || first < 1 || !Number.isSafeInteger(first + count)) throw malformed(`${what} starts at instance ${first}`);
+  return first;
 }
 
 function valueOf(v: Value__Output | null, what: string): Value {
@@ -75,49 +118,53 @@ export function decodePeerMessage(m: ConsensusMessage__Output, peerId: number, s
   const head = { from: m.from, to: m.to };
   switch (m.kind) {
     case 'preVote':
-      return { ...head, type: 'preVote', ballot: ballotOf(m.preVote!.ballot, 'preVote') };
+      return { ...head, type: 'preVote', ballot: ownBallotOf(m.preVote!.ballot, m.from, 'preVote') };
     case 'preVoteReply': {
       const r = m.preVoteReply!;
       return { ...head, type: 'preVoteReply', ballot: ballotOf(r.ballot, 'preVoteReply'), granted: r.granted, promised: ballotOf(r.promised, 'preVoteReply.promised') };
     }
     case 'prepare': {
       const p = m.prepare!;
-      return { ...head, type: 'prepare', ballot: ballotOf(p.ballot, 'prepare'), fromInstance: counter(p.fromInstance, 'prepare.fromInstance') };
+      return { ...head, type: 'prepare', ballot: ownBallotOf(p.ballot, m.from, 'prepare'), fromInstance: counter(p.fromInstance, 'prepare.fromInstance') };
     }
     case 'promise': {
       const p = m.promise!;
-      return { ...head, type: 'promise', ballot: ballotOf(p.ballot, 'promise'), decidedThrough: counter(p.decidedThrough, 'promise.decidedThrough'), entries: p.entries.map((e) => entryOf(e, 'promise entry')) };
+      return { ...head, type: 'promise', ballot: ballotOf(p.ballot, 'promise'), decidedThrough: counter(p.decidedThrough, 'promise.decidedThrough'), entries: entriesOf(p.entries, 'promise', false) };
     }
     case 'accept': {
       const a = m.accept!;
       if (a.values.length === 0) throw malformed('accept without values');
+      countOf(a.values.length, 'accept value count');
       return {
         ...head,
         type: 'accept',
-        ballot: ballotOf(a.ballot, 'accept'),
-        firstInstance: counter(a.firstInstance, 'accept.firstInstance'),
+        ballot: ownBallotOf(a.ballot, m.from, 'accept'),
+        firstInstance: instanceRange(a.firstInstance, a.values.length, 'accept'),
         values: a.values.map((v) => valueOf(v, 'accept value')),
         decidedThrough: counter(a.decidedThrough, 'accept.decidedThrough'),
       };
     }
     case 'accepted': {
       const a = m.accepted!;
+      countOf(a.count, 'accepted.count');
       return {
         ...head,
         type: 'accepted',
         ballot: ballotOf(a.ballot, 'accepted'),
-        firstInstance: counter(a.firstInstance, 'accepted.firstInstance'),
-        count: counter(a.count, 'accepted.count'),
+        firstInstance: instanceRange(a.firstInstance, counter(a.count, 'accepted.count'), 'accepted'),
+        count: a.count,
         decidedThrough: counter(a.decidedThrough, 'accepted.decidedThrough'),
       };
     }
     case 'nack': {
       const n = m.nack!;
-      return { ...head, type: 'nack', ballot: ballotOf(n.ballot, 'nack'), promised: ballotOf(n.promised, 'nack.promised'), reason: n.reason === 'REASON_LEADER_ALIVE' ? 'leader-alive' : 'promised-higher' };
+      const reason = ({ REASON_PROMISED_HIGHER: 'promised-higher', REASON_LEADER_ALIVE: 'leader-alive' } as const)[n.reason];
+      if (reason === undefined) throw malformed(`nack has unknown reason ${String(n.reason)}`);
+      return { ...head, type: 'nack', ballot: ballotOf(n.ballot, 'nack'), promised: ballotOf(n.promised, 'nack.promised'), reason };
     }
     case 'heartbeat': {
       const h = m.heartbeat!;
-      return { ...head, type: 'heartbeat', ballot: ballotOf(h.ballot, 'heartbeat'), decidedThrough: counter(h.decidedThrough, 'heartbeat.decidedThrough'), seq: counter(h.seq, 'heartbeat.seq') };
+      return { ...head, type: 'heartbeat', ballot: ownBallotOf(h.ballot, m.from, 'heartbeat'), decidedThrough: counter(h.decidedThrough, 'heartbeat.decidedThrough'), seq: counter(h.seq, 'heartbeat.seq') };
     }
     case 'heartbeatReply': {
       const h = m.heartbeatReply!;
@@ -125,13 +172,13 @@ export function decodePeerMessage(m: ConsensusMessage__Output, peerId: number, s
     }
     case 'decided': {
       const d = m.decided!;
-      return { ...head, type: 'decided', ballot: ballotOf(d.ballot, 'decided'), decidedThrough: counter(d.decidedThrough, 'decided.decidedThrough') };
+      return { ...head, type: 'decided', ballot: ownBallotOf(d.ballot, m.from, 'decided'), decidedThrough: counter(d.decidedThrough, 'decided.decidedThrough') };
     }
     case 'catchUpRequest':
       return { ...head, type: 'catchUpRequest', fromInstance: counter(m.catchUpRequest!.fromInstance, 'catchUpRequest.fromInstance') };
     case 'catchUp': {
       const c = m.catchUp!;
-      return { ...head, type: 'catchUp', entries: c.entries.map((e) => entryOf(e, 'catchUp entry')), decidedThrough: counter(c.decidedThrough, 'catchUp.decidedThrough') };
+      return { ...head, type: 'catchUp', entries: entriesOf(c.entries, 'catchUp', true), decidedThrough: counter(c.decidedThrough, 'catchUp.decidedThrough') };
     }
     case 'snapshotNeeded':
       return { ...head, type: 'snapshotNeeded', snapshotThrough: counter(m.snapshotNeeded!.snapshotThrough, 'snapshotNeeded.snapshotThrough') };

@@ -17,6 +17,7 @@ import { toGrpcStatus } from '../protocol/grpc-status.ts';
 import { dstoreProto } from '../protocol/proto.ts';
 import type { Message } from '../consensus/index.ts';
 import { decodePeerMessage, encodePeerMessage } from './peer-codec.ts';
+import { isRefused, type RefusedMessage } from './request-guard.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** Metadata on peer calls other than Exchange (blobs, snapshots) naming the caller's cluster. */
@@ -25,6 +26,8 @@ export const CLUSTER_ID_METADATA = 'dstore-cluster-id';
 export const PEER_QUEUE_MESSAGES_MAX = 10_000;
 /** Largest frame a replica accepts from a peer (an Accept carrying many batched commands). */
 export const PEER_MESSAGE_BYTES_MAX = 256 * 1024 * 1024;
+/** Most consensus messages in one PeerFrame a replica accepts (a sender's queue is smaller). */
+export const PEER_FRAME_MESSAGES_MAX = 2 * PEER_QUEUE_MESSAGES_MAX;
 
 export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': PEER_MESSAGE_BYTES_MAX,
@@ -167,30 +170,46 @@ export class PeerTransport {
     }, peer.backoff.nextDelayMs(), false);
   }
 
-  /** The server side of Exchange: a peer's stream carrying its messages to us. */
+  /**
+   * The server side of Exchange: a peer's stream carrying its messages to us. The first
+   * frame must be a hello naming this cluster, this replica, a member and our protocol
+   * version (else FAILED_PRECONDITION); a frame that does not decode or carries a malformed
+   * message ends the stream with INVALID_ARGUMENT. Either way only this stream closes, the
+   * messages before the bad one stand, and the peer redials.
+   */
   handleExchange(call: grpc.ServerDuplexStream<PeerFrame__Output, PeerFrame>): void {
     let peerId = 0;
-    const refuse = (code: grpc.status, details: string): void => {
-      call.emit('error', { code, details, metadata: new grpc.Metadata() });
+    let refused = false;
+    const refuse = (code: grpc.status, details: string, metadata = new grpc.Metadata()): void => {
+      refused = true;
+      call.emit('error', { code, details, metadata });
     };
     this.inbound.add(call);
-    call.on('data', (frame: PeerFrame__Output) => {
-      if (peerId === 0) {
-        const h = frame.hello;
-        if (h === null) return refuse(grpc.status.FAILED_PRECONDITION, 'the first PeerFrame must carry a hello');
-        if (h.clusterId !== this.options.clusterId) return refuse(grpc.status.FAILED_PRECONDITION, `cluster id ${JSON.stringify(h.clusterId)} is not this cluster's (${JSON.stringify(this.options.clusterId)})`);
-        if (h.toReplicaId !== this.options.selfId) return refuse(grpc.status.FAILED_PRECONDITION, `this is replica ${this.options.selfId}, not ${h.toReplicaId}: check the --peers list`);
-        if (!this.outbound.has(h.fromReplicaId)) return refuse(grpc.status.FAILED_PRECONDITION, `replica ${h.fromReplicaId} is not a member of this cluster`);
-        if (h.protocolVersion !== PROTOCOL_VERSION) return refuse(grpc.status.FAILED_PRECONDITION, `protocol version ${h.protocolVersion} is not supported (this replica speaks ${PROTOCOL_VERSION})`);
-        peerId = h.fromReplicaId;
-        call.write(this.hello(peerId));
+    call.on('data', (frame: PeerFrame__Output | RefusedMessage) => {
+      if (refused) return;
+      if (isRefused(frame)) {
+        const s = toGrpcStatus(frame.error);
+        return refuse(s.code, `from replica ${peerId === 0 ? '(before hello)' : peerId}: ${s.details}`, s.metadata);
       }
+      if (peerId === 0) {
+        const problem = this.helloProblem(frame);
+        if (problem !== null) return refuse(grpc.status.FAILED_PRECONDITION, problem);
+        peerId = frame.hello!.fromReplicaId;
+        call.write(this.hello(peerId));
+      } else if (frame.hello !== null && frame.hello.fromReplicaId !== peerId) {
+        return refuse(grpc.status.FAILED_PRECONDITION, `replica ${peerId} sent a second hello as replica ${frame.hello.fromReplicaId}`);
+      }
+      if (frame.messages.length > PEER_FRAME_MESSAGES_MAX) {
+        return refuse(grpc.status.INVALID_ARGUMENT, `replica ${peerId} sent a frame of ${frame.messages.length} messages, over the limit of ${PEER_FRAME_MESSAGES_MAX}`);
+      }
+      let decoded: Message[];
       try {
-        for (const m of frame.messages) this.options.onMessage(decodePeerMessage(m, peerId, this.options.selfId));
+        decoded = frame.messages.map((m) => decodePeerMessage(m, peerId, this.options.selfId));
       } catch (err) {
         const s = toGrpcStatus(err);
-        call.emit('error', { code: s.code, details: s.details, metadata: s.metadata });
+        return refuse(s.code, s.details, s.metadata);
       }
+      for (const m of decoded) this.options.onMessage(m);
     });
     const done = (): void => {
       this.inbound.delete(call);
@@ -201,6 +220,17 @@ export class PeerTransport {
     });
     call.on('error', done);
     call.on('cancelled', done);
+  }
+
+  /** Why a peer's first frame is not an acceptable hello, or null when it is. */
+  private helloProblem(frame: PeerFrame__Output): string | null {
+    const h = frame.hello;
+    if (h === null) return 'the first PeerFrame must carry a hello';
+    if (h.clusterId !== this.options.clusterId) return `cluster id ${JSON.stringify(h.clusterId)} is not this cluster's (${JSON.stringify(this.options.clusterId)})`;
+    if (h.toReplicaId !== this.options.selfId) return `this is replica ${this.options.selfId}, not ${h.toReplicaId}: check the --peers list`;
+    if (!this.outbound.has(h.fromReplicaId)) return `replica ${h.fromReplicaId} is not a member of this cluster (members besides this one: ${[...this.outbound.keys()].join(', ')})`;
+    if (h.protocolVersion !== PROTOCOL_VERSION) return `protocol version ${h.protocolVersion} is not supported (this replica speaks ${PROTOCOL_VERSION})`;
+    return null;
   }
 
   close(): void {
