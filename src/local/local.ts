@@ -35,7 +35,7 @@ import type {
   TxnResult,
   ValueInput,
 } from './client-types.ts';
-import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions } from './client.ts';
+import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions, type RangeOptions } from './client.ts';
 import { InvalidationStream, type InvalidationSink } from './invalidation-stream.ts';
 import type { StreamStatus } from './invalidation-state.ts';
 
@@ -306,9 +306,9 @@ export class Local implements DstoreApi {
   }
 
   /** Keys in a range, read from Global (ranges are not cached). */
-  async range(spec: RangeSpec): Promise<RangeResult> {
+  async range(spec: RangeSpec, options: RangeOptions = {}): Promise<RangeResult> {
     this.checkOpen();
-    const result = await this.client.range(spec);
+    const result = await this.client.range(spec, options);
     this.noteRevision(result.revision);
     return result;
   }
