@@ -69,9 +69,9 @@ describe('Local server', () => {
     assert.equal(local.hasBlob(hash), true);
     assert.equal(fake.fake.getBlobRequests.length, 1, 'the Local fetched it once');
     assert.deepEqual(workers.map((w) => w.stats().blobs), [0, 0, 0], 'workers keep no copy of a large blob');
-    const { kv } = await workers[0]!.set('big', { blobHash: hash });
+    const { kv } = await workers[0].set('big', { blobHash: hash });
     assert.equal(kv.size, big.byteLength);
-    assert.ok(Buffer.from((await workers[1]!.get('big'))!.value).equals(big));
+    assert.ok(Buffer.from((await workers[1].get('big'))!.value).equals(big));
   });
 
   it('answers a retried write once', async () => {
