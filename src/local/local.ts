@@ -172,6 +172,7 @@ export class Local implements DstoreApi {
   private readonly blobFills = new Map<Hash, Promise<Uint8Array>>();
   private readonly watchers = new Set<{ readonly prefix: string; readonly listener: (event: WatchEvent) => void }>();
   private waiters: Waiter[] = [];
+  private readonly leaseListeners = new Set<(valid: boolean) => void>();
   private readonly waitTimers = new Set<Timer>();
   // Invariant: `leaseValid` mirrors the stream's lease; read on every hit, so a plain field.
   private leaseValid = false;
@@ -464,6 +465,32 @@ export class Local implements DstoreApi {
     return () => this.watchers.delete(watcher);
   }
 
+  /**
+   * Resolves once the Local can serve from its cache (it holds the lease) -> true, or once
+   * its stream failed for the first time or `timeoutMs` passed -> false. For start-up: a
+   * REPL or worker that waits here gets cache hits from its first command.
+   */
+  ready(timeoutMs: number): Promise<boolean> {
+    if (this.leaseValid) return Promise.resolve(true);
+    if (this.closedFlag || this.stream.status.state === 'backoff') return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const finish = (ok: boolean): void => {
+        timer.cancel();
+        unsubscribe();
+        this.leaseListeners.delete(onLease);
+        resolve(ok);
+      };
+      const timer = this.clock.setTimer(() => finish(this.leaseValid), timeoutMs, false);
+      const unsubscribe = this.stream.onStatus((status) => {
+        if (status.state === 'backoff' || status.state === 'closed') finish(false);
+      });
+      const onLease = (valid: boolean): void => {
+        if (valid) finish(true);
+      };
+      this.leaseListeners.add(onLease);
+    });
+  }
+
   get revision(): number {
     return this.applied ?? 0;
   }
@@ -549,6 +576,7 @@ export class Local implements DstoreApi {
       },
       leaseChanged: (valid) => {
         this.leaseValid = valid && !this.closedFlag;
+        for (const listener of [...this.leaseListeners]) listener(this.leaseValid);
       },
     };
   }

@@ -108,6 +108,6 @@ export function formatStats(s: LocalStats): string {
     `hits ${s.hits}, misses ${s.misses} (hit ratio ${ratio.toFixed(1)}%)`,
     `cached ${s.bindings} keys and ${s.blobs} blobs, ${formatBytes(s.bytes)} of ${formatBytes(s.cacheBytesMax)}; ${s.evictions} evicted, ${s.invalidations} invalidated`,
     `revision ${s.revision} (lag ${s.lagRevisions}), lease ${s.leaseValid ? 'held' : 'not held: reads go to Global'}`,
-    `stream ${s.stream.state} at ${s.stream.address}${s.resubscribes > 0 ? `, resubscribed ${s.resubscribes} times` : ''}${s.compactions > 0 ? `, ${s.compactions} compactions` : ''}`,
+    `stream ${s.stream.state} at ${s.stream.address}: ${firstLine(s.stream.reason)}${s.resubscribes > 0 ? ` Resubscribed ${s.resubscribes} times.` : ''}${s.compactions > 0 ? ` ${s.compactions} compactions.` : ''}`,
   ].join('\n');
 }
