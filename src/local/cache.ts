@@ -65,8 +65,6 @@ export interface CacheStats {
   readonly blobs: number;
   readonly bindings: number;
   readonly evictions: number;
-  /** Bindings dropped or replaced by a newer change (events and own writes). */
-  readonly invalidations: number;
 }
 
 /** What applyChange did to a held binding. */
@@ -84,7 +82,6 @@ export class LocalCache {
   private epochCounter = 0;
   private blobCount = 0;
   private evictionCount = 0;
-  private invalidationCount = 0;
 
   /** Throws InvalidArgumentError when cacheBytesMax is not an integer in 4096..2^48. */
   constructor(config: CacheConfig) {
@@ -219,7 +216,6 @@ export class LocalCache {
     const held = this.lru.peek(key);
     if (held === undefined || held.kind !== 'binding') return 'none';
     if (held.kv.modRevision >= revision) return 'older';
-    this.invalidationCount++;
     if (kv !== null) {
       const blobEntry = this.lru.peek(BLOB_KEY_PREFIX + kv.hash);
       if (blobEntry?.kind === 'blob' && blobEntry.bytes !== null) {
@@ -248,7 +244,6 @@ export class LocalCache {
         dropped++;
       }
     }
-    this.invalidationCount += dropped;
     return dropped;
   }
 
@@ -265,7 +260,6 @@ export class LocalCache {
       blobs: this.blobCount,
       bindings: entries - this.blobCount,
       evictions: this.evictionCount,
-      invalidations: this.invalidationCount,
     };
   }
 

@@ -69,7 +69,8 @@ export const LOCAL_DEFAULTS = {
 export const LEASE_MS_MIN = 200;
 
 /** Where a read was served from. */
-export type ReadSource = 'cache' | 'global';
+/** 'local': served by the node's Local a worker is attached to (from its cache or from Global). */
+export type ReadSource = 'cache' | 'global' | 'local';
 
 export interface LocalValue {
   readonly kv: KeyBinding;
@@ -114,7 +115,7 @@ export interface LocalStats {
   readonly blobs: number;
   readonly bindings: number;
   readonly evictions: number;
-  /** Bindings dropped or replaced because a newer change arrived (events and own writes). */
+  /** Cached bindings dropped or replaced by a change that arrived on the stream (others' writes). */
   readonly invalidations: number;
   /** The last revision applied from the invalidation stream (0 before the first). */
   readonly revision: number;
@@ -180,6 +181,7 @@ export class Local implements DstoreApi {
   private latestSeen = 0;
   private hitCount = 0;
   private missCount = 0;
+  private invalidationCount = 0;
   private closedFlag = false;
 
   /** Validates the config (InvalidArgumentError naming the field) and starts following Global. */
@@ -523,7 +525,7 @@ export class Local implements DstoreApi {
       blobs: c.blobs,
       bindings: c.bindings,
       evictions: c.evictions,
-      invalidations: c.invalidations,
+      invalidations: this.invalidationCount,
       revision: this.applied ?? 0,
       lagRevisions: Math.max(0, this.latestSeen - (this.applied ?? 0)),
       leaseValid: this.leaseValid,
@@ -588,7 +590,8 @@ export class Local implements DstoreApi {
         const revision = event.type === 'put' ? event.kv.modRevision : event.revision;
         if (revision <= applied) continue; // already applied (a resumed stream may repeat)
         const key = event.type === 'put' ? event.kv.key : event.key;
-        this.cache.applyChange(key, revision, event.type === 'put' ? event.kv : null);
+        const outcome = this.cache.applyChange(key, revision, event.type === 'put' ? event.kv : null);
+        if (outcome === 'dropped' || outcome === 'updated') this.invalidationCount++;
         for (const w of this.watchers) if (key.startsWith(w.prefix)) w.listener(event);
       }
     }
