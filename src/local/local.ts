@@ -20,7 +20,7 @@ import { checkInteger } from '../protocol/config-check.ts';
 import { ClosedError, CorruptError } from '../protocol/errors.ts';
 import { hashOf, parseHash, type Hash } from '../protocol/hash.ts';
 import { validateKey } from '../protocol/keys.ts';
-import { LocalCache, type CacheStats } from './cache.ts';
+import { LocalCache, NO_BINDINGS, type BindingTable, type CacheStats } from './cache.ts';
 import type {
   ChangeEvent,
   DeleteResult,
@@ -175,8 +175,10 @@ export class Local implements DstoreApi {
   private waiters: Waiter[] = [];
   private readonly leaseListeners = new Set<(valid: boolean) => void>();
   private readonly waitTimers = new Set<Timer>();
-  // Invariant: `leaseValid` mirrors the stream's lease; read on every hit, so a plain field.
+  // Invariant: `leaseValid` mirrors the stream's lease, and `hot` is the cache's binding table
+  // while it holds, NO_BINDINGS otherwise: the hot path does one lookup and no lease check.
   private leaseValid = false;
+  private hot: BindingTable = NO_BINDINGS;
   private applied: number | null = null;
   private latestSeen = 0;
   private hitCount = 0;
@@ -218,8 +220,7 @@ export class Local implements DstoreApi {
    * allocation-free; counts a hit, never a miss. Does not validate the key.
    */
   getCached(key: string): Uint8Array | undefined {
-    if (!this.leaseValid) return undefined;
-    const value = this.cache.value(key);
+    const value = this.hot.get(key);
     if (value !== undefined) this.hitCount++;
     return value;
   }
@@ -241,13 +242,10 @@ export class Local implements DstoreApi {
       const reached = await this.waitForRevision(minRevision, this.minRevisionWaitMs);
       if (!reached) globalMinRevision = minRevision;
     }
-    if (this.leaseValid && globalMinRevision === 0) {
-      const held = this.cache.peekBinding(key);
-      const value = this.cache.value(key);
-      if (held !== null && value !== undefined) {
-        this.hitCount++;
-        return { kv: held.kv, value, source: 'cache' };
-      }
+    if (this.leaseValid && globalMinRevision === 0 && this.cache.value(key) !== undefined) {
+      const held = this.cache.peekBinding(key)!;
+      this.hitCount++;
+      return { kv: held.kv, value: held.value, source: 'cache' };
     }
     this.missCount++;
     const pending = this.fills.get(key);
@@ -274,8 +272,8 @@ export class Local implements DstoreApi {
       if (kv === null) return null;
       const value = kv.value ?? (await this.getBlob(kv.hash));
       const { value: _inline, ...binding } = kv;
-      const blob = this.cache.putBlob(kv.hash, value);
-      if (synced && this.inPrefix(key)) this.cache.placeFill(fill, binding, blob);
+      const cached = this.cache.putBlob(kv.hash, value) ?? value;
+      if (synced && this.inPrefix(key)) this.cache.placeFill(fill, binding, cached);
       return { kv: binding, value, source: 'global' };
     } finally {
       this.cache.endFill(key, fill);
@@ -443,14 +441,14 @@ export class Local implements DstoreApi {
     return this.cache.blob(hash) !== undefined;
   }
 
-  /** The binding this Local holds for `key` (its value when cached), ignoring the lease. */
-  held(key: string): { kv: KeyBinding; value: Uint8Array | null } | null {
+  /** The binding this Local holds for `key` and its value, ignoring the lease. */
+  held(key: string): { kv: KeyBinding; value: Uint8Array } | null {
     return this.cache.peekBinding(key);
   }
 
   /** Whether the Local may serve `key` from its cache now (held, value cached, lease valid). */
   holds(key: string): boolean {
-    return this.leaseValid && (this.cache.peekBinding(key)?.value ?? null) !== null;
+    return this.leaseValid && this.cache.peekBinding(key) !== null;
   }
 
   // ---- watch, status, lifecycle --------------------------------------------------------
@@ -540,6 +538,7 @@ export class Local implements DstoreApi {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.leaseValid = false;
+    this.hot = NO_BINDINGS;
     for (const timer of this.waitTimers) timer.cancel();
     this.waitTimers.clear();
     const waiters = this.waiters;
@@ -578,6 +577,7 @@ export class Local implements DstoreApi {
       },
       leaseChanged: (valid) => {
         this.leaseValid = valid && !this.closedFlag;
+        this.hot = this.leaseValid ? this.cache.table : NO_BINDINGS;
         for (const listener of [...this.leaseListeners]) listener(this.leaseValid);
       },
     };
