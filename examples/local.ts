@@ -25,6 +25,8 @@ const DEFAULT_LISTEN = '127.0.0.1:50052';
 const USAGE = 'usage: local.ts [--global host:port[,host:port...]] [--listen host:port] [--data DIR (embedded Global only)] [--no-embed]';
 /** How long start-up waits for the invalidation stream before showing the prompt anyway. */
 const STARTUP_SYNC_MS = 2000;
+/** How long start-up waits for an embedded Global to elect itself. */
+const EMBEDDED_ELECTION_WAIT_MS = 5000;
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 interface Args {
@@ -66,11 +68,16 @@ async function globalAnswers(address: string): Promise<boolean> {
   }
 }
 
-/** Starts a single Global replica in this process (examples may use src/global; src/local may not). */
+/**
+ * Starts a single Global replica in this process (examples may use src/global; src/local may
+ * not) and waits until it leads, so the first command typed works.
+ */
 async function startEmbeddedGlobal(address: string, dataDir: string): Promise<{ stop: () => Promise<void> }> {
   const { GlobalServer } = await import('../src/global/global-server.ts');
   const server = await GlobalServer.listen(address);
   await server.start({ replicaId: 1, members: new Map([[1, server.address]]), dataDir, clusterId: 'dstore' });
+  const deadline = Date.now() + EMBEDDED_ELECTION_WAIT_MS;
+  while (!server.node.isLeader() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   return server;
 }
 
