@@ -15,7 +15,11 @@ after(async () => {
 describe('Local in worker_threads', () => {
   it('runs in a thread and its writes reach another Local', async () => {
     fake = await StreamingFake.start();
-    const worker = new Worker(new URL('./fixtures/thread-worker.ts', import.meta.url), { workerData: { global: fake.address, key: 'thread/k' }, execArgv: ['--import', 'tsx'] });
+    // Node 20 does not pass the parent's module hooks to threads: the thread registers tsx
+    // itself, then loads the TypeScript fixture (plain JavaScript workers need none of this).
+    const fixture = new URL('./fixtures/thread-worker.ts', import.meta.url).href;
+    const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(fixture)}); })`;
+    const worker = new Worker(bootstrap, { eval: true, workerData: { global: fake.address, key: 'thread/k' } });
     const [message] = await Promise.all([
       new Promise<{ revision: number; value: string; source: string }>((resolve, reject) => {
         worker.once('message', resolve);
