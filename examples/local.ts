@@ -1,4 +1,172 @@
-// examples/local.ts: will open the Local REPL (DESIGN.md section 8).
-// The Local cache does not exist yet; until it lands this says so instead of pretending.
-console.error('dstore: the Local REPL is not part of this build yet. See README.md for what works today.');
-process.exit(1);
+// The Local REPL (DESIGN.md section 8): a Local cache in this process, serving the node's
+// workers on --listen, with a prompt to SET, GET and DEL keys.
+//
+//   npx tsx examples/local.ts                                  Global at 127.0.0.1:50051; if none
+//                                                              answers, starts one in this process
+//                                                              (data in ./data)
+//   npx tsx examples/local.ts --global h1:p1,h2:p2,h3:p3 --listen 127.0.0.1:50053
+//   printf 'SET a 1\nGET a\n' | npx tsx examples/local.ts       scripted: works the same on a pipe
+//
+// History is kept across runs in ~/.dstore_history (or $DSTORE_HISTORY) when on a terminal.
+import { appendFileSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import repl from 'node:repl';
+import { parseArgs } from 'node:util';
+import { GlobalClient } from '../src/local/client.ts';
+import { Local } from '../src/local/local.ts';
+import { LocalServer } from '../src/local/local-server.ts';
+import { execute, HELP_TEXT } from '../src/local/repl-exec.ts';
+import { parse } from '../src/local/repl-parse.ts';
+import { DstoreError } from '../src/protocol/errors.ts';
+
+const DEFAULT_GLOBAL = '127.0.0.1:50051';
+const DEFAULT_LISTEN = '127.0.0.1:50052';
+const USAGE = 'usage: local.ts [--global host:port[,host:port...]] [--listen host:port] [--data DIR (embedded Global only)] [--no-embed]';
+/** How long start-up waits for the invalidation stream before showing the prompt anyway. */
+const STARTUP_SYNC_MS = 2000;
+/** How long start-up waits for an embedded Global to elect itself. */
+const EMBEDDED_ELECTION_WAIT_MS = 5000;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+interface Args {
+  readonly global: string[];
+  readonly globalGiven: boolean;
+  readonly listen: string;
+  readonly dataDir: string;
+  readonly embed: boolean;
+}
+
+function parseCommandLine(): Args {
+  const { values } = parseArgs({
+    options: {
+      global: { type: 'string' },
+      listen: { type: 'string' },
+      data: { type: 'string' },
+      'no-embed': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help === true) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const global = (values.global ?? DEFAULT_GLOBAL).split(',').map((a) => a.trim()).filter((a) => a !== '');
+  return { global, globalGiven: values.global !== undefined, listen: values.listen ?? DEFAULT_LISTEN, dataDir: values.data ?? './data', embed: values['no-embed'] !== true };
+}
+
+async function globalAnswers(address: string): Promise<boolean> {
+  const probe = new GlobalClient({ addresses: [address], deadlineMs: 1000, connectTimeoutMs: 500, retriesMax: 1 });
+  try {
+    await probe.status();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await probe.close();
+  }
+}
+
+/**
+ * Starts a single Global replica in this process (examples may use src/global; src/local may
+ * not) and waits until it leads, so the first command typed works.
+ */
+async function startEmbeddedGlobal(address: string, dataDir: string): Promise<{ stop: () => Promise<void> }> {
+  const { GlobalServer } = await import('../src/global/global-server.ts');
+  const server = await GlobalServer.listen(address);
+  await server.start({ replicaId: 1, members: new Map([[1, server.address]]), dataDir, clusterId: 'dstore' });
+  const deadline = Date.now() + EMBEDDED_ELECTION_WAIT_MS;
+  while (!server.node.isLeader() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  return server;
+}
+
+function historyFile(): string {
+  return process.env.DSTORE_HISTORY ?? join(homedir(), '.dstore_history');
+}
+
+async function main(): Promise<void> {
+  let args: Args;
+  try {
+    args = parseCommandLine();
+  } catch (err) {
+    console.error(`local.ts: ${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  let embedded: { stop: () => Promise<void> } | null = null;
+  if (!args.globalGiven && args.embed && !(await globalAnswers(DEFAULT_GLOBAL))) {
+    try {
+      embedded = await startEmbeddedGlobal(DEFAULT_GLOBAL, args.dataDir);
+      console.log(`No Global answered at ${DEFAULT_GLOBAL}: started one in this process (data in ${args.dataDir}).`);
+    } catch (err) {
+      console.error(`Could not start a Global at ${DEFAULT_GLOBAL}: ${(err as Error).message}. Commands will fail until one runs there.`);
+    }
+  }
+  const globalText = args.global.join(',');
+  const local = Local.open({ global: args.global, client: { deadlineMs: 3000, connectTimeoutMs: 1000, retriesMax: 4 } });
+  let server: LocalServer;
+  try {
+    server = await LocalServer.listen(local, args.listen);
+  } catch (err) {
+    console.error(`local.ts: ${(err as Error).message}`);
+    await local.close();
+    await embedded?.stop();
+    process.exit(1);
+  }
+
+  // Sync with Global first (briefly), so the first commands are already served from the cache.
+  await local.ready(STARTUP_SYNC_MS);
+  console.log(`dstore v${VERSION} (addr: ${server.address})`);
+  console.log('Type .exit to exit (or Ctrl-D), .help for the commands.');
+  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  // Statements run one at a time in input order, also when a pipe delivers many lines at once.
+  let queue: Promise<void> = Promise.resolve();
+  const session = repl.start({
+    prompt: 'db > ',
+    terminal,
+    ignoreUndefined: true,
+    writer: (output: unknown) => String(output),
+    eval: (line, _context, _file, callback) => {
+      queue = queue.then(async () => {
+        const text = await execute(parse(line), local, globalText);
+        if (!terminal && line.trim() !== '') appendHistory(line.trim());
+        callback(null, text === '' ? undefined : text);
+      });
+    },
+  });
+  session.defineCommand('help', {
+    help: 'The dstore commands',
+    action() {
+      this.output.write(`${HELP_TEXT}\n`);
+      this.displayPrompt();
+    },
+  });
+  if (terminal) {
+    session.setupHistory(historyFile(), (err) => {
+      if (err !== null) console.error(`(history is not kept: ${err.message})`);
+    });
+  }
+  session.on('exit', () => {
+    void queue
+      .then(async () => {
+        await server.stop();
+        await local.close();
+        await embedded?.stop();
+      })
+      .finally(() => process.exit(0));
+  });
+}
+
+/** Without a terminal the REPL keeps no history itself; scripted sessions are appended here. */
+function appendHistory(line: string): void {
+  try {
+    appendFileSync(historyFile(), `${line}\n`);
+  } catch {
+    // History is a convenience: a read-only home must not stop the REPL.
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`local.ts: ${err instanceof DstoreError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,611 @@
+// The Local: a per-node cache in front of Global (DESIGN.md section 6), as a library that
+// worker code links in-process (`Local.open`) and that `LocalServer` serves to the other
+// processes of the node.
+//
+// Reads: a cached binding whose value is cached is served from memory while the lease holds
+// (`getCached` is the synchronous hot path); otherwise one fill per key goes to Global
+// (single-flight), and its result is placed only if no newer change to the key was applied
+// meanwhile. Blobs are cached by hash, verified (by the Global client) before they are cached,
+// and served whatever the lease says.
+// Writes go to Global; their result is applied to this cache at once (read-your-writes), and
+// return the revision, which another Local's `get(key, {minRevision})` can wait for.
+//
+// Errors: every method rejects only with DstoreError subclasses (src/protocol/errors.ts), as
+// GlobalClient does; UnavailableError says Global cannot be reached and what to check.
+// Arguments are only read; byte arrays passed in must not change afterwards (they may be
+// cached as they are). Returned byte arrays are the cache's own: callers must not modify them.
+
+import { systemClock, systemRandom, type Clock, type Random, type Timer } from '../protocol/backoff.ts';
+import { checkInteger } from '../protocol/config-check.ts';
+import { ClosedError, CorruptError } from '../protocol/errors.ts';
+import { hashOf, parseHash, type Hash } from '../protocol/hash.ts';
+import { validateKey } from '../protocol/keys.ts';
+import { LocalCache, NO_BINDINGS, type BindingTable, type CacheStats } from './cache.ts';
+import type {
+  ChangeEvent,
+  DeleteResult,
+  KeyBinding,
+  Op,
+  PutBlobResult,
+  RangeResult,
+  RangeSpec,
+  ServerLimits,
+  SubscribeMessage,
+  Txn,
+  TxnResult,
+  ValueInput,
+} from './client-types.ts';
+import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions, type RangeOptions } from './client.ts';
+import { InvalidationStream, type InvalidationSink } from './invalidation-stream.ts';
+import type { StreamStatus } from './invalidation-state.ts';
+
+export interface LocalConfig {
+  /** Global replicas, "host:port"; at least one. */
+  readonly global: readonly string[];
+  /** Byte budget of the cache (values, bindings and bookkeeping). Default 256 MiB. */
+  readonly cacheBytesMax?: number;
+  /** Serve key bindings from cache only while Global was heard from within this. Default 1000. */
+  readonly leaseMs?: number;
+  /** How long get(key, {minRevision}) waits for the stream to reach the revision. Default 10000. */
+  readonly minRevisionWaitMs?: number;
+  /** Cache only keys with this prefix (the subscription's filter). Default '' (every key). */
+  readonly prefix?: string;
+  /** Passed to the Global client (limits, deadlines, backoff). */
+  readonly client?: Omit<GlobalClientConfig, 'addresses' | 'clock' | 'random'>;
+  /** Time for the lease and the stream's backoff (tests pass a fake). */
+  readonly clock?: Clock;
+  readonly random?: Random;
+  /** A bug in the Local (an assertion failed on the stream). Default: rethrown asynchronously. */
+  readonly onFatal?: (err: unknown) => void;
+}
+
+export const LOCAL_DEFAULTS = {
+  cacheBytesMax: 256 * 1024 * 1024,
+  leaseMs: 1000,
+  minRevisionWaitMs: 10_000,
+} as const;
+
+/** Progress notices arrive at least every 100 ms (global.proto); a shorter lease would flap. */
+export const LEASE_MS_MIN = 200;
+
+/** Where a read was served from. */
+/** 'local': served by the node's Local a worker is attached to (from its cache or from Global). */
+export type ReadSource = 'cache' | 'global' | 'local';
+
+export interface LocalValue {
+  readonly kv: KeyBinding;
+  /** The value; the cache's own bytes: do not modify. */
+  readonly value: Uint8Array;
+  readonly source: ReadSource;
+}
+
+export interface LocalGetOptions {
+  /** Wait until this Local has applied at least this revision (a write's revision). */
+  readonly minRevision?: number;
+}
+
+export interface WriteResult {
+  /** The revision the write committed at. */
+  readonly revision: number;
+  readonly kv: KeyBinding;
+}
+
+export interface ReplaceOptions {
+  /** Replace only if the key's modRevision is this (0: only if absent). Default: the current one. */
+  readonly ifModRevision?: number;
+}
+
+export interface ReplaceResult {
+  readonly replaced: boolean;
+  readonly revision: number;
+  /** The new binding when replaced. */
+  readonly kv: KeyBinding | null;
+}
+
+/** What a watcher sees: changes under its prefix in revision order, or a reset after compaction. */
+export type WatchEvent = ChangeEvent | { readonly type: 'reset'; readonly revision: number };
+
+export interface LocalStats {
+  readonly hits: number;
+  readonly misses: number;
+  /** Bytes charged to the cache's budget. */
+  readonly bytes: number;
+  readonly cacheBytesMax: number;
+  readonly entries: number;
+  readonly blobs: number;
+  readonly bindings: number;
+  readonly evictions: number;
+  /** Cached bindings dropped or replaced by a change that arrived on the stream (others' writes). */
+  readonly invalidations: number;
+  /** The last revision applied from the invalidation stream (0 before the first). */
+  readonly revision: number;
+  /** Highest revision seen in any answer from Global minus `revision`: how far the stream trails. */
+  readonly lagRevisions: number;
+  readonly leaseValid: boolean;
+  readonly stream: StreamStatus;
+  readonly resubscribes: number;
+  readonly compactions: number;
+}
+
+/** The API a worker uses, whether it links a Local (`Local`) or attaches to one (`AttachedLocal`). */
+export interface DstoreApi {
+  get(key: string, options?: LocalGetOptions): Promise<LocalValue | null>;
+  set(key: string, value: ValueInput): Promise<WriteResult>;
+  del(key: string): Promise<DeleteResult>;
+  replace(key: string, value: Uint8Array, options?: ReplaceOptions): Promise<ReplaceResult>;
+  txn(txn: Txn): Promise<TxnResult>;
+  range(spec: RangeSpec): Promise<RangeResult>;
+  putBlob(bytes: Uint8Array): Promise<PutBlobResult>;
+  getBlob(hash: Hash): Promise<Uint8Array>;
+  getBlobStream(hash: Hash): AsyncGenerator<Uint8Array, void, undefined>;
+  watch(prefix: string, listener: (event: WatchEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+interface Waiter {
+  readonly revision: number;
+  readonly resolve: () => void;
+}
+
+export function resolveLocalConfig(config: LocalConfig): Required<Pick<LocalConfig, 'cacheBytesMax' | 'leaseMs' | 'minRevisionWaitMs' | 'prefix'>> {
+  const resolved = {
+    cacheBytesMax: config.cacheBytesMax ?? LOCAL_DEFAULTS.cacheBytesMax,
+    leaseMs: config.leaseMs ?? LOCAL_DEFAULTS.leaseMs,
+    minRevisionWaitMs: config.minRevisionWaitMs ?? LOCAL_DEFAULTS.minRevisionWaitMs,
+    prefix: config.prefix ?? '',
+  };
+  checkInteger('cacheBytesMax', resolved.cacheBytesMax, 4096, 2 ** 48);
+  checkInteger('leaseMs', resolved.leaseMs, LEASE_MS_MIN, 3_600_000);
+  checkInteger('minRevisionWaitMs', resolved.minRevisionWaitMs, 0, 3_600_000);
+  if (resolved.prefix !== '') validateKey(resolved.prefix, 'prefix');
+  return resolved;
+}
+
+export class Local implements DstoreApi {
+  readonly client: GlobalClient;
+  readonly cacheBytesMax: number;
+  private readonly cache: LocalCache;
+  private readonly stream: InvalidationStream;
+  private readonly clock: Clock;
+  private readonly prefix: string;
+  private readonly minRevisionWaitMs: number;
+  private readonly fills = new Map<string, Promise<LocalValue | null>>();
+  private readonly blobFills = new Map<Hash, Promise<Uint8Array>>();
+  private readonly watchers = new Set<{ readonly prefix: string; readonly listener: (event: WatchEvent) => void }>();
+  private waiters: Waiter[] = [];
+  private readonly leaseListeners = new Set<(valid: boolean) => void>();
+  private readonly waitTimers = new Set<Timer>();
+  // Invariant: `leaseValid` mirrors the stream's lease, and `hot` is the cache's binding table
+  // while it holds, NO_BINDINGS otherwise: the hot path does one lookup and no lease check.
+  private leaseValid = false;
+  private hot: BindingTable = NO_BINDINGS;
+  private applied: number | null = null;
+  private latestSeen = 0;
+  private hitCount = 0;
+  private missCount = 0;
+  private invalidationCount = 0;
+  private closedFlag = false;
+
+  /** Validates the config (InvalidArgumentError naming the field) and starts following Global. */
+  static open(config: LocalConfig): Local {
+    return new Local(config);
+  }
+
+  private constructor(config: LocalConfig) {
+    const resolved = resolveLocalConfig(config);
+    this.cacheBytesMax = resolved.cacheBytesMax;
+    this.prefix = resolved.prefix;
+    this.minRevisionWaitMs = resolved.minRevisionWaitMs;
+    this.clock = config.clock ?? systemClock;
+    const random = config.random ?? systemRandom;
+    this.client = new GlobalClient({ ...config.client, addresses: config.global });
+    this.cache = new LocalCache({ cacheBytesMax: resolved.cacheBytesMax });
+    const onFatal = config.onFatal ?? ((err: unknown) => setImmediate(() => { throw err; }));
+    this.stream = new InvalidationStream(
+      this.client,
+      this.sink(),
+      { leaseMs: resolved.leaseMs, prefix: resolved.prefix, statusDeadlineMs: this.client.config.deadlineMs, backoffInitialMs: this.client.config.backoffInitialMs, backoffMaxMs: this.client.config.backoffMaxMs },
+      this.clock,
+      random,
+      onFatal,
+    );
+    this.stream.start();
+  }
+
+  // ---- reads ---------------------------------------------------------------------------
+
+  /**
+   * The hot path: the cached value of `key` when this Local may serve it now (a binding and
+   * its value are cached and the lease holds), else undefined (then call `get`). Synchronous,
+   * allocation-free; counts a hit, never a miss. Does not validate the key.
+   */
+  getCached(key: string): Uint8Array | undefined {
+    const value = this.hot.get(key);
+    if (value !== undefined) this.hitCount++;
+    return value;
+  }
+
+  /**
+   * Reads `key`: from the cache when it may serve it, else from Global (one request per key
+   * in flight, shared by concurrent callers), caching the result. null when the key is not
+   * bound. With `minRevision`, first waits until this Local applied that revision (or holds
+   * the key at that revision or later); if the stream cannot get there within
+   * minRevisionWaitMs, reads Global at that revision instead.
+   */
+  async get(key: string, options: LocalGetOptions = {}): Promise<LocalValue | null> {
+    validateKey(key);
+    this.checkOpen();
+    const minRevision = options.minRevision ?? 0;
+    checkInteger('minRevision', minRevision, 0);
+    let globalMinRevision = 0;
+    if (minRevision > 0 && !this.heldAtLeast(key, minRevision)) {
+      const reached = await this.waitForRevision(minRevision, this.minRevisionWaitMs);
+      if (!reached) globalMinRevision = minRevision;
+    }
+    if (this.leaseValid && globalMinRevision === 0 && this.cache.value(key) !== undefined) {
+      const held = this.cache.peekBinding(key)!;
+      this.hitCount++;
+      return { kv: held.kv, value: held.value, source: 'cache' };
+    }
+    this.missCount++;
+    const pending = this.fills.get(key);
+    if (pending !== undefined && globalMinRevision === 0) return pending;
+    const fill = this.fill(key, globalMinRevision).finally(() => {
+      if (this.fills.get(key) === fill) this.fills.delete(key);
+    });
+    this.fills.set(key, fill);
+    return fill;
+  }
+
+  private heldAtLeast(key: string, revision: number): boolean {
+    const held = this.cache.peekBinding(key);
+    return held !== null && held.kv.modRevision >= revision;
+  }
+
+  private async fill(key: string, minRevision: number): Promise<LocalValue | null> {
+    const synced = this.applied !== null;
+    const fill = this.cache.beginFill(key);
+    try {
+      const result = await this.client.get(key, minRevision > 0 ? { minRevision } : {});
+      this.noteRevision(result.revision);
+      const kv = result.kv;
+      if (kv === null) return null;
+      const value = kv.value ?? (await this.getBlob(kv.hash));
+      const { value: _inline, ...binding } = kv;
+      const cached = this.cache.putBlob(kv.hash, value) ?? value;
+      if (synced && this.inPrefix(key)) this.cache.placeFill(fill, binding, cached);
+      return { kv: binding, value, source: 'global' };
+    } finally {
+      this.cache.endFill(key, fill);
+    }
+  }
+
+  /** Resolves true once this Local applied `revision`, false after `waitMs` (or on close). */
+  waitForRevision(revision: number, waitMs: number = this.minRevisionWaitMs): Promise<boolean> {
+    if (this.applied !== null && this.applied >= revision) return Promise.resolve(true);
+    if (this.closedFlag || waitMs === 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      let timer: Timer | null = null;
+      const waiter: Waiter = {
+        revision,
+        resolve: () => {
+          if (timer !== null) {
+            timer.cancel();
+            this.waitTimers.delete(timer);
+          }
+          resolve(true);
+        },
+      };
+      this.waiters.push(waiter);
+      timer = this.clock.setTimer(() => {
+        if (timer !== null) this.waitTimers.delete(timer);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, waitMs, false);
+      this.waitTimers.add(timer);
+    });
+  }
+
+  /** Keys in a range, read from Global (ranges are not cached). */
+  async range(spec: RangeSpec, options: RangeOptions = {}): Promise<RangeResult> {
+    this.checkOpen();
+    const result = await this.client.range(spec, options);
+    this.noteRevision(result.revision);
+    return result;
+  }
+
+  // ---- writes --------------------------------------------------------------------------
+
+  /** Put-if-absent: KeyOccupiedError when `key` is bound. Applied here at once. */
+  async set(key: string, value: ValueInput): Promise<WriteResult> {
+    this.checkOpen();
+    const result = await this.client.set(key, value);
+    this.noteRevision(result.revision);
+    this.applyOwnWrite(result.kv, value);
+    return { revision: result.revision, kv: result.kv };
+  }
+
+  /** Removes `key`'s binding on Global; this Local drops it at once, the others on their streams. */
+  async del(key: string): Promise<DeleteResult> {
+    this.checkOpen();
+    const result = await this.client.delete(key);
+    this.noteRevision(result.revision);
+    if (result.deleted) this.cache.applyChange(key, result.revision, null);
+    return result;
+  }
+
+  /**
+   * Rebinds `key` to `value` in a transaction that first compares the key's modRevision with
+   * `ifModRevision` (default: the binding this Local reads now; 0 = only if absent).
+   * `replaced` is false when the key changed in between.
+   */
+  async replace(key: string, value: Uint8Array, options: ReplaceOptions = {}): Promise<ReplaceResult> {
+    validateKey(key);
+    const expected = options.ifModRevision ?? (await this.get(key))?.kv.modRevision ?? 0;
+    checkInteger('ifModRevision', expected, 0);
+    const result = await this.txn({
+      compares: [{ key, target: 'modRevision', operator: 'equal', number: expected }],
+      success: [{ kind: 'put', key, value }],
+    });
+    const written = result.succeeded ? result.results[0] : undefined;
+    return { replaced: result.succeeded, revision: result.revision, kv: written?.kind === 'written' ? written.kv : null };
+  }
+
+  /** A mini-transaction on Global; the keys it wrote are updated or dropped here at once. */
+  async txn(txn: Txn): Promise<TxnResult> {
+    this.checkOpen();
+    const result = await this.client.txn(txn);
+    this.noteRevision(result.revision);
+    const ops = (result.succeeded ? txn.success : txn.failure) ?? [];
+    ops.forEach((op, i) => this.applyOwnOp(op, result.results[i], result.revision));
+    return result;
+  }
+
+  private applyOwnOp(op: Op, result: TxnResult['results'][number] | undefined, revision: number): void {
+    if (op.kind === 'get' || op.kind === 'range') return;
+    if (result?.kind === 'written' && (op.kind === 'put' || op.kind === 'putIfAbsent')) {
+      this.applyOwnWrite(result.kv, op.value);
+      return;
+    }
+    this.cache.applyChange(op.key, revision, null);
+  }
+
+  private applyOwnWrite(kv: KeyBinding, value: ValueInput): void {
+    if (!(value instanceof Uint8Array)) {
+      this.cache.applyOwnWrite(kv, null);
+      return;
+    }
+    const actual = hashOf(value);
+    if (actual !== kv.hash) throw new CorruptError(`Global bound ${JSON.stringify(kv.key)} to ${kv.hash}, but the value written hashes to ${actual}`);
+    this.cache.applyOwnWrite(kv, this.inPrefix(kv.key) ? value : null);
+  }
+
+  // ---- blobs ---------------------------------------------------------------------------
+
+  /** Stores a blob on Global and caches it. */
+  async putBlob(bytes: Uint8Array): Promise<PutBlobResult> {
+    this.checkOpen();
+    const result = await this.client.putBlob(bytes);
+    this.cache.putBlob(result.hash, bytes);
+    return result;
+  }
+
+  /** Stores a blob read from `source` (not cached: it is never whole in memory here). */
+  putBlobStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: PutBlobStreamOptions): Promise<PutBlobResult> {
+    this.checkOpen();
+    return this.client.putBlobStream(source, options);
+  }
+
+  /** A blob by hash: from the cache, else fetched once (concurrent callers share it), verified, cached. */
+  getBlob(hash: Hash): Promise<Uint8Array> {
+    parseHash(hash);
+    this.checkOpen();
+    const cached = this.cache.blob(hash);
+    if (cached !== undefined) return Promise.resolve(cached);
+    let pending = this.blobFills.get(hash);
+    if (pending === undefined) {
+      pending = this.client.getBlob(hash).then((bytes) => {
+        this.cache.putBlob(hash, bytes);
+        return bytes;
+      }).finally(() => this.blobFills.delete(hash));
+      this.blobFills.set(hash, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * A blob as chunks of at most `chunkBytes`: from the cache when there, else streamed from
+   * Global (verified: the iteration throws CorruptError instead of ending if the bytes do not
+   * hash to `hash`) and cached once complete if it fits the budget.
+   */
+  async *getBlobStream(hash: Hash, chunkBytes = 1024 * 1024): AsyncGenerator<Uint8Array, void, undefined> {
+    parseHash(hash);
+    this.checkOpen();
+    const cached = this.cache.blob(hash) ?? (await this.blobFills.get(hash));
+    if (cached !== undefined) {
+      for (let at = 0; at < cached.byteLength; at += chunkBytes) yield cached.subarray(at, at + chunkBytes);
+      return;
+    }
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of this.client.getBlobStream(hash)) {
+      size += chunk.byteLength;
+      if (size <= this.cacheBytesMax) parts.push(chunk);
+      yield chunk;
+    }
+    if (size <= this.cacheBytesMax) this.cache.putBlob(hash, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+
+  /** Whether blob `hash` is cached here (for tests and stats). */
+  hasBlob(hash: Hash): boolean {
+    return this.cache.blob(hash) !== undefined;
+  }
+
+  /** The binding this Local holds for `key` and its value, ignoring the lease. */
+  held(key: string): { kv: KeyBinding; value: Uint8Array } | null {
+    return this.cache.peekBinding(key);
+  }
+
+  /** Whether the Local may serve `key` from its cache now (held, value cached, lease valid). */
+  holds(key: string): boolean {
+    return this.leaseValid && this.cache.peekBinding(key) !== null;
+  }
+
+  // ---- watch, status, lifecycle --------------------------------------------------------
+
+  /**
+   * Calls `listener` with every change under `prefix` this Local applies from its stream, in
+   * revision order, and `{type: 'reset'}` when history was compacted (changes were missed).
+   * Returns the function that stops it.
+   */
+  watch(prefix: string, listener: (event: WatchEvent) => void): () => void {
+    this.checkOpen();
+    const watcher = { prefix, listener };
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
+  /**
+   * Resolves once the Local can serve from its cache (it holds the lease) -> true, or once
+   * its stream failed for the first time or `timeoutMs` passed -> false. For start-up: a
+   * REPL or worker that waits here gets cache hits from its first command.
+   */
+  ready(timeoutMs: number): Promise<boolean> {
+    if (this.leaseValid) return Promise.resolve(true);
+    if (this.closedFlag || this.stream.status.state === 'backoff') return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const finish = (ok: boolean): void => {
+        timer.cancel();
+        unsubscribe();
+        this.leaseListeners.delete(onLease);
+        resolve(ok);
+      };
+      const timer = this.clock.setTimer(() => finish(this.leaseValid), timeoutMs, false);
+      const unsubscribe = this.stream.onStatus((status) => {
+        if (status.state === 'backoff' || status.state === 'closed') finish(false);
+      });
+      const onLease = (valid: boolean): void => {
+        if (valid) finish(true);
+      };
+      this.leaseListeners.add(onLease);
+    });
+  }
+
+  get revision(): number {
+    return this.applied ?? 0;
+  }
+
+  get streamStatus(): StreamStatus {
+    return this.stream.status;
+  }
+
+  get leaseHeld(): boolean {
+    return this.leaseValid;
+  }
+
+  onStreamStatus(listener: (status: StreamStatus) => void): () => void {
+    return this.stream.onStatus(listener);
+  }
+
+  /** The server limits Global reported (asks once). */
+  async limits(): Promise<ServerLimits | null> {
+    return this.client.serverLimits ?? (await this.client.status()).limits;
+  }
+
+  stats(): LocalStats {
+    const c: CacheStats = this.cache.stats();
+    return {
+      hits: this.hitCount,
+      misses: this.missCount,
+      bytes: c.bytes,
+      cacheBytesMax: this.cacheBytesMax,
+      entries: c.entries,
+      blobs: c.blobs,
+      bindings: c.bindings,
+      evictions: c.evictions,
+      invalidations: this.invalidationCount,
+      revision: this.applied ?? 0,
+      lagRevisions: Math.max(0, this.latestSeen - (this.applied ?? 0)),
+      leaseValid: this.leaseValid,
+      stream: this.stream.status,
+      resubscribes: this.stream.resubscribes,
+      compactions: this.stream.compactions,
+    };
+  }
+
+  /** Stops the stream, every timer and the Global client; pending calls reject with ClosedError. */
+  async close(): Promise<void> {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    this.leaseValid = false;
+    this.hot = NO_BINDINGS;
+    for (const timer of this.waitTimers) timer.cancel();
+    this.waitTimers.clear();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.resolve();
+    await this.stream.close();
+    await this.client.close();
+    this.cache.clear();
+  }
+
+  private checkOpen(): void {
+    if (this.closedFlag) throw new ClosedError('the Local is closed');
+  }
+
+  private inPrefix(key: string): boolean {
+    return this.prefix === '' || key.startsWith(this.prefix);
+  }
+
+  private noteRevision(revision: number): void {
+    if (revision > this.latestSeen) this.latestSeen = revision;
+  }
+
+  // ---- the invalidation stream's sink ---------------------------------------------------
+
+  private sink(): InvalidationSink {
+    return {
+      appliedRevision: () => this.applied,
+      startAt: (revision) => {
+        if (this.applied === null) this.advance(revision);
+      },
+      apply: (message) => this.applyMessage(message),
+      compacted: (oldestRevision) => {
+        this.cache.dropAllBindings();
+        this.applied = oldestRevision > 0 ? oldestRevision - 1 : null;
+        for (const w of this.watchers) w.listener({ type: 'reset', revision: oldestRevision });
+      },
+      leaseChanged: (valid) => {
+        this.leaseValid = valid && !this.closedFlag;
+        this.hot = this.leaseValid ? this.cache.table : NO_BINDINGS;
+        for (const listener of [...this.leaseListeners]) listener(this.leaseValid);
+      },
+    };
+  }
+
+  private applyMessage(message: SubscribeMessage): void {
+    const applied = this.applied ?? 0;
+    if (message.kind === 'events') {
+      for (const event of message.events) {
+        const revision = event.type === 'put' ? event.kv.modRevision : event.revision;
+        if (revision <= applied) continue; // already applied (a resumed stream may repeat)
+        const key = event.type === 'put' ? event.kv.key : event.key;
+        const outcome = this.cache.applyChange(key, revision, event.type === 'put' ? event.kv : null);
+        if (outcome === 'dropped' || outcome === 'updated') this.invalidationCount++;
+        for (const w of this.watchers) if (key.startsWith(w.prefix)) w.listener(event);
+      }
+    }
+    this.noteRevision(message.revision);
+    this.advance(message.revision);
+  }
+
+  private advance(revision: number): void {
+    if (this.applied !== null && revision <= this.applied) return;
+    this.applied = revision;
+    if (this.waiters.length === 0) return;
+    const ready = this.waiters.filter((w) => w.revision <= revision);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.revision > revision);
+    for (const w of ready) w.resolve();
+  }
+}

@@ -1,0 +1,63 @@
+// Proves the REPL executor row by row against real Locals and a fake Global that streams
+// invalidations: every output of DESIGN.md section 8 (occupied here vs. only on Global, a
+// cached read vs. one from Global, a missing key), a DEL on one Local reaching another,
+// STATS, usage hints, and a clear one-line message while Global is down.
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { Local } from '../../src/local/local.ts';
+import { execute, OUTPUT } from '../../src/local/repl-exec.ts';
+import { parse } from '../../src/local/repl-parse.ts';
+import { waitUntil } from './fake-global.ts';
+import { StreamingFake } from './fake-stream.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function openLocal(addresses: string[], wait = true): Promise<{ local: Local; run: (line: string) => Promise<string> }> {
+  const local = Local.open({ global: addresses, client: { deadlineMs: 500, backoffInitialMs: 5, backoffMaxMs: 50 } });
+  cleanups.push(() => local.close());
+  if (wait) await waitUntil(() => local.leaseHeld, 'the lease');
+  return { local, run: (line) => execute(parse(line), local, addresses.join(',')) };
+}
+
+describe('REPL executor', () => {
+  it('answers every row of the table', async () => {
+    const fake = await StreamingFake.start();
+    cleanups.push(() => fake.stop());
+    const a = await openLocal([fake.address]);
+    const b = await openLocal([fake.address]);
+    assert.equal(await a.run('SET k hello world'), OUTPUT.updated);
+    assert.equal(await a.run('PUT k other'), OUTPUT.occupied, 'a key this Local holds');
+    assert.equal(await b.run('set k other'), OUTPUT.occupiedUpdatedLocal, 'a key only Global holds');
+    assert.equal(b.local.holds('k'), true, 'the Local now holds it');
+    assert.equal(await b.run('SET k again'), OUTPUT.occupied);
+    assert.equal(await a.run('GET k'), 'db: k -> hello world');
+    assert.equal(await b.run('out k'), 'db: k -> hello world');
+    assert.equal(await a.run('SET j "quoted  value"'), OUTPUT.updated);
+    assert.equal(await b.run('GET j'), 'global: j -> quoted  value (Updating Local)');
+    assert.equal(await b.run('GET j'), 'db: j -> quoted  value');
+    assert.equal(await a.run('GET nothing'), OUTPUT.missing);
+    assert.equal(await a.run('DEL k'), OUTPUT.updated);
+    await waitUntil(() => !b.local.holds('k'), "the DEL to reach the other Local's cache");
+    assert.equal(await b.run('GET k'), OUTPUT.missing);
+    assert.equal(await b.run('REM k'), OUTPUT.missing);
+    assert.match(await a.run('STATS'), /^hits \d+, misses \d+/);
+    assert.match(await a.run('GET'), /^usage: GET <key>/);
+    assert.match(await a.run('FLY away'), /^unknown command "FLY"/);
+    assert.equal(await a.run(''), '');
+  });
+
+  it('prints one clear line when Global is down and keeps working', async () => {
+    const fake = await StreamingFake.start();
+    const address = fake.address;
+    await fake.stop();
+    const { run } = await openLocal([address], false);
+    const out = await run('GET k');
+    assert.match(out, /^Global is unavailable \(127\.0\.0\.1:\d+\): .*The REPL keeps running/);
+    assert.equal(out.includes('\n'), false);
+    assert.match(await run('SET k v'), /^Global is unavailable/);
+    assert.match(await run('STATS'), /lease not held/);
+  });
+});

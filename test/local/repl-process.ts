@@ -1,0 +1,96 @@
+// Drives examples/local.ts as a child process over pipes, for the process tests: starts it,
+// sends lines, and splits what it prints into one output per statement (the text between
+// prompts). Every REPL it starts is killed by `stop`.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GlobalClient } from '../../src/local/client.ts';
+import { InternalError } from '../../src/protocol/errors.ts';
+
+const PROMPT = 'db > ';
+
+export class ReplProcess {
+  private out = '';
+  private err = '';
+  private readonly exited: Promise<number | null>;
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams, readonly historyDir: string) {
+    child.stdout.on('data', (c: Buffer) => (this.out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (this.err += c.toString()));
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  /** Starts the REPL with `args`; resolves once the first prompt is printed. */
+  static async start(args: string[]): Promise<ReplProcess> {
+    const historyDir = mkdtempSync(join(tmpdir(), 'dstore-repl-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/local.ts', ...args], {
+      env: { ...process.env, DSTORE_HISTORY: join(historyDir, 'history') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const repl = new ReplProcess(child, historyDir);
+    await repl.waitFor(() => repl.out.includes(PROMPT), 'the first prompt', 20_000);
+    return repl;
+  }
+
+  get stdout(): string {
+    return this.out;
+  }
+
+  get stderr(): string {
+    return this.err;
+  }
+
+  /** The lines before the first prompt (banner and notices). */
+  banner(): string[] {
+    return this.out.slice(0, this.out.indexOf(PROMPT)).split('\n').filter((l) => l !== '');
+  }
+
+  /** Sends one line and resolves with what the REPL printed for it. */
+  async run(line: string, timeoutMs = 10_000): Promise<string> {
+    const prompts = this.out.split(PROMPT).length;
+    this.child.stdin.write(`${line}\n`);
+    await this.waitFor(() => this.out.split(PROMPT).length > prompts, `the answer to ${JSON.stringify(line)}`, timeoutMs);
+    return this.out.split(PROMPT)[prompts - 1]!.trimEnd();
+  }
+
+  /** Ends stdin (as a script's end does) and resolves with the exit code. */
+  async end(): Promise<number | null> {
+    this.child.stdin.end();
+    return this.exited;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+    rmSync(this.historyDir, { recursive: true, force: true });
+  }
+
+  private async waitFor(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (this.child.exitCode !== null) throw new Error(`the REPL exited (${this.child.exitCode}) before ${what}; stderr: ${this.err}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stdout so far: ${this.out}; stderr: ${this.err}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+/**
+ * Whether the Global at `address` serves Subscribe. It is being built on another branch; the
+ * tests of invalidations across Locals skip (saying why) until it lands, then run by themselves.
+ */
+export async function globalServesSubscribe(address: string): Promise<boolean> {
+  const client = new GlobalClient({ addresses: [address] });
+  try {
+    const subscription = client.subscribe({ fromRevision: 0 });
+    await subscription.next();
+    subscription.close();
+    return true;
+  } catch (err) {
+    if (err instanceof InternalError && /gRPC status 12\b/.test(err.message)) return false;
+    throw err;
+  } finally {
+    await client.close();
+  }
+}
