@@ -32,7 +32,8 @@ export async function startCluster(size: number): Promise<BenchCluster> {
   const script = fileURLToPath(new URL('../../examples/global.ts', import.meta.url));
   const children: ChildProcess[] = [];
   const ready = addresses.map((_, i) => new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, '--id', String(i + 1), '--peers', peers, '--data', join(dir, `r${i + 1}`), '--cluster-id', 'bench'], {
+    const profile = process.env['DSTORE_BENCH_CPU_PROF'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env['DSTORE_BENCH_CPU_PROF']}`];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', script, '--id', String(i + 1), '--peers', peers, '--data', join(dir, `r${i + 1}`), '--cluster-id', 'bench'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);

@@ -2,8 +2,9 @@
 // in which the driver must do it (STYLE.md item 2):
 //
 //   1. persist  write `persist.entries`, then `persist.hardState`, to stable storage; if
-//               `mustSync`, make them durable (fsync) before step 2.
-//   2. send     hand `messages` to the network (any order, may be lost).
+//               `mustSync`, make them durable (fsync) before the votes of step 2.
+//   2. send     hand `messages` to the network (any order, may be lost); votes (Promise,
+//               Accepted: `vouchesForPersist`) only after step 1, the rest may go earlier.
 //   3. apply    apply `decided` to the state machine, in order.
 //   4. reads    answer each `reads` entry once the state machine has applied its readThrough.
 //   5. advance  call `replica.advance()`; only then call `ready()` again.
@@ -43,6 +44,11 @@ export interface SnapshotRequest {
   readonly throughInstanceMin: number;
 }
 
+/** True for the messages that vote on the sender's persisted state: send them after step 1. */
+export function vouchesForPersist(message: Message): boolean {
+  return message.type === 'promise' || message.type === 'accepted';
+}
+
 export interface Ready {
   /** Step 1. */
   readonly persist: Persist;
@@ -52,7 +58,14 @@ export interface Ready {
    * changed (losing those in a crash is safe: they are learned again).
    */
   readonly mustSync: boolean;
-  /** Step 2, only after step 1. */
+  /**
+   * Step 2. A message for which `vouchesForPersist` is true (a Promise or an Accepted: a vote)
+   * goes out only after step 1. Every other message may go out before or during step 1: a
+   * leader's Accepts then reach followers while its own disk write runs, taking one disk
+   * write off each round. That is safe because a vote is only what is durable: the leader's
+   * own acceptance counts toward a decision, but decisions show up in a later Ready, which
+   * the driver handles only after this one's persist completed.
+   */
   readonly messages: readonly Message[];
   /**
    * Step 3, only after step 1: consecutive decided instances, ascending, starting right after the

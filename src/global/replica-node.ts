@@ -23,6 +23,7 @@ import {
   type Ready,
   type ReplicaConfig,
   type ReplicaStatus,
+  vouchesForPersist,
 } from '../consensus/index.ts';
 import { decodeCommand, encodeCommand } from './codec.ts';
 import { ProgressWaiters } from './progress-waiters.ts';
@@ -299,12 +300,15 @@ export class ReplicaNode {
   }
 
   private async handle(ready: Ready): Promise<void> {
-    // 1. persist: durable before any message that vouches for it leaves.
+    // 2a. Messages that are not votes leave at once: a leader's Accepts travel while its
+    // own disk write runs (ready.ts explains why that is safe).
+    for (const message of ready.messages) if (!vouchesForPersist(message)) this.env.send(message);
+    // 1. persist: durable before any vote on it (Promise, Accepted) leaves.
     if (ready.persist.entries.length > 0 || ready.persist.hardState !== undefined) {
       await this.env.storage.stable.persist(ready.persist);
     }
-    // 2. send.
-    for (const message of ready.messages) this.env.send(message);
+    // 2b. The votes.
+    for (const message of ready.messages) if (vouchesForPersist(message)) this.env.send(message);
     // 3. apply, in order.
     for (const entry of ready.decided) this.apply(entry);
     // 4. answer reads now that this Ready's decisions are applied.

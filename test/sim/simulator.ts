@@ -21,7 +21,7 @@ import { defaultConfig, type ReplicaConfig } from '../../src/consensus/config.ts
 import type { Message } from '../../src/consensus/messages.ts';
 import { SplitMix32 } from '../../src/consensus/random.ts';
 import { Replica } from '../../src/consensus/replica.ts';
-import type { Ready } from '../../src/consensus/ready.ts';
+import { vouchesForPersist, type Ready } from '../../src/consensus/ready.ts';
 import { compareBallots, type LogEntry, type Value } from '../../src/consensus/types.ts';
 import { formatBallot } from '../../src/consensus/ballot.ts';
 import { valuesEqual } from '../../src/consensus/value.ts';
@@ -351,6 +351,9 @@ class Simulation {
 
   /** Returns false when the node crashed in the middle. */
   private handleReady(node: SimNode, core: Replica, ready: Ready): boolean {
+    // As the real driver does: what is not a vote leaves before the disk write, so a crash
+    // before the sync below can follow Accepts that were already sent.
+    for (const message of ready.messages) if (!vouchesForPersist(message)) this.send(message);
     node.storage.append(ready.persist);
     if (ready.mustSync) {
       if (this.faultsOn && this.random.nextInt(1000) < 3) {
@@ -360,7 +363,7 @@ class Simulation {
       }
       node.storage.sync();
     }
-    for (const message of ready.messages) this.send(message);
+    for (const message of ready.messages) if (vouchesForPersist(message)) this.send(message);
     for (const entry of ready.decided) this.apply(node, entry);
     for (const read of ready.reads) this.readAnswered(node, read);
     core.advance();
