@@ -41,6 +41,7 @@ import { decodeStatus } from './client-codec.ts';
 import type { ServerLimits, ServerStatus } from './client-types.ts';
 import { ConnectionStateMachine, type ConnectionStatus, type StatusListener } from './connection-state.ts';
 import { channelOptions, newWireClient, Session, waitForChannelReady } from './session.ts';
+import type { ClientSecurity } from '../protocol/tls.ts';
 import type * as grpc from '@grpc/grpc-js';
 
 export interface ConnectionConfig extends BackoffConfig {
@@ -60,6 +61,8 @@ export interface ConnectionConfig extends BackoffConfig {
   readonly connectTimeoutMs: number;
   /** Largest gRPC message sent or received. */
   readonly messageBytesMax: number;
+  /** TLS and the bearer token for every channel (default: plaintext, no token). */
+  readonly security?: ClientSecurity;
 }
 
 export type RequestKind = 'get' | 'set' | 'delete' | 'txn' | 'range' | 'missingBlobs' | 'status';
@@ -186,7 +189,7 @@ export class Connection {
 
   /** A channel for calls outside the session (blobs, subscriptions); the caller closes it. */
   newChannel(address: string): WireGlobalClient {
-    return newWireClient(address, this.channelOptions());
+    return newWireClient(address, this.channelOptions(), this.config.security);
   }
 
   /**
@@ -524,7 +527,7 @@ export class Connection {
     const generation = ++this.connectGeneration;
     this.preferredAddress = null;
     this.fsm.transition('connecting', address, reason);
-    const client = newWireClient(address, this.channelOptions());
+    const client = newWireClient(address, this.channelOptions(), this.config.security);
     waitForChannelReady(client, this.config.connectTimeoutMs, (problem) => {
       if (generation !== this.connectGeneration || this.closedFlag) {
         client.close();
