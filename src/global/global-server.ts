@@ -305,6 +305,7 @@ export class GlobalServer {
     this.running = null;
     this.log.info('replica.stopping', { address: this.address });
     this.metrics?.attach(null);
+    this.metrics?.unregister();
     running?.subscriptions.close();
     const fetched = running?.fetcher.close();
     running?.node.close();

@@ -86,8 +86,14 @@ export class GlobalMetrics {
   private readonly refusals = new Map<string, number>();
   private snapshotMtime: { through: number; mtimeMs: number } | null = null;
 
-  /** Registers every metric of replica `replicaId` (whose peers are `peerIds`) on `registry`. */
-  constructor(registry: Registry, readonly replicaId: number, peerIds: readonly number[]) {
+  private readonly names: string[] = [];
+
+  /**
+   * Registers every metric of replica `replicaId` (whose peers are `peerIds`) on `registry`;
+   * `unregister` removes them again (a replica restarted in the same process registers anew).
+   */
+  constructor(private readonly registry: Registry, readonly replicaId: number, peerIds: readonly number[]) {
+    const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
     for (const id of peerIds) this.peers.set(id, { decidedThrough: -1, heardMs: -1 });
     const requestHistogram = new FixedHistogram<GlobalOp>('dstore_request_duration_seconds', 'Time from receiving a client request to its answer, by operation (Session requests and unary calls).', 'op', GLOBAL_OPS);
     registry.registerMetric(requestHistogram.metric);
@@ -96,6 +102,13 @@ export class GlobalMetrics {
     registry.registerMetric(fsyncHistogram.metric);
     this.fsync = fsyncHistogram.child('');
     this.register(registry);
+    for (const m of registry.getMetricsAsArray()) if (!before.has(m.name)) this.names.push(m.name);
+  }
+
+  /** Removes this replica's metrics from the registry. */
+  unregister(): void {
+    for (const name of this.names) this.registry.removeSingleMetric(name);
+    this.names.length = 0;
   }
 
   /** Starts reading `source` at scrapes (null: the replica stopped; gauges then read 0). */

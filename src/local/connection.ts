@@ -29,6 +29,7 @@ import {
   InvalidArgumentError,
   NotLeaderError,
   TooLargeError,
+  UnauthenticatedError,
   UnavailableError,
 } from '../protocol/errors.ts';
 import type { ClientRequest } from '../protocol/generated/dstore/v1/ClientRequest.ts';
@@ -106,7 +107,8 @@ function describe(call: PendingCall): string {
 
 /** Errors that say the request itself is wrong: resending it anywhere cannot help. */
 function isRequestError(err: DstoreError): boolean {
-  return err instanceof InvalidArgumentError || err instanceof TooLargeError;
+  // UNAUTHENTICATED: the credentials are wrong everywhere; retrying cannot help.
+  return err instanceof InvalidArgumentError || err instanceof TooLargeError || err instanceof UnauthenticatedError;
 }
 
 const QUEUE_COMPACT_MIN = 1024;

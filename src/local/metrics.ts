@@ -21,13 +21,18 @@ export interface LocalStatsSource {
  */
 export function registerLocalMetrics(registry: Registry, source: LocalStatsSource): () => void {
   let attached: LocalStatsSource | null = source;
-  // One stats() per scrape, however many metrics read it.
-  let cached: { at: number; stats: LocalStats } | null = null;
+  // One stats() per scrape, however many metrics read it: a scrape runs every collect in one
+  // synchronous pass, and the copy is dropped at the next microtask.
+  let cached: LocalStats | null = null;
   const read = (): LocalStats | null => {
     if (attached === null) return null;
-    const now = performance.now();
-    if (cached === null || now - cached.at > 100) cached = { at: now, stats: attached.stats() };
-    return cached.stats;
+    if (cached === null) {
+      cached = attached.stats();
+      queueMicrotask(() => {
+        cached = null;
+      });
+    }
+    return cached;
   };
   const counter = (name: string, help: string, value: (s: LocalStats) => number): void => {
     registry.registerMetric(new Counter({
