@@ -36,7 +36,7 @@ import { parseTokenFile } from '../src/protocol/auth.ts';
 import { interpretArgs, parseHostPort, type ClusterArgs, type ReplicaArgs } from '../src/global/cluster-args.ts';
 import { fetchClusterStatus, formatJson, formatTable, summarize } from '../src/global/cluster-status.ts';
 import { GlobalServer } from '../src/global/global-server.ts';
-import type { ServerSecurity } from '../src/global/server-security.ts';
+import { checkServerSecurity, type ServerSecurity } from '../src/global/server-security.ts';
 
 const USAGE = `usage: global.ts [--id N] [--listen host:port] [--peers 1=host:port,...] [--data DIR] [--cluster-id ID] | --cluster 3|5 [--listen host:firstPort] [--data DIR]
        [--auth-tokens FILE] [--peer-token-file FILE] ${OPS_FLAGS_USAGE}
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     ops = rest;
     if (args.kind === 'replica') {
       // Checked now, so a bad file is a usage error (exit 2) rather than a failed start.
-      serverSecurityFromFlags(ops);
+      checkServerSecurity(serverSecurityFromFlags(ops), args.members.size);
       loggerFromFlags(ops);
       metricsListenFromFlags(ops);
     }
