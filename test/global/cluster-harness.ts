@@ -22,6 +22,8 @@ export interface TestClusterOptions {
   readonly listen?: (id: number) => ListenOptions;
   /** How `client()` and `status()` reach the replicas (default: plaintext, no token). */
   readonly clientSecurity?: ClientSecurity;
+  /** Fills replica `id`'s fresh data dir before it starts (e.g. a restored backup). */
+  readonly prepareDataDir?: (id: number, dir: string) => void;
 }
 
 /** Polls `condition` every 20 ms until it holds or `timeoutMs` passes (then throws `what`). */
@@ -55,6 +57,7 @@ export class TestCluster {
     const bound = await Promise.all(Array.from({ length: size }, (_, i) => GlobalServer.listen('127.0.0.1:0', options.listen?.(i + 1) ?? {})));
     const members = new Map(bound.map((s, i) => [i + 1, s.address]));
     const dirs = new Map(bound.map((_, i) => [i + 1, mkdtempSync(join(tmpdir(), `dstore-test-r${i + 1}-`))]));
+    for (const [id, dir] of dirs) options.prepareDataDir?.(id, dir);
     const cluster = new TestCluster(members, dirs, options);
     await Promise.all(bound.map((s, i) => cluster.startOn(i + 1, s)));
     return cluster;
