@@ -136,7 +136,7 @@ async function main(): Promise<void> {
       collectDefaultMetrics({ register: registry });
       registerLocalMetrics(registry, local);
       metrics = await serveMetrics(registry, args.metricsListen);
-      args.logger.info('local.metrics', { address: metrics.address });
+      console.log(`Metrics on http://${metrics.address}/metrics`);
     }
   } catch (err) {
     console.error(`local.ts: ${(err as Error).message}`);
