@@ -19,10 +19,17 @@ import { LocalServer } from '../src/local/local-server.ts';
 import { execute, HELP_TEXT } from '../src/local/repl-exec.ts';
 import { parse } from '../src/local/repl-parse.ts';
 import { DstoreError } from '../src/protocol/errors.ts';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { registerLocalMetrics } from '../src/local/metrics.ts';
+import { serveMetrics, type MetricsEndpoint } from '../src/protocol/metrics-kit.ts';
+import { clientSecurityFromFlags, loggerFromFlags, metricsListenFromFlags, OPS_FLAG_OPTIONS, OPS_FLAGS_USAGE } from '../src/protocol/ops-flags.ts';
+import type { Logger } from '../src/protocol/log.ts';
+import type { ClientSecurity } from '../src/protocol/tls.ts';
 
 const DEFAULT_GLOBAL = '127.0.0.1:50051';
 const DEFAULT_LISTEN = '127.0.0.1:50052';
-const USAGE = 'usage: local.ts [--global host:port[,host:port...]] [--listen host:port] [--data DIR (embedded Global only)] [--no-embed]';
+const USAGE = `usage: local.ts [--global host:port[,host:port...]] [--listen host:port] [--data DIR (embedded Global only)] [--no-embed]
+       ${OPS_FLAGS_USAGE}`;
 /** How long start-up waits for the invalidation stream before showing the prompt anyway. */
 const STARTUP_SYNC_MS = 2000;
 /** How long start-up waits for an embedded Global to elect itself. */
@@ -35,6 +42,10 @@ interface Args {
   readonly listen: string;
   readonly dataDir: string;
   readonly embed: boolean;
+  /** TLS and token towards Global; the node server demands the same (local-security.ts). */
+  readonly security: ClientSecurity;
+  readonly metricsListen: string | null;
+  readonly logger: Logger;
 }
 
 function parseCommandLine(): Args {
@@ -45,6 +56,7 @@ function parseCommandLine(): Args {
       data: { type: 'string' },
       'no-embed': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      ...OPS_FLAG_OPTIONS,
     },
     strict: true,
   });
@@ -53,7 +65,18 @@ function parseCommandLine(): Args {
     process.exit(0);
   }
   const global = (values.global ?? DEFAULT_GLOBAL).split(',').map((a) => a.trim()).filter((a) => a !== '');
-  return { global, globalGiven: values.global !== undefined, listen: values.listen ?? DEFAULT_LISTEN, dataDir: values.data ?? './data', embed: values['no-embed'] !== true };
+  const security = clientSecurityFromFlags(values);
+  return {
+    global,
+    globalGiven: values.global !== undefined,
+    listen: values.listen ?? DEFAULT_LISTEN,
+    dataDir: values.data ?? './data',
+    // An embedded Global is plaintext and open: never when TLS or a token is asked for.
+    embed: values['no-embed'] !== true && security.tls === null && security.token === null,
+    security,
+    metricsListen: metricsListenFromFlags(values),
+    logger: loggerFromFlags(values),
+  };
 }
 
 async function globalAnswers(address: string): Promise<boolean> {
@@ -103,16 +126,25 @@ async function main(): Promise<void> {
     }
   }
   const globalText = args.global.join(',');
-  const local = Local.open({ global: args.global, client: { deadlineMs: 3000, connectTimeoutMs: 1000, retriesMax: 4 } });
+  const local = Local.open({ global: args.global, client: { deadlineMs: 3000, connectTimeoutMs: 1000, retriesMax: 4, security: args.security } });
   let server: LocalServer;
+  let metrics: MetricsEndpoint | null = null;
   try {
-    server = await LocalServer.listen(local, args.listen);
+    server = await LocalServer.listen(local, args.listen, args.security);
+    if (args.metricsListen !== null) {
+      const registry = new Registry();
+      collectDefaultMetrics({ register: registry });
+      registerLocalMetrics(registry, local);
+      metrics = await serveMetrics(registry, args.metricsListen);
+      console.log(`Metrics on http://${metrics.address}/metrics`);
+    }
   } catch (err) {
     console.error(`local.ts: ${(err as Error).message}`);
     await local.close();
     await embedded?.stop();
     process.exit(1);
   }
+  args.logger.info('local.started', { address: server.address, global: globalText, tls: args.security.tls !== null, token: args.security.token !== null });
 
   // Sync with Global first (briefly), so the first commands are already served from the cache.
   await local.ready(STARTUP_SYNC_MS);
@@ -150,6 +182,7 @@ async function main(): Promise<void> {
     void queue
       .then(async () => {
         await server.stop();
+        await metrics?.close();
         await local.close();
         await embedded?.stop();
       })

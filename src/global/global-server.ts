@@ -7,6 +7,8 @@ import { randomInt } from 'node:crypto';
 import { systemClock, systemRandom, type Clock } from '../protocol/backoff.ts';
 import { UnavailableError, InvalidArgumentError } from '../protocol/errors.ts';
 import { toGrpcStatus } from '../protocol/grpc-status.ts';
+import { createLogger, errorFields, type Logger } from '../protocol/log.ts';
+import type { Registry } from 'prom-client';
 import { dstoreProto } from '../protocol/proto.ts';
 import type { GlobalHandlers } from '../protocol/generated/dstore/v1/Global.ts';
 import type { ReplicaHandlers } from '../protocol/generated/dstore/v1/Replica.ts';
@@ -14,6 +16,8 @@ import { BlobReplicator, stateMachineReferences, type BlobReplicatorConfig } fro
 import { BlobService } from './blob-service.ts';
 import { checkServerLimits, GlobalService, type ServerLimits } from './global-service.ts';
 import { addReflection, ServingHealth } from './introspection.ts';
+import { GlobalMetrics, type RequestTimers } from './metrics.ts';
+import { checkServerSecurity, NO_SECURITY, peerCredentials, serverSide, type ServerSecurity } from './server-security.ts';
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
 import { guardRequests } from './request-guard.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
@@ -42,6 +46,16 @@ export interface GlobalServerOptions {
   readonly clock?: Clock;
   /** Called on an unrecoverable error; the default logs and exits the process. */
   readonly onFatal?: (err: unknown) => void;
+}
+
+/** What `GlobalServer.listen` needs before the port opens: how it is protected, logged and measured. */
+export interface ListenOptions {
+  /** TLS and tokens (server-security.ts); default plaintext and open. */
+  readonly security?: ServerSecurity;
+  /** Where events go; default: warnings and errors as JSON lines on stderr. */
+  readonly logger?: Logger;
+  /** Registry the replica's metrics are registered on (metrics.ts); default none. */
+  readonly metrics?: Registry;
 }
 
 /** How long a stopping server waits for calls in flight before cutting them. */
@@ -73,30 +87,50 @@ interface Running {
   readonly blobService: BlobService;
   readonly fetcher: SnapshotFetcher;
   readonly clusterId: string;
+  readonly requests: RequestTimers | undefined;
 }
 
 export class GlobalServer {
   private running: Running | null = null;
   private stopped = false;
+  private metrics: GlobalMetrics | null = null;
+  private log: Logger;
 
   private constructor(
     private readonly server: grpc.Server,
     private readonly health: ServingHealth,
     /** The bound "host:port". */
     readonly address: string,
-  ) {}
+    private readonly security: ServerSecurity,
+    private readonly options: ListenOptions,
+    private readonly refusals: Map<string, number>,
+  ) {
+    this.log = options.logger ?? createLogger();
+  }
 
   /**
    * Binds `listen` ("host:port"; port 0 picks a free one) and serves UNAVAILABLE until
-   * `start`. Throws UnavailableError naming the address when it cannot bind.
+   * `start`. With `options.security`, the port speaks only TLS and/or checks tokens from the
+   * first call (server-security.ts). Throws UnavailableError naming the address when it
+   * cannot bind.
    */
-  static async listen(listen: string): Promise<GlobalServer> {
+  static async listen(listen: string, options: ListenOptions = {}): Promise<GlobalServer> {
+    const security = options.security ?? NO_SECURITY;
+    const holder: { self: GlobalServer | null } = { self: null };
+    // Refusals before start (or of a replica without metrics) are still counted for the log.
+    const refusals = new Map<string, number>();
+    const side = serverSide(security, (service, method, reason) => {
+      const self = holder.self;
+      if (self?.metrics) self.metrics.authRefused(service);
+      else refusals.set(service, (refusals.get(service) ?? 0) + 1);
+      self?.log.debug('auth.refused', { service, method, reason });
+    });
     const server = new grpc.Server({
       'grpc.max_receive_message_length': Math.max(PEER_MESSAGE_BYTES_MAX, SERVER_LIMITS_DEFAULTS.requestBytesMax),
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+      interceptors: side.interceptors,
     });
-    const holder: { self: GlobalServer | null } = { self: null };
     const target = (): Running | null => holder.self?.running ?? null;
     // Refusals of oversized or undecodable messages reach these handlers (request-guard.ts).
     const requestBytesMax = (): number => target()?.service.limits.requestBytesMax ?? SERVER_LIMITS_DEFAULTS.requestBytesMax;
@@ -106,13 +140,13 @@ export class GlobalServer {
     health.addTo(server);
     addReflection(server);
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => {
+      server.bindAsync(listen, side.credentials, (err, p) => {
         if (err !== null) reject(new UnavailableError(`cannot listen on ${listen}: ${err.message} (is another server using the port?)`));
         else resolve(p);
       });
     });
     const host = listen.slice(0, listen.lastIndexOf(':'));
-    const self = new GlobalServer(server, health, `${host}:${port}`);
+    const self = new GlobalServer(server, health, `${host}:${port}`, security, options, refusals);
     holder.self = self;
     return self;
   }
@@ -126,35 +160,60 @@ export class GlobalServer {
     const stateMachine = options.node?.stateMachine ?? REPLICA_NODE_DEFAULTS.stateMachine;
     const limits = { ...SERVER_LIMITS_DEFAULTS, valueInlineBytesMax: stateMachine.valueInlineBytesMax, rangeKeysMax: stateMachine.rangeKeysMax, ...options.limits };
     checkServerLimits(limits);
+    checkServerSecurity(this.security, options.members.size);
+    const log = (this.options.logger ?? createLogger()).child({ replica: options.replicaId });
+    this.log = log;
+    const peerIds = [...options.members.keys()].filter((id) => id !== options.replicaId);
+    const metrics = this.options.metrics === undefined ? null : new GlobalMetrics(this.options.metrics, options.replicaId, peerIds);
+    for (const [service, n] of this.refusals) for (let i = 0; i < n; i++) metrics?.authRefused(service);
+    this.metrics = metrics;
     const clock = options.clock ?? systemClock;
     const blobBytesMax = options.limits?.blobBytesMax ?? SERVER_LIMITS_DEFAULTS.blobBytesMax;
     const blobStoreConfig = validateBlobStoreConfig({ ...options.storage?.blobs, ...options.blobs?.store, blobBytesMax });
-    const storage = await StorageEngine.open({ ...options.storage, fs: new NodeFileSystem(), dir: options.dataDir, clock: { nowMs: () => Date.now() }, blobs: blobStoreConfig });
+    const fs = metrics === null ? new NodeFileSystem() : metrics.meterFileSystem(new NodeFileSystem());
+    const storage = await StorageEngine.open({ ...options.storage, fs, dir: options.dataDir, clock: { nowMs: () => Date.now() }, blobs: blobStoreConfig });
     const peers = new Map([...options.members].filter(([id]) => id !== options.replicaId));
     const onFatal = options.onFatal ?? ((err: unknown) => {
-      console.error(`dstore replica ${options.replicaId}: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      log.error('replica.fatal', errorFields(err, true));
       process.exit(70);
     });
+    const credentials = peerCredentials(this.security);
     const holder: { node: ReplicaNode | null } = { node: null };
     const transport = new PeerTransport({
       selfId: options.replicaId,
       clusterId: options.clusterId,
       peers,
-      credentials: grpc.credentials.createInsecure(),
+      credentials,
       clock,
       random: systemRandom,
-      onMessage: (m) => holder.node?.step(m),
+      onMessage: metrics === null
+        ? (m) => holder.node?.step(m)
+        : (m) => {
+          metrics.peerMessage(m);
+          holder.node?.step(m);
+        },
+      onPeerState: (peer, connected) => log.info(connected ? 'peer.connected' : 'peer.disconnected', { peer, address: peers.get(peer) }),
     });
     const node = await ReplicaNode.open(
       { ...REPLICA_NODE_DEFAULTS, ...options.node, replicaId: options.replicaId, members: options.members },
-      { storage, clock, seed: randomInt(2 ** 31), send: (m) => transport.send(m), onFatal },
+      {
+        storage,
+        clock,
+        seed: randomInt(2 ** 31),
+        send: (m) => transport.send(m),
+        onFatal,
+        onLeaderChange: (leader, previous) => {
+          metrics?.leaderChanged();
+          log.info('leader.changed', { leader, previous, self: leader === options.replicaId });
+        },
+      },
     );
     holder.node = node;
     const blobReplicator = new BlobReplicator({
       selfId: options.replicaId,
       members: options.members,
       clusterId: options.clusterId,
-      credentials: grpc.credentials.createInsecure(),
+      credentials,
       blobs: storage.blobs,
       references: stateMachineReferences(() => node.stateMachine),
       leaderId: () => node.status().leaderId,
@@ -164,6 +223,7 @@ export class GlobalServer {
       random: systemRandom,
       ...(options.blobs?.replication === undefined ? {} : { config: options.blobs.replication }),
       onFatal,
+      log: (line) => log.warn('blob.background', { message: line }),
     });
     node.addAppliedListener(blobReplicator.onApplied);
     const blobService = new BlobService({ blobs: storage.blobs, replicator: blobReplicator, blobBytesMax });
@@ -175,28 +235,49 @@ export class GlobalServer {
       isConnected: (id) => transport.isConnected(id),
       walBytes: () => storage.stable.walBytes(),
       blobBytes: () => storage.blobs.totalBytes(),
+      ...(metrics === null ? {} : { requests: metrics.requests }),
     });
     const fetcher = new SnapshotFetcher({
       peers,
       clusterId: options.clusterId,
-      credentials: grpc.credentials.createInsecure(),
+      credentials,
       clock,
       random: systemRandom,
       snapshots: storage.snapshots,
       // An installed snapshot may reference blobs this replica never received: fetch them now.
       install: (through, payload) => node.installSnapshot(through, payload).then(() => blobReplicator.sweep()),
       appliedInstance: () => node.stateMachine.appliedInstance,
-      log: (line) => console.error(`dstore replica ${options.replicaId}: ${line}`),
+      log,
       ...(options.snapshotFetch === undefined ? {} : { config: options.snapshotFetch }),
     });
     node.setSnapshotNeededHandler((from, throughMin) => fetcher.request(from, throughMin));
     const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, { ...SUBSCRIPTION_HUB_DEFAULTS, ...options.subscriptions }, () => node.hasLiveLeader());
     node.addAppliedListener((revision) => subscriptions.applied(revision));
-    this.running = { storage, node, transport, service, subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId };
+    this.running = { storage, node, transport, service, subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId, requests: metrics?.requests };
+    metrics?.attach({
+      node,
+      dataDir: options.dataDir,
+      isConnected: (id) => transport.isConnected(id),
+      walBytes: () => storage.stable.walBytes(),
+      blobBytes: () => storage.blobs.totalBytes(),
+      latestSnapshotThrough: () => storage.snapshots.latest()?.throughInstance,
+      subscribers: () => subscriptions.subscriberCount,
+    });
     transport.start();
     node.start();
     blobReplicator.start();
     if (!this.stopped) this.health.setServing(true);
+    log.info('replica.started', {
+      address: this.address,
+      members: options.members.size,
+      dataDir: options.dataDir,
+      clusterId: options.clusterId,
+      tls: this.security.tls !== null,
+      clientAuth: this.security.clientTokens !== null,
+      peerAuth: this.security.peerToken !== null,
+      appliedInstance: node.stateMachine.appliedInstance,
+      appliedRevision: node.stateMachine.revision,
+    });
   }
 
   get node(): ReplicaNode {
@@ -222,6 +303,9 @@ export class GlobalServer {
     this.health.setServing(false);
     const running = this.running;
     this.running = null;
+    this.log.info('replica.stopping', { address: this.address });
+    this.metrics?.attach(null);
+    this.metrics?.unregister();
     running?.subscriptions.close();
     const fetched = running?.fetcher.close();
     running?.node.close();
@@ -241,6 +325,7 @@ export class GlobalServer {
     await fetched;
     await running?.node.snapshotsIdle();
     await running?.storage.close();
+    this.log.info('replica.stopped', { address: this.address });
   }
 }
 
@@ -270,11 +355,29 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
     PutBlob: (call, callback) => {
       const running = target();
       if (running === null) return callback(unavailable());
-      running.blobService.handlePutBlob(call, callback);
+      const timers = running.requests;
+      if (timers === undefined) return running.blobService.handlePutBlob(call, callback);
+      const startMs = performance.now();
+      running.blobService.handlePutBlob(call, (err, value) => {
+        timers.done('put_blob', startMs, err !== null && err !== undefined);
+        callback(err, value);
+      });
     },
     GetBlob: (call) => {
       const running = target();
       if (running === null) return void call.emit('error', unavailable());
+      const timers = running.requests;
+      if (timers !== undefined) {
+        const startMs = performance.now();
+        let timed = false;
+        const done = (failed: boolean): void => {
+          if (timed) return;
+          timed = true;
+          timers.done('get_blob', startMs, failed);
+        };
+        call.once('finish', () => done(false));
+        call.once('error', () => done(true));
+      }
       running.blobService.handleGetBlob(call);
     },
     Subscribe: (call) => {

@@ -33,6 +33,7 @@ import type { TxnRequest__Output } from '../protocol/generated/dstore/v1/TxnRequ
 import type { TxnResponse } from '../protocol/generated/dstore/v1/TxnResponse.ts';
 import type { ValueSource__Output } from '../protocol/generated/dstore/v1/ValueSource.ts';
 import { checkKey, hashField, keyValueMsg, opResultMsg, rangeSpecOf, txnOf, writeIdOf } from './codec.ts';
+import { opOfBody, type GlobalOp, type RequestTimers } from './metrics.ts';
 import type { ReplicaNode } from './replica-node.ts';
 import { isRefused, type RefusedMessage } from './request-guard.ts';
 import { stateChecksum } from './state/snapshot.ts';
@@ -79,6 +80,8 @@ export interface GlobalServiceDeps {
   readonly isConnected: (replicaId: number) => boolean;
   readonly walBytes: () => number;
   readonly blobBytes: () => number;
+  /** Request latency and failures by operation (metrics.ts); none when metrics are off. */
+  readonly requests?: RequestTimers;
 }
 
 /** Requests one Session stream may have unanswered before the server stops reading it. */
@@ -400,10 +403,18 @@ export class GlobalService {
         return refuse(new InvalidArgumentError(`frame of ${frame.requests.length} requests is over the limit of ${this.deps.limits.frameRequestsMax} (limits.frame_requests_max): send smaller frames`));
       }
       inFlight += frame.requests.length;
+      const timers = this.deps.requests;
       for (const request of frame.requests) {
+        const startMs = timers === undefined ? 0 : performance.now();
         settle(() => this.dispatch(request)).then(
-          (body) => answer({ id: request.id, ...body }),
-          (err: unknown) => answer({ id: request.id, error: toErrorDetail(err) }),
+          (body) => {
+            timers?.done(opOfBody(request.body), startMs, false);
+            answer({ id: request.id, ...body });
+          },
+          (err: unknown) => {
+            timers?.done(opOfBody(request.body), startMs, true);
+            answer({ id: request.id, error: toErrorDetail(err) });
+          },
         );
       }
       updateFlow();
@@ -425,22 +436,30 @@ export class GlobalService {
 
   /** The unary handlers, wired for grpc-js; streaming blob and subscribe calls are added by the server. */
   unaryHandlers(): Pick<GlobalHandlers, 'Get' | 'Set' | 'Delete' | 'Txn' | 'Range' | 'MissingBlobs' | 'Status' | 'Session'> {
-    const unary = <Req, Res>(fn: Unary<Req, Res>): grpc.handleUnaryCall<Req, Res> => (call, callback) => {
+    const timers = this.deps.requests;
+    const unary = <Req, Res>(fn: Unary<Req, Res>, op: GlobalOp): grpc.handleUnaryCall<Req, Res> => (call, callback) => {
       const request: unknown = call.request;
       if (isRefused(request)) return callback(toGrpcStatus(request.error));
+      const startMs = timers === undefined ? 0 : performance.now();
       settle(() => fn(call.request)).then(
-        (res) => callback(null, res),
-        (err: unknown) => callback(toGrpcStatus(err)),
+        (res) => {
+          timers?.done(op, startMs, false);
+          callback(null, res);
+        },
+        (err: unknown) => {
+          timers?.done(op, startMs, true);
+          callback(toGrpcStatus(err));
+        },
       );
     };
     return {
-      Get: unary(this.get),
-      Set: unary(this.set),
-      Delete: unary(this.delete),
-      Txn: unary(this.txn),
-      Range: unary(this.range),
-      MissingBlobs: unary(this.missingBlobs),
-      Status: unary(this.status),
+      Get: unary(this.get, 'get'),
+      Set: unary(this.set, 'set'),
+      Delete: unary(this.delete, 'delete'),
+      Txn: unary(this.txn, 'txn'),
+      Range: unary(this.range, 'range'),
+      MissingBlobs: unary(this.missingBlobs, 'missing_blobs'),
+      Status: unary(this.status, 'status'),
       Session: (call) => this.session(call),
     };
   }

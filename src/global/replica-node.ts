@@ -67,6 +67,8 @@ export interface ReplicaNodeEnv {
   readonly send: (message: Message) => void;
   /** Called once on an unrecoverable error (a failed fsync, a broken invariant): stop the process. */
   readonly onFatal: (err: unknown) => void;
+  /** Told after a Ready when the leader this replica follows changed (0: none known); for logs and metrics. */
+  readonly onLeaderChange?: (leaderId: number, previousLeaderId: number) => void;
 }
 
 /** Told after each applied instance that changed the revision (subscribers, blob fetches). */
@@ -99,6 +101,7 @@ export class ReplicaNode {
   private loopRunning = false;
   private closed = false;
   private wasLeader = false;
+  private lastLeaderId = 0;
   /** Work that must run between advance() and the next ready(). */
   private atLoopBoundary: (() => void)[] = [];
   private snapshotting = false;
@@ -359,6 +362,12 @@ export class ReplicaNode {
   }
 
   private noticeLeadership(): void {
+    const leaderId = this.replica.status().leaderId;
+    if (leaderId !== this.lastLeaderId) {
+      const previous = this.lastLeaderId;
+      this.lastLeaderId = leaderId;
+      this.env.onLeaderChange?.(leaderId, previous);
+    }
     const leader = this.isLeader();
     if (this.wasLeader && !leader) {
       const err = new UnavailableError(`replica ${this.config.replicaId} lost leadership before the write was decided: retry (exactly-once with the same write id)`);

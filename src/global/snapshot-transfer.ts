@@ -17,6 +17,7 @@
 // then is it handed to `install` (ReplicaNode.installSnapshot).
 
 import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../protocol/log.ts';
 import { Backoff, checkBackoffConfig, type BackoffConfig, type Clock, type Random, type Timer } from '../protocol/backoff.ts';
 import { checkInteger } from '../protocol/config-check.ts';
 import { ClosedError, CorruptError, InvalidArgumentError } from '../protocol/errors.ts';
@@ -115,8 +116,8 @@ export interface SnapshotFetcherOptions {
   readonly install: (throughInstance: number, payload: Uint8Array) => Promise<void>;
   /** The instance this replica has applied through: a request already met is dropped. */
   readonly appliedInstance: () => number;
-  /** One line per fetch outcome, for the operator. */
-  readonly log: (line: string) => void;
+  /** One event per fetch outcome, for the operator (snapshot.fetch_failed, snapshot.installed). */
+  readonly log: Logger;
   readonly config?: Partial<SnapshotFetcherConfig>;
 }
 
@@ -194,7 +195,7 @@ export class SnapshotFetcher {
         if (this.closed) return;
         this.attempt++;
         const delayMs = this.backoff.nextDelayMs();
-        this.options.log(`snapshot fetch from replica ${peerId} failed (${err instanceof Error ? err.message : String(err)}); retrying in ${delayMs} ms`);
+        this.options.log.warn('snapshot.fetch_failed', { peer: peerId, error: err instanceof Error ? err.message : String(err), retryInMs: delayMs });
         await this.sleep(delayMs);
       }
     }
@@ -229,7 +230,7 @@ export class SnapshotFetcher {
     }
     if (this.closed) throw new ClosedError('snapshot fetcher closed');
     await this.options.install(received.through, received.payload);
-    this.options.log(`installed snapshot through instance ${received.through} (${received.payload.byteLength} bytes) from replica ${peerId}`);
+    this.options.log.info('snapshot.installed', { throughInstance: received.through, bytes: received.payload.byteLength, peer: peerId });
     return received.through;
   }
 

@@ -24,6 +24,7 @@ import type { ServerResponse__Output } from '../protocol/generated/dstore/v1/Ser
 import type { SubscribeResponse__Output } from '../protocol/generated/dstore/v1/SubscribeResponse.ts';
 import { Hasher, hashOf, hashToBytes, parseHash, type Hash } from '../protocol/hash.ts';
 import { validateKey } from '../protocol/keys.ts';
+import type { ClientSecurity } from '../protocol/tls.ts';
 import { BACKOFF_DEFAULTS, checkBackoffConfig, systemClock, systemRandom, type Clock, type Random } from '../protocol/backoff.ts';
 import { CallReader } from './call-reader.ts';
 import {
@@ -107,6 +108,8 @@ export interface GlobalClientConfig {
   readonly clock?: Clock;
   /** Backoff jitter (tests pass a seeded one). Default: Math.random. */
   readonly random?: Random;
+  /** TLS material and the bearer token sent on every call. Default: plaintext, no token. */
+  readonly security?: ClientSecurity;
 }
 
 /** A write's id as sent: the same object on every retry. */
@@ -169,6 +172,7 @@ export function resolveConfig(config: GlobalClientConfig): ResolvedConfig {
     messageBytesMax: config.messageBytesMax ?? d.messageBytesMax,
     blobChunkBytes: config.blobChunkBytes ?? d.blobChunkBytes,
     clientId: config.clientId ?? randomBytes(16).toString('hex'),
+    ...(config.security === undefined ? {} : { security: config.security }),
   };
   checkInteger('frameRequestsMax', resolved.frameRequestsMax, 1, 65_536);
   checkInteger('inFlightMax', resolved.inFlightMax, 1, 1_000_000);

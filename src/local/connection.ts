@@ -29,6 +29,7 @@ import {
   InvalidArgumentError,
   NotLeaderError,
   TooLargeError,
+  UnauthenticatedError,
   UnavailableError,
 } from '../protocol/errors.ts';
 import type { ClientRequest } from '../protocol/generated/dstore/v1/ClientRequest.ts';
@@ -41,6 +42,7 @@ import { decodeStatus } from './client-codec.ts';
 import type { ServerLimits, ServerStatus } from './client-types.ts';
 import { ConnectionStateMachine, type ConnectionStatus, type StatusListener } from './connection-state.ts';
 import { channelOptions, newWireClient, Session, waitForChannelReady } from './session.ts';
+import type { ClientSecurity } from '../protocol/tls.ts';
 import type * as grpc from '@grpc/grpc-js';
 
 export interface ConnectionConfig extends BackoffConfig {
@@ -60,6 +62,8 @@ export interface ConnectionConfig extends BackoffConfig {
   readonly connectTimeoutMs: number;
   /** Largest gRPC message sent or received. */
   readonly messageBytesMax: number;
+  /** TLS and the bearer token for every channel (default: plaintext, no token). */
+  readonly security?: ClientSecurity;
 }
 
 export type RequestKind = 'get' | 'set' | 'delete' | 'txn' | 'range' | 'missingBlobs' | 'status';
@@ -103,7 +107,8 @@ function describe(call: PendingCall): string {
 
 /** Errors that say the request itself is wrong: resending it anywhere cannot help. */
 function isRequestError(err: DstoreError): boolean {
-  return err instanceof InvalidArgumentError || err instanceof TooLargeError;
+  // UNAUTHENTICATED: the credentials are wrong everywhere; retrying cannot help.
+  return err instanceof InvalidArgumentError || err instanceof TooLargeError || err instanceof UnauthenticatedError;
 }
 
 const QUEUE_COMPACT_MIN = 1024;
@@ -186,7 +191,7 @@ export class Connection {
 
   /** A channel for calls outside the session (blobs, subscriptions); the caller closes it. */
   newChannel(address: string): WireGlobalClient {
-    return newWireClient(address, this.channelOptions());
+    return newWireClient(address, this.channelOptions(), this.config.security);
   }
 
   /**
@@ -524,7 +529,7 @@ export class Connection {
     const generation = ++this.connectGeneration;
     this.preferredAddress = null;
     this.fsm.transition('connecting', address, reason);
-    const client = newWireClient(address, this.channelOptions());
+    const client = newWireClient(address, this.channelOptions(), this.config.security);
     waitForChannelReady(client, this.config.connectTimeoutMs, (problem) => {
       if (generation !== this.connectGeneration || this.closedFlag) {
         client.close();

@@ -39,6 +39,8 @@ import { dstoreProto } from '../protocol/proto.ts';
 import type { ServerLimits } from './client-types.ts';
 import { BLOB_CHUNK_BYTES_MAX, VALUE_INLINE_BYTES_DEFAULT } from './client.ts';
 import type { Local } from './local.ts';
+import { localServerSide, type LocalServerSecurity } from './local-security.ts';
+import { PLAINTEXT } from '../protocol/tls.ts';
 import { asDstoreError } from './retry.ts';
 import {
   deleteMsg,
@@ -86,16 +88,18 @@ export class LocalServer {
   ) {}
 
   /**
-   * Serves `local` on `listen` ("host:port"; port 0 picks a free one). Throws
+   * Serves `local` on `listen` ("host:port"; port 0 picks a free one), with TLS and a token
+   * check per `security` (local-security.ts: only the Local's own principal is served). Throws
    * UnavailableError naming the address when it cannot bind. The caller keeps owning
    * `local` (stop() does not close it).
    */
-  static async listen(local: Local, listen: string): Promise<LocalServer> {
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': MESSAGE_BYTES_MAX, 'grpc.max_send_message_length': MESSAGE_BYTES_MAX });
+  static async listen(local: Local, listen: string, security: LocalServerSecurity = PLAINTEXT): Promise<LocalServer> {
+    const side = localServerSide(security);
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': MESSAGE_BYTES_MAX, 'grpc.max_send_message_length': MESSAGE_BYTES_MAX, interceptors: side.interceptors });
     const holder: { self: LocalServer | null } = { self: null };
     server.addService(dstoreProto().dstore.v1.Global.service, handlers(() => holder.self!));
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => {
+      server.bindAsync(listen, side.credentials, (err, p) => {
         if (err !== null) reject(new UnavailableError(`cannot listen on ${listen}: ${err.message} (is another Local or server using the port? pick another with --listen)`));
         else resolve(p);
       });

@@ -9,6 +9,7 @@ import type { ClientRequest } from '../protocol/generated/dstore/v1/ClientReques
 import type { GlobalClient as WireGlobalClient } from '../protocol/generated/dstore/v1/Global.ts';
 import type { ServerFrame__Output } from '../protocol/generated/dstore/v1/ServerFrame.ts';
 import { dstoreProto } from '../protocol/proto.ts';
+import { clientChannel, PLAINTEXT, type ClientSecurity } from '../protocol/tls.ts';
 
 export type SessionCall = grpc.ClientDuplexStream<ClientFrame, ServerFrame__Output>;
 
@@ -27,9 +28,11 @@ export function channelOptions(messageBytesMax: number, backoffInitialMs: number
   };
 }
 
-export function newWireClient(address: string, options: grpc.ChannelOptions): WireGlobalClient {
+/** A channel to `address`: plaintext, or TLS and a bearer token on every call per `security`. */
+export function newWireClient(address: string, options: grpc.ChannelOptions, security: ClientSecurity = PLAINTEXT): WireGlobalClient {
   const Global = dstoreProto().dstore.v1.Global;
-  return new Global(address, grpc.credentials.createInsecure(), options);
+  const channel = clientChannel(security);
+  return new Global(address, channel.credentials, { ...options, ...channel.options });
 }
 
 /**

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'CORRUPT'
   | 'CLOSED'
   | 'COMPACTED'
+  | 'UNAUTHENTICATED'
   | 'INTERNAL';
 
 export abstract class DstoreError extends Error {
@@ -101,6 +102,16 @@ export class CompactedError extends DstoreError {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The call carried no credentials, or ones the server does not accept (a missing or unknown
+ * token). The server did nothing with the request. Not retryable: fix the credentials.
+ */
+export class UnauthenticatedError extends DstoreError {
+  override readonly name = 'UnauthenticatedError';
+  readonly code = 'UNAUTHENTICATED';
+  readonly retryable = false;
 }
 
 /** The server failed in a way the caller cannot fix (a bug on the far side). */

@@ -19,6 +19,7 @@ import {
   NotFoundError,
   NotLeaderError,
   TooLargeError,
+  UnauthenticatedError,
   UnavailableError,
   type ErrorCode,
 } from './errors.ts';
@@ -45,6 +46,7 @@ function grpcCodeOf(code: ErrorCode): GrpcCode {
     case 'CORRUPT': return GrpcCode.DATA_LOSS;
     case 'CLOSED': return GrpcCode.CANCELLED;
     case 'COMPACTED': return GrpcCode.OUT_OF_RANGE;
+    case 'UNAUTHENTICATED': return GrpcCode.UNAUTHENTICATED;
     case 'INTERNAL': return GrpcCode.INTERNAL;
     default: return assertNever(code, 'error code');
   }
@@ -109,6 +111,7 @@ export function fromGrpcError(err: GrpcErrorLike): DstoreError {
     case GrpcCode.DEADLINE_EXCEEDED:
       return new UnavailableError(details, options);
     case GrpcCode.CANCELLED: return new ClosedError(details, options);
+    case GrpcCode.UNAUTHENTICATED: return new UnauthenticatedError(details, options);
     default:
       return new InternalError(`gRPC status ${err.code ?? 'unknown'}: ${details}`, options);
   }
@@ -149,6 +152,7 @@ export function fromErrorDetail(detail: ErrorDetailFields): DstoreError {
     case 'CORRUPT': return new CorruptError(detail.message);
     case 'CLOSED': return new ClosedError(detail.message);
     case 'COMPACTED': return new CompactedError(detail.message, detail.oldestRevision);
+    case 'UNAUTHENTICATED': return new UnauthenticatedError(detail.message);
     case 'INTERNAL': return new InternalError(detail.message);
     default: return new InternalError(`unknown error code ${JSON.stringify(detail.code)}: ${detail.message}`);
   }

@@ -1,11 +1,11 @@
 // An in-process Global cluster for tests: N replicas on 127.0.0.1 port 0, each with its own
 // temp data dir, plus helpers to wait for a leader, stop/restart/wipe a replica, read each
 // replica's status (with the state checksum) directly, and clean everything up.
-import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GlobalServer, type GlobalServerOptions } from '../../src/global/global-server.ts';
+import { GlobalServer, type GlobalServerOptions, type ListenOptions } from '../../src/global/global-server.ts';
+import { clientChannel, PLAINTEXT, type ClientSecurity } from '../../src/protocol/tls.ts';
 import type { GlobalClient as GlobalClientType } from '../../src/protocol/generated/dstore/v1/Global.ts';
 import type { StatusResponse__Output } from '../../src/protocol/generated/dstore/v1/StatusResponse.ts';
 import { dstoreProto } from '../../src/protocol/proto.ts';
@@ -18,6 +18,12 @@ export interface TestClusterOptions {
   readonly limits?: GlobalServerOptions['limits'];
   readonly blobs?: GlobalServerOptions['blobs'];
   readonly storage?: GlobalServerOptions['storage'];
+  /** Security, logger and metrics registry of replica `id` (default: plaintext, no metrics). */
+  readonly listen?: (id: number) => ListenOptions;
+  /** How `client()` and `status()` reach the replicas (default: plaintext, no token). */
+  readonly clientSecurity?: ClientSecurity;
+  /** Fills replica `id`'s fresh data dir before it starts (e.g. a restored backup). */
+  readonly prepareDataDir?: (id: number, dir: string) => void;
 }
 
 /** Polls `condition` every 20 ms until it holds or `timeoutMs` passes (then throws `what`). */
@@ -48,9 +54,10 @@ export class TestCluster {
   ) {}
 
   static async start(size: number, options: TestClusterOptions = {}): Promise<TestCluster> {
-    const bound = await Promise.all(Array.from({ length: size }, () => GlobalServer.listen('127.0.0.1:0')));
+    const bound = await Promise.all(Array.from({ length: size }, (_, i) => GlobalServer.listen('127.0.0.1:0', options.listen?.(i + 1) ?? {})));
     const members = new Map(bound.map((s, i) => [i + 1, s.address]));
     const dirs = new Map(bound.map((_, i) => [i + 1, mkdtempSync(join(tmpdir(), `dstore-test-r${i + 1}-`))]));
+    for (const [id, dir] of dirs) options.prepareDataDir?.(id, dir);
     const cluster = new TestCluster(members, dirs, options);
     await Promise.all(bound.map((s, i) => cluster.startOn(i + 1, s)));
     return cluster;
@@ -89,7 +96,8 @@ export class TestCluster {
 
   /** A Global client over every replica; closed by `stop`. */
   client(config: Partial<GlobalClientConfig> = {}): GlobalClient {
-    const c = new GlobalClient({ addresses: this.addresses, ...config });
+    const security = this.options.clientSecurity;
+    const c = new GlobalClient({ addresses: this.addresses, ...(security === undefined ? {} : { security }), ...config });
     this.clients.push(c);
     return c;
   }
@@ -109,7 +117,8 @@ export class TestCluster {
   status(id: number, withChecksum = false): Promise<StatusOf> {
     let raw = this.rawClients.get(id);
     if (raw === undefined) {
-      raw = new (dstoreProto().dstore.v1.Global)(this.members.get(id)!, grpc.credentials.createInsecure());
+      const channel = clientChannel(this.options.clientSecurity ?? PLAINTEXT);
+      raw = new (dstoreProto().dstore.v1.Global)(this.members.get(id)!, channel.credentials, channel.options);
       this.rawClients.set(id, raw);
     }
     const client = raw;
@@ -141,7 +150,7 @@ export class TestCluster {
   /** Starts a stopped replica again on its old address and data dir. */
   async restartReplica(id: number): Promise<void> {
     if (this.servers.has(id)) throw new Error(`replica ${id} is running`);
-    const s = await GlobalServer.listen(this.members.get(id)!);
+    const s = await GlobalServer.listen(this.members.get(id)!, this.options.listen?.(id) ?? {});
     await this.startOn(id, s);
   }
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { systemClock, systemRandom } from '../../src/protocol/backoff.ts';
+import { createLogger } from '../../src/protocol/log.ts';
 import { hashOf, hashToBytes } from '../../src/protocol/hash.ts';
 import type { FetchSnapshotRequest__Output } from '../../src/protocol/generated/dstore/v1/FetchSnapshotRequest.ts';
 import type { SnapshotChunk } from '../../src/protocol/generated/dstore/v1/SnapshotChunk.ts';
@@ -80,7 +81,7 @@ describe('snapshot transfer between replicas', () => {
         return Promise.resolve();
       },
       appliedInstance: applied,
-      log: (line) => logs.push(line),
+      log: createLogger({ level: 'debug', format: 'logfmt', write: (line) => logs.push(line) }),
       config: { backoff: { backoffInitialMs: 10, backoffMaxMs: 50 } },
     });
 
@@ -96,7 +97,7 @@ describe('snapshot transfer between replicas', () => {
     assert.equal(installs.length, 1);
     assert.equal(installs[0]![0], THROUGH);
     assert.ok(installs[0]![1].equals(payload), 'the installed bytes are the honest peer\'s');
-    assert.ok(logs.some((l) => l.includes('replica 1') && l.includes('BLAKE3')), `the lie was caught: ${JSON.stringify(logs)}`);
+    assert.ok(logs.some((l) => l.includes('event=snapshot.fetch_failed') && l.includes('peer=1') && l.includes('BLAKE3')), `the lie was caught: ${JSON.stringify(logs)}`);
     assert.equal(snapshots.latest()?.throughInstance, THROUGH);
     assert.deepEqual(readdirSync(dir), ['0000000000000100.snap'], 'no partial file is left behind');
   });

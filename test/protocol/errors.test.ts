@@ -15,6 +15,7 @@ import {
   NotFoundError,
   NotLeaderError,
   TooLargeError,
+  UnauthenticatedError,
   UnavailableError,
   isRetryable,
 } from '../../src/protocol/errors.ts';
@@ -30,6 +31,7 @@ const samples: [DstoreError, status][] = [
   [new CorruptError('blob x: content hash mismatch'), status.DATA_LOSS],
   [new ClosedError('client closed'), status.CANCELLED],
   [new CompactedError('revision 3 compacted', 17), status.OUT_OF_RANGE],
+  [new UnauthenticatedError('no token'), status.UNAUTHENTICATED],
   [new InternalError('bug'), status.INTERNAL],
 ];
 
