@@ -127,8 +127,6 @@ export class Connection {
   private readonly directory: ReplicaDirectory;
   /** Where to connect next instead of the round robin (a leader hint that came while not ready). */
   private preferredAddress: string | null = null;
-  /** The replica of the latest connection attempt, or of the one planned after a failure. */
-  private dialTarget: string;
   private current: Session<PendingCall> | null = null;
   private readonly draining = new Set<Session<PendingCall>>();
   // Invariant: calls before queueHead are consumed; consumed slots are undefined.
@@ -155,7 +153,6 @@ export class Connection {
   ) {
     assert(config.addresses.length > 0, 'connection: no addresses');
     this.directory = new ReplicaDirectory(config.addresses, config, random);
-    this.dialTarget = config.addresses[0]!;
   }
 
   // ---- public surface -------------------------------------------------------------
@@ -184,7 +181,7 @@ export class Connection {
 
   /** The replica requests go to now (or will, once connected). */
   currentAddress(): string {
-    return this.current?.address ?? this.preferredAddress ?? this.dialTarget;
+    return this.current?.address ?? this.preferredAddress ?? this.directory.addresses[0]!;
   }
 
   /** The replica to try after `address` failed: the next one in the round robin not backing off, if any. */
@@ -552,7 +549,6 @@ export class Connection {
     assert(this.current === null, 'connection: connect while a session is current');
     const generation = ++this.connectGeneration;
     this.preferredAddress = null;
-    this.dialTarget = address;
     this.fsm.transition('connecting', address, reason);
     const client = newWireClient(address, this.channelOptions());
     waitForChannelReady(client, this.config.connectTimeoutMs, (problem) => {
@@ -666,7 +662,6 @@ export class Connection {
     const plan = preferred !== null && !this.directory.isBackingOff(preferred, nowMs)
       ? { address: preferred, atMs: nowMs }
       : this.directory.nextAfter(failedAddress, nowMs);
-    this.dialTarget = plan.address;
     if (plan.atMs <= nowMs) {
       this.connect(plan.address, `after ${failedAddress} failed`, false);
       return;
