@@ -66,6 +66,20 @@ function isBlobKey(lruKey: string): boolean {
   return lruKey.charCodeAt(0) === 0xd800;
 }
 
+/**
+ * `key` as V8's internalized (canonical) copy. Why: a hit is a Map lookup, and V8 compares two
+ * internalized strings by pointer but any other pair character by character. Callers' keys
+ * are often internalized (string literals, property names), while a binding's key was decoded
+ * from a protobuf message (a fresh copy): storing that copy made every such hit compare the
+ * characters, 22% fewer hits/s on a 9-character key (lru-cache alone, same key both ways).
+ * Property names are always internalized, which is how this gets the copy; a key that looks
+ * like an array index is not a property name and comes back equal but not internalized
+ * (correct, only not faster). Allocates: for placing bindings, not for the hot path.
+ */
+function internalized(key: string): string {
+  return Object.keys({ [key]: 0 })[0] ?? key;
+}
+
 export class LocalCache {
   private readonly lru: LRUCache<string, Uint8Array>;
   // Invariant: `bindings` has exactly the binding keys in `lru`; `keysByHash` indexes them by
@@ -195,7 +209,7 @@ export class LocalCache {
     if (held !== undefined && held.modRevision >= kv.modRevision) return held.modRevision === kv.modRevision;
     const bytes = this.peekBlob(kv.hash) ?? value;
     if (this.lru.peek(BLOB_KEY_PREFIX + kv.hash) !== undefined) this.lru.delete(BLOB_KEY_PREFIX + kv.hash); // now charged to the binding
-    this.lru.set(kv.key, bytes); // disposes the old binding of the key, if any
+    this.lru.set(internalized(kv.key), bytes); // disposes the old binding of the key, if any
     if (this.lru.peek(kv.key) !== bytes) return false; // larger than the whole budget
     this.bindings.set(kv.key, kv);
     let keys = this.keysByHash.get(kv.hash);

@@ -90,7 +90,11 @@ export interface GlobalClientConfig {
   readonly deadlineMs?: number;
   /** Deadline of a blob transfer (putBlob, getBlob), from the call to its end. Default 300000. */
   readonly blobDeadlineMs?: number;
-  /** Resends per call after the first attempt. Default 10. */
+  /**
+   * Default: none; a call retries (with backoff) until its deadline, which is what rides out a
+   * leader failover. When set, a call also gives up after this many resends after its first
+   * attempt, counting connection failures while it waited: for callers who want to fail fast.
+   */
   readonly retriesMax?: number;
   /** Retry backoff: the first delay is below this, doubling per retry. Default 25. */
   readonly backoffInitialMs?: number;
@@ -131,7 +135,6 @@ export const GLOBAL_CLIENT_DEFAULTS = {
   queuedRequestsMax: 100_000,
   deadlineMs: 10_000,
   blobDeadlineMs: 300_000,
-  retriesMax: 10,
   ...BACKOFF_DEFAULTS,
   connectTimeoutMs: 3000,
   messageBytesMax: 64 * 1024 * 1024,
@@ -165,7 +168,7 @@ export function resolveConfig(config: GlobalClientConfig): ResolvedConfig {
     queuedRequestsMax: config.queuedRequestsMax ?? d.queuedRequestsMax,
     deadlineMs: config.deadlineMs ?? d.deadlineMs,
     blobDeadlineMs: config.blobDeadlineMs ?? d.blobDeadlineMs,
-    retriesMax: config.retriesMax ?? d.retriesMax,
+    retriesMax: config.retriesMax ?? null,
     backoffInitialMs: config.backoffInitialMs ?? d.backoffInitialMs,
     backoffMaxMs: config.backoffMaxMs ?? d.backoffMaxMs,
     connectTimeoutMs: config.connectTimeoutMs ?? d.connectTimeoutMs,
@@ -179,7 +182,7 @@ export function resolveConfig(config: GlobalClientConfig): ResolvedConfig {
   checkInteger('queuedRequestsMax', resolved.queuedRequestsMax, 1, 10_000_000);
   checkInteger('deadlineMs', resolved.deadlineMs, 1, HOUR_MS);
   checkInteger('blobDeadlineMs', resolved.blobDeadlineMs, 1, 24 * HOUR_MS);
-  checkInteger('retriesMax', resolved.retriesMax, 0, 1000);
+  if (resolved.retriesMax !== null) checkInteger('retriesMax', resolved.retriesMax, 0, 1000);
   checkBackoffConfig(resolved);
   checkInteger('connectTimeoutMs', resolved.connectTimeoutMs, 1, 10 * 60_000);
   checkInteger('blobChunkBytes', resolved.blobChunkBytes, 1, BLOB_CHUNK_BYTES_MAX);
@@ -576,7 +579,7 @@ export class GlobalClient {
   /** Decides the next attempt of a blob transfer (throws when there is none) and waits its backoff. */
   private async nextBlobAttempt(budget: RetryBudget, error: DstoreError, address: string): Promise<string> {
     if (this.closedFlag) throw new ClosedError('the Global client was closed during a blob transfer');
-    const next = budget.afterFailure(error, address, (a) => this.connection.addressAfter(a));
+    const next = budget.afterFailure(error, address, this.connection);
     if (next.delayMs === 0) this.connection.noteLeaderHint(next.address, address);
     else await this.sleep(next.delayMs);
     return next.address;

@@ -11,14 +11,22 @@
 //    written (until grpc-js flushed it), new requests accumulate and go in the next frame:
 //    under load frames grow by themselves. At most inFlightMax requests are unanswered.
 // 3. A ServerFrame's responses are matched by id, decoded, and resolve their callers.
-//    In-band errors: NOT_LEADER with a hint -> switch to that replica and resend at once;
-//    other retryable errors -> resend after the call's own backoff; the rest -> reject.
+//    In-band errors: NOT_LEADER with a hint to a replica that is not backing off -> switch
+//    to it and resend at once (once in a row per call: a second redirect waits the call's
+//    backoff, so two confused replicas cannot bounce a call without pause); NOT_LEADER
+//    naming a replica that just failed (a follower that has not noticed the leader died),
+//    or naming none -> resend after the call's own backoff; other retryable errors -> the
+//    same; the rest -> reject.
 // 4. A broken stream (or a malformed server frame, which closes that stream) puts its
-//    in-flight calls back at the front of the queue; they go out on the next stream. A failed
-//    connection charges every queued call one attempt. Reconnects go to the next replica
-//    after the connection backoff, which resets once a stream answers.
-// 5. Every call ends by its deadline or its attempt budget (retriesMax + 1) with a typed error
-//    that names the operation, the attempts, the last error and what to do.
+//    in-flight calls back at the front of the queue; they go out on the next stream. Every
+//    replica has its own connection backoff (replica-directory.ts): a failed connection or a
+//    broken session puts it in backoff, any answer from it ends that. Reconnects go at once
+//    to the next replica not backing off, or wait for the first one whose backoff ends.
+// 5. Every call ends by its deadline, with a typed error that names the operation, the
+//    attempts, the last error and what to do. Time is the budget: connection failures and
+//    redirects pace themselves by backoff instead of using up a count. Only a client
+//    configured with retriesMax also ends a call after retriesMax + 1 attempts (sends and
+//    connection failures while it waited), for callers who want to fail fast.
 
 import { assert } from '../protocol/assert.ts';
 import {
@@ -41,6 +49,7 @@ import { Backoff, type BackoffConfig, type Clock, type Random, type Timer } from
 import { decodeStatus } from './client-codec.ts';
 import type { ServerLimits, ServerStatus } from './client-types.ts';
 import { ConnectionStateMachine, type ConnectionStatus, type StatusListener } from './connection-state.ts';
+import { ReplicaDirectory } from './replica-directory.ts';
 import { channelOptions, newWireClient, Session, waitForChannelReady } from './session.ts';
 import type { ClientSecurity } from '../protocol/tls.ts';
 import type * as grpc from '@grpc/grpc-js';
@@ -56,8 +65,11 @@ export interface ConnectionConfig extends BackoffConfig {
   readonly queuedRequestsMax: number;
   /** Default per-call deadline, from the call until its outcome. */
   readonly deadlineMs: number;
-  /** Resends per call after the first attempt (stream breaks, retryable errors, leader hints). */
-  readonly retriesMax: number;
+  /**
+   * null (the default): a call retries until its deadline. A number: a call also ends after
+   * this many resends after its first attempt, counting connection failures while it waited.
+   */
+  readonly retriesMax: number | null;
   /** How long one connection attempt to one replica may take. */
   readonly connectTimeoutMs: number;
   /** Largest gRPC message sent or received. */
@@ -92,6 +104,8 @@ interface PendingCall {
   readonly internal: boolean;
   // Invariant: attempts counts sends plus connection failures while queued; <= attemptsMax.
   attempts: number;
+  /** Followed a leader hint at once since its last backoff: the next redirect waits a backoff. */
+  redirectedSinceBackoff: boolean;
   // Invariant: state 'sent' <=> session !== null and session.inFlight has request.id -> this.
   state: CallState;
   session: Session<PendingCall> | null;
@@ -115,8 +129,7 @@ const QUEUE_COMPACT_MIN = 1024;
 
 export class Connection {
   private readonly fsm = new ConnectionStateMachine();
-  private readonly addresses: string[];
-  private addressCursor = 0;
+  private readonly directory: ReplicaDirectory;
   /** Where to connect next instead of the round robin (a leader hint that came while not ready). */
   private preferredAddress: string | null = null;
   private current: Session<PendingCall> | null = null;
@@ -131,7 +144,6 @@ export class Connection {
   private readonly flushNow = (): void => this.flush();
   private connectGeneration = 0;
   private reconnectTimer: Timer | null = null;
-  private readonly connectBackoff: Backoff;
   private deadlineTimer: Timer | null = null;
   private deadlineTimerAtMs = Infinity;
   private limits: ServerLimits | null = null;
@@ -145,8 +157,7 @@ export class Connection {
     private readonly random: Random,
   ) {
     assert(config.addresses.length > 0, 'connection: no addresses');
-    this.addresses = [...config.addresses];
-    this.connectBackoff = new Backoff(config, random);
+    this.directory = new ReplicaDirectory(config.addresses, config, random);
   }
 
   // ---- public surface -------------------------------------------------------------
@@ -170,22 +181,27 @@ export class Connection {
 
   /** Every address known: the configured ones, then those learned from leader hints. */
   get knownAddresses(): readonly string[] {
-    return this.addresses;
+    return this.directory.addresses;
   }
 
   /** The replica requests go to now (or will, once connected). */
   currentAddress(): string {
-    return this.current?.address ?? this.preferredAddress ?? this.addresses[this.addressCursor % this.addresses.length]!;
+    return this.current?.address ?? this.preferredAddress ?? this.directory.addresses[0]!;
   }
 
-  /** The replica after `address` in the round robin. */
+  /** The replica to try after `address` failed: the next one in the round robin not backing off, if any. */
   addressAfter(address: string): string {
-    const i = this.addresses.indexOf(address);
-    return this.addresses[(i + 1) % this.addresses.length]!;
+    return this.directory.nextAfter(address, this.clock.nowMs()).address;
   }
 
-  /** Notes a leader hint from outside the session (a blob call): later connections prefer it. */
+  /** Whether `address` failed recently and is not to be tried again before its backoff ends. */
+  isBackingOff(address: string): boolean {
+    return this.directory.isBackingOff(address, this.clock.nowMs());
+  }
+
+  /** Notes a leader hint from outside the session (a blob call): later connections prefer it, unless it is backing off. */
   noteLeaderHint(address: string, from: string): void {
+    if (this.isBackingOff(address)) return;
     this.followLeader(address, `leader hint from ${from}`, false);
   }
 
@@ -209,9 +225,9 @@ export class Connection {
         reject,
         startedAtMs: now,
         deadlineAtMs: now + (options.deadlineMs ?? this.config.deadlineMs),
-        attemptsMax: this.config.retriesMax + 1,
+        attemptsMax: this.config.retriesMax === null ? Infinity : this.config.retriesMax + 1,
         internal: false,
-        wireId: 0, attempts: 0, state: 'queued', session: null, lastError: null, lastAddress: null, backoff: null, timer: null,
+        wireId: 0, attempts: 0, redirectedSinceBackoff: false, state: 'queued', session: null, lastError: null, lastAddress: null, backoff: null, timer: null,
       };
       this.admit(call);
     });
@@ -338,7 +354,7 @@ export class Connection {
 
   private onFrame(session: Session<PendingCall>, frame: ServerFrame__Output): void {
     if (session.ended) return;
-    let answered = false;
+    if (frame.responses.length > 0) this.directory.noteHealthy(session.address); // it answers: not down
     for (const response of frame.responses) {
       const call = session.inFlight.get(response.id);
       if (call === undefined) continue; // answered after its deadline: nobody waits any more
@@ -350,9 +366,7 @@ export class Connection {
         continue;
       }
       if (!this.answerCall(session, call, response)) return; // the session was closed as malformed
-      answered = true;
     }
-    if (answered) this.connectBackoff.reset();
     if (session.draining && session.inFlight.size === 0) this.endDrained(session);
     if (this.queuedCount() > 0) this.scheduleFlush();
   }
@@ -398,18 +412,30 @@ export class Connection {
     else this.fail(call, err);
   }
 
+  /**
+   * A leader hint to a live replica is followed at once (once in a row per call). A hint to a
+   * replica that is backing off is stale news (the follower has not noticed the leader died):
+   * the client stays where it is and the call waits its backoff; meanwhile the replicas elect
+   * a new leader, and the hinted replica's backoff runs out so it gets dialled again in case
+   * it is back. A replica that knows no leader (it may be cut off) is left for the next one.
+   */
   private onNotLeader(session: Session<PendingCall>, call: PendingCall, err: NotLeaderError): void {
-    if (err.leaderHint !== '' && err.leaderHint !== session.address) {
-      this.followLeader(err.leaderHint, `leader hint from ${session.address}`, false);
-      this.retryNow(call);
+    const hint = err.leaderHint === session.address ? '' : err.leaderHint;
+    if (hint !== '' && !this.isBackingOff(hint)) {
+      this.followLeader(hint, `leader hint from ${session.address}`, false);
+      if (call.redirectedSinceBackoff) {
+        this.retryLater(call);
+      } else {
+        call.redirectedSinceBackoff = true;
+        this.retryNow(call);
+      }
       return;
     }
-    // The replica knows no leader (it may be cut off): try another one, after backoff.
-    if (this.current === session) this.switchTo(this.addressAfter(session.address), `${session.address} knows no leader`, false);
+    if (hint === '' && this.current === session) this.switchTo(this.addressAfter(session.address), `${session.address} knows no leader`, false);
     this.retryLater(call);
   }
 
-  /** Resends at once (to another replica); fails the call when its attempts are used up. */
+  /** Resends as soon as a session is ready (to another replica); fails the call when its attempts are used up. */
   private retryNow(call: PendingCall): void {
     if (call.attempts >= call.attemptsMax) {
       this.fail(call, this.giveUpError(call));
@@ -420,7 +446,10 @@ export class Connection {
     this.scheduleFlush();
   }
 
-  /** Resends after the call's own backoff, unless its attempts or deadline do not allow it. */
+  /**
+   * Resends after the call's own backoff, unless its attempts are used up. A delay that runs
+   * past the deadline is waited all the same: the deadline timer ends the call at its deadline.
+   */
   private retryLater(call: PendingCall): void {
     if (call.attempts >= call.attemptsMax) {
       this.fail(call, this.giveUpError(call));
@@ -428,10 +457,7 @@ export class Connection {
     }
     call.backoff ??= new Backoff(this.config, this.random);
     const delayMs = call.backoff.nextDelayMs();
-    if (this.clock.nowMs() + delayMs >= call.deadlineAtMs) {
-      this.fail(call, this.deadlineError(call));
-      return;
-    }
+    call.redirectedSinceBackoff = false;
     call.state = 'waiting';
     call.timer = this.clock.setTimer(() => {
       call.timer = null;
@@ -446,7 +472,7 @@ export class Connection {
     const elapsedMs = Math.round(this.clock.nowMs() - call.startedAtMs);
     return new UnavailableError(
       `${describe(call)}: gave up after ${call.attempts} attempts in ${elapsedMs} ms; ${this.lastErrorText(call)}. ` +
-        `Check that a majority of the Global replicas (${this.addresses.join(', ')}) are running and reachable, or raise retriesMax`,
+        `Check that a majority of the Global replicas (${this.knownAddresses.join(', ')}) are running and reachable, or raise retriesMax`,
       { cause: call.lastError ?? undefined },
     );
   }
@@ -457,7 +483,7 @@ export class Connection {
     return new UnavailableError(
       `${describe(call)}: no answer within its ${budgetMs} ms deadline (${call.attempts} attempts); ${this.lastErrorText(call)}. ` +
         (write ? 'The write may or may not have been applied. ' : '') +
-        `Check that a majority of the Global replicas (${this.addresses.join(', ')}) are running and reachable, or raise deadlineMs`,
+        `Check that a majority of the Global replicas (${this.knownAddresses.join(', ')}) are running and reachable, or raise deadlineMs`,
       { cause: call.lastError ?? undefined },
     );
   }
@@ -564,7 +590,7 @@ export class Connection {
       resolve: (value) => this.onProbeStatus(session, value as ServerStatus),
       reject: () => {},
       startedAtMs: now, deadlineAtMs: now + this.config.connectTimeoutMs, attemptsMax: 1, internal: true,
-      wireId: 0, attempts: 0, state: 'queued', session: null, lastError: null, lastAddress: null, backoff: null, timer: null,
+      wireId: 0, attempts: 0, redirectedSinceBackoff: false, state: 'queued', session: null, lastError: null, lastAddress: null, backoff: null, timer: null,
     };
     this.live.add(call);
     this.armDeadline(call.deadlineAtMs);
@@ -575,11 +601,12 @@ export class Connection {
     const leader = status.leaderAddress;
     if (status.isLeader || leader === '' || leader === session.address) return;
     if (this.current !== session || session.openedByStatusHint) return; // follow status hints once in a row
+    if (this.isBackingOff(leader)) return; // stale: the named leader failed moments ago
     this.followLeader(leader, `${session.address} says ${leader} leads`, true);
   }
 
   private followLeader(address: string, reason: string, viaStatusHint: boolean): void {
-    if (!this.addresses.includes(address)) this.addresses.push(address);
+    this.directory.add(address);
     this.switchTo(address, reason, viaStatusHint);
   }
 
@@ -588,6 +615,12 @@ export class Connection {
     if (this.closedFlag || this.current?.address === address) return;
     if (this.fsm.state !== 'ready') {
       this.preferredAddress = address; // used by the next (re)connect
+      if (this.reconnectTimer !== null && !this.isBackingOff(address)) {
+        // Waiting out other replicas' backoff while this one may be dialled now: go now.
+        this.reconnectTimer.cancel();
+        this.reconnectTimer = null;
+        this.connect(address, reason, viaStatusHint);
+      }
       return;
     }
     const old = this.current!;
@@ -604,6 +637,7 @@ export class Connection {
   }
 
   private onConnectFailed(address: string, error: UnavailableError): void {
+    this.directory.noteFailure(address, this.clock.nowMs());
     this.fsm.transition('transient-failure', address, 'connection failed', error);
     this.chargeQueued(address, error);
     this.scheduleReconnect(address);
@@ -621,14 +655,26 @@ export class Connection {
     }
   }
 
+  /**
+   * Connects to the preferred replica (a leader hint) or the next one after `failedAddress`,
+   * at once when it is not backing off, else when the first replica's backoff ends (the plan
+   * is made again then: a hint may have come meanwhile).
+   */
   private scheduleReconnect(failedAddress: string): void {
-    const next = this.preferredAddress ?? this.addressAfter(failedAddress);
-    const delayMs = this.connectBackoff.nextDelayMs();
+    if (this.closedFlag) return;
+    const nowMs = this.clock.nowMs();
+    const preferred = this.preferredAddress;
+    const plan = preferred !== null && !this.directory.isBackingOff(preferred, nowMs)
+      ? { address: preferred, atMs: nowMs }
+      : this.directory.nextAfter(failedAddress, nowMs);
+    if (plan.atMs <= nowMs) {
+      this.connect(plan.address, `after ${failedAddress} failed`, false);
+      return;
+    }
     this.reconnectTimer = this.clock.setTimer(() => {
       this.reconnectTimer = null;
-      if (this.closedFlag) return;
-      this.connect(this.preferredAddress ?? next, `retrying after ${delayMs} ms`, false);
-    }, delayMs, true);
+      this.scheduleReconnect(failedAddress);
+    }, Math.ceil(plan.atMs - nowMs), true);
   }
 
   private onSessionBroken(session: Session<PendingCall>, error: DstoreError): void {
@@ -637,6 +683,7 @@ export class Connection {
     const calls = [...session.inFlight.values()];
     session.inFlight.clear();
     this.draining.delete(session);
+    this.directory.noteFailure(session.address, this.clock.nowMs());
     if (this.current === session) {
       this.current = null;
       this.fsm.transition('transient-failure', session.address, 'session broke', error);

@@ -1,6 +1,11 @@
-// The retry budget of one call made outside the session (blob transfers): attempts, backoff,
-// deadline, and where to go next. The session path (connection.ts) applies the same rules
-// per queued request; this is the same policy for a call that owns its own gRPC stream.
+// The retry budget of one call made outside the session (blob transfers): backoff, deadline,
+// and where to go next. The session path (connection.ts) applies the same rules per queued
+// request; this is the same policy for a call that owns its own gRPC stream:
+// - time is the budget (the deadline); an attempt count ends the call only when the client
+//   was configured with retriesMax;
+// - a NOT_LEADER hint to a replica that is not backing off is followed at once, but not twice
+//   in a row: every other retry waits the call's backoff (jittered, doubling);
+// - after a failure the next replica is the next one in the round robin not backing off.
 
 import { DstoreError, InternalError, NotLeaderError, UnavailableError } from '../protocol/errors.ts';
 import { fromGrpcError, type GrpcErrorLike } from '../protocol/grpc-status.ts';
@@ -16,7 +21,16 @@ export function asDstoreError(err: unknown): DstoreError {
 }
 
 export interface RetryConfig extends BackoffConfig {
-  readonly retriesMax: number;
+  /** null: retry until the deadline. A number: also give up after this many retries. */
+  readonly retriesMax: number | null;
+}
+
+/** What the budget asks of the client's replica list (the Connection provides it). */
+export interface ReplicaChooser {
+  /** The replica to try after `address` failed. */
+  addressAfter(address: string): string;
+  /** Whether `address` failed recently and must not be tried again before its backoff ends. */
+  isBackingOff(address: string): boolean;
 }
 
 export interface NextAttempt {
@@ -27,6 +41,8 @@ export interface NextAttempt {
 
 export class RetryBudget {
   private attempts = 0;
+  /** The last retry followed a leader hint at once: the next one waits a backoff. */
+  private redirected = false;
   private readonly backoff: Backoff;
   private readonly startedAtMs: number;
 
@@ -54,16 +70,21 @@ export class RetryBudget {
    * Throws `error` itself when it is not retryable, or UnavailableError naming the attempts,
    * the last error and what to do when the attempts or the deadline are used up.
    */
-  afterFailure(error: DstoreError, address: string, addressAfter: (address: string) => string): NextAttempt {
+  afterFailure(error: DstoreError, address: string, replicas: ReplicaChooser): NextAttempt {
     this.attempts++;
     if (!error.retryable) throw error;
-    if (this.attempts > this.config.retriesMax) throw this.giveUp(error, address, 'gave up after');
-    if (error instanceof NotLeaderError && error.leaderHint !== '' && error.leaderHint !== address) {
-      return { address: error.leaderHint, delayMs: 0 };
+    if (this.config.retriesMax !== null && this.attempts > this.config.retriesMax) throw this.giveUp(error, address, 'gave up after');
+    const hint = error instanceof NotLeaderError && error.leaderHint !== address ? error.leaderHint : '';
+    if (hint !== '' && !this.redirected && !replicas.isBackingOff(hint)) {
+      this.redirected = true;
+      return { address: hint, delayMs: 0 };
     }
+    this.redirected = false;
     const delayMs = this.backoff.nextDelayMs();
+    // The next attempt could not start before the deadline: say so now rather than sleep first.
     if (this.clock.nowMs() + delayMs >= this.deadlineAtMs) throw this.giveUp(error, address, 'deadline reached after');
-    return { address: addressAfter(address), delayMs };
+    const next = hint !== '' && !replicas.isBackingOff(hint) ? hint : replicas.addressAfter(address);
+    return { address: next, delayMs };
   }
 
   private giveUp(error: DstoreError, address: string, why: string): UnavailableError {

@@ -6,7 +6,8 @@
 // failed over; a broken stream's requests are resent with the same WriteId and applied once;
 // a malformed server frame fails its request and closes only that stream; retryable errors
 // are retried with backoff until the deadline (exact delays, with a fake clock and seeded
-// random) or the attempt budget, then surface as UnavailableError naming what failed.
+// random), or the attempt budget when retriesMax is set, then surface as UnavailableError
+// naming what failed. client-failover.test.ts covers dead leaders and outages.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Backoff } from '../../src/protocol/backoff.ts';
@@ -286,22 +287,24 @@ describe('client session: leaders, failover, broken streams', () => {
 });
 
 describe('client session: retries, backoff and deadlines', () => {
-  it('retries a retryable error with the injected backoff until the next delay would pass the deadline', async () => {
+  it('retries a retryable error with the injected backoff and fails exactly at the deadline, not a backoff early', async () => {
     const a = await server();
     a.onRequest = (r) => (r.body === 'status' ? a.answer(r) : errorResponse(r.id, new UnavailableError('no quorum')));
     const clock = new FakeClock();
     const backoff = { backoffInitialMs: 100, backoffMaxMs: 400 };
-    const c = client({ addresses: [a.address], clock, random: new SeededRandom(3), deadlineMs: 1000, retriesMax: 100, ...backoff });
+    const c = client({ addresses: [a.address], clock, random: new SeededRandom(3), deadlineMs: 1000, ...backoff });
 
+    // The schedule: every delay that ends before the deadline is a resend; the first one that
+    // does not is cut short by the deadline.
     const expected: number[] = [];
     const model = new Backoff(backoff, new SeededRandom(3));
-    for (let elapsed = 0; ; ) {
+    for (let elapsed = 0; elapsed < 1000; ) {
       const d = model.nextDelayMs();
-      if (elapsed + d >= 1000) break;
       expected.push(d);
       elapsed += d;
     }
 
+    const startedAtMs = clock.nowMs();
     let outcome: unknown = null;
     c.get('k').then(
       () => (outcome = 'resolved'),
@@ -313,13 +316,22 @@ describe('client session: retries, backoff and deadlines', () => {
       if (outcome !== null) break;
       const [delay] = clock.pending(true);
       delays.push(delay!);
-      clock.advance(delay!);
+      const untilDeadlineMs = startedAtMs + 1000 - clock.nowMs();
+      if (delay! < untilDeadlineMs) {
+        clock.advance(delay!);
+        continue;
+      }
+      clock.advance(untilDeadlineMs - 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(outcome, null, 'still waiting 1 ms before the deadline');
+      clock.advance(1);
+      await waitUntil(() => outcome !== null, 'the deadline error');
     }
     assert.deepEqual(delays, expected, 'every delay came from the backoff schedule');
     assert.ok(outcome instanceof UnavailableError);
-    assert.match(outcome.message, new RegExp(`^get "k": no answer within its 1000 ms deadline \\(${expected.length + 1} attempts\\); last error from ${a.address}: UNAVAILABLE: no quorum`));
+    assert.match(outcome.message, new RegExp(`^get "k": no answer within its 1000 ms deadline \\(${expected.length} attempts\\); last error from ${a.address}: UNAVAILABLE: no quorum`));
     assert.match(outcome.message, /raise deadlineMs$/);
-    assert.equal(a.userRequests().length, expected.length + 1);
+    assert.equal(a.userRequests().length, expected.length);
   });
 
   it('stops after retriesMax resends with an error naming the attempts and the last error', async () => {
