@@ -358,8 +358,11 @@ export class Wal {
   private kick(): void {
     if (this.flushing) return;
     this.flushing = true;
-    // Next macrotask, not now: every append made in this turn rides the same write.
-    setImmediate(() => void this.flushLoop());
+    // After the current synchronous turn, not now: every append made in this turn rides the
+    // same write. A microtask rather than the next macrotask: on a busy event loop a whole
+    // turn of I/O callbacks would otherwise sit between a caller's append and its write.
+    // Later arrivals batch up behind the write and sync in flight (one at a time).
+    queueMicrotask(() => void this.flushLoop());
   }
 
   private async flushLoop(): Promise<void> {
