@@ -12,9 +12,9 @@
 //   subscribers together per second, from the first put until every subscriber has all.
 // - subscribe_catchup_events_per_s: after the burst, SUBSCRIBERS new subscriptions read the
 //   burst's revisions from history: the server's push rate without the write path.
+import { freePort } from '../global/cluster.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,18 +34,6 @@ setTimeout(() => {
 }, SUITE_SECONDS_MAX * 1000).unref();
 
 const children: ChildProcess[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts the replicas; resolves once each says it listens. */
 async function startCluster(dataDir: string): Promise<string[]> {

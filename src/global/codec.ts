@@ -3,10 +3,11 @@
 // `txnOf`, which is where malformed requests are refused with a precise
 // InvalidArgumentError before anything is proposed.
 
+import { keyValueToWire } from '../protocol/key-value-wire.ts';
 import { assertNever } from '../protocol/assert.ts';
 import { InvalidArgumentError } from '../protocol/errors.ts';
 import { validateKey } from '../protocol/keys.ts';
-import { HASH_BYTES, hashFromBytes, hashToBytes, type Hash } from '../protocol/hash.ts';
+import { HASH_BYTES, hashFromBytes, type Hash } from '../protocol/hash.ts';
 import { dstoreRoot, TO_OBJECT_OPTIONS } from '../protocol/proto.ts';
 import type { Command__Output } from '../protocol/generated/dstore/v1/Command.ts';
 import type { Compare__Output } from '../protocol/generated/dstore/v1/Compare.ts';
@@ -152,17 +153,7 @@ export function decodeCommand(bytes: Uint8Array): state.Command {
 // ---- results to the wire --------------------------------------------------------
 
 export function keyValueMsg(kv: state.KeyBinding & { value?: Uint8Array | null }): KeyValue {
-  const value = kv.value ?? null;
-  return {
-    key: kv.key,
-    hash: hashToBytes(kv.hash),
-    size: kv.size,
-    createRevision: kv.createRevision,
-    modRevision: kv.modRevision,
-    version: kv.version,
-    value: value ?? Buffer.alloc(0),
-    valueInline: value !== null,
-  };
+  return keyValueToWire(kv, kv.value ?? null);
 }
 
 export function opResultMsg(r: state.OpResult, header: { revision: number; replicaId: number }): TxnOpResult {

@@ -5,9 +5,10 @@
 // Decoders validate what a worker sent and throw InvalidArgumentError naming the field;
 // encoders cannot fail.
 
+import { keyValueToWire } from '../protocol/key-value-wire.ts';
 import { assertNever } from '../protocol/assert.ts';
 import { InvalidArgumentError } from '../protocol/errors.ts';
-import { hashFromBytes, hashToBytes, HASH_BYTES, type Hash } from '../protocol/hash.ts';
+import { hashFromBytes, HASH_BYTES, type Hash } from '../protocol/hash.ts';
 import type { Compare__Output } from '../protocol/generated/dstore/v1/Compare.ts';
 import type { Event } from '../protocol/generated/dstore/v1/Event.ts';
 import type { KeyValue as WireKeyValue } from '../protocol/generated/dstore/v1/KeyValue.ts';
@@ -131,16 +132,7 @@ export function headerMsg(header: Header): { revision: number; replicaId: number
 
 /** A binding on the wire; `value` inline when given. */
 export function keyValueMsg(kv: KeyBinding, value: Uint8Array | null): WireKeyValue {
-  return {
-    key: kv.key,
-    hash: hashToBytes(kv.hash),
-    size: kv.size,
-    createRevision: kv.createRevision,
-    modRevision: kv.modRevision,
-    version: kv.version,
-    value: value ?? Buffer.alloc(0),
-    valueInline: value !== null,
-  };
+  return keyValueToWire(kv, value);
 }
 
 export function deleteMsg(result: Omit<DeleteResult, keyof Header>, header: Header): { header: ReturnType<typeof headerMsg>; deleted: boolean; prevKv: WireKeyValue | null } {
