@@ -82,6 +82,8 @@ interface Running {
   readonly node: ReplicaNode;
   readonly transport: PeerTransport;
   readonly service: GlobalService;
+  /** The service's unary handlers, built once at start (not per call). */
+  readonly unary: ReturnType<GlobalService['unaryHandlers']>;
   readonly subscriptions: SubscriptionHub;
   readonly blobReplicator: BlobReplicator;
   readonly blobService: BlobService;
@@ -253,7 +255,7 @@ export class GlobalServer {
     node.setSnapshotNeededHandler((from, throughMin) => fetcher.request(from, throughMin));
     const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, { ...SUBSCRIPTION_HUB_DEFAULTS, ...options.subscriptions }, () => node.hasLiveLeader());
     node.addAppliedListener((revision) => subscriptions.applied(revision));
-    this.running = { storage, node, transport, service, subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId, requests: metrics?.requests };
+    this.running = { storage, node, transport, service, unary: service.unaryHandlers(), subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId, requests: metrics?.requests };
     metrics?.attach({
       node,
       dataDir: options.dataDir,
@@ -329,12 +331,34 @@ export class GlobalServer {
   }
 }
 
+/** A streaming handler that answers UNAVAILABLE until the server has started. */
+function whenRunning<C extends { emit(event: 'error', err: unknown): boolean }>(target: () => Running | null, serve: (running: Running, call: C) => void): (call: C) => void {
+  return (call) => {
+    const running = target();
+    if (running === null) {
+      call.emit('error', unavailable());
+      return;
+    }
+    serve(running, call);
+  };
+}
+
+/** A handler with a callback (unary or client-streaming) that answers UNAVAILABLE until started. */
+function whenRunningWithCallback<C, R>(target: () => Running | null, serve: (running: Running, call: C, callback: grpc.sendUnaryData<R>) => void): (call: C, callback: grpc.sendUnaryData<R>) => void {
+  return (call, callback) => {
+    const running = target();
+    if (running === null) {
+      callback(unavailable());
+      return;
+    }
+    serve(running, call, callback);
+  };
+}
+
 function globalHandlers(target: () => Running | null): GlobalHandlers {
   const unary = (name: 'Get' | 'Set' | 'Delete' | 'Txn' | 'Range' | 'MissingBlobs' | 'Status') =>
-    ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const running = target();
-      if (running === null) return callback(unavailable());
-      (running.service.unaryHandlers()[name] as grpc.handleUnaryCall<unknown, unknown>)(call, callback);
+    whenRunningWithCallback<grpc.ServerUnaryCall<unknown, unknown>, unknown>(target, (running, call, callback) => {
+      (running.unary[name] as grpc.handleUnaryCall<unknown, unknown>)(call, callback);
     }) as never;
   return {
     Get: unary('Get'),
@@ -344,17 +368,8 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
     Range: unary('Range'),
     MissingBlobs: unary('MissingBlobs'),
     Status: unary('Status'),
-    Session: (call) => {
-      const running = target();
-      if (running === null) {
-        call.emit('error', unavailable());
-        return;
-      }
-      running.service.session(call);
-    },
-    PutBlob: (call, callback) => {
-      const running = target();
-      if (running === null) return callback(unavailable());
+    Session: whenRunning(target, (running, call) => running.service.session(call)),
+    PutBlob: whenRunningWithCallback(target, (running, call, callback) => {
       const timers = running.requests;
       if (timers === undefined) return running.blobService.handlePutBlob(call, callback);
       const startMs = performance.now();
@@ -362,10 +377,8 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
         timers.done('put_blob', startMs, err !== null && err !== undefined);
         callback(err, value);
       });
-    },
-    GetBlob: (call) => {
-      const running = target();
-      if (running === null) return void call.emit('error', unavailable());
+    }),
+    GetBlob: whenRunning(target, (running, call) => {
       const timers = running.requests;
       if (timers !== undefined) {
         const startMs = performance.now();
@@ -379,46 +392,17 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
         call.once('error', () => done(true));
       }
       running.blobService.handleGetBlob(call);
-    },
-    Subscribe: (call) => {
-      const running = target();
-      if (running === null) {
-        call.emit('error', unavailable());
-        return;
-      }
-      running.subscriptions.subscribe(call);
-    },
+    }),
+    Subscribe: whenRunning(target, (running, call) => running.subscriptions.subscribe(call)),
   };
 }
 
 function replicaHandlers(target: () => Running | null): ReplicaHandlers {
   return {
-    Exchange: (call) => {
-      const running = target();
-      if (running === null) {
-        call.emit('error', unavailable());
-        return;
-      }
-      running.transport.handleExchange(call);
-    },
-    StoreBlob: (call, callback) => {
-      const running = target();
-      if (running === null) return callback(unavailable());
-      running.blobReplicator.handleStoreBlob(call, callback);
-    },
-    FetchBlob: (call) => {
-      const running = target();
-      if (running === null) return void call.emit('error', unavailable());
-      running.blobReplicator.handleFetchBlob(call);
-    },
-    FetchSnapshot: (call) => {
-      const running = target();
-      if (running === null) {
-        call.emit('error', unavailable());
-        return;
-      }
-      serveSnapshot(running.storage.snapshots, call, running.clusterId);
-    },
+    Exchange: whenRunning(target, (running, call) => running.transport.handleExchange(call)),
+    StoreBlob: whenRunningWithCallback(target, (running, call, callback) => running.blobReplicator.handleStoreBlob(call, callback)),
+    FetchBlob: whenRunning(target, (running, call) => running.blobReplicator.handleFetchBlob(call)),
+    FetchSnapshot: whenRunning(target, (running, call) => serveSnapshot(running.storage.snapshots, call, running.clusterId)),
   };
 }
 

@@ -112,18 +112,22 @@ export class BlobFiles {
     await this.fs.unlink(partial.path).catch(() => undefined);
   }
 
+  /** Opens a blob file; NotFoundError when it was removed meanwhile (GC). */
+  private async openForRead(hash: Hash, path: string): Promise<StorageFile> {
+    try {
+      return await this.fs.open(path, 'read');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new NotFoundError(`blob ${hash} not found (removed)`);
+      throw err;
+    }
+  }
+
   /** The blob's bytes, verified against `hash`. Throws NotFoundError, CorruptError. */
   async get(hash: Hash): Promise<Buffer> {
     const expected = this.sizes.get(hash);
     if (expected === undefined) throw new NotFoundError(`blob ${hash} not found`);
     const path = joinPath(this.dir, `${hash}${SUFFIX}`);
-    let file: StorageFile;
-    try {
-      file = await this.fs.open(path, 'read');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw new NotFoundError(`blob ${hash} not found (removed)`);
-      throw err;
-    }
+    const file = await this.openForRead(hash, path);
     try {
       const sizeBytes = await file.sizeBytes();
       const bytes = await readFully(file, 0, sizeBytes);
@@ -142,13 +146,7 @@ export class BlobFiles {
   async *read(hash: Hash, chunkBytes: number): AsyncGenerator<Buffer> {
     if (!this.sizes.has(hash)) throw new NotFoundError(`blob ${hash} not found`);
     const path = joinPath(this.dir, `${hash}${SUFFIX}`);
-    let file: StorageFile;
-    try {
-      file = await this.fs.open(path, 'read');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw new NotFoundError(`blob ${hash} not found (removed)`);
-      throw err;
-    }
+    const file = await this.openForRead(hash, path);
     try {
       const sizeBytes = await file.sizeBytes();
       const hasher = new Hasher();
