@@ -337,7 +337,7 @@ export class GlobalService {
 
   /**
    * One Session stream: requests are answered as they complete; answers completed in the
-   * same turn of the event loop go out together, in frames of about
+   * same burst of callbacks (one apply resolves a whole proposal's) go out together, in frames of about
    * SESSION_FRAME_BYTES_TARGET. Flow control: reading pauses while
    * SESSION_REQUESTS_IN_FLIGHT_MAX requests are unanswered or the client is not reading
    * answers, so a client cannot make the server buffer without bound. A frame the server
@@ -387,7 +387,7 @@ export class GlobalService {
       }
       if (!flushScheduled) {
         flushScheduled = true;
-        setImmediate(flush);
+        process.nextTick(flush);
       }
     };
     const refuse = (err: DstoreError): void => {

@@ -306,9 +306,17 @@ export class ReplicaNode {
     // 2a. Messages that are not votes leave at once: a leader's Accepts travel while its
     // own disk write runs (ready.ts explains why that is safe).
     for (const message of ready.messages) if (!vouchesForPersist(message)) this.env.send(message);
-    // 1. persist: durable before any vote on it (Promise, Accepted) leaves.
+    // 1. persist: durable before any vote on it (Promise, Accepted) leaves. A Ready that
+    // only moves decisions (mustSync false) is written but not waited for: losing it in a
+    // crash is safe, the WAL keeps it ahead of every later record, and waiting would hold the
+    // answer to the client for a disk write (and the next Ready behind it).
     if (ready.persist.entries.length > 0 || ready.persist.hardState !== undefined) {
-      await this.env.storage.stable.persist(ready.persist);
+      const written = this.env.storage.stable.persist(ready.persist);
+      if (ready.mustSync) {
+        await written;
+      } else {
+        written.catch((err: unknown) => this.fatal(err));
+      }
     }
     // 2b. The votes.
     for (const message of ready.messages) if (vouchesForPersist(message)) this.env.send(message);
