@@ -226,12 +226,13 @@ export class GlobalService {
   }
 
   private async runTxn(txn: TxnRequest__Output): Promise<TxnResult> {
-    txnOf(txn); // validates the whole request before anything is proposed
+    let checked = txnOf(txn); // validates the whole request before anything is proposed
     const blobs: { source: ValueSource__Output; where: string }[] = [];
     this.checkOps(txn.success, 'success', blobs);
     this.checkOps(txn.failure, 'failure', blobs);
     await this.resolveBlobs(blobs);
-    const result = await this.deps.node.submit(writeIdOf(txn.writeId), txn);
+    if (blobs.length > 0) checked = txnOf(txn); // with the blob sizes resolveBlobs filled in
+    const result = await this.deps.node.submit(writeIdOf(txn.writeId), txn, checked);
     if (result.failure !== null) {
       switch (result.failure.code) {
         case 'KEY_OCCUPIED': throw new KeyOccupiedError(result.failure.message);

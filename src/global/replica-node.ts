@@ -30,7 +30,7 @@ import { ProgressWaiters } from './progress-waiters.ts';
 import { ProposalBatcher, BATCHER_DEFAULTS, type BatcherConfig, type ProposeOutcome } from './proposal-batcher.ts';
 import { decodeSnapshot, encodeSnapshot } from './state/snapshot.ts';
 import { StateMachine, STATE_MACHINE_DEFAULTS, type StateMachineConfig } from './state/state-machine.ts';
-import type { Command, InvalidCommand, TxnResult, WriteId } from './state/types.ts';
+import type { Command, InvalidCommand, Txn, TxnResult, WriteId } from './state/types.ts';
 import type { StorageEngine } from './storage/engine.ts';
 
 export interface ReplicaNodeConfig {
@@ -115,6 +115,12 @@ export class ReplicaNode {
   private readonly readsInFlight = new Map<number, ReadWaiter[]>();
   private nextReadId = 1;
   private readonly appliedListeners: AppliedListener[] = [];
+  /**
+   * Commands this replica proposed, by the identity of their encoded bytes, as `decodeCommand`
+   * would return them: applying its own proposals the leader skips decoding them again. The
+   * log hands back the very same arrays; entries leave with them.
+   */
+  private readonly proposedHere = new WeakMap<Uint8Array, Command>();
   private snapshotNeeded: SnapshotNeededHandler | null = null;
 
   private constructor(
@@ -226,10 +232,12 @@ export class ReplicaNode {
    * resolves with its result once decided and applied here. Fails with NotLeaderError
    * (retry at the hint), UnavailableError (retry), InvalidArgumentError.
    */
-  submit(writeId: WriteId | null, txn: TxnRequest): Promise<TxnResult> {
+  submit(writeId: WriteId | null, txn: TxnRequest, checked: Txn): Promise<TxnResult> {
     if (this.closed) return Promise.reject(new ClosedError('replica is shutting down'));
     if (!this.isLeader()) return Promise.reject(this.notLeader());
-    return this.batcher.submit(encodeCommand(writeId, txn));
+    const bytes = encodeCommand(writeId, txn);
+    this.proposedHere.set(bytes, { writeId, txn: checked });
+    return this.batcher.submit(bytes);
   }
 
   private propose(commands: readonly Uint8Array[]): ProposeOutcome {
@@ -340,6 +348,8 @@ export class ReplicaNode {
     if (entry.instance <= this.sm.appliedInstance) return;
     const raw = entry.value.kind === 'noop' ? [] : entry.value.commands;
     const commands = raw.map((bytes): Command | InvalidCommand => {
+      const mine = this.proposedHere.get(bytes);
+      if (mine !== undefined) return mine;
       try {
         return decodeCommand(bytes);
       } catch (err) {
