@@ -10,10 +10,9 @@
 // - node_shared_copies: 8 worker processes attached to one Local read the same 64 MiB blob;
 //   copies of it held in the node (the Local's cache plus every worker's own cache).
 //
-// The last two need Global's Subscribe and blobs (other branches); until they land the suite
-// says so and leaves those metrics out. While Global lacks Subscribe, hit_per_s holds the
-// lease from a scripted fake Global instead (the hit path never talks to Global). Each
-// hit-path run is a fresh process (see measureHitsIn).
+// Global is 3 replica processes (fsync on, loopback), as a node's Local would reach it;
+// the Locals and this driver share one process. Each hit-path run is a fresh process (see
+// measureHitsIn).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LRUCache } from 'lru-cache';
@@ -21,9 +20,7 @@ import { ENTRY_OVERHEAD_BYTES } from '../../src/local/cache.ts';
 import { GlobalClient } from '../../src/local/client.ts';
 import { Local, LOCAL_DEFAULTS } from '../../src/local/local.ts';
 import { LocalServer } from '../../src/local/local-server.ts';
-import { TestCluster } from '../../test/global/cluster-harness.ts';
-import { StreamingFake } from '../../test/local/fake-stream.ts';
-import { globalServesSubscribe } from '../../test/local/repl-process.ts';
+import { startCluster, type BenchCluster } from '../global/cluster.ts';
 import { RUNS_MIN, nowNs, percentile, repeat, report, secondsSince, type MetricRuns } from '../harness.ts';
 
 const HIT_RUN_SECONDS = 1;
@@ -107,10 +104,11 @@ async function hitPath(global: string): Promise<{ hit: number[]; raw: number[] }
   return { hit, raw };
 }
 
-async function missLatency(cluster: TestCluster, run: number): Promise<number> {
-  const writer = cluster.client();
+async function missLatency(cluster: BenchCluster, run: number): Promise<number> {
+  const writer = new GlobalClient({ addresses: cluster.addresses });
   const keys = Array.from({ length: MISS_KEYS_PER_RUN }, (_, i) => `bench/miss/${run}/${i}`);
   await Promise.all(keys.map((k) => writer.set(k, fourKiB)));
+  await writer.close();
   const local = Local.open({ global: cluster.addresses });
   await local.get(keys[0]!); // connect first: the figure is a miss, not a connection set-up
   const ms: number[] = [];
@@ -124,7 +122,7 @@ async function missLatency(cluster: TestCluster, run: number): Promise<number> {
   return percentile(ms, 50);
 }
 
-async function invalidationP99(cluster: TestCluster, run: number): Promise<number> {
+async function invalidationP99(cluster: BenchCluster, run: number): Promise<number> {
   const open = (): Local => Local.open({ global: cluster.addresses });
   const writer = open();
   const others = Array.from({ length: OTHER_LOCALS }, open);
@@ -164,9 +162,11 @@ console.log(JSON.stringify(local.stats()));
 await local.close();
 `;
 
-async function sharedCopies(cluster: TestCluster): Promise<number> {
+async function sharedCopies(cluster: BenchCluster): Promise<number> {
   const blob = new Uint8Array(SHARED_BLOB_BYTES).map((_, i) => (i * 31) % 256);
-  const { hash } = await cluster.client().putBlob(blob);
+  const writer = new GlobalClient({ addresses: cluster.addresses });
+  const { hash } = await writer.putBlob(blob);
+  await writer.close();
   const local = Local.open({ global: cluster.addresses });
   const server = await LocalServer.listen(local, '127.0.0.1:0');
   const stats = await Promise.all(
@@ -191,30 +191,15 @@ if (measureAt !== -1) {
   process.exit(0);
 }
 
-const cluster = await TestCluster.start(3);
-await cluster.waitForLeader();
-const hasSubscribe = await globalServesSubscribe(cluster.addresses[0]!);
-const hasBlobs = await new GlobalClient({ addresses: cluster.addresses }).putBlob(new Uint8Array(70_000)).then(() => true, () => false);
-const notes: string[] = [];
-
-let hitGlobal = cluster.addresses[0]!;
-let fake: StreamingFake | null = null;
-if (!hasSubscribe) {
-  fake = await StreamingFake.start();
-  hitGlobal = fake.address;
-  notes.push('hit path leased from a fake Global (this Global lacks Subscribe)');
-}
-const hits = await hitPath(hitGlobal);
-await fake?.stop();
+const cluster = await startCluster(3);
+const hits = await hitPath(cluster.addresses[0]!);
 const metrics: Record<string, MetricRuns> = {
   hit_per_s: { runs: hits.hit, unit: 'gets/s', target: { atLeast: Math.max(3_000_000, 0.9 * (hits.raw.slice().sort((a, b) => a - b)[hits.raw.length >> 1] ?? 0)) } },
   lru_raw_get_per_s: { runs: hits.raw, unit: 'gets/s' },
   miss_p50_ms: { runs: await repeat(RUNS_MIN, (run) => missLatency(cluster, run), false), unit: 'ms', target: { atMost: 0.5 } },
+  invalidation_p99_ms: { runs: await repeat(RUNS_MIN, (run) => invalidationP99(cluster, run), false), unit: 'ms', target: { atMost: 2 } },
+  node_shared_copies: { runs: await repeat(RUNS_MIN, () => sharedCopies(cluster), false), unit: 'copies', target: { atMost: 1 } },
 };
-if (hasSubscribe) metrics.invalidation_p99_ms = { runs: await repeat(RUNS_MIN, (run) => invalidationP99(cluster, run), false), unit: 'ms', target: { atMost: 2 } };
-else notes.push('invalidation_p99_ms not measured: Global lacks Subscribe');
-if (hasBlobs) metrics.node_shared_copies = { runs: await repeat(RUNS_MIN, () => sharedCopies(cluster), false), unit: 'copies', target: { atMost: 1 } };
-else notes.push('node_shared_copies not measured: Global lacks PutBlob/GetBlob');
 await cluster.stop();
-report('local', metrics, { replicas: 3, otherLocals: OTHER_LOCALS, workers: WORKERS, valueBytes: { hit: 1024, miss: 4096 }, notes });
+report('local', metrics, { replicas: 3, global: 'one process per replica, fsync on', otherLocals: OTHER_LOCALS, workers: WORKERS, valueBytes: { hit: 1024, miss: 4096 } });
 process.exit(0);

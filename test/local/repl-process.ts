@@ -5,8 +5,6 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GlobalClient } from '../../src/local/client.ts';
-import { InternalError } from '../../src/protocol/errors.ts';
 
 const PROMPT = 'db > ';
 
@@ -73,24 +71,5 @@ export class ReplProcess {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stdout so far: ${this.out}; stderr: ${this.err}`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-  }
-}
-
-/**
- * Whether the Global at `address` serves Subscribe. It is being built on another branch; the
- * tests of invalidations across Locals skip (saying why) until it lands, then run by themselves.
- */
-export async function globalServesSubscribe(address: string): Promise<boolean> {
-  const client = new GlobalClient({ addresses: [address] });
-  try {
-    const subscription = client.subscribe({ fromRevision: 0 });
-    await subscription.next();
-    subscription.close();
-    return true;
-  } catch (err) {
-    if (err instanceof InternalError && /gRPC status 12\b/.test(err.message)) return false;
-    throw err;
-  } finally {
-    await client.close();
   }
 }

@@ -11,18 +11,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestCluster } from '../global/cluster-harness.ts';
-import { globalServesSubscribe, ReplProcess } from './repl-process.ts';
+import { ReplProcess } from './repl-process.ts';
 
 let cluster: TestCluster;
 let address: string;
-let hasSubscribe = false;
 const repls: ReplProcess[] = [];
 
 before(async () => {
   cluster = await TestCluster.start(1);
   await cluster.waitForLeader();
   address = cluster.addresses[0]!;
-  hasSubscribe = await globalServesSubscribe(address);
 });
 
 after(async () => {
@@ -76,11 +74,7 @@ describe('REPL process', () => {
     assert.equal(await repl.end(), 0);
   });
 
-  it('answers every row of the table, and two REPLs stay coherent across a DEL', async (t) => {
-    if (!hasSubscribe) {
-      t.skip('Global does not serve Subscribe yet (it lands from the subscribe branch)');
-      return;
-    }
+  it('answers every row of the table, and two REPLs stay coherent across a DEL', async () => {
     const a = await startRepl();
     const b = await startRepl();
     assert.equal(await a.run('SET row v1'), 'Database updated');
