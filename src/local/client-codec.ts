@@ -140,9 +140,11 @@ function decodeHeader(header: ResponseHeader__Output | null, what: string): Head
 
 export function decodeBinding(kv: KeyValue__Output | null, what: string): KeyBinding {
   if (kv === null) throw malformed(`${what}: binding missing`);
+  // The message names the key only on failure: this runs for every binding a response carries.
+  if (kv.hash.byteLength !== HASH_BYTES) decodeHash(kv.hash, `${what} (key ${JSON.stringify(kv.key)})`);
   return {
     key: kv.key,
-    hash: decodeHash(kv.hash, `${what} (key ${JSON.stringify(kv.key)})`),
+    hash: hashFromBytes(kv.hash),
     size: kv.size,
     createRevision: kv.createRevision,
     modRevision: kv.modRevision,
