@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
-import { GlobalClient } from '/work/main/src/local/client.ts';
-import { startCluster } from '/work/main/bench/global/cluster.ts';
+import { GlobalClient } from '../src/local/client.ts';
+import { startCluster } from './global/cluster.ts';
 const cpuOf = (pid: number): number => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
 const c = await startCluster(3);
 const pids = c.addresses.map((a) => Number(execSync(`ss -ltnp 'sport = :${a.split(':')[1]}' | grep -o 'pid=[0-9]*' | head -1`).toString().trim().slice(4)));
