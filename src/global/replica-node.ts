@@ -529,5 +529,5 @@ export function recoveredAbove(recovered: RecoveredState, snapshotThrough: numbe
     if (entry.instance > snapshotThrough) entries.push(entry);
     else if (!entry.decided && entry.instance > recovered.hardState.decidedThrough && compareBallots(entry.ballot, promised) > 0) promised = entry.ballot;
   }
-  return { hardState: { promised, decidedThrough: recovered.hardState.decidedThrough }, entries, snapshotThrough };
+  return { hardState: { ...recovered.hardState, promised }, entries, snapshotThrough };
 }

@@ -8,6 +8,7 @@
 // Phases:
 //   1. safety: faults on: drops, duplicates, delays (reordering), partitions of every kind,
 //      crashes and restarts of any replica (the leader too, and in the middle of a Ready).
+// Every replica starts on empty storage, so each seed also bootstraps the cluster (recovery).
 //   2. liveness: heal everything; every pending command must be decided, and every replica
 //      caught up, within a bound.
 //   3. durability: crash a minority (maybe the leader), restart it, submit a little more; the
@@ -299,7 +300,7 @@ class Simulation {
     // Tick rates differ by up to the stated drift bound, and no more.
     node.tickPeriod = TICK_UNITS + this.random.nextInt(this.groupConfig.clockDriftBoundPercent + 1);
     node.snapshotEveryInstances = 5 + this.random.nextInt(40);
-    this.log(`start ${node.id} (incarnation ${node.incarnation}, promised ${recovered.hardState.promised.round}.${recovered.hardState.promised.replicaId}, ${recovered.entries.length} entries, snapshot<=${recovered.snapshotThrough})`);
+    this.log(`start ${node.id} (incarnation ${node.incarnation}, promised ${recovered.hardState.promised.round}.${recovered.hardState.promised.replicaId}, ${recovered.entries.length} entries, snapshot<=${recovered.snapshotThrough}${node.core.status().recovery === null ? '' : ', recovering'})`);
     this.scheduleTick(node, node.incarnation, this.random.nextInt(node.tickPeriod));
     this.pump(node);
   }
