@@ -113,6 +113,13 @@ export class Replica {
   private proposer: Proposer | null = null;
   private lease: LeaderLease | null = null;
   private heartbeatSentTick = 0;
+  /**
+   * Leader: the decided prefix its phase 1 was told of (Promise.decidedThrough) and who told
+   * it. Below it the leader re-proposes nothing and must fetch the values; `decidedMovedTick`
+   * says when its own prefix last moved, so a leader that cannot fetch them steps down.
+   */
+  private prefixToLearn = { through: 0, from: 0 };
+  private decidedMovedTick = 0;
   private readonly readQueue = new ReadQueue();
   /** Seq of a heartbeat round queued but not yet handed out: a read arriving now can ride on it. */
   private unsentRoundSeq = 0;
@@ -308,6 +315,7 @@ export class Replica {
     assert(Number.isSafeInteger(throughInstance) && throughInstance >= 0, `installSnapshot through ${throughInstance}`);
     if (throughInstance <= this.appliedThrough) return;
     this.log.truncateThrough(throughInstance, true);
+    this.decidedMovedTick = this.nowTicks;
     this.appliedThrough = throughInstance;
     this.handedThrough = throughInstance;
     this.hardStateDirty = true;
@@ -533,6 +541,8 @@ export class Replica {
     this.lease = lease;
     this.failedCampaigns = 0;
     this.announcedDecidedThrough.clear();
+    this.prefixToLearn = { through: campaign.decidedThroughMax, from: campaign.decidedThroughSource };
+    this.decidedMovedTick = this.nowTicks;
     for (let instance = this.log.decidedThrough + 1; instance < nextInstance; instance++) {
       if (this.log.isDecided(instance)) continue;
       const reported = campaign.reported(instance);
@@ -635,7 +645,9 @@ export class Replica {
   }
 
   private advanceDecided(): void {
-    if (this.log.advanceDecidedThrough()) this.hardStateDirty = true;
+    if (!this.log.advanceDecidedThrough()) return;
+    this.hardStateDirty = true;
+    this.decidedMovedTick = this.nowTicks;
   }
 
   /**
@@ -678,6 +690,13 @@ export class Replica {
     assert(proposer !== null && lease !== null, 'leader without proposer or lease');
     // Check quorum: a leader no majority has answered for two election timeouts stops leading.
     if (this.nowTicks - lease.quorumContactTick >= 2 * this.config.electionTimeoutTicks) return this.stepDown();
+    if (this.log.decidedThrough < this.prefixToLearn.through) {
+      // The promiser that reported this prefix may have lost it since (a wiped replica's
+      // Promise still in flight): ask again, and if nothing comes for two election timeouts,
+      // step down so that the next phase 1 starts at this prefix and carries the values.
+      if (this.nowTicks - this.decidedMovedTick >= 2 * this.config.electionTimeoutTicks) return this.stepDown();
+      this.requestCatchUp(this.prefixToLearn.from);
+    }
     if (this.nowTicks - this.heartbeatSentTick >= this.config.heartbeatIntervalTicks) this.broadcastHeartbeat(proposer, lease);
     if (this.nowTicks - proposer.retriedTick >= this.config.retryTicks) this.resendUnaccepted(proposer);
   }

@@ -217,6 +217,38 @@ describe('campaigning', () => {
   });
 });
 
+describe('a leader behind the prefix it was promised', () => {
+  it('asks again and steps down after two election timeouts when the promiser cannot deliver (a wiped replica\'s Promise)', () => {
+    const r = replica(1, [1, 2, 3]);
+    for (let t = 0; t < 10; t++) r.tick();
+    assert.equal(r.campaign(), true);
+    const preVote = take(r).messages.find((m) => m.type === 'preVote')!;
+    assert.ok(preVote.type === 'preVote');
+    r.step({ type: 'preVoteReply', from: 2, to: 1, ballot: preVote.ballot, granted: true, promised: BALLOT_ZERO });
+    const prepare = take(r).messages.find((m) => m.type === 'prepare')!;
+    assert.ok(prepare.type === 'prepare');
+    // 2's Promise says instances 1..5 are decided, but 2 (wiped since) cannot serve them.
+    r.step({ type: 'promise', from: 2, to: 1, ballot: prepare.ballot, decidedThrough: 5, entries: [] });
+    assert.equal(r.status().role, 'leader');
+    const asks: number[] = [];
+    let ticks = 0;
+    for (; ticks < 100 && r.status().role === 'leader'; ticks++) {
+      r.tick();
+      for (let ready = r.ready(); ready !== null; ready = r.ready()) {
+        r.advance();
+        for (const m of ready.messages) {
+          if (m.type === 'catchUpRequest' && m.to === 2) asks.push(ticks);
+          // 3 keeps answering heartbeats, so check-quorum is not what ends this leadership.
+          if (m.type === 'heartbeat' && m.to === 3) r.step({ type: 'heartbeatReply', from: 3, to: 1, ballot: m.ballot, seq: m.seq, decidedThrough: 0 });
+        }
+      }
+    }
+    assert.equal(r.status().role, 'follower');
+    assert.equal(ticks, 20, 'two election timeouts');
+    assert.ok(asks.length >= 5, `asked 2 again every retryTicks: ${asks.join()}`);
+  });
+});
+
 describe('restart, snapshots, invariants', () => {
   it('replays decided values after a restart and promises at least every accepted ballot', () => {
     const b32: Ballot = { round: 3, replicaId: 2 };
