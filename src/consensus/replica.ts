@@ -20,7 +20,7 @@
 // first undecided one) -> `becomeLeader`, which fills every gap in one go.
 //
 // A replica that starts without a hard state (HardState.recovering; a new or wiped disk) first
-// recovers (`startRecovery` .. `finishRecovery`, recovery.ts): it votes on nothing, asks every
+// recovers (`startRecovery` .. `maybeFinishRecovery`, recovery.ts): it votes on nothing, asks every
 // peer for its state, learns decisions as a learner, and votes again only once that is safe.
 
 import { assert, assertNever } from '../protocol/assert.ts';
@@ -125,7 +125,7 @@ export class Replica {
   private unsentRoundSeq = 0;
   private readonly announcedDecidedThrough = new Map<number, number>();
   private catchUpSentTick = Number.NEGATIVE_INFINITY;
-  /** Non-null while recovering. Invariant: while set, role is 'follower', no campaign, no proposer, and nothing is promised or accepted. */
+  /** Non-null while recovering. Invariant: while set, role is 'follower', with no campaign and no proposer, and the replica makes no promise and accepts nothing. */
   private recovery: Recovery | null = null;
 
   // What the next Ready carries.
