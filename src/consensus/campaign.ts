@@ -8,10 +8,9 @@
 // all the new leader needs to fill every gap in one round.
 
 import { assert } from '../protocol/assert.ts';
-import { ballotEquals, ballotGreater } from './ballot.ts';
+import { MergedEntries } from './merge.ts';
 import type { Members } from './quorum.ts';
 import type { Random } from './random.ts';
-import { valuesEqual } from './value.ts';
 import type { Ballot, LogEntry } from './types.ts';
 
 export type CampaignPhase = 'pre-vote' | 'prepare';
@@ -21,8 +20,7 @@ export class Campaign {
   private grantedMask: number;
   private refusedMask = 0;
   /** Per instance, what the leader must propose (or learn) there. */
-  private readonly merged = new Map<number, LogEntry>();
-  private highestInstanceValue = 0;
+  private readonly merged = new MergedEntries();
   /** The highest decided prefix among the promises, and who reported it. */
   private decidedThroughMaxValue = 0;
   private decidedThroughSourceId = 0;
@@ -39,7 +37,7 @@ export class Campaign {
     this.sentTick = nowTicks;
   }
 
-  get highestInstance(): number { return this.highestInstanceValue; }
+  get highestInstance(): number { return this.merged.highestInstance; }
   get decidedThroughMax(): number { return this.decidedThroughMaxValue; }
   get decidedThroughSource(): number { return this.decidedThroughSourceId; }
 
@@ -70,29 +68,7 @@ export class Campaign {
       this.decidedThroughMaxValue = decidedThrough;
       this.decidedThroughSourceId = fromId;
     }
-    for (const entry of entries) this.mergeEntry(entry);
-  }
-
-  private mergeEntry(entry: LogEntry): void {
-    const known = this.merged.get(entry.instance);
-    if (entry.instance > this.highestInstanceValue) this.highestInstanceValue = entry.instance;
-    if (known === undefined) {
-      this.merged.set(entry.instance, entry);
-      return;
-    }
-    if (known.decided || entry.decided) {
-      if (known.decided && entry.decided) {
-        assert(valuesEqual(known.value, entry.value), `two decided values reported for instance ${entry.instance}`);
-      }
-      if (entry.decided && !known.decided) this.merged.set(entry.instance, entry);
-      return;
-    }
-    if (ballotEquals(known.ballot, entry.ballot)) {
-      // Invariant: one value per instance per ballot, whoever reports it.
-      assert(valuesEqual(known.value, entry.value), `two values accepted for instance ${entry.instance} in one ballot`);
-      return;
-    }
-    if (ballotGreater(entry.ballot, known.ballot)) this.merged.set(entry.instance, entry);
+    for (const entry of entries) this.merged.merge(entry);
   }
 
   /** The merged report for an instance: decided, or accepted at the highest ballot; undefined = gap. */

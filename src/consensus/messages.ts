@@ -15,6 +15,8 @@
 //              pulls them with CatchUpRequest -> CatchUp, or learns it needs a snapshot
 //   liveness:  Heartbeat -> HeartbeatReply keeps followers loyal and renews the lease / confirms
 //              a read-index round; Nack tells a proposer it was refused and why
+//   recovery:  a replica that starts without stable state asks every peer RecoveryQuery ->
+//              RecoveryReply (what the peer promised and holds) before it votes again
 
 import type { Ballot, LogEntry, Value } from './types.ts';
 
@@ -170,6 +172,35 @@ export interface MsgSnapshotNeeded {
   readonly snapshotThrough: number;
 }
 
+/**
+ * A recovering replica (one that started without a hard state) asks a peer for its state.
+ * Answered by every replica, recovering or not; changes nothing at the receiver.
+ */
+export interface MsgRecoveryQuery {
+  readonly type: 'recoveryQuery';
+  readonly from: number;
+  readonly to: number;
+  /** Drawn at random per recovery; echoed, so a reply to an earlier incarnation's query is ignored. */
+  readonly nonce: number;
+}
+
+/** The receiver's state when it answered a RecoveryQuery. */
+export interface MsgRecoveryReply {
+  readonly type: 'recoveryReply';
+  readonly from: number;
+  readonly to: number;
+  /** Echo of MsgRecoveryQuery.nonce. */
+  readonly nonce: number;
+  /** The highest ballot the sender has promised (a candidate has promised its own ballot). */
+  readonly promised: Ballot;
+  /** The sender's decided prefix: the asker fetches it (catch-up or snapshot) before it votes. */
+  readonly decidedThrough: number;
+  /** Every entry the sender holds above decidedThrough, ascending (as in a Promise). */
+  readonly entries: readonly LogEntry[];
+  /** The sender is itself recovering (for traces and logs; the recovery does not depend on it). */
+  readonly recovering: boolean;
+}
+
 export type Message =
   | MsgPreVote
   | MsgPreVoteReply
@@ -183,6 +214,8 @@ export type Message =
   | MsgDecided
   | MsgCatchUpRequest
   | MsgCatchUp
-  | MsgSnapshotNeeded;
+  | MsgSnapshotNeeded
+  | MsgRecoveryQuery
+  | MsgRecoveryReply;
 
 export type MessageType = Message['type'];

@@ -18,6 +18,10 @@
 //      (`announceDecisions`); peers mark their own copies decided in `learnDecidedPrefix`.
 // Leadership comes first: `startPreVote` -> `startPrepare` (phase 1 for every instance from the
 // first undecided one) -> `becomeLeader`, which fills every gap in one go.
+//
+// A replica that starts without a hard state (HardState.recovering; a new or wiped disk) first
+// recovers (`startRecovery` .. `maybeFinishRecovery`, recovery.ts): it votes on nothing, asks every
+// peer for its state, learns decisions as a learner, and votes again only once that is safe.
 
 import { assert, assertNever } from '../protocol/assert.ts';
 import { ballotEquals, ballotGreater, ballotLess, maxBallot, nextBallot } from './ballot.ts';
@@ -38,6 +42,8 @@ import type {
   MsgPreVote,
   MsgPreVoteReply,
   MsgPromise,
+  MsgRecoveryQuery,
+  MsgRecoveryReply,
   MsgSnapshotNeeded,
   NackReason,
 } from './messages.ts';
@@ -47,7 +53,8 @@ import { Members } from './quorum.ts';
 import type { Random } from './random.ts';
 import { LeaderLease, ReadQueue } from './reads.ts';
 import type { ReadState, Ready, SnapshotRequest } from './ready.ts';
-import { BALLOT_ZERO, type Ballot, type LogEntry, type RecoveredState, type Value } from './types.ts';
+import { Recovery, type RecoveryStatus } from './recovery.ts';
+import { INITIAL_HARD_STATE, type Ballot, type LogEntry, type RecoveredState, type Value } from './types.ts';
 import { commandsValue, NOOP, valuesEqual } from './value.ts';
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
@@ -72,10 +79,13 @@ export interface ReplicaStatus {
   /** The leader's next instance; 0 when not leading. */
   readonly nextInstance: number;
   readonly leaseValid: boolean;
+  /** Set while the replica recovers (it votes on nothing meanwhile); null otherwise. */
+  readonly recovery: RecoveryStatus | null;
 }
 
+/** What empty storage gives back: a replica built from it recovers before it votes (in a group of more than one). */
 export const EMPTY_RECOVERED_STATE: RecoveredState = Object.freeze({
-  hardState: Object.freeze({ promised: BALLOT_ZERO, decidedThrough: 0 }),
+  hardState: INITIAL_HARD_STATE,
   entries: Object.freeze([]),
   snapshotThrough: 0,
 });
@@ -103,11 +113,20 @@ export class Replica {
   private proposer: Proposer | null = null;
   private lease: LeaderLease | null = null;
   private heartbeatSentTick = 0;
+  /**
+   * Leader: the decided prefix its phase 1 was told of (Promise.decidedThrough) and who told
+   * it. Below it the leader re-proposes nothing and must fetch the values; `decidedMovedTick`
+   * says when its own prefix last moved, so a leader that cannot fetch them steps down.
+   */
+  private prefixToLearn = { through: 0, from: 0 };
+  private decidedMovedTick = 0;
   private readonly readQueue = new ReadQueue();
   /** Seq of a heartbeat round queued but not yet handed out: a read arriving now can ride on it. */
   private unsentRoundSeq = 0;
   private readonly announcedDecidedThrough = new Map<number, number>();
   private catchUpSentTick = Number.NEGATIVE_INFINITY;
+  /** Non-null while recovering. Invariant: while set, role is 'follower', with no campaign and no proposer, and the replica makes no promise and accepts nothing. */
+  private recovery: Recovery | null = null;
 
   // What the next Ready carries.
   private readonly outbox: Outbox;
@@ -123,9 +142,12 @@ export class Replica {
 
   /**
    * Builds a replica from its config (validated here: throws InvalidArgumentError), an injected
-   * seeded `random`, and what storage recovered (nothing, for a new replica). Keeps `random`;
-   * copies what it needs from `recovered`. After a restart, Ready.decided replays the decided
-   * instances above the snapshot for the state machine to re-apply.
+   * seeded `random`, and what storage recovered (EMPTY_RECOVERED_STATE for a new replica).
+   * Keeps `random`; copies what it needs from `recovered`. After a restart, Ready.decided
+   * replays the decided instances above the snapshot for the state machine to re-apply. When
+   * `recovered.hardState.recovering` is set (storage never recorded a hard state, or recorded
+   * one while recovering) and the group has other members, the replica starts recovering: its
+   * first Ready asks every peer for its state.
    */
   constructor(config: ReplicaConfig, private readonly random: Random, recovered: RecoveredState = EMPTY_RECOVERED_STATE) {
     this.config = validateConfig(config);
@@ -137,6 +159,7 @@ export class Replica {
     this.appliedThrough = this.log.snapshotThrough;
     this.handedThrough = this.log.snapshotThrough;
     this.electionDeadline = electionDeadlineTicks(this.config.electionTimeoutTicks, 0, random);
+    if (recovered.hardState.recovering && this.members.size > 1) this.startRecovery();
   }
 
   /** Loads recovered state into the log; returns the promise (raised to any accepted ballot). */
@@ -171,6 +194,8 @@ export class Replica {
   /** Advances logical time by one tick: election timeouts, heartbeats, retries, lease expiry. */
   tick(): void {
     this.nowTicks++;
+    const recovery = this.recovery;
+    if (recovery !== null) return this.tickRecovery(recovery);
     switch (this.role) {
       case 'follower':
       case 'pre-candidate':
@@ -187,12 +212,13 @@ export class Replica {
 
   /**
    * Campaigns now instead of waiting for the election timeout (tests, operators). Returns false,
-   * doing nothing, on a leader and on a replica that heard from a leader within
-   * electionTimeoutTicks (or restarted less than that ago): it may have acked that leader's
-   * lease, and campaigning would break its word. It still runs the pre-vote, so it cannot depose
-   * a leader the others still hear.
+   * doing nothing, on a leader, on a recovering replica (it does not vote, not even for itself),
+   * and on a replica that heard from a leader within electionTimeoutTicks (or restarted less
+   * than that ago): it may have acked that leader's lease, and campaigning would break its word.
+   * It still runs the pre-vote, so it cannot depose a leader the others still hear.
    */
   campaign(): boolean {
+    if (this.recovery !== null) return false;
     if (this.role === 'leader' || this.leaderSilentTicks < this.config.electionTimeoutTicks) return false;
     this.startPreVote();
     return true;
@@ -243,6 +269,13 @@ export class Replica {
   step(message: Message): void {
     assert(message.to === this.id, `message for ${message.to} stepped into replica ${this.id}`);
     assert(message.from !== this.id && this.members.isMember(message.from), `message from non-peer ${message.from}`);
+    const recovery = this.recovery;
+    if (recovery === null) return this.dispatch(message);
+    if (!this.stepWhileRecovering(recovery, message)) this.dispatch(message);
+    this.maybeFinishRecovery(recovery);
+  }
+
+  private dispatch(message: Message): void {
     switch (message.type) {
       case 'preVote': return this.onPreVote(message);
       case 'preVoteReply': return this.onPreVoteReply(message);
@@ -257,6 +290,8 @@ export class Replica {
       case 'catchUpRequest': return this.onCatchUpRequest(message);
       case 'catchUp': return this.onCatchUp(message);
       case 'snapshotNeeded': return this.onSnapshotNeeded(message);
+      case 'recoveryQuery': return this.onRecoveryQuery(message);
+      case 'recoveryReply': return; // an answer to a recovery this replica no longer runs
       default: return assertNever(message, 'message');
     }
   }
@@ -280,11 +315,13 @@ export class Replica {
     assert(Number.isSafeInteger(throughInstance) && throughInstance >= 0, `installSnapshot through ${throughInstance}`);
     if (throughInstance <= this.appliedThrough) return;
     this.log.truncateThrough(throughInstance, true);
+    this.decidedMovedTick = this.nowTicks;
     this.appliedThrough = throughInstance;
     this.handedThrough = throughInstance;
     this.hardStateDirty = true;
     if (this.snapshotRequest !== null && this.snapshotRequest.throughInstanceMin <= throughInstance) this.snapshotRequest = null;
     this.catchUpSentTick = Number.NEGATIVE_INFINITY;
+    if (this.recovery !== null) this.maybeFinishRecovery(this.recovery);
     const proposer = this.proposer;
     if (proposer === null) return;
     for (const instance of [...proposer.trackedInstances()]) if (instance <= throughInstance) proposer.forget(instance);
@@ -314,7 +351,7 @@ export class Replica {
     assert(!this.readyOutstanding, 'ready() called again before advance()');
     if (!this.hasReady()) return null;
     this.announceDecisions();
-    const hardState = this.hardStateDirty ? { promised: this.promised, decidedThrough: this.log.decidedThrough } : undefined;
+    const hardState = this.hardStateDirty ? { promised: this.promised, decidedThrough: this.log.decidedThrough, recovering: this.recovery !== null } : undefined;
     const ready: Ready = {
       persist: hardState === undefined ? { entries: this.entriesToPersist } : { entries: this.entriesToPersist, hardState },
       mustSync: this.syncNeeded,
@@ -351,6 +388,7 @@ export class Replica {
       snapshotThrough: this.log.snapshotThrough,
       nextInstance: this.proposer?.nextInstance ?? 0,
       leaseValid: this.lease?.leaseValid(this.nowTicks) ?? false,
+      recovery: this.recovery?.status() ?? null,
     };
   }
 
@@ -503,6 +541,8 @@ export class Replica {
     this.lease = lease;
     this.failedCampaigns = 0;
     this.announcedDecidedThrough.clear();
+    this.prefixToLearn = { through: campaign.decidedThroughMax, from: campaign.decidedThroughSource };
+    this.decidedMovedTick = this.nowTicks;
     for (let instance = this.log.decidedThrough + 1; instance < nextInstance; instance++) {
       if (this.log.isDecided(instance)) continue;
       const reported = campaign.reported(instance);
@@ -605,7 +645,9 @@ export class Replica {
   }
 
   private advanceDecided(): void {
-    if (this.log.advanceDecidedThrough()) this.hardStateDirty = true;
+    if (!this.log.advanceDecidedThrough()) return;
+    this.hardStateDirty = true;
+    this.decidedMovedTick = this.nowTicks;
   }
 
   /**
@@ -648,6 +690,13 @@ export class Replica {
     assert(proposer !== null && lease !== null, 'leader without proposer or lease');
     // Check quorum: a leader no majority has answered for two election timeouts stops leading.
     if (this.nowTicks - lease.quorumContactTick >= 2 * this.config.electionTimeoutTicks) return this.stepDown();
+    if (this.log.decidedThrough < this.prefixToLearn.through) {
+      // The promiser that reported this prefix may have lost it since (a wiped replica's
+      // Promise still in flight): ask again, and if nothing comes for two election timeouts,
+      // step down so that the next phase 1 starts at this prefix and carries the values.
+      if (this.nowTicks - this.decidedMovedTick >= 2 * this.config.electionTimeoutTicks) return this.stepDown();
+      this.requestCatchUp(this.prefixToLearn.from);
+    }
     if (this.nowTicks - this.heartbeatSentTick >= this.config.heartbeatIntervalTicks) this.broadcastHeartbeat(proposer, lease);
     if (this.nowTicks - proposer.retriedTick >= this.config.retryTicks) this.resendUnaccepted(proposer);
   }
@@ -745,6 +794,128 @@ export class Replica {
   private onSnapshotNeeded(m: MsgSnapshotNeeded): void {
     if (m.snapshotThrough <= this.log.decidedThrough) return;
     this.snapshotRequest = { fromReplicaId: m.from, throughInstanceMin: m.snapshotThrough };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Recovery after starting without stable state (recovery.ts; docs/consensus.md,
+  // "Recovering after a lost disk")
+
+  private startRecovery(): void {
+    // 53 random bits: a reply echoing it answers this incarnation's query and no earlier one's.
+    const nonce = this.random.nextInt(2 ** 32) * 2 ** 21 + this.random.nextInt(2 ** 21);
+    const recovery = new Recovery(nonce, this.members, this.nowTicks);
+    this.recovery = recovery;
+    this.sendRecoveryQueries(recovery);
+  }
+
+  /** Asks every peer that has not answered yet. */
+  private sendRecoveryQueries(recovery: Recovery): void {
+    recovery.sentTick = this.nowTicks;
+    for (const to of this.members.peerIds) {
+      if (!recovery.hasAnswered(to)) this.outbox.send({ type: 'recoveryQuery', from: this.id, to, nonce: recovery.nonce });
+    }
+  }
+
+  /** No elections while recovering: re-ask the peers every retryTicks, and pull decisions a peer has. */
+  private tickRecovery(recovery: Recovery): void {
+    this.leaderSilentTicks++;
+    // The leader it heard is no longer known to be alive: do not name it (hints, status).
+    if (this.leaderSilentTicks >= this.config.electionTimeoutTicks) this.leaderId = 0;
+    if (this.nowTicks - recovery.sentTick >= this.config.retryTicks) this.sendRecoveryQueries(recovery);
+    this.pullDecisions(recovery);
+  }
+
+  /** Asks the peer that reported the longest decided prefix for what this replica lacks (at most once per retryTicks). */
+  private pullDecisions(recovery: Recovery): void {
+    if (recovery.decidedTarget > this.log.decidedThrough) this.requestCatchUp(recovery.decidedSource);
+  }
+
+  /**
+   * A recovering replica votes on nothing: it refuses every pre-vote, ignores Prepares and
+   * Accepts (no Promise, no Accepted, no Nack), does not ack heartbeats, and takes a leader's
+   * message only as news of decisions to fetch. Returns false for the messages it handles like
+   * any replica: catch-up and snapshots, recovery queries, and replies addressed to a campaign
+   * or a leadership it does not have (they find none and change nothing).
+   */
+  private stepWhileRecovering(recovery: Recovery, m: Message): boolean {
+    switch (m.type) {
+      case 'preVote':
+        this.observeRound(m.ballot.round);
+        this.outbox.send({ type: 'preVoteReply', from: this.id, to: m.from, ballot: m.ballot, granted: false, promised: this.promised });
+        return true;
+      case 'prepare':
+        this.observeRound(m.ballot.round);
+        return true;
+      case 'accept':
+      case 'heartbeat':
+      case 'decided':
+        this.hearLeaderWhileRecovering(recovery, m.from, m.ballot, m.decidedThrough);
+        return true;
+      case 'recoveryReply':
+        if (m.nonce !== recovery.nonce) return true;
+        recovery.record(m);
+        this.pullDecisions(recovery);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** A learner's view of a leader: fetch the decisions it announces, promise nothing. */
+  private hearLeaderWhileRecovering(recovery: Recovery, from: number, ballot: Ballot, decidedThrough: number): void {
+    assert(ballot.replicaId === from, `leader message from ${from} carries ballot of ${ballot.replicaId}`);
+    this.observeRound(ballot.round);
+    if (recovery.hearLeader(ballot)) {
+      this.leaderId = from;
+      this.leaderSilentTicks = 0;
+    }
+    if (decidedThrough > this.log.decidedThrough) this.requestCatchUp(from);
+  }
+
+  /**
+   * Every peer answered and every instance through the longest decided prefix they reported is
+   * decided here: promise the highest ballot any of them reported, take over the merged entries
+   * above the decided prefix (each the highest-ballot value any of them accepted there, or a
+   * decided one), and vote again. What that writes is synced with the first vote (a vote forces
+   * the sync of everything before it); a crash before that restarts the recovery, which is
+   * always safe.
+   */
+  private maybeFinishRecovery(recovery: Recovery): void {
+    if (!recovery.allAnswered || this.log.decidedThrough < recovery.decidedTarget) return;
+    assert(this.role === 'follower' && this.currentCampaign === null && this.proposer === null, 'recovering replica campaigned or led');
+    this.recovery = null;
+    if (ballotGreater(recovery.promisedMax, this.promised)) this.promised = recovery.promisedMax;
+    this.observeRound(this.promised.round);
+    for (const entry of recovery.entriesAbove(this.log.decidedThrough)) {
+      if (entry.decided) {
+        this.learnDecided(entry.instance, entry.ballot, entry.value);
+      } else if (this.log.get(entry.instance)?.decided !== true) {
+        // Invariant: accepted ballot <= promised; its holder had promised at least this ballot.
+        this.acceptLocally(entry.instance, entry.ballot, entry.value);
+      }
+    }
+    this.advanceDecided();
+    this.hardStateDirty = true;
+    this.syncNeeded = true;
+  }
+
+  /**
+   * Any replica answers a recovering peer with its state now (in memory: what it may not have
+   * synced yet only makes the answer larger, which is safe): its promise, its decided prefix and
+   * every entry above it.
+   */
+  private onRecoveryQuery(m: MsgRecoveryQuery): void {
+    const reply: MsgRecoveryReply = {
+      type: 'recoveryReply',
+      from: this.id,
+      to: m.from,
+      nonce: m.nonce,
+      promised: this.promised,
+      decidedThrough: this.log.decidedThrough,
+      entries: this.log.entriesAbove(this.log.decidedThrough),
+      recovering: this.recovery !== null,
+    };
+    this.outbox.send(reply);
   }
 
   // ---------------------------------------------------------------------------------------

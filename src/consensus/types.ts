@@ -36,7 +36,21 @@ export interface HardState {
   readonly promised: Ballot;
   /** Every instance <= this is decided (and present in the log or a snapshot). 0 = none. */
   readonly decidedThrough: number;
+  /**
+   * True while the replica rebuilds after starting without a hard state (a new or wiped disk):
+   * it may have forgotten promises and acceptances, so it does not vote until its recovery
+   * (docs/consensus.md, "Recovering after a lost disk") is complete. A store that never
+   * recorded a hard state reports INITIAL_HARD_STATE, which has this set.
+   */
+  readonly recovering: boolean;
 }
+
+/**
+ * The hard state of a store that has never recorded one (an empty or wiped data directory,
+ * or one holding only a snapshot): the replica starts recovering. Storage returns exactly this
+ * when it holds no hard state record; nothing else may stand in for it.
+ */
+export const INITIAL_HARD_STATE: HardState = Object.freeze({ promised: BALLOT_ZERO, decidedThrough: 0, recovering: true });
 
 /** What a replica reads back from stable storage when it starts. */
 export interface RecoveredState {

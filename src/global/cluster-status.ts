@@ -21,6 +21,8 @@ export interface MemberStatus {
   readonly status: {
     readonly version: string;
     readonly isLeader: boolean;
+    /** Started without its consensus state and does not vote yet (docs/operations.md). */
+    readonly recovering: boolean;
     readonly leaderId: number;
     readonly decidedInstance: number;
     readonly appliedInstance: number;
@@ -40,7 +42,7 @@ export interface ClusterStatus {
   /** The leader every answering member names, or null when none or they disagree. */
   readonly leaderId: number | null;
   readonly answering: number;
-  /** Every member answered and all name the same leader, which answered as leader. */
+  /** Every member answered, none is recovering, and all name the same leader, which answered as leader. */
   readonly healthy: boolean;
 }
 
@@ -93,6 +95,7 @@ export async function fetchClusterStatus(addresses: readonly string[], security:
       status: s === null ? null : {
         version: s.version,
         isLeader: s.isLeader,
+        recovering: s.recovering,
         leaderId: s.leaderId,
         decidedInstance: s.decidedInstance,
         appliedInstance: s.appliedInstance,
@@ -119,7 +122,7 @@ export function summarize(members: readonly MemberStatus[]): ClusterStatus {
     members: members.map((m) => ({ ...m, lagInstances: m.status === null ? null : Math.max(0, decidedMax - m.status.appliedInstance) })),
     leaderId,
     answering: up.length,
-    healthy: up.length === members.length && leaderId !== null && leaderAnswered,
+    healthy: up.length === members.length && leaderId !== null && leaderAnswered && up.every((m) => !m.status!.recovering),
   };
 }
 
@@ -144,7 +147,7 @@ export function formatTable(cluster: ClusterStatus): string {
     return [
       String(m.id),
       m.address,
-      s.isLeader ? 'leader' : 'follower',
+      s.isLeader ? 'leader' : s.recovering ? 'recovering' : 'follower',
       String(s.decidedInstance),
       String(s.appliedInstance),
       String(s.appliedRevision),

@@ -21,6 +21,7 @@ import { checkServerSecurity, NO_SECURITY, peerCredentials, serverSide, type Ser
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
 import { guardRequests } from './request-guard.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
+import { formatBallot } from '../consensus/index.ts';
 import { serveSnapshot, SnapshotFetcher, type SnapshotFetcherConfig } from './snapshot-transfer.ts';
 import { NodeFileSystem } from './storage/fs.ts';
 import { SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscriptionHubConfig } from './subscriptions.ts';
@@ -207,6 +208,10 @@ export class GlobalServer {
         onLeaderChange: (leader, previous) => {
           metrics?.leaderChanged();
           log.info('leader.changed', { leader, previous, self: leader === options.replicaId });
+        },
+        onRecovery: (event, s) => {
+          if (event === 'started') log.info('recovery.started', { peers: s.recovery?.peersTotal ?? 0, decidedInstance: s.decidedThrough });
+          else log.info('recovery.finished', { promised: formatBallot(s.promised), decidedInstance: s.decidedThrough });
         },
       },
     );

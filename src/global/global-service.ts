@@ -300,6 +300,7 @@ export class GlobalService {
       leaderId: s.leaderId,
       leaderAddress: node.leaderAddress(),
       isLeader: s.role === 'leader',
+      recovering: s.recovery !== null,
       decidedInstance: s.decidedThrough,
       appliedRevision: sm.revision,
       oldestRevision: sm.oldestRevision,

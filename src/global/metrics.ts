@@ -204,6 +204,7 @@ export class GlobalMetrics {
     };
     gauge('dstore_replica_id', 'This replica\'s id.', () => this.replicaId);
     gauge('dstore_is_leader', '1 while this replica leads, else 0.', (s) => (s.node.isLeader() ? 1 : 0));
+    gauge('dstore_recovering', '1 while this replica recovers after starting without its consensus state (it does not vote), else 0.', (s) => (s.node.status().recovery === null ? 0 : 1));
     gauge('dstore_leader_id', 'The replica this one follows (itself when leading); 0 when none is known.', (s) => s.node.status().leaderId);
     gauge('dstore_decided_instance', 'Highest consensus instance known decided here (every instance up to it is decided).', (s) => s.node.status().decidedThrough);
     gauge('dstore_applied_instance', 'Highest consensus instance applied to the state machine.', (s) => s.node.stateMachine.appliedInstance);

@@ -38,6 +38,12 @@ export function encodePeerMessage(m: Message): ConsensusMessage {
     case 'catchUpRequest': return { ...head, catchUpRequest: { fromInstance: m.fromInstance } };
     case 'catchUp': return { ...head, catchUp: { entries: m.entries.map(entryMsg), decidedThrough: m.decidedThrough } };
     case 'snapshotNeeded': return { ...head, snapshotNeeded: { snapshotThrough: m.snapshotThrough } };
+    case 'recoveryQuery': return { ...head, recoveryQuery: { nonce: m.nonce } };
+    case 'recoveryReply':
+      return {
+        ...head,
+        recoveryReply: { nonce: m.nonce, promised: ballotMsg(m.promised), decidedThrough: m.decidedThrough, entries: m.entries.map(entryMsg), recovering: m.recovering },
+      };
     default: return assertNever(m, 'consensus message');
   }
 }
@@ -182,6 +188,20 @@ export function decodePeerMessage(m: ConsensusMessage__Output, peerId: number, s
     }
     case 'snapshotNeeded':
       return { ...head, type: 'snapshotNeeded', snapshotThrough: counter(m.snapshotNeeded!.snapshotThrough, 'snapshotNeeded.snapshotThrough') };
+    case 'recoveryQuery':
+      return { ...head, type: 'recoveryQuery', nonce: counter(m.recoveryQuery!.nonce, 'recoveryQuery.nonce') };
+    case 'recoveryReply': {
+      const r = m.recoveryReply!;
+      return {
+        ...head,
+        type: 'recoveryReply',
+        nonce: counter(r.nonce, 'recoveryReply.nonce'),
+        promised: ballotOf(r.promised, 'recoveryReply.promised'),
+        decidedThrough: counter(r.decidedThrough, 'recoveryReply.decidedThrough'),
+        entries: entriesOf(r.entries, 'recoveryReply', false),
+        recovering: r.recovering,
+      };
+    }
     case undefined:
       throw malformed('no kind set');
     default:

@@ -69,6 +69,11 @@ export interface ReplicaNodeEnv {
   readonly onFatal: (err: unknown) => void;
   /** Told after a Ready when the leader this replica follows changed (0: none known); for logs and metrics. */
   readonly onLeaderChange?: (leaderId: number, previousLeaderId: number) => void;
+  /**
+   * Told at `start` when the replica starts recovering (its storage held no consensus hard
+   * state: a new or wiped data directory), and after the Ready in which it recovered; for logs.
+   */
+  readonly onRecovery?: (event: 'started' | 'finished', status: ReplicaStatus) => void;
 }
 
 /** Told after each applied instance that changed the revision (subscribers, blob fetches). */
@@ -102,6 +107,7 @@ export class ReplicaNode {
   private closed = false;
   private wasLeader = false;
   private lastLeaderId = 0;
+  private wasRecovering = false;
   /** Work that must run between advance() and the next ready(). */
   private atLoopBoundary: (() => void)[] = [];
   private snapshotting = false;
@@ -159,6 +165,9 @@ export class ReplicaNode {
   /** Starts ticking. Peer messages are fed with `step` by the transport. */
   start(): void {
     assert(this.ticker === null, 'ReplicaNode.start called twice');
+    const status = this.replica.status();
+    this.wasRecovering = status.recovery !== null;
+    if (this.wasRecovering) this.env.onRecovery?.('started', status);
     const tick = (): void => {
       if (this.closed) return;
       this.replica.tick();
@@ -304,6 +313,7 @@ export class ReplicaNode {
         if (this.closed) return;
         this.replica.advance();
         this.noticeLeadership();
+        this.noticeRecovery();
       }
     } finally {
       this.loopRunning = false;
@@ -394,6 +404,14 @@ export class ReplicaNode {
       this.readsInFlight.clear();
     }
     this.wasLeader = leader;
+  }
+
+  private noticeRecovery(): void {
+    if (!this.wasRecovering) return;
+    const status = this.replica.status();
+    if (status.recovery !== null) return;
+    this.wasRecovering = false;
+    this.env.onRecovery?.('finished', status);
   }
 
   // ---- snapshots --------------------------------------------------------------------
@@ -539,5 +557,5 @@ export function recoveredAbove(recovered: RecoveredState, snapshotThrough: numbe
     if (entry.instance > snapshotThrough) entries.push(entry);
     else if (!entry.decided && entry.instance > recovered.hardState.decidedThrough && compareBallots(entry.ballot, promised) > 0) promised = entry.ballot;
   }
-  return { hardState: { promised, decidedThrough: recovered.hardState.decidedThrough }, entries, snapshotThrough };
+  return { hardState: { ...recovered.hardState, promised }, entries, snapshotThrough };
 }

@@ -3,20 +3,24 @@
 // told, and every observable effect (messages sent, role changes, decisions, reads, snapshot
 // requests) is written to the output. Each replica's driver keeps the Ready order: persist
 // (sync when told), send, apply, answer reads, advance.
+//
+// Replicas start as members that bootstrapped before (a synced hard state that is not
+// recovering, nothing else), so scenarios begin with no recovery traffic; `fresh` starts them on
+// empty storage instead (each recovers first), and `wipe` restarts one on empty storage.
 
 import { defaultConfig, type ReplicaConfig } from '../../src/consensus/config.ts';
 import { formatBallot } from '../../src/consensus/ballot.ts';
 import type { Message } from '../../src/consensus/messages.ts';
 import { SplitMix32 } from '../../src/consensus/random.ts';
 import { Replica, type ReplicaStatus } from '../../src/consensus/replica.ts';
-import type { Value } from '../../src/consensus/types.ts';
+import { BALLOT_ZERO, type Value } from '../../src/consensus/types.ts';
 import { formatEntry, formatMessage, formatValue } from '../sim/format.ts';
 import { SimStorage } from '../sim/storage.ts';
 
 const encoder = new TextEncoder();
 
 class Node {
-  readonly storage = new SimStorage();
+  storage = new SimStorage();
   core: Replica | null = null;
   values: Value[] = [];
   appliedThrough = 0;
@@ -41,9 +45,13 @@ export class Cluster {
   private readonly groupOf = new Map<number, number>();
   private out: string[] = [];
 
-  constructor(ids: readonly number[], overrides: Partial<ReplicaConfig>) {
+  constructor(ids: readonly number[], overrides: Partial<ReplicaConfig>, fresh = false) {
     for (const id of ids) {
       const node = new Node(id, { ...defaultConfig(id, ids), ...overrides, replicaId: id });
+      if (!fresh) {
+        node.storage.append({ entries: [], hardState: { promised: BALLOT_ZERO, decidedThrough: 0, recovering: false } });
+        node.storage.sync();
+      }
       this.nodes.set(id, node);
       this.start(node);
     }
@@ -95,8 +103,9 @@ export class Cluster {
   }
 
   private reportRole(before: ReplicaStatus, after: ReplicaStatus): void {
-    if (before.role === after.role && before.leaderId === after.leaderId) return;
     const id = after.replicaId;
+    if (before.recovery !== null && after.recovery === null) this.print(`${id}: recovered (promised ${formatBallot(after.promised)}, decided<=${after.decidedThrough})`);
+    if (before.role === after.role && before.leaderId === after.leaderId) return;
     if (after.role === 'leader') this.print(`${id}: became leader at ${formatBallot(after.promised)}`);
     else if (after.role === 'follower') this.print(`${id}: became follower${after.leaderId === 0 ? '' : ` of ${after.leaderId}`} (promised ${formatBallot(after.promised)})`);
     else this.print(`${id}: became ${after.role}`);
@@ -222,6 +231,18 @@ export class Cluster {
     this.start(node);
   }
 
+  /** A lost disk: the replica stops, its storage (log, hard state, snapshot) is replaced by an empty one, and it starts again. */
+  wipe(id: number): void {
+    const node = this.node(id);
+    node.core = null;
+    node.storage = new SimStorage();
+    node.values = [];
+    node.appliedThrough = 0;
+    node.restarts++;
+    this.print(`${id}: wiped and restarted on empty storage`);
+    this.start(node);
+  }
+
   /** The state machine snapshots what it applied; the log below is dropped. */
   compact(id: number): void {
     const node = this.node(id);
@@ -249,7 +270,9 @@ export class Cluster {
       }
       const s = core.status();
       const lease = s.role === 'leader' ? ` lease=${s.leaseValid ? 'valid' : 'expired'}` : '';
-      this.print(`${id}: ${s.role} leader=${s.leaderId} promised=${formatBallot(s.promised)} decided<=${s.decidedThrough} applied<=${s.appliedThrough} snapshot<=${s.snapshotThrough}${lease}`);
+      const r = s.recovery;
+      const recovering = r === null ? '' : ` recovering (answers ${r.peersAnswered}/${r.peersTotal}, decided target ${r.decidedTarget})`;
+      this.print(`${id}: ${s.role} leader=${s.leaderId} promised=${formatBallot(s.promised)} decided<=${s.decidedThrough} applied<=${s.appliedThrough} snapshot<=${s.snapshotThrough}${lease}${recovering}`);
     }
   }
 

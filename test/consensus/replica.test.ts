@@ -1,8 +1,10 @@
 // Proves the contract of one replica seen from its driver: what each Ready carries and when a
 // sync is demanded (replies never leave before what they vouch for is durable), how proposals
 // are refused, how a restart replays decided values and raises the promise to what was
-// accepted, how a lagging peer is sent to a snapshot, and that broken invariants and misuse
-// stop the replica with an AssertionError instead of carrying on.
+// accepted, how a lagging peer is sent to a snapshot, that broken invariants and misuse
+// stop the replica with an AssertionError instead of carrying on, and how a replica that starts
+// without a hard state (a lost disk) recovers: it votes on nothing until every other member has
+// answered and it has learned every decision through the highest instance they hold.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultConfig, type ReplicaConfig } from '../../src/consensus/config.ts';
@@ -10,15 +12,19 @@ import type { Message } from '../../src/consensus/messages.ts';
 import { SplitMix32 } from '../../src/consensus/random.ts';
 import type { Ready } from '../../src/consensus/ready.ts';
 import { Replica } from '../../src/consensus/replica.ts';
-import { BALLOT_ZERO, type Ballot, type Value } from '../../src/consensus/types.ts';
+import { BALLOT_ZERO, type Ballot, type LogEntry, type RecoveredState, type Value } from '../../src/consensus/types.ts';
+import { EMPTY_RECOVERED_STATE } from '../../src/consensus/replica.ts';
 import { AssertionError } from '../../src/protocol/assert.ts';
 
 const enc = new TextEncoder();
 const value = (s: string): Value => ({ kind: 'commands', commands: [enc.encode(s)] });
 const b11: Ballot = { round: 1, replicaId: 1 };
 
-function replica(id: number, ids: number[], patch: Partial<ReplicaConfig> = {}): Replica {
-  return new Replica({ ...defaultConfig(id, ids), ...patch }, new SplitMix32(id));
+/** A member that bootstrapped before (its hard state is on disk) and holds nothing else: it votes at once. */
+const BOOTSTRAPPED: RecoveredState = { hardState: { promised: BALLOT_ZERO, decidedThrough: 0, recovering: false }, entries: [], snapshotThrough: 0 };
+
+function replica(id: number, ids: number[], patch: Partial<ReplicaConfig> = {}, recovered: RecoveredState = BOOTSTRAPPED): Replica {
+  return new Replica({ ...defaultConfig(id, ids), ...patch }, new SplitMix32(id), recovered);
 }
 
 /** Takes one Ready (asserting there is one) and advances. */
@@ -65,7 +71,7 @@ describe('Ready: persist before send', () => {
     const r = freeFollower();
     r.step({ type: 'prepare', from: 1, to: 2, ballot: b11, fromInstance: 1 });
     const ready = take(r);
-    assert.deepEqual(ready.persist.hardState, { promised: b11, decidedThrough: 0 });
+    assert.deepEqual(ready.persist.hardState, { promised: b11, decidedThrough: 0, recovering: false });
     assert.equal(ready.mustSync, true);
     assert.deepEqual(ready.messages.map((m) => m.type), ['promise']);
   });
@@ -211,11 +217,43 @@ describe('campaigning', () => {
   });
 });
 
+describe('a leader behind the prefix it was promised', () => {
+  it('asks again and steps down after two election timeouts when the promiser cannot deliver (a wiped replica\'s Promise)', () => {
+    const r = replica(1, [1, 2, 3]);
+    for (let t = 0; t < 10; t++) r.tick();
+    assert.equal(r.campaign(), true);
+    const preVote = take(r).messages.find((m) => m.type === 'preVote')!;
+    assert.ok(preVote.type === 'preVote');
+    r.step({ type: 'preVoteReply', from: 2, to: 1, ballot: preVote.ballot, granted: true, promised: BALLOT_ZERO });
+    const prepare = take(r).messages.find((m) => m.type === 'prepare')!;
+    assert.ok(prepare.type === 'prepare');
+    // 2's Promise says instances 1..5 are decided, but 2 (wiped since) cannot serve them.
+    r.step({ type: 'promise', from: 2, to: 1, ballot: prepare.ballot, decidedThrough: 5, entries: [] });
+    assert.equal(r.status().role, 'leader');
+    const asks: number[] = [];
+    let ticks = 0;
+    for (; ticks < 100 && r.status().role === 'leader'; ticks++) {
+      r.tick();
+      for (let ready = r.ready(); ready !== null; ready = r.ready()) {
+        r.advance();
+        for (const m of ready.messages) {
+          if (m.type === 'catchUpRequest' && m.to === 2) asks.push(ticks);
+          // 3 keeps answering heartbeats, so check-quorum is not what ends this leadership.
+          if (m.type === 'heartbeat' && m.to === 3) r.step({ type: 'heartbeatReply', from: 3, to: 1, ballot: m.ballot, seq: m.seq, decidedThrough: 0 });
+        }
+      }
+    }
+    assert.equal(r.status().role, 'follower');
+    assert.equal(ticks, 20, 'two election timeouts');
+    assert.ok(asks.length >= 5, `asked 2 again every retryTicks: ${asks.join()}`);
+  });
+});
+
 describe('restart, snapshots, invariants', () => {
   it('replays decided values after a restart and promises at least every accepted ballot', () => {
     const b32: Ballot = { round: 3, replicaId: 2 };
     const r = new Replica(defaultConfig(2, [1, 2, 3]), new SplitMix32(2), {
-      hardState: { promised: b11, decidedThrough: 1 },
+      hardState: { promised: b11, decidedThrough: 1, recovering: false },
       entries: [
         { instance: 1, ballot: b11, value: value('a'), decided: false },
         { instance: 2, ballot: b32, value: value('b'), decided: false },
@@ -228,7 +266,7 @@ describe('restart, snapshots, invariants', () => {
 
   it('refuses recovered state that claims decisions it does not hold', () => {
     assert.throws(() => new Replica(defaultConfig(2, [1, 2, 3]), new SplitMix32(2), {
-      hardState: { promised: BALLOT_ZERO, decidedThrough: 3 },
+      hardState: { promised: BALLOT_ZERO, decidedThrough: 3, recovering: false },
       entries: [{ instance: 1, ballot: b11, value: value('a'), decided: true }],
       snapshotThrough: 0,
     }), /recovered decidedThrough 3 but instance 2 is missing/);
@@ -276,5 +314,183 @@ describe('restart, snapshots, invariants', () => {
     r.advance();
     assert.throws(() => r.step({ type: 'decided', from: 1, to: 3, ballot: b11, decidedThrough: 1 }), AssertionError);
     assert.throws(() => r.compact(5), /compact through 5 beyond applied 1/);
+  });
+});
+
+describe('recovering after a lost disk', () => {
+  const b52: Ballot = { round: 5, replicaId: 2 };
+  const entryAt = (instance: number, ballot: Ballot, s: string, decided = false): LogEntry => ({ instance, ballot, value: value(s), decided });
+
+  /** A replica that starts on empty storage; returns it with the nonce of its first queries (which go to every peer). */
+  function wiped(id: number, ids: number[]): { r: Replica; nonce: number } {
+    const r = replica(id, ids, {}, EMPTY_RECOVERED_STATE);
+    const queries = take(r).messages;
+    assert.deepEqual(queries.map((m) => [m.type, m.to]), ids.filter((p) => p !== id).map((p) => ['recoveryQuery', p]));
+    const first = queries[0]!;
+    assert.ok(first.type === 'recoveryQuery');
+    return { r, nonce: first.nonce };
+  }
+
+  function answer(r: Replica, from: number, nonce: number, state: { promised?: Ballot; decidedThrough?: number; entries?: LogEntry[] } = {}): void {
+    r.step({
+      type: 'recoveryReply', from, to: r.status().replicaId, nonce,
+      promised: state.promised ?? BALLOT_ZERO, decidedThrough: state.decidedThrough ?? 0, entries: state.entries ?? [], recovering: false,
+    });
+  }
+
+  it('votes on nothing while recovering: no pre-vote granted, no Promise, no Accepted, no heartbeat ack, no campaign', () => {
+    const { r } = wiped(1, [1, 2, 3]);
+    r.step({ type: 'preVote', from: 2, to: 1, ballot: { round: 1, replicaId: 2 } });
+    r.step({ type: 'prepare', from: 3, to: 1, ballot: { round: 1, replicaId: 3 }, fromInstance: 1 });
+    r.step({ type: 'accept', from: 2, to: 1, ballot: b52, firstInstance: 1, values: [value('a')], decidedThrough: 0 });
+    r.step({ type: 'heartbeat', from: 2, to: 1, ballot: b52, decidedThrough: 0, seq: 1 });
+    const ready = take(r);
+    assert.deepEqual(ready.messages.map((m) => m.type), ['preVoteReply']);
+    const reply = ready.messages[0]!;
+    assert.ok(reply.type === 'preVoteReply' && !reply.granted);
+    assert.deepEqual(ready.persist, { entries: [] });
+    assert.equal(r.entryAt(1), undefined, 'accepted nothing');
+    assert.deepEqual(r.status().promised, BALLOT_ZERO, 'promised nothing');
+    assert.equal(r.status().leaderId, 2, 'it knows whom it hears');
+    assert.equal(r.campaign(), false);
+    for (let t = 0; t < 200; t++) {
+      r.tick();
+      const tickReady = r.ready();
+      if (tickReady === null) continue;
+      assert.ok(tickReady.messages.every((m) => m.type === 'recoveryQuery'), `only queries while recovering, got ${tickReady.messages.map((m) => m.type).join()}`);
+      r.advance();
+    }
+    assert.equal(r.status().role, 'follower');
+    assert.equal(r.status().leaderId, 0, 'a leader not heard for an election timeout is not named');
+    assert.deepEqual(r.status().recovery, { peersAnswered: 0, peersTotal: 2, decidedTarget: 0 });
+  });
+
+  it('leaves recovery at once when every other member answers empty (a new cluster), and then votes', () => {
+    const { r, nonce } = wiped(1, [1, 2, 3]);
+    answer(r, 2, nonce);
+    assert.notEqual(r.status().recovery, null);
+    answer(r, 3, nonce);
+    assert.equal(r.status().recovery, null);
+    const ready = take(r);
+    assert.deepEqual(ready.persist.hardState, { promised: BALLOT_ZERO, decidedThrough: 0, recovering: false });
+    assert.equal(ready.mustSync, true);
+    for (let t = 0; t < 10; t++) r.tick();
+    r.step({ type: 'prepare', from: 2, to: 1, ballot: { round: 1, replicaId: 2 }, fromInstance: 1 });
+    assert.deepEqual(take(r).messages.map((m) => m.type), ['promise']);
+  });
+
+  it('does not leave recovery on a majority of the others: it needs every other member (3 of 4 is not enough in a group of 5)', () => {
+    const { r, nonce } = wiped(1, [1, 2, 3, 4, 5]);
+    for (const from of [2, 3, 4]) answer(r, from, nonce);
+    for (let t = 0; t < 100; t++) {
+      r.tick();
+      for (let ready = r.ready(); ready !== null; ready = r.ready()) {
+        assert.deepEqual(ready.messages.map((m) => m.to), [5], 'asks again only the member that has not answered');
+        r.advance();
+      }
+    }
+    assert.deepEqual(r.status().recovery, { peersAnswered: 3, peersTotal: 4, decidedTarget: 0 });
+    answer(r, 5, nonce);
+    assert.equal(r.status().recovery, null);
+  });
+
+  it('ignores an answer to another query (an earlier incarnation of itself)', () => {
+    const { r, nonce } = wiped(1, [1, 2, 3]);
+    answer(r, 2, nonce + 1);
+    answer(r, 3, nonce);
+    assert.deepEqual(r.status().recovery, { peersAnswered: 1, peersTotal: 2, decidedTarget: 0 });
+  });
+
+  it('learns the longest decided prefix reported, takes over the highest-ballot entries above it, and promises the highest ballot reported', () => {
+    const { r, nonce } = wiped(1, [1, 2, 3]);
+    const b33: Ballot = { round: 3, replicaId: 3 };
+    const b43: Ballot = { round: 4, replicaId: 3 };
+    // 2 decided through 2 and holds 3 (accepted at 5.2) and 4 (accepted at 3.3); 3 is behind,
+    // with a stale value at 2 and a newer one at 4.
+    answer(r, 2, nonce, { promised: b52, decidedThrough: 2, entries: [entryAt(3, b52, 'c'), entryAt(4, b33, 'old')] });
+    answer(r, 3, nonce, { promised: b43, decidedThrough: 1, entries: [entryAt(2, b11, 'stale'), entryAt(4, b43, 'new')] });
+    assert.deepEqual(r.status().recovery, { peersAnswered: 2, peersTotal: 2, decidedTarget: 2 });
+    const pull = take(r).messages.find((m) => m.type === 'catchUpRequest');
+    assert.ok(pull !== undefined && pull.to === 2 && pull.type === 'catchUpRequest' && pull.fromInstance === 1, 'pulls from whoever reported the longest decided prefix');
+    r.step({ type: 'catchUp', from: 2, to: 1, entries: [entryAt(1, b52, 'a', true)], decidedThrough: 2 });
+    const learned = take(r);
+    assert.deepEqual(learned.decided.map((e) => e.instance), [1], 'a learner applies what it learns');
+    assert.equal(learned.persist.hardState?.recovering, true, 'what it persists meanwhile says it is still recovering');
+    assert.notEqual(r.status().recovery, null, 'instance 2 is not learned yet');
+    r.step({ type: 'catchUp', from: 2, to: 1, entries: [entryAt(2, b52, 'b', true)], decidedThrough: 2 });
+    assert.equal(r.status().recovery, null);
+    assert.deepEqual(r.status().promised, b52);
+    const done = take(r);
+    assert.equal(done.mustSync, true);
+    assert.deepEqual(done.persist.hardState, { promised: b52, decidedThrough: 2, recovering: false });
+    assert.deepEqual(done.persist.entries.map((e) => [e.instance, e.ballot, e.decided]), [[2, b52, true], [3, b52, false], [4, b43, false]]);
+    assert.deepEqual(r.entryAt(4)?.value, value('new'), 'the value accepted at the highest ballot');
+    // It reports them as any acceptor would, and refuses below its promise.
+    r.step({ type: 'prepare', from: 3, to: 1, ballot: { round: 4, replicaId: 3 }, fromInstance: 3 });
+    assert.deepEqual(take(r).messages.map((m) => m.type), ['nack']);
+    for (let t = 0; t < 10; t++) r.tick();
+    r.step({ type: 'prepare', from: 3, to: 1, ballot: { round: 6, replicaId: 3 }, fromInstance: 3 });
+    const promise = take(r).messages[0]!;
+    assert.ok(promise.type === 'promise');
+    assert.deepEqual(promise.entries.map((e) => [e.instance, e.ballot]), [[3, b52], [4, b43]]);
+  });
+
+  it('does not chase a decided prefix that keeps growing: only each peer\'s first answer counts', () => {
+    const { r, nonce } = wiped(1, [1, 2, 3]);
+    answer(r, 2, nonce, { promised: b52, decidedThrough: 1 });
+    answer(r, 2, nonce, { promised: b52, decidedThrough: 9 });
+    answer(r, 3, nonce, { promised: b52, decidedThrough: 0 });
+    assert.deepEqual(r.status().recovery, { peersAnswered: 2, peersTotal: 2, decidedTarget: 1 });
+    r.step({ type: 'catchUp', from: 2, to: 1, entries: [entryAt(1, b52, 'a', true)], decidedThrough: 9 });
+    assert.equal(r.status().recovery, null);
+  });
+
+  it('counts a snapshot installed meanwhile as decisions learned', () => {
+    const { r, nonce } = wiped(1, [1, 2, 3]);
+    answer(r, 2, nonce, { promised: b52, decidedThrough: 40 });
+    answer(r, 3, nonce, { promised: b52, decidedThrough: 40 });
+    take(r);
+    r.step({ type: 'snapshotNeeded', from: 2, to: 1, snapshotThrough: 40 });
+    assert.deepEqual(take(r).snapshotRequest, { fromReplicaId: 2, throughInstanceMin: 40 });
+    r.installSnapshot(40);
+    assert.equal(r.status().recovery, null);
+  });
+
+  it('recovers again after a restart in the middle of a recovery', () => {
+    const { r, nonce } = wiped(1, [1, 2, 3]);
+    answer(r, 2, nonce, { decidedThrough: 2 });
+    answer(r, 3, nonce, { decidedThrough: 2 });
+    take(r);
+    r.step({ type: 'catchUp', from: 2, to: 1, entries: [entryAt(1, b52, 'a', true)], decidedThrough: 2 });
+    const persisted = take(r).persist;
+    assert.ok(persisted.hardState !== undefined);
+    const restarted = new Replica(defaultConfig(1, [1, 2, 3]), new SplitMix32(9), { hardState: persisted.hardState, entries: persisted.entries, snapshotThrough: 0 });
+    assert.deepEqual(restarted.status().recovery, { peersAnswered: 0, peersTotal: 2, decidedTarget: 0 });
+    assert.equal(restarted.status().decidedThrough, 1);
+  });
+
+  it('answers a recovering peer with its promise, its decided prefix and every entry above it, recovering or not', () => {
+    const group = groupLedBy1([1, 2, 3]);
+    const leader = group.get(1)!;
+    leader.propose([enc.encode('a')]);
+    settle(group);
+    leader.propose([enc.encode('b')]);
+    take(leader); // the Accept for b is lost
+    leader.step({ type: 'recoveryQuery', from: 3, to: 1, nonce: 7 });
+    const reply = take(leader).messages.find((m) => m.type === 'recoveryReply');
+    assert.ok(reply !== undefined && reply.type === 'recoveryReply');
+    assert.deepEqual([reply.to, reply.nonce, reply.promised, reply.decidedThrough, reply.recovering], [3, 7, b11, 1, false]);
+    assert.deepEqual(reply.entries.map((e) => [e.instance, e.ballot, e.decided]), [[2, b11, false]]);
+    const { r } = wiped(2, [1, 2, 3]);
+    r.step({ type: 'recoveryQuery', from: 3, to: 2, nonce: 8 });
+    const fromRecovering = take(r).messages[0]!;
+    assert.ok(fromRecovering.type === 'recoveryReply' && fromRecovering.recovering && fromRecovering.nonce === 8);
+  });
+
+  it('never recovers in a group of one: there is no one to ask, and nothing to protect', () => {
+    const r = replica(1, [1], {}, EMPTY_RECOVERED_STATE);
+    assert.equal(r.status().recovery, null);
+    for (let t = 0; t < 30 && r.status().role !== 'leader'; t++) { r.tick(); while (r.ready() !== null) r.advance(); }
+    assert.equal(r.status().role, 'leader');
   });
 });

@@ -4,11 +4,12 @@
 // REWRITE_TRANSCRIPTS=1 writes it back instead (then read the diff before committing it).
 //
 // Commands:
-//   cluster ids=1,2,3 [lease=on|off] [window=N] [election=N] [heartbeat=N] [drift=N] [retry=N] [entries=N]
+//   cluster ids=1,2,3 [fresh] [lease=on|off] [window=N] [election=N] [heartbeat=N] [drift=N] [retry=N] [entries=N]
+//     (members that bootstrapped before; `fresh`: on empty storage, so each recovers first)
 //   tick all|1,2 [n=N]                 tick-until ID [with=2,3] [limit=N]
 //   campaign ID                        propose ID CMD...            read ID REQUEST_ID
 //   deliver [from=] [to=] [type=] [count=]     drop [from=] [to=] [type=] [count=]
-//   stabilize     partition 1 | 2,3    heal     crash ID     restart ID
+//   stabilize     partition 1 | 2,3    heal     crash ID     restart ID     wipe ID
 //   compact ID    install-snapshot ID from=ID  status [IDS]  log [IDS]  queued
 
 import { Cluster, type Filter } from './harness.ts';
@@ -83,7 +84,7 @@ function filterOf(named: Map<string, string>): Filter {
   return filter;
 }
 
-function makeCluster(named: Map<string, string>): Cluster {
+function makeCluster(positional: readonly string[], named: Map<string, string>): Cluster {
   const ids = parseIds(named.get('ids') ?? '1,2,3', null);
   const overrides: { -readonly [K in keyof ReplicaConfig]?: ReplicaConfig[K] } = {};
   if (named.has('lease')) overrides.leaseReadsEnabled = named.get('lease') === 'on';
@@ -93,7 +94,9 @@ function makeCluster(named: Map<string, string>): Cluster {
   if (named.has('drift')) overrides.clockDriftBoundPercent = num(named, 'drift', 0);
   if (named.has('retry')) overrides.retryTicks = num(named, 'retry', 0);
   if (named.has('entries')) overrides.messageEntriesMax = num(named, 'entries', 0);
-  return new Cluster(ids, overrides);
+  const flags = positional.filter((w) => w !== 'fresh');
+  if (flags.length > 0) throw new Error(`unknown cluster flag "${flags[0]}"`);
+  return new Cluster(ids, overrides, positional.includes('fresh'));
 }
 
 function oneId(positional: readonly string[], cluster: Cluster): number {
@@ -107,7 +110,7 @@ function execute(command: string, state: { cluster: Cluster | null }): string[] 
   const [verb, ...rest] = command.trim().split(/\s+/);
   const { positional, named } = keyValues(rest);
   if (verb === 'cluster') {
-    state.cluster = makeCluster(named);
+    state.cluster = makeCluster(positional, named);
     return state.cluster.takeOutput();
   }
   const cluster = state.cluster;
@@ -125,6 +128,7 @@ function execute(command: string, state: { cluster: Cluster | null }): string[] 
     case 'heal': cluster.heal(); break;
     case 'crash': cluster.crash(oneId(positional, cluster)); break;
     case 'restart': cluster.restart(oneId(positional, cluster)); break;
+    case 'wipe': cluster.wipe(oneId(positional, cluster)); break;
     case 'compact': cluster.compact(oneId(positional, cluster)); break;
     case 'install-snapshot': cluster.installSnapshot(oneId(positional, cluster), num(named, 'from', 0)); break;
     case 'status': cluster.status(positional.length > 0 ? parseIds(positional[0]!, cluster) : cluster.ids); break;

@@ -138,7 +138,7 @@ describe('snapshot transfer between replicas', () => {
 describe('recoveredAbove', () => {
   const entry = (instance: number, round: number, decided: boolean): LogEntry => ({ instance, ballot: { round, replicaId: 1 }, value: { kind: 'noop' }, decided });
   const recovered: RecoveredState = {
-    hardState: { promised: { round: 2, replicaId: 1 }, decidedThrough: 2 },
+    hardState: { promised: { round: 2, replicaId: 1 }, decidedThrough: 2, recovering: true },
     entries: [entry(1, 1, true), entry(2, 1, true), entry(3, 5, false), entry(4, 2, false), entry(5, 2, false)],
     snapshotThrough: 0,
   };
@@ -149,6 +149,7 @@ describe('recoveredAbove', () => {
     assert.deepEqual(r.entries.map((e) => e.instance), [4, 5]);
     assert.deepEqual(r.hardState.promised, { round: 5, replicaId: 1 }, 'a dropped accept still raises the promise');
     assert.equal(r.hardState.decidedThrough, 2);
+    assert.equal(r.hardState.recovering, true, 'a replica that was recovering still is');
   });
 
   it('leaves the WAL state alone when the snapshot is not newer', () => {

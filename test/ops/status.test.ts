@@ -1,6 +1,8 @@
 // Proves the status command's core against a live three-replica cluster: asked at one address
 // it finds every member, names the leader, reports positions, lag and disk use, and calls the
-// cluster healthy; with a replica stopped it shows that member DOWN and the cluster DEGRADED.
+// cluster healthy; with a replica stopped it shows that member DOWN and the cluster DEGRADED;
+// a wiped replica restarted while another member is down shows as recovering (not voting)
+// until that member is back, then the cluster is healthy again.
 // The table is checked line by line; the JSON carries the same facts for scripts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -72,6 +74,37 @@ describe('cluster status', () => {
     } finally {
       await cluster.restartReplica(victim);
     }
+  });
+
+  it('shows a wiped member recovering, and the cluster DEGRADED, until every other member has answered it', async () => {
+    const leaderId = await cluster.waitForLeader();
+    const [wiped, down] = [1, 2, 3].filter((id) => id !== leaderId) as [number, number];
+    await cluster.stopReplica(down);
+    await cluster.stopReplica(wiped);
+    cluster.wipeReplica(wiped);
+    await cluster.restartReplica(wiped);
+    try {
+      // It cannot hear from the stopped member, so it stays a non-voting learner.
+      const status = await eventually('the wiped member to report recovering', async () => {
+        const s = summarize(await fetchClusterStatus([cluster.members.get(leaderId)!], PLAINTEXT, 1000));
+        return s.members.find((m) => m.id === wiped)?.status?.recovering === true ? s : undefined;
+      });
+      assert.equal(status.healthy, false);
+      // The leader answers; the stopped member cannot, so the recovery waits.
+      await eventually('the leader to answer the wiped member', () => cluster.server(wiped).node.status().recovery?.peersAnswered === 1);
+      assert.deepEqual(cluster.server(wiped).node.status().recovery, { peersAnswered: 1, peersTotal: 2, decidedTarget: cluster.server(leaderId).node.status().decidedThrough });
+      const table = formatTable(status);
+      assert.match(table, new RegExp(`^${wiped}\\s+127\\.0\\.0\\.1:\\d+\\s+recovering\\s`, 'm'));
+      assert.match(table, new RegExp(`^${down}\\s+127\\.0\\.0\\.1:\\d+\\s+DOWN`, 'm'));
+    } finally {
+      await cluster.restartReplica(down);
+    }
+    // With every member back it recovers, catches up and the cluster is healthy again.
+    const healed = await eventually('the cluster to be healthy again', async () => {
+      const s = summarize(await fetchClusterStatus([cluster.members.get(wiped)!], PLAINTEXT, 1000));
+      return s.healthy && s.members.every((m) => m.lagInstances === 0) ? s : undefined;
+    }, 15_000);
+    assert.ok(healed.members.every((m) => m.status?.recovering === false && m.status.appliedRevision === 5));
   });
 
   it('formats byte counts for people', () => {

@@ -41,5 +41,7 @@ export function formatMessage(m: Message): string {
     case 'catchUpRequest': return `${head} from=${m.fromInstance}`;
     case 'catchUp': return `${head} ${formatEntries(m.entries)} decided<=${m.decidedThrough}`;
     case 'snapshotNeeded': return `${head} snapshot<=${m.snapshotThrough}`;
+    case 'recoveryQuery': return head;
+    case 'recoveryReply': return `${head} promised=${formatBallot(m.promised)} decided<=${m.decidedThrough} ${formatEntries(m.entries)}${m.recovering ? ' recovering' : ''}`;
   }
 }

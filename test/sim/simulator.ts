@@ -7,7 +7,9 @@
 //
 // Phases:
 //   1. safety: faults on: drops, duplicates, delays (reordering), partitions of every kind,
-//      crashes and restarts of any replica (the leader too, and in the middle of a Ready).
+//      crashes and restarts of any replica (the leader too, and in the middle of a Ready), and
+//      wipes (a replica restarted on empty storage, as after a lost disk).
+// Every replica starts on empty storage, so each seed also bootstraps the cluster (recovery).
 //   2. liveness: heal everything; every pending command must be decided, and every replica
 //      caught up, within a bound.
 //   3. durability: crash a minority (maybe the leader), restart it, submit a little more; the
@@ -113,7 +115,9 @@ interface PendingRead {
 }
 
 class SimNode {
-  readonly storage = new SimStorage();
+  storage = new SimStorage();
+  /** Set by a wipe, cleared once the replica has recovered (see `amnesiac`). */
+  wiped = false;
   core: Replica | null = null;
   incarnation = 0;
   /** The state machine: values[k] is instance k + 1's decided value. */
@@ -163,7 +167,7 @@ class Simulation {
   /** Instance -> value of every decision reported to a client. */
   private readonly reported = new Map<number, Value>();
   private reportedMax = 0;
-  private readonly stats = { crashes: 0, midReadyCrashes: 0, snapshotsInstalled: 0, readsServed: 0, leaseReads: 0, commandsReported: 0, instancesDecided: 0, convergenceTicksMax: 0 };
+  private readonly stats = { wipes: 0, crashes: 0, midReadyCrashes: 0, snapshotsInstalled: 0, readsServed: 0, leaseReads: 0, commandsReported: 0, instancesDecided: 0, convergenceTicksMax: 0 };
   private nextReadId = 1;
 
   constructor(private readonly options: SimOptions) {
@@ -299,7 +303,7 @@ class Simulation {
     // Tick rates differ by up to the stated drift bound, and no more.
     node.tickPeriod = TICK_UNITS + this.random.nextInt(this.groupConfig.clockDriftBoundPercent + 1);
     node.snapshotEveryInstances = 5 + this.random.nextInt(40);
-    this.log(`start ${node.id} (incarnation ${node.incarnation}, promised ${recovered.hardState.promised.round}.${recovered.hardState.promised.replicaId}, ${recovered.entries.length} entries, snapshot<=${recovered.snapshotThrough})`);
+    this.log(`start ${node.id} (incarnation ${node.incarnation}, promised ${recovered.hardState.promised.round}.${recovered.hardState.promised.replicaId}, ${recovered.entries.length} entries, snapshot<=${recovered.snapshotThrough}${node.core.status().recovery === null ? '' : ', recovering'})`);
     this.scheduleTick(node, node.incarnation, this.random.nextInt(node.tickPeriod));
     this.pump(node);
   }
@@ -572,6 +576,7 @@ class Simulation {
     const described = partition === 'none' ? (this.network.heal(), 'healed') : this.network.partition(partition, r);
     this.log(`faults: drop ${faults.dropPermille}‰ dup ${faults.duplicatePermille}‰ delay<=${faults.delayMax} long ${faults.longDelayPermille}‰; ${described}`);
     if (r.nextInt(3) === 0) this.crashSomeone();
+    if (r.nextInt(5) === 0) this.wipeSomeone();
     if (r.nextInt(4) === 0) this.forceCampaigns(1 + r.nextInt(2));
     for (const node of this.nodes.values()) {
       if (!node.up && r.nextInt(2) === 0) this.events.push(this.now + r.nextInt(20 * TICK_UNITS), () => this.restart(node));
@@ -594,6 +599,32 @@ class Simulation {
     const leader = up.find((n) => n.core!.status().role === 'leader');
     const victim = leader !== undefined && this.random.nextInt(2) === 0 ? leader : up[this.random.nextInt(up.length)]!;
     this.crash(victim, victim === leader ? 'leader' : 'random');
+  }
+
+  /**
+   * A lost disk: crash a replica (if up) and give it empty storage; it restarts with the
+   * others. At most f = (n - 1) / 2 replicas are amnesiac at once (wiped and not yet
+   * recovered): more could lose decided values no protocol can bring back.
+   */
+  private wipeSomeone(): void {
+    const nodes = [...this.nodes.values()];
+    const amnesiac = nodes.filter((n) => this.amnesiac(n)).length;
+    if (amnesiac >= Math.floor((nodes.length - 1) / 2)) return;
+    const candidates = nodes.filter((n) => !this.amnesiac(n));
+    const victim = candidates[this.random.nextInt(candidates.length)]!;
+    this.crash(victim, 'before a wipe');
+    victim.storage = new SimStorage();
+    victim.wiped = true;
+    this.stats.wipes++;
+    this.log(`wipe ${victim.id} (storage lost)`);
+  }
+
+  /** Wiped and not yet recovered: down, or up and still recovering (it votes on nothing until then). */
+  private amnesiac(node: SimNode): boolean {
+    if (!node.wiped) return false;
+    if (node.core === null || node.core.status().recovery !== null) return true;
+    node.wiped = false;
+    return false;
   }
 
   private crashMinority(): void {

@@ -4,7 +4,7 @@
 // which is what a real WAL with group commit and a torn-tail check leaves behind.
 
 import type { Persist } from '../../src/consensus/ready.ts';
-import { BALLOT_ZERO, type HardState, type LogEntry, type RecoveredState, type Value } from '../../src/consensus/types.ts';
+import { INITIAL_HARD_STATE, type HardState, type LogEntry, type RecoveredState, type Value } from '../../src/consensus/types.ts';
 import type { SplitMix32 } from '../../src/consensus/random.ts';
 
 type WalRecord =
@@ -60,7 +60,8 @@ export class SimStorage {
 
   /** What a restarting replica reads back: records up to the first torn one, latest per instance. */
   recover(): RecoveredState {
-    let hardState: HardState = { promised: BALLOT_ZERO, decidedThrough: 0 };
+    // No hard state recorded: as the real stable store, a replica that must recover.
+    let hardState: HardState = INITIAL_HARD_STATE;
     const latest = new Map<number, LogEntry>();
     let valid = 0;
     for (const record of this.records) {

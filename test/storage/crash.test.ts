@@ -15,7 +15,7 @@
 // CRASH_SEED_OFFSET=<n>.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { HardState, LogEntry } from '../../src/consensus/types.ts';
+import { INITIAL_HARD_STATE, type HardState, type LogEntry } from '../../src/consensus/types.ts';
 import { hashOf, type Hash } from '../../src/protocol/hash.ts';
 import { BlobStore } from '../../src/global/storage/blob-store.ts';
 import { FaultFileSystem, type CrashMode } from '../../src/global/storage/fault-fs.ts';
@@ -145,7 +145,7 @@ describe('crash consistency: stable store', () => {
       // states[k] = model state after the first k calls (persist or compact).
       const states: string[] = [];
       let ackedMax = 0;
-      const model: ModelState = { hardState: { promised: { round: 0, replicaId: 0 }, decidedThrough: 0 }, entries: new Map(), snapshotThrough: 0 };
+      const model: ModelState = { hardState: INITIAL_HARD_STATE, entries: new Map(), snapshotThrough: 0 };
       states.push(describeState(model));
       const { disk } = await crashDuring(
         seed,
@@ -179,7 +179,7 @@ describe('crash consistency: stable store', () => {
             }
             let hardState: HardState | undefined;
             if (random.chance(0.6)) {
-              hardState = { promised: { round, replicaId: 1 }, decidedThrough: Math.max(model.hardState.decidedThrough, model.snapshotThrough + random.below(6)) };
+              hardState = { promised: { round, replicaId: 1 }, decidedThrough: Math.max(model.hardState.decidedThrough, model.snapshotThrough + random.below(6)), recovering: random.chance(0.2) };
               model.hardState = hardState;
             }
             states.push(describeState(model));

@@ -14,7 +14,7 @@ describe('StorageEngine', () => {
   it('recovers consensus state, snapshot and blobs together after a crash', async () => {
     const fs = new FaultFileSystem({ seed: 1 });
     const engine = await StorageEngine.open({ fs, dir: '/data', clock });
-    await engine.stable.persist({ hardState: { promised: { round: 1, replicaId: 1 }, decidedThrough: 2 }, entries: [1, 2, 3].map((instance) => ({ instance, ballot: { round: 1, replicaId: 1 }, value: { kind: 'noop' as const }, decided: instance <= 2 })) });
+    await engine.stable.persist({ hardState: { promised: { round: 1, replicaId: 1 }, decidedThrough: 2, recovering: false }, entries: [1, 2, 3].map((instance) => ({ instance, ballot: { round: 1, replicaId: 1 }, value: { kind: 'noop' as const }, decided: instance <= 2 })) });
     const snapshot = await engine.snapshots.write(2, [Buffer.from('state through 2')]);
     await engine.compactToSnapshot(snapshot);
     const hash = await engine.blobs.put(Buffer.from('value'));

@@ -5,9 +5,9 @@
 // good; a record that passes its CRC but does not decode is refused with file and offset.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { HardState, LogEntry } from '../../src/consensus/types.ts';
+import { INITIAL_HARD_STATE, type HardState, type LogEntry } from '../../src/consensus/types.ts';
 import { InvalidArgumentError } from '../../src/protocol/errors.ts';
-import { decodeReady, encodeReady } from '../../src/global/storage/consensus-codec.ts';
+import { decodeCheckpoint, decodeReady, encodeCheckpoint, encodeReady } from '../../src/global/storage/consensus-codec.ts';
 import { CorruptFileError, DiskFullError } from '../../src/global/storage/errors.ts';
 import { FaultFileSystem } from '../../src/global/storage/fault-fs.ts';
 import { StableStore } from '../../src/global/storage/stable-store.ts';
@@ -24,8 +24,8 @@ function entry(instance: number, round: number, commands: string[] | 'noop' = [`
   };
 }
 
-function hard(round: number, decidedThrough: number): HardState {
-  return { promised: { round, replicaId: 1 }, decidedThrough };
+function hard(round: number, decidedThrough: number, recovering = false): HardState {
+  return { promised: { round, replicaId: 1 }, decidedThrough, recovering };
 }
 
 function open(fs: FaultFileSystem, segmentBytesTarget = 64 * 1024): Promise<StableStore> {
@@ -38,10 +38,41 @@ function plain(entries: readonly LogEntry[]): unknown[] {
 }
 
 describe('StableStore', () => {
-  it('starts empty', async () => {
+  it('starts empty, with the hard state of a replica that must recover', async () => {
     const store = await open(new FaultFileSystem({ seed: 1 }));
-    assert.deepEqual(store.recovered(), { hardState: { promised: { round: 0, replicaId: 0 }, decidedThrough: 0 }, entries: [], snapshotThrough: 0 });
+    assert.deepEqual(store.recovered(), { hardState: { promised: { round: 0, replicaId: 0 }, decidedThrough: 0, recovering: true }, entries: [], snapshotThrough: 0 });
+    assert.equal(store.recovered().hardState, INITIAL_HARD_STATE);
     await store.close();
+  });
+
+  it('keeps the recovering flag of the latest hard state, through a compaction', async () => {
+    const fs = new FaultFileSystem({ seed: 6 });
+    const store = await open(fs);
+    // Entries alone do not end recovery: no hard state recorded yet.
+    await store.persist({ entries: [entry(1, 1, ['x'], true)] });
+    assert.equal(store.recovered().hardState.recovering, true);
+    await store.persist({ hardState: hard(0, 1, true), entries: [] });
+    await store.compact(1);
+    await store.close();
+    const afterCrash = fs.crashNow('lose-unsynced');
+    let again = await open(afterCrash);
+    assert.deepEqual(again.recovered().hardState, hard(0, 1, true), 'the checkpoint carries the flag');
+    await again.persist({ hardState: hard(4, 1, false), entries: [] });
+    await again.close();
+    again = await open(afterCrash.crashNow('lose-unsynced'));
+    assert.deepEqual(again.recovered().hardState, hard(4, 1, false));
+    await again.close();
+  });
+
+  it('reads records written before the recovering flag existed as not recovering', () => {
+    // A Ready with flags 1 (hard state, no bit 1) and a checkpoint without its trailing flags byte.
+    const ready = encodeReady({ hardState: hard(3, 2), entries: [] });
+    assert.equal(ready[0], 1);
+    assert.equal(decodeReady(ready).hardState?.recovering, false);
+    const checkpoint = encodeCheckpoint({ snapshotThrough: 2, hardState: hard(3, 2) });
+    assert.deepEqual(decodeCheckpoint(checkpoint.subarray(0, checkpoint.length - 1)), { snapshotThrough: 2, hardState: hard(3, 2) });
+    assert.deepEqual(decodeCheckpoint(encodeCheckpoint({ snapshotThrough: 2, hardState: hard(3, 2, true) })).hardState, hard(3, 2, true));
+    assert.throws(() => decodeReady(Buffer.from([2, 0, 0, 0, 0])), /recovering without a hard state/);
   });
 
   it('recovers the latest hard state and the latest entry per instance, ascending', async () => {
@@ -61,8 +92,8 @@ describe('StableStore', () => {
 
   it('round-trips large rounds, instances and binary commands through the codec', () => {
     const big = entry(2 ** 53 - 1, 2 ** 40 + 7, ['\u0000\u00ff binary']);
-    const decoded = decodeReady(encodeReady({ hardState: { promised: { round: 2 ** 52, replicaId: 2 ** 32 - 1 }, decidedThrough: 2 ** 50 }, entries: [big] }));
-    assert.deepEqual(decoded.hardState, { promised: { round: 2 ** 52, replicaId: 2 ** 32 - 1 }, decidedThrough: 2 ** 50 });
+    const decoded = decodeReady(encodeReady({ hardState: { promised: { round: 2 ** 52, replicaId: 2 ** 32 - 1 }, decidedThrough: 2 ** 50, recovering: true }, entries: [big] }));
+    assert.deepEqual(decoded.hardState, { promised: { round: 2 ** 52, replicaId: 2 ** 32 - 1 }, decidedThrough: 2 ** 50, recovering: true });
     assert.deepEqual(plain(decoded.entries), plain([big]));
     assert.throws(() => decodeReady(Buffer.from([0, 1, 0, 0, 0])), /entry.instance: needs 8 bytes/);
   });

@@ -1,9 +1,12 @@
 // Byte encodings of the consensus state the stable store writes to the WAL (little-endian;
 // integers are safe integers written as two u32 halves; docs/storage.md has the layouts):
 //
-//   Ready payload       u8 flags (bit 0: has hard state) | [HardState] | u32 entryCount | LogEntry*
-//   Checkpoint payload  u64 snapshotThrough | HardState
+//   Ready payload       u8 flags (bit 0: has hard state, bit 1: it is recovering) | [HardState] |
+//                       u32 entryCount | LogEntry*
+//   Checkpoint payload  u64 snapshotThrough | HardState | [u8 flags (bit 0: recovering)]
 //   HardState           u64 promised.round | u32 promised.replicaId | u64 decidedThrough
+// HardState.recovering travels in a flags bit, so records written before it existed (no bit
+// 1, no checkpoint flags byte) read back as not recovering, which is what they were.
 //   LogEntry            u64 instance | u64 ballot.round | u32 ballot.replicaId | u8 decided |
 //                       u8 kind (0 noop, 1 commands) | [u32 count | (u32 length | bytes)*]
 //
@@ -18,6 +21,8 @@ const U32 = 0x1_0000_0000;
 const HARD_STATE_BYTES = 20;
 const ENTRY_FIXED_BYTES = 22;
 const READY_FLAG_HAS_HARD_STATE = 1;
+const READY_FLAG_RECOVERING = 2;
+const CHECKPOINT_FLAG_RECOVERING = 1;
 
 export interface ReadyRecord {
   readonly hardState?: HardState;
@@ -76,7 +81,8 @@ export function encodeReady(record: ReadyRecord): Buffer {
   let bytes = 1 + 4 + (record.hardState === undefined ? 0 : HARD_STATE_BYTES);
   for (const entry of record.entries) bytes += entryBytes(entry);
   const out = Buffer.allocUnsafe(bytes);
-  out[0] = record.hardState === undefined ? 0 : READY_FLAG_HAS_HARD_STATE;
+  const hardState = record.hardState;
+  out[0] = hardState === undefined ? 0 : READY_FLAG_HAS_HARD_STATE | (hardState.recovering ? READY_FLAG_RECOVERING : 0);
   let at = 1;
   if (record.hardState !== undefined) at = writeHardState(out, at, record.hardState);
   out.writeUInt32LE(record.entries.length, at);
@@ -87,9 +93,10 @@ export function encodeReady(record: ReadyRecord): Buffer {
 }
 
 export function encodeCheckpoint(record: CheckpointRecord): Buffer {
-  const out = Buffer.allocUnsafe(8 + HARD_STATE_BYTES);
+  const out = Buffer.allocUnsafe(8 + HARD_STATE_BYTES + 1);
   writeU64(out, 0, record.snapshotThrough);
-  writeHardState(out, 8, record.hardState);
+  const at = writeHardState(out, 8, record.hardState);
+  out[at] = record.hardState.recovering ? CHECKPOINT_FLAG_RECOVERING : 0;
   return out;
 }
 
@@ -133,6 +140,10 @@ class Reader {
     return out;
   }
 
+  get atEnd(): boolean {
+    return this.at === this.bytes.byteLength;
+  }
+
   end(what: string): void {
     if (this.at !== this.bytes.byteLength) throw new Error(`${what}: ${this.bytes.byteLength - this.at} bytes left over`);
   }
@@ -143,9 +154,9 @@ function readBallot(reader: Reader, what: string): Ballot {
   return { round, replicaId: reader.u32(`${what}.replicaId`) };
 }
 
-function readHardState(reader: Reader): HardState {
+function readHardState(reader: Reader, recovering: boolean): HardState {
   const promised = readBallot(reader, 'hardState.promised');
-  return { promised, decidedThrough: reader.u64('hardState.decidedThrough') };
+  return { promised, decidedThrough: reader.u64('hardState.decidedThrough'), recovering };
 }
 
 function readValue(reader: Reader, kind: number): Value {
@@ -170,8 +181,11 @@ function readEntry(reader: Reader): LogEntry {
 export function decodeReady(bytes: Buffer): ReadyRecord {
   const reader = new Reader(bytes);
   const flags = reader.u8('ready.flags');
-  if ((flags & ~READY_FLAG_HAS_HARD_STATE) !== 0) throw new Error(`ready.flags ${flags} has unknown bits`);
-  const hardState = (flags & READY_FLAG_HAS_HARD_STATE) !== 0 ? readHardState(reader) : undefined;
+  if ((flags & ~(READY_FLAG_HAS_HARD_STATE | READY_FLAG_RECOVERING)) !== 0) throw new Error(`ready.flags ${flags} has unknown bits`);
+  const hasHardState = (flags & READY_FLAG_HAS_HARD_STATE) !== 0;
+  const recovering = (flags & READY_FLAG_RECOVERING) !== 0;
+  if (recovering && !hasHardState) throw new Error(`ready.flags ${flags}: recovering without a hard state`);
+  const hardState = hasHardState ? readHardState(reader, recovering) : undefined;
   const count = reader.u32('ready.entryCount');
   const entries: LogEntry[] = [];
   for (let i = 0; i < count; i++) entries.push(readEntry(reader));
@@ -182,7 +196,12 @@ export function decodeReady(bytes: Buffer): ReadyRecord {
 export function decodeCheckpoint(bytes: Buffer): CheckpointRecord {
   const reader = new Reader(bytes);
   const snapshotThrough = reader.u64('checkpoint.snapshotThrough');
-  const hardState = readHardState(reader);
+  const promised = readBallot(reader, 'checkpoint.hardState.promised');
+  const decidedThrough = reader.u64('checkpoint.hardState.decidedThrough');
+  // Checkpoints written before HardState.recovering existed end here.
+  const flags = reader.atEnd ? 0 : reader.u8('checkpoint.flags');
+  if ((flags & ~CHECKPOINT_FLAG_RECOVERING) !== 0) throw new Error(`checkpoint.flags ${flags} has unknown bits`);
+  const hardState: HardState = { promised, decidedThrough, recovering: (flags & CHECKPOINT_FLAG_RECOVERING) !== 0 };
   reader.end('checkpoint');
   return { snapshotThrough, hardState };
 }

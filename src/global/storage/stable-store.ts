@@ -21,7 +21,7 @@
 
 import { assert } from '../../protocol/assert.ts';
 import { ClosedError, InvalidArgumentError } from '../../protocol/errors.ts';
-import { BALLOT_ZERO, type HardState, type LogEntry, type RecoveredState } from '../../consensus/types.ts';
+import { INITIAL_HARD_STATE, type HardState, type LogEntry, type RecoveredState } from '../../consensus/types.ts';
 import { decodeCheckpoint, decodeReady, encodeCheckpoint, encodeReady } from './consensus-codec.ts';
 import { CorruptFileError } from './errors.ts';
 import type { FileSystem } from './fs.ts';
@@ -53,9 +53,11 @@ interface LiveEntry {
 
 export class StableStore {
   // Invariant: `live` holds exactly the instances above `snapshotThrough`, each with its
-  // latest entry in append order; `hardState` is the latest appended.
+  // latest entry in append order; `hardState` is the latest appended, or INITIAL_HARD_STATE
+  // (recovering) when none ever was: a replica whose log holds no hard state may have lost
+  // one, so it must recover before it votes (docs/consensus.md).
   private readonly live = new Map<number, LiveEntry>();
-  private hardState: HardState = { promised: BALLOT_ZERO, decidedThrough: 0 };
+  private hardState: HardState = INITIAL_HARD_STATE;
   private snapshotThrough = 0;
   private failure: Error | undefined;
   private compacting: Promise<unknown> = Promise.resolve();

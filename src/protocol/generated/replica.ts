@@ -43,6 +43,8 @@ import type { PutBlobRequest as _dstore_v1_PutBlobRequest, PutBlobRequest__Outpu
 import type { PutBlobResponse as _dstore_v1_PutBlobResponse, PutBlobResponse__Output as _dstore_v1_PutBlobResponse__Output } from './dstore/v1/PutBlobResponse.ts';
 import type { RangeRequest as _dstore_v1_RangeRequest, RangeRequest__Output as _dstore_v1_RangeRequest__Output } from './dstore/v1/RangeRequest.ts';
 import type { RangeResponse as _dstore_v1_RangeResponse, RangeResponse__Output as _dstore_v1_RangeResponse__Output } from './dstore/v1/RangeResponse.ts';
+import type { RecoveryQuery as _dstore_v1_RecoveryQuery, RecoveryQuery__Output as _dstore_v1_RecoveryQuery__Output } from './dstore/v1/RecoveryQuery.ts';
+import type { RecoveryReply as _dstore_v1_RecoveryReply, RecoveryReply__Output as _dstore_v1_RecoveryReply__Output } from './dstore/v1/RecoveryReply.ts';
 import type { ReplicaClient as _dstore_v1_ReplicaClient, ReplicaDefinition as _dstore_v1_ReplicaDefinition } from './dstore/v1/Replica.ts';
 import type { ResponseHeader as _dstore_v1_ResponseHeader, ResponseHeader__Output as _dstore_v1_ResponseHeader__Output } from './dstore/v1/ResponseHeader.ts';
 import type { ServerFrame as _dstore_v1_ServerFrame, ServerFrame__Output as _dstore_v1_ServerFrame__Output } from './dstore/v1/ServerFrame.ts';
@@ -113,6 +115,8 @@ export interface ProtoGrpcType {
       RangeRequest: MessageTypeDefinition<_dstore_v1_RangeRequest, _dstore_v1_RangeRequest__Output>
       RangeResponse: MessageTypeDefinition<_dstore_v1_RangeResponse, _dstore_v1_RangeResponse__Output>
       ReadConsistency: EnumTypeDefinition
+      RecoveryQuery: MessageTypeDefinition<_dstore_v1_RecoveryQuery, _dstore_v1_RecoveryQuery__Output>
+      RecoveryReply: MessageTypeDefinition<_dstore_v1_RecoveryReply, _dstore_v1_RecoveryReply__Output>
       Replica: SubtypeConstructor<typeof grpc.Client, _dstore_v1_ReplicaClient> & { service: _dstore_v1_ReplicaDefinition }
       ResponseHeader: MessageTypeDefinition<_dstore_v1_ResponseHeader, _dstore_v1_ResponseHeader__Output>
       ServerFrame: MessageTypeDefinition<_dstore_v1_ServerFrame, _dstore_v1_ServerFrame__Output>

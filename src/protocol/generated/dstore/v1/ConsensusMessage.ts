@@ -13,6 +13,8 @@ import type { Decided as _dstore_v1_Decided, Decided__Output as _dstore_v1_Decid
 import type { CatchUpRequest as _dstore_v1_CatchUpRequest, CatchUpRequest__Output as _dstore_v1_CatchUpRequest__Output } from '../../dstore/v1/CatchUpRequest.ts';
 import type { CatchUp as _dstore_v1_CatchUp, CatchUp__Output as _dstore_v1_CatchUp__Output } from '../../dstore/v1/CatchUp.ts';
 import type { SnapshotNeeded as _dstore_v1_SnapshotNeeded, SnapshotNeeded__Output as _dstore_v1_SnapshotNeeded__Output } from '../../dstore/v1/SnapshotNeeded.ts';
+import type { RecoveryQuery as _dstore_v1_RecoveryQuery, RecoveryQuery__Output as _dstore_v1_RecoveryQuery__Output } from '../../dstore/v1/RecoveryQuery.ts';
+import type { RecoveryReply as _dstore_v1_RecoveryReply, RecoveryReply__Output as _dstore_v1_RecoveryReply__Output } from '../../dstore/v1/RecoveryReply.ts';
 
 /**
  * One consensus message. `from` and `to` are replica ids. The kinds mirror
@@ -24,6 +26,8 @@ import type { SnapshotNeeded as _dstore_v1_SnapshotNeeded, SnapshotNeeded__Outpu
  * pulls values with CatchUpRequest -> CatchUp, or learns it needs a snapshot
  * liveness:  Heartbeat -> HeartbeatReply (also lease renewal and read-index rounds);
  * Nack tells a proposer it was refused and why
+ * recovery:  a replica that started without stable state asks every peer
+ * RecoveryQuery -> RecoveryReply before it votes again
  */
 export interface ConsensusMessage {
   'from'?: (number);
@@ -41,7 +45,9 @@ export interface ConsensusMessage {
   'catchUpRequest'?: (_dstore_v1_CatchUpRequest | null);
   'catchUp'?: (_dstore_v1_CatchUp | null);
   'snapshotNeeded'?: (_dstore_v1_SnapshotNeeded | null);
-  'kind'?: "preVote"|"preVoteReply"|"prepare"|"promise"|"accept"|"accepted"|"nack"|"heartbeat"|"heartbeatReply"|"decided"|"catchUpRequest"|"catchUp"|"snapshotNeeded";
+  'recoveryQuery'?: (_dstore_v1_RecoveryQuery | null);
+  'recoveryReply'?: (_dstore_v1_RecoveryReply | null);
+  'kind'?: "preVote"|"preVoteReply"|"prepare"|"promise"|"accept"|"accepted"|"nack"|"heartbeat"|"heartbeatReply"|"decided"|"catchUpRequest"|"catchUp"|"snapshotNeeded"|"recoveryQuery"|"recoveryReply";
 }
 
 /**
@@ -54,6 +60,8 @@ export interface ConsensusMessage {
  * pulls values with CatchUpRequest -> CatchUp, or learns it needs a snapshot
  * liveness:  Heartbeat -> HeartbeatReply (also lease renewal and read-index rounds);
  * Nack tells a proposer it was refused and why
+ * recovery:  a replica that started without stable state asks every peer
+ * RecoveryQuery -> RecoveryReply before it votes again
  */
 export interface ConsensusMessage__Output {
   'from': (number);
@@ -71,5 +79,7 @@ export interface ConsensusMessage__Output {
   'catchUpRequest'?: (_dstore_v1_CatchUpRequest__Output | null);
   'catchUp'?: (_dstore_v1_CatchUp__Output | null);
   'snapshotNeeded'?: (_dstore_v1_SnapshotNeeded__Output | null);
-  'kind'?: "preVote"|"preVoteReply"|"prepare"|"promise"|"accept"|"accepted"|"nack"|"heartbeat"|"heartbeatReply"|"decided"|"catchUpRequest"|"catchUp"|"snapshotNeeded";
+  'recoveryQuery'?: (_dstore_v1_RecoveryQuery__Output | null);
+  'recoveryReply'?: (_dstore_v1_RecoveryReply__Output | null);
+  'kind'?: "preVote"|"preVoteReply"|"prepare"|"promise"|"accept"|"accepted"|"nack"|"heartbeat"|"heartbeatReply"|"decided"|"catchUpRequest"|"catchUp"|"snapshotNeeded"|"recoveryQuery"|"recoveryReply";
 }

@@ -84,6 +84,11 @@ export interface StatusResponse {
    * at the same applied_instance have equal checksums exactly when their states are equal.
    */
   'stateChecksum'?: (Buffer | Uint8Array | string);
+  /**
+   * The replica started without its consensus state (a new or wiped data directory) and does
+   * not vote yet: it waits for every other member to answer and catches up as a learner.
+   */
+  'recovering'?: (boolean);
 }
 
 export interface StatusResponse__Output {
@@ -118,4 +123,9 @@ export interface StatusResponse__Output {
    * at the same applied_instance have equal checksums exactly when their states are equal.
    */
   'stateChecksum': (Buffer);
+  /**
+   * The replica started without its consensus state (a new or wiped data directory) and does
+   * not vote yet: it waits for every other member to answer and catches up as a learner.
+   */
+  'recovering': (boolean);
 }
