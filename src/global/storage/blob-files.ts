@@ -23,8 +23,10 @@ export interface PartialBlob {
 }
 
 export class BlobFiles {
-  // Invariant: `sizes` lists exactly the published files (durable under their hash's name).
+  // Invariant: `sizes` lists exactly the published files (durable under their hash's name);
+  // `bytesTotal` is their sum.
   private readonly sizes = new Map<Hash, number>();
+  private bytesTotal = 0;
   private partialCounter = 0;
 
   private constructor(
@@ -46,7 +48,7 @@ export class BlobFiles {
       }
       const hash = name.endsWith(SUFFIX) ? name.slice(0, -SUFFIX.length) : '';
       if (!isHash(hash)) continue;
-      files.sizes.set(hash, (await fs.sizeBytes(path)) ?? 0);
+      files.place(hash, (await fs.sizeBytes(path)) ?? 0);
     }
     if (removed > 0) await fs.syncDir(dir);
     return files;
@@ -62,6 +64,16 @@ export class BlobFiles {
 
   sizeBytes(hash: Hash): number | undefined {
     return this.sizes.get(hash);
+  }
+
+  /** Bytes of every published blob. */
+  totalBytes(): number {
+    return this.bytesTotal;
+  }
+
+  private place(hash: Hash, size: number): void {
+    this.bytesTotal += size - (this.sizes.get(hash) ?? 0);
+    this.sizes.set(hash, size);
   }
 
   /** Starts a partial file. Throws DiskFullError or file-system errors. */
@@ -100,7 +112,7 @@ export class BlobFiles {
     } catch (err) {
       throw diskFullOr(err, `publishing ${path}`);
     }
-    this.sizes.set(hash, partial.bytesWritten);
+    this.place(hash, partial.bytesWritten);
   }
 
   /** Best-effort removal of a partial file (open() removes leftovers). */
@@ -176,6 +188,7 @@ export class BlobFiles {
     const size = this.sizes.get(hash);
     if (size === undefined) return undefined;
     this.sizes.delete(hash);
+    this.bytesTotal -= size;
     await this.fs.unlink(joinPath(this.dir, `${hash}${SUFFIX}`)).catch((err: unknown) => {
       if (errnoCode(err) !== 'ENOENT') throw err;
     });

@@ -35,7 +35,10 @@ export interface BlobPackConfig {
 
 export class BlobPack {
   // Invariant: every location in `index` is a durable record whose payload starts with its key.
+  // Invariant: `bytesTotal` is the sum of the sizes `index` lists (kept, so status and
+  // metrics do not walk every blob).
   private readonly index = new Map<Hash, RecordLocation>();
+  private bytesTotal = 0;
   private wal!: Wal;
 
   private constructor(
@@ -54,7 +57,7 @@ export class BlobPack {
         if (type !== RECORD_INLINE_BLOB || payload.byteLength < HASH_BYTES) {
           throw new CorruptFileError(joinPath(dir, segmentName(segmentFirstLsn)), offset, `record LSN ${lsn}: not an inline blob (type ${type}, ${payload.byteLength} bytes)`);
         }
-        pack.index.set(hashFromBytes(payload.subarray(0, HASH_BYTES)), { segmentFirstLsn, offset, lsn, payloadBytes: payload.byteLength });
+        pack.place(hashFromBytes(payload.subarray(0, HASH_BYTES)), { segmentFirstLsn, offset, lsn, payloadBytes: payload.byteLength });
       },
     });
     return pack;
@@ -73,12 +76,24 @@ export class BlobPack {
     return at === undefined ? undefined : at.payloadBytes - HASH_BYTES;
   }
 
+  /** Bytes of every blob held (payloads, not their framing). */
+  totalBytes(): number {
+    return this.bytesTotal;
+  }
+
+  private place(hash: Hash, at: RecordLocation): void {
+    const before = this.index.get(hash);
+    if (before !== undefined) this.bytesTotal -= before.payloadBytes - HASH_BYTES;
+    this.index.set(hash, at);
+    this.bytesTotal += at.payloadBytes - HASH_BYTES;
+  }
+
   /** Makes `bytes` (which must hash to `hash`) durable. Throws what Wal.append throws. */
   async put(hash: Hash, bytes: Uint8Array): Promise<void> {
     const payload = Buffer.allocUnsafe(HASH_BYTES + bytes.byteLength);
     hashToBytes(hash).copy(payload, 0);
     payload.set(bytes, HASH_BYTES);
-    this.index.set(hash, await this.wal.appendLocated(RECORD_INLINE_BLOB, payload));
+    this.place(hash, await this.wal.appendLocated(RECORD_INLINE_BLOB, payload));
   }
 
   /**
@@ -110,6 +125,7 @@ export class BlobPack {
     const at = this.index.get(hash);
     if (at === undefined) return undefined;
     this.index.delete(hash);
+    this.bytesTotal -= at.payloadBytes - HASH_BYTES;
     return at.payloadBytes - HASH_BYTES;
   }
 
@@ -134,7 +150,7 @@ export class BlobPack {
       const copies = group.map(([hash, at], i) => {
         if (this.index.get(hash) !== at) return Promise.resolve(); // removed or put again meanwhile
         return this.wal.appendLocated(RECORD_INLINE_BLOB, payloads[i]!).then((moved) => {
-          if (this.index.get(hash) === at) this.index.set(hash, moved);
+          if (this.index.get(hash) === at) this.place(hash, moved);
         });
       });
       await Promise.all(copies);

@@ -236,11 +236,9 @@ export class BlobStore {
     return this.pack.sizeBytes(hash) ?? this.files.sizeBytes(hash);
   }
 
-  /** Bytes of blob content held (status and metrics); walks every blob. */
+  /** Bytes of blob content held (status and metrics); kept as blobs come and go, not walked. */
   totalBytes(): number {
-    let total = 0;
-    for (const hash of this.hashes()) total += this.sizeBytes(hash) ?? 0;
-    return total;
+    return this.pack.totalBytes() + this.files.totalBytes();
   }
 
   /** Every stored hash (a snapshot of the moment). */
