@@ -36,6 +36,7 @@ import { parseTokenFile } from '../src/protocol/auth.ts';
 import { interpretArgs, parseHostPort, type ClusterArgs, type ReplicaArgs } from '../src/global/cluster-args.ts';
 import { fetchClusterStatus, formatJson, formatTable, summarize } from '../src/global/cluster-status.ts';
 import { GlobalServer } from '../src/global/global-server.ts';
+import { REPLICA_NODE_FLAGS } from '../src/global/replica-node-flags.ts';
 import { checkServerSecurity, type ServerSecurity } from '../src/global/server-security.ts';
 
 const USAGE = `usage: global.ts [--id N] [--listen host:port] [--peers 1=host:port,...] [--data DIR] [--cluster-id ID] | --cluster 3|5 [--listen host:firstPort] [--data DIR]
@@ -122,7 +123,7 @@ function runCluster(args: ClusterArgs, ops: ReplicaOps): void {
     // process.execArgv carries the TypeScript loader this process was started with (tsx).
     const child = spawn(
       process.execPath,
-      [...process.execArgv, self, '--id', String(id), '--peers', peers, '--data', `${args.dataDir}/replica-${id}`, '--cluster-id', args.clusterId, ...childOpsArgs(ops, id)],
+      [...REPLICA_NODE_FLAGS, ...process.execArgv, self, '--id', String(id), '--peers', peers, '--data', `${args.dataDir}/replica-${id}`, '--cluster-id', args.clusterId, ...childOpsArgs(ops, id)],
       { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
     );
     children.set(id, child);

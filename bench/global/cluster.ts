@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REPLICA_NODE_FLAGS } from '../../src/global/replica-node-flags.ts';
 
 /** A port free on 127.0.0.1 right now (bind 0, read it, close). */
 export async function freePort(): Promise<number> {
@@ -34,7 +35,7 @@ export async function startCluster(size: number): Promise<BenchCluster> {
   const children: ChildProcess[] = [];
   const ready = addresses.map((_, i) => new Promise<void>((resolve, reject) => {
     const profile = process.env['DSTORE_BENCH_CPU_PROF'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env['DSTORE_BENCH_CPU_PROF']}`];
-    const child = spawn(process.execPath, [...profile, '--import', 'tsx', script, '--id', String(i + 1), '--peers', peers, '--data', join(dir, `r${i + 1}`), '--cluster-id', 'bench'], {
+    const child = spawn(process.execPath, [...REPLICA_NODE_FLAGS, ...profile, '--import', 'tsx', script, '--id', String(i + 1), '--peers', peers, '--data', join(dir, `r${i + 1}`), '--cluster-id', 'bench'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
