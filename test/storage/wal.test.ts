@@ -183,6 +183,25 @@ describe('WAL group commit', () => {
     await wal.close();
   });
 
+  it('gives appends that share a write, and a barrier behind them, one promise; a failed write rejects it', async () => {
+    const fs = new FaultFileSystem({ seed: 33 });
+    const { wal } = await openWal(fs);
+    const a = wal.append(1, payloadOf(1));
+    const b = wal.append(1, payloadOf(2));
+    assert.equal(a, b, 'no promise per record');
+    assert.equal(wal.barrier(), a);
+    await a;
+    const c = wal.append(1, payloadOf(3));
+    assert.notEqual(c, a, 'the next write has its own');
+    await c;
+    fs.inject({ op: 'write', code: 'EIO' });
+    const failed = wal.append(1, payloadOf(4));
+    const located = wal.appendLocated(1, payloadOf(5));
+    await assert.rejects(failed, StorageFatalError);
+    await assert.rejects(located, StorageFatalError);
+    await wal.close();
+  });
+
   it('opens every segment it appends to with O_DSYNC, creating and reopening', async () => {
     const probe = new IoProbe(new FaultFileSystem({ seed: 30 }));
     const { wal } = await openWal(probe, { segmentBytesTarget: 512 });
