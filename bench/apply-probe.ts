@@ -4,7 +4,7 @@ const sm = new StateMachine();
 const v = new Uint8Array(256).fill(7);
 const key = (i: number): string => `bench/${i.toString().padStart(6, '0')}`;
 let inst = 0;
-const mk = (k: string, i: number) => encodeCommand({ clientId: 'c1', requestId: i + 1, firstIncomplete: i }, { success: [{ put: { key: k, value: { inline: v } } }], compares: [], failure: [] } as never);
+const mk = (k: string, i: number) => encodeCommand({ clientId: 'c1', requestId: i + 1, firstIncomplete: i }, { success: [{ put: { key: k, value: { inline: v } } }], compares: [], failure: [] });
 let rid = 0;
 for (let b = 0; b < 100_000; b += 1000) {
   const cmds = Array.from({ length: 1000 }, (_, j) => decodeCommand(mk(key(b + j), rid++)));
