@@ -10,10 +10,11 @@
 //   garbage (the file size may or may not have grown).
 // - Files opened in a '-dsync' mode (O_DSYNC): a write is pending like any other from its
 //   call until it settles; when it succeeds it becomes durable together with everything
-//   pending before it on the file (the journal commit that O_DSYNC forces carries earlier
-//   truncates too). A plain write pending before a dsync write on the same file is not
-//   modelled (asserted): ext4 would flush only the dsync write's range. A short write that
-//   ends in ENOSPC keeps what fit, durable (each write(2) under O_DSYNC is).
+//   pending before it on the file (the inode update O_DSYNC forces, by journal commit or
+//   inode block, carries an earlier truncate too). A plain write pending before a dsync
+//   write on the same file is not modelled (asserted): ext4 would flush only the dsync
+//   write's range. A short write that ends in ENOSPC keeps what fit, durable (each write(2)
+//   under O_DSYNC is).
 // - A write interrupted by a crash (the armed crash lands on it) or failed with an injected
 //   EIO may have reached the page cache whole: it is pending, and a torn crash may keep any
 //   part of it. An injected ENOSPC writes nothing.
