@@ -98,7 +98,7 @@ export class GlobalMetrics {
     const requestHistogram = new FixedHistogram<GlobalOp>('dstore_request_duration_seconds', 'Time from receiving a client request to its answer, by operation (Session requests and unary calls).', 'op', GLOBAL_OPS);
     registry.registerMetric(requestHistogram.metric);
     this.requests = new RequestTimers(requestHistogram);
-    const fsyncHistogram = new FixedHistogram<''>('dstore_fsync_duration_seconds', 'Duration of each fdatasync of the WAL, snapshots and blob files.', null, [''], LATENCY_BUCKETS_SECONDS);
+    const fsyncHistogram = new FixedHistogram<''>('dstore_fsync_duration_seconds', 'Duration of each fdatasync (snapshots, blob files) and of each O_DSYNC write (WAL group commits): the disk\'s sync latency.', null, [''], LATENCY_BUCKETS_SECONDS);
     registry.registerMetric(fsyncHistogram.metric);
     this.fsync = fsyncHistogram.child('');
     this.register(registry);
@@ -144,11 +144,18 @@ export class GlobalMetrics {
     this.refusals.set(service, (this.refusals.get(service) ?? 0) + 1);
   }
 
-  /** A FileSystem whose files time every datasync into dstore_fsync_duration_seconds. */
+  /** A FileSystem whose files time every datasync, and every write of a dsync file (the WAL
+   *  makes its group commits durable that way), into dstore_fsync_duration_seconds. */
   meterFileSystem(fs: FileSystem): FileSystem {
     const fsync = this.fsync;
     const meter = (file: StorageFile): StorageFile => ({
-      write: (bytes, position) => file.write(bytes, position),
+      dsync: file.dsync,
+      write: file.dsync
+        ? (bytes, position) => {
+          const start = performance.now();
+          return file.write(bytes, position).then(() => fsync.observeSince(start));
+        }
+        : (bytes, position) => file.write(bytes, position),
       read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
       datasync: () => {
         const start = performance.now();

@@ -270,7 +270,8 @@ describe('BlobStore failures', () => {
     assert.deepEqual(await fs.readdir(`${DIR}/large`), []);
     const fs2 = new FaultFileSystem({ seed: 15 });
     const store2 = await open(fs2);
-    fs2.inject({ op: 'datasync', code: 'EIO', pathIncludes: '/pack/' });
+    // The pack is a WAL: its records are made durable by an O_DSYNC write, not an fdatasync.
+    fs2.inject({ op: 'write', code: 'EIO', pathIncludes: '/pack/' });
     await assert.rejects(store2.put(blob(10, 1)), StorageFatalError);
     await assert.rejects(store2.get(hashOf(blob(10, 1))), StorageFatalError);
   });

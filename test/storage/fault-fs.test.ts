@@ -2,7 +2,11 @@
 // data and names are lost on a crash, synced ones survive, a torn crash keeps a prefix of the
 // pending writes plus part of the next, ENOSPC writes what fits, injected EIO fails the
 // chosen call once, bit flips reach both reads and the surviving disk, and an armed crash
-// kills the instance at the chosen operation. Also checks CRC32C against its standard vector.
+// kills the instance at the chosen operation. For files opened '-dsync' (O_DSYNC): a write
+// that resolved survives any crash, one in flight at a crash is refused and survives whole,
+// torn or not at all, a short write ending in ENOSPC keeps what fit durably, and an EIO
+// leaves the write possibly in the page cache, never durable. Also checks CRC32C against its
+// standard vector.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crc32c } from '../../src/global/storage/crc32c.ts';
@@ -124,6 +128,85 @@ describe('FaultFileSystem', () => {
     await assert.rejects(f.datasync(), /ECRASHED/);
     assert.ok(fs.isCrashed);
     assert.equal(fs.afterCrash!.contents(`${D}/f`)!.byteLength, 0, 'file named (dir synced) but its data never synced');
+  });
+
+  it('makes a dsync write durable when it resolves, with no datasync; a plain write is not', async () => {
+    const fs = await freshFs();
+    const d = await fs.open(`${D}/d`, 'create-dsync');
+    const p = await fs.open(`${D}/p`, 'create');
+    assert.equal(d.dsync, true);
+    assert.equal(p.dsync, false);
+    await fs.syncDir(D);
+    await d.write(Buffer.from('durable'), 0);
+    await p.write(Buffer.from('volatile'), 0);
+    const reopened = await fs.open(`${D}/d`, 'write-dsync');
+    await reopened.write(Buffer.from('+more'), 7);
+    const disk = fs.crashNow('lose-unsynced');
+    assert.deepEqual(disk.contents(`${D}/d`), Buffer.from('durable+more'));
+    assert.deepEqual(disk.contents(`${D}/p`), Buffer.alloc(0));
+  });
+
+  it('refuses a dsync write still in flight at a crash; it survives whole, torn or not at all', async () => {
+    const outcomes = new Set<string>();
+    for (let seed = 0; seed < 100; seed++) {
+      const fs = await freshFs(seed);
+      const f = await fs.open(`${D}/f`, 'create-dsync');
+      await fs.syncDir(D);
+      await f.write(Buffer.alloc(512, 1), 0);
+      const inFlight = f.write(Buffer.alloc(2048, 2), 512);
+      const disk = fs.crashNow(seed % 4 === 0 ? 'lose-unsynced' : 'torn');
+      await assert.rejects(inFlight, /ECRASHED/, 'a dead machine acknowledges nothing');
+      const survived = disk.contents(`${D}/f`)!;
+      assert.deepEqual(survived.subarray(0, 512), Buffer.alloc(512, 1), 'the completed write is intact');
+      const tail = survived.subarray(512);
+      const twos = tail.filter((b) => b === 2).length;
+      outcomes.add(twos === 0 ? 'none' : twos === 2048 ? 'whole' : 'part');
+      if (seed % 4 === 0) assert.equal(twos, 0, 'lose-unsynced keeps nothing of it');
+    }
+    assert.deepEqual([...outcomes].sort(), ['none', 'part', 'whole']);
+  });
+
+  it('keeps part of a write the armed crash lands on', async () => {
+    const outcomes = new Set<number>();
+    for (let seed = 0; seed < 60; seed++) {
+      const fs = await freshFs(seed);
+      const f = await fs.open(`${D}/f`, 'create-dsync');
+      await fs.syncDir(D);
+      fs.armCrash(0, 'torn');
+      await assert.rejects(f.write(Buffer.alloc(2048, 3), 0), /ECRASHED/);
+      outcomes.add(fs.afterCrash!.contents(`${D}/f`)!.filter((b) => b === 3).length);
+    }
+    assert.ok(outcomes.has(0) && outcomes.has(2048) && [...outcomes].some((n) => n > 0 && n < 2048), [...outcomes].join(','));
+  });
+
+  it('keeps what fit of a dsync write that ran out of space, durably', async () => {
+    const fs = new FaultFileSystem({ seed: 1, capacityBytes: 100 });
+    await fs.mkdirp(D);
+    const f = await fs.open(`${D}/f`, 'create-dsync');
+    await fs.syncDir(D);
+    await f.write(Buffer.alloc(60, 1), 0);
+    await assert.rejects(f.write(Buffer.alloc(60, 7), 60), (err: unknown) => (err as { code?: string }).code === 'ENOSPC');
+    assert.deepEqual(fs.crashNow('lose-unsynced').contents(`${D}/f`), Buffer.concat([Buffer.alloc(60, 1), Buffer.alloc(40, 7)]));
+  });
+
+  it('makes a truncate pending before a dsync write durable with it', async () => {
+    const fs = await freshFs();
+    const f = await fs.open(`${D}/f`, 'create-dsync');
+    await fs.syncDir(D);
+    await f.write(Buffer.alloc(100, 1), 0);
+    await f.truncate(50);
+    await f.write(Buffer.alloc(10, 2), 50);
+    assert.deepEqual(fs.crashNow('lose-unsynced').contents(`${D}/f`), Buffer.concat([Buffer.alloc(50, 1), Buffer.alloc(10, 2)]));
+  });
+
+  it('leaves a write failed with EIO possibly in the page cache, never durable', async () => {
+    const fs = await freshFs();
+    const f = await fs.open(`${D}/f`, 'create-dsync');
+    await fs.syncDir(D);
+    fs.inject({ op: 'write', code: 'EIO' });
+    await assert.rejects(f.write(Buffer.from('maybe'), 0), (err: unknown) => (err as { code?: string }).code === 'EIO');
+    assert.deepEqual(fs.contents(`${D}/f`), Buffer.from('maybe'), 'reads may see it');
+    assert.deepEqual(fs.crashNow('lose-unsynced').contents(`${D}/f`), Buffer.alloc(0));
   });
 
   it('computes CRC32C (Castagnoli) with the standard check value, and chains', () => {

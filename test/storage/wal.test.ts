@@ -1,17 +1,21 @@
 // Proves the WAL's contracts one by one on the in-memory fault-injecting file system (and once
 // on the real one): records come back in order after reopening; group commit puts many
-// records in one write+fdatasync and resolves none before its sync; segments rotate by size
-// with a directory sync on create and are removed below an LSN with a directory sync; a torn
-// tail is cut; corruption elsewhere is refused naming file, offset and problem; a failed
-// fsync kills the WAL without retry; a full disk is a DiskFullError that keeps synced data.
+// records in one durable (O_DSYNC) write, never two in flight, and resolves none before that
+// write completed; segments are opened dsync, rotate by size with a directory sync on create
+// and are removed below an LSN with a directory sync; a torn tail is cut, also one left by a
+// crash during the durable write; corruption elsewhere is refused naming file, offset and
+// problem; an EIO from the durable write (or from a sync) kills the WAL without retry; a full
+// disk is a DiskFullError that keeps synced data, and the failed batch stays gone after a
+// crash.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdtemp, readFile, readdir, readlink, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { describe, it } from 'node:test';
 import { ClosedError, InvalidArgumentError, TooLargeError } from '../../src/protocol/errors.ts';
 import { CorruptFileError, DiskFullError, StorageFatalError } from '../../src/global/storage/errors.ts';
 import { FaultFileSystem } from '../../src/global/storage/fault-fs.ts';
-import { NodeFileSystem, type FileSystem } from '../../src/global/storage/fs.ts';
+import { NodeFileSystem, type FileSystem, type OpenMode, type StorageFile } from '../../src/global/storage/fs.ts';
 import { RECORD_HEADER_BYTES } from '../../src/global/storage/record-codec.ts';
 import { SEGMENT_HEADER_BYTES, segmentName } from '../../src/global/storage/segment.ts';
 import { Wal, validateWalConfig, type WalConfig } from '../../src/global/storage/wal.ts';
@@ -35,6 +39,53 @@ function payloadOf(i: number, bytes = 40): Buffer {
 
 function segmentPath(firstLsn: number): string {
   return `${DIR}/${segmentName(firstLsn)}`;
+}
+
+/** Wraps a FileSystem to see what the observer cannot: open modes, when a write completes,
+ *  and how many writes are in flight at once. */
+class IoProbe implements FileSystem {
+  readonly events: string[] = [];
+  writesInFlight = 0;
+  writesInFlightMax = 0;
+
+  constructor(private readonly inner: FileSystem) {}
+
+  async open(path: string, mode: OpenMode): Promise<StorageFile> {
+    this.events.push(`open ${mode} ${path}`);
+    const file = await this.inner.open(path, mode);
+    return {
+      dsync: file.dsync,
+      write: async (bytes, position) => {
+        this.events.push(`write ${path}`);
+        this.writesInFlight++;
+        this.writesInFlightMax = Math.max(this.writesInFlightMax, this.writesInFlight);
+        try {
+          await file.write(bytes, position);
+          this.events.push(`write-done ${path}`);
+        } finally {
+          this.writesInFlight--;
+        }
+      },
+      read: (buffer, offset, length, position) => file.read(buffer, offset, length, position),
+      datasync: () => {
+        this.events.push(`datasync ${path}`);
+        return file.datasync();
+      },
+      truncate: (length) => file.truncate(length),
+      sizeBytes: () => file.sizeBytes(),
+      close: () => file.close(),
+    };
+  }
+
+  mkdirp(path: string): Promise<void> { return this.inner.mkdirp(path); }
+  readdir(path: string): Promise<string[]> { return this.inner.readdir(path); }
+  rename(from: string, to: string): Promise<void> { return this.inner.rename(from, to); }
+  unlink(path: string): Promise<void> { return this.inner.unlink(path); }
+  syncDir(path: string): Promise<void> {
+    this.events.push(`syncDir ${path}`);
+    return this.inner.syncDir(path);
+  }
+  sizeBytes(path: string): Promise<number | undefined> { return this.inner.sizeBytes(path); }
 }
 
 describe('WAL append and recovery', () => {
@@ -88,26 +139,101 @@ describe('WAL append and recovery', () => {
   });
 });
 
+describe('NodeFileSystem dsync modes', () => {
+  /** The open flags the kernel holds for `path` in this process (Linux /proc), or undefined. */
+  async function kernelFlagsOf(path: string): Promise<number | undefined> {
+    for (const fd of await readdir('/proc/self/fd')) {
+      const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      if (target !== path) continue;
+      const match = /^flags:\s+([0-7]+)$/m.exec(await readFile(`/proc/self/fdinfo/${fd}`, 'utf8'));
+      if (match !== null) return parseInt(match[1]!, 8);
+    }
+    return undefined;
+  }
+
+  it('opens the active segment with O_DSYNC as the kernel sees it', { skip: process.platform !== 'linux' }, async () => {
+    const dir = await realpath(await mkdtemp(`${os.tmpdir()}/dstore-wal-dsync-`));
+    try {
+      const fs = new NodeFileSystem();
+      const wal = await Wal.open({ fs, dir, visit: () => undefined });
+      await wal.append(1, payloadOf(1));
+      const flags = await kernelFlagsOf(`${dir}/${segmentName(1)}`);
+      assert.ok(flags !== undefined, 'the segment is open');
+      assert.equal(flags & constants.O_DSYNC, constants.O_DSYNC, `flags ${flags.toString(8)}`);
+      const plain = await fs.open(`${dir}/plain`, 'create');
+      assert.equal(plain.dsync, false);
+      assert.equal((await kernelFlagsOf(`${dir}/plain`))! & constants.O_DSYNC, 0);
+      await plain.close();
+      await wal.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('WAL group commit', () => {
-  it('writes records appended together with one write and one fdatasync', async () => {
+  it('writes records appended together with one durable write and no fdatasync', async () => {
     const fs = new FaultFileSystem({ seed: 3 });
     const { wal } = await openWal(fs);
     const writesBefore = fs.countOf('write');
     const syncsBefore = fs.countOf('datasync');
     await Promise.all(Array.from({ length: 500 }, (_, i) => wal.append(1, payloadOf(i))));
     assert.equal(fs.countOf('write') - writesBefore, 1);
-    assert.equal(fs.countOf('datasync') - syncsBefore, 1);
+    assert.equal(fs.countOf('datasync') - syncsBefore, 0, 'the O_DSYNC write is the sync');
     await wal.close();
   });
 
-  it('lets records that arrive during a sync ride the next one, never two syncs at once', async () => {
-    const fs = new FaultFileSystem({ seed: 4 });
+  it('gives appends that share a write, and a barrier behind them, one promise; a failed write rejects it', async () => {
+    const fs = new FaultFileSystem({ seed: 33 });
     const { wal } = await openWal(fs);
+    const a = wal.append(1, payloadOf(1));
+    const b = wal.append(1, payloadOf(2));
+    assert.equal(a, b, 'no promise per record');
+    assert.equal(wal.barrier(), a);
+    await a;
+    const c = wal.append(1, payloadOf(3));
+    assert.notEqual(c, a, 'the next write has its own');
+    await c;
+    fs.inject({ op: 'write', code: 'EIO' });
+    const failed = wal.append(1, payloadOf(4));
+    const located = wal.appendLocated(1, payloadOf(5));
+    await assert.rejects(failed, StorageFatalError);
+    await assert.rejects(located, StorageFatalError);
+    await wal.close();
+  });
+
+  it('opens every segment it appends to with O_DSYNC, creating and reopening', async () => {
+    const probe = new IoProbe(new FaultFileSystem({ seed: 30 }));
+    const { wal } = await openWal(probe, { segmentBytesTarget: 512 });
+    for (let i = 0; i < 8; i++) await wal.append(1, payloadOf(i, 100));
+    await wal.close();
+    const reopened = await openWal(probe, { segmentBytesTarget: 512 });
+    await reopened.wal.close();
+    const opensForWriting = probe.events.filter((e) => e.startsWith('open ') && !e.startsWith('open read '));
+    // 4 records fill a 512-byte segment. Recovery opens the last segment plainly (it may cut
+    // a torn tail, then fdatasyncs); everything the WAL appends to is dsync.
+    assert.deepEqual(opensForWriting, [
+      `open create-dsync ${segmentPath(1)}`,
+      `open create-dsync ${segmentPath(5)}`,
+      `open write ${segmentPath(5)}`,
+      `open write-dsync ${segmentPath(5)}`,
+    ]);
+  });
+
+  it('refuses a file system that opens a segment without O_DSYNC', async () => {
+    const inner = new FaultFileSystem({ seed: 31 });
+    const dropsMode: FileSystem = Object.assign(Object.create(inner) as FaultFileSystem, {
+      open: (path: string, mode: OpenMode) => inner.open(path, mode === 'create-dsync' ? 'create' : mode === 'write-dsync' ? 'write' : mode),
+    });
+    await assert.rejects(openWal(dropsMode), /writes are not durable on return/);
+  });
+
+  it('lets records that arrive during a write ride the next one, never two writes in flight', async () => {
+    const probe = new IoProbe(new FaultFileSystem({ seed: 4 }));
+    const { wal } = await openWal(probe);
     let inFlight = 0;
     let inFlightMax = 0;
-    const order: string[] = [];
-    fs.observer = (op) => order.push(op);
-    const syncsBefore = fs.countOf('datasync');
+    const eventsBefore = probe.events.length;
     const writers = Array.from({ length: 32 }, async (_, w) => {
       for (let i = 0; i < 20; i++) {
         inFlight++;
@@ -117,23 +243,22 @@ describe('WAL group commit', () => {
       }
     });
     await Promise.all(writers);
-    const syncs = fs.countOf('datasync') - syncsBefore;
-    assert.ok(syncs <= 25, `640 records from 32 writers took ${syncs} syncs`);
+    const writes = probe.events.slice(eventsBefore).filter((e) => e.startsWith('write ')).length;
+    assert.ok(writes <= 25, `640 records from 32 writers took ${writes} writes`);
+    assert.ok(writes >= 2, 'the test must exercise records arriving during a write');
     assert.ok(inFlightMax === 32);
-    // Strict alternation: write, datasync, write, datasync... (one in flight at a time).
-    const io = order.filter((op) => op === 'write' || op === 'datasync');
-    io.forEach((op, i) => assert.equal(op, i % 2 === 0 ? 'write' : 'datasync', `I/O #${i}`));
+    assert.equal(probe.writesInFlightMax, 1, 'one durable write in flight at a time');
     await wal.close();
   });
 
-  it('resolves an append only after the fdatasync covering it has completed', async () => {
+  it('resolves an append only after the durable write covering it has completed', async () => {
     const fs = new FaultFileSystem({ seed: 5 });
-    const { wal } = await openWal(fs);
-    const events: string[] = [];
-    fs.observer = (op) => events.push(op);
-    const appended = wal.append(1, payloadOf(1)).then(() => events.push('resolved'));
+    const probe = new IoProbe(fs);
+    const { wal } = await openWal(probe);
+    const from = probe.events.length;
+    const appended = wal.append(1, payloadOf(1)).then(() => probe.events.push('resolved'));
     await appended;
-    assert.deepEqual(events, ['write', 'datasync', 'resolved']);
+    assert.deepEqual(probe.events.slice(from), [`write ${segmentPath(1)}`, `write-done ${segmentPath(1)}`, 'resolved']);
     // And what the append acknowledged survives a crash that loses everything unsynced.
     const disk = fs.crashNow('lose-unsynced');
     const { seen, wal: again } = await openWal(disk);
@@ -141,35 +266,42 @@ describe('WAL group commit', () => {
     await again.close();
   });
 
-  it('flushed() waits for records appended without awaiting them', async () => {
-    const fs = new FaultFileSystem({ seed: 6 });
-    const { wal } = await openWal(fs);
-    const pending = [wal.append(1, payloadOf(1)), wal.append(1, payloadOf(2))];
-    await wal.flushed();
-    const disk = fs.crashNow('lose-unsynced');
-    await Promise.allSettled(pending);
-    const { seen, wal: again } = await openWal(disk);
-    assert.equal(seen.length, 2);
-    await again.close();
+  it('writes what waits once the callers of the landed write are woken, without an event-loop turn between', async () => {
+    const probe = new IoProbe(new FaultFileSystem({ seed: 32 }));
+    const { wal } = await openWal(probe);
+    const from = probe.events.length;
+    const first = wal.append(1, payloadOf(1)).then(() => {
+      probe.events.push('first resolved');
+      setImmediate(() => probe.events.push('next macrotask'));
+    });
+    await Promise.resolve(); // the first batch's write is issued in a microtask
+    await Promise.resolve();
+    const second = wal.append(1, payloadOf(2)).then(() => probe.events.push('second resolved'));
+    await Promise.all([first, second]);
+    const path = segmentPath(1);
+    assert.deepEqual(probe.events.slice(from, from + 4), [`write ${path}`, `write-done ${path}`, 'first resolved', `write ${path}`]);
+    assert.ok(probe.events.indexOf('next macrotask') > from + 3, probe.events.slice(from).join('\n'));
+    await wal.close();
   });
 });
 
 describe('WAL segments', () => {
-  it('rotates by size, syncing the new segment and its directory before writing into it', async () => {
+  it('rotates by size, making the new segment\'s header and its directory durable before writing into it', async () => {
     const fs = new FaultFileSystem({ seed: 7 });
-    const { wal } = await openWal(fs, { segmentBytesTarget: 1024 });
-    const events: string[] = [];
-    fs.observer = (op, path) => events.push(`${op} ${path}`);
+    const probe = new IoProbe(fs);
+    const { wal } = await openWal(probe, { segmentBytesTarget: 1024 });
     for (let i = 0; i < 40; i++) await wal.append(1, payloadOf(i, 100));
     const segments = wal.segmentInfos();
     assert.ok(segments.length >= 4, `${segments.length} segments`);
     for (const s of segments) assert.ok(s.sizeBytes <= 1024, `${s.path} has ${s.sizeBytes} bytes`);
     const second = segments[1]!.path;
-    const created = events.indexOf(`open ${second}`);
-    const synced = events.indexOf(`datasync ${second}`, created);
-    const dirSynced = events.indexOf(`syncDir ${DIR}`, synced);
-    const firstWrite = events.findIndex((e, i) => i > synced && e === `write ${second}`);
-    assert.ok(created >= 0 && created < synced && synced < dirSynced && dirSynced < firstWrite, events.join('\n'));
+    const events = probe.events;
+    const created = events.indexOf(`open create-dsync ${second}`);
+    const headerDone = events.indexOf(`write-done ${second}`, created);
+    const dirSynced = events.indexOf(`syncDir ${DIR}`, headerDone);
+    const firstWrite = events.indexOf(`write ${second}`, dirSynced);
+    assert.ok(created >= 0 && created < headerDone && headerDone < dirSynced && dirSynced < firstWrite, events.join('\n'));
+    assert.equal(events.slice(created, firstWrite).filter((e) => e === `write ${second}`).length, 1, 'only the header before the directory sync');
     await wal.close();
     const { seen, wal: again } = await openWal(fs, { segmentBytesTarget: 1024 });
     assert.equal(seen.length, 40);
@@ -324,31 +456,42 @@ describe('WAL recovery of damage', () => {
 });
 
 describe('WAL failures', () => {
-  it('fails for good when fdatasync fails: no retry, every later call rejects', async () => {
+  it('fails for good when the durable (O_DSYNC) write fails with EIO: no retry, every later call rejects', async () => {
     const fs = new FaultFileSystem({ seed: 20 });
     const { wal } = await openWal(fs);
     await wal.append(1, payloadOf(0));
-    fs.inject({ op: 'datasync', code: 'EIO' });
-    const syncsBefore = fs.countOf('datasync');
+    fs.inject({ op: 'write', code: 'EIO' });
+    const writesBefore = fs.countOf('write');
     const results = await Promise.allSettled([wal.append(1, payloadOf(1)), wal.append(1, payloadOf(2))]);
-    for (const r of results) assert.ok(r.status === 'rejected' && r.reason instanceof StorageFatalError && /fdatasync/.test((r.reason as Error).message));
+    for (const r of results) assert.ok(r.status === 'rejected' && r.reason instanceof StorageFatalError && /durable write/.test((r.reason as Error).message));
     await assert.rejects(wal.append(1, payloadOf(3)), StorageFatalError);
     await assert.rejects(wal.removeSegmentsBelow(10), StorageFatalError);
-    assert.equal(fs.countOf('datasync') - syncsBefore, 1, 'no retry of the failed fsync');
+    assert.equal(fs.countOf('write') - writesBefore, 1, 'no retry of the failed write');
+    assert.equal(fs.countOf('datasync'), 0, 'no fdatasync to "succeed" after it either');
     assert.ok(wal.failed instanceof StorageFatalError);
     await wal.close();
     const { seen, wal: again } = await openWal(fs.crashNow('lose-unsynced'));
-    assert.equal(seen.length, 1, 'only the synced record');
+    assert.equal(seen.length, 1, 'only the acknowledged record');
     await again.close();
   });
 
-  it('fails for good on EIO from write', async () => {
-    const fs = new FaultFileSystem({ seed: 21 });
-    const { wal } = await openWal(fs);
-    fs.inject({ op: 'write', code: 'EIO' });
-    await assert.rejects(wal.append(1, payloadOf(0)), StorageFatalError);
-    await assert.rejects(wal.append(1, payloadOf(1)), StorageFatalError);
-    await wal.close();
+  it('after an EIO on the durable write, a crash keeps every acknowledged record and at most a torn tail of the failed one', async () => {
+    const outcomes = new Set<number>();
+    for (let seed = 0; seed < 60; seed++) {
+      const fs = new FaultFileSystem({ seed: 2100 + seed });
+      const { wal } = await openWal(fs);
+      for (let i = 0; i < 3; i++) await wal.append(1, payloadOf(i, 300));
+      fs.inject({ op: 'write', code: 'EIO' });
+      await Promise.allSettled([wal.append(1, payloadOf(3, 300)), wal.append(1, payloadOf(4, 300))]);
+      assert.ok(wal.failed instanceof StorageFatalError);
+      const { seen, wal: again } = await openWal(fs.crashNow('torn'));
+      assert.ok(seen.length >= 3, `seed ${seed}: acknowledged records lost (${seen.length})`);
+      seen.forEach((r, i) => assert.deepEqual(r.payload, payloadOf(i, 300)));
+      outcomes.add(seen.length);
+      await again.close();
+    }
+    // The failed write may have reached the page cache: sometimes none, part or all of it survives.
+    assert.ok(outcomes.has(3) && (outcomes.has(4) || outcomes.has(5)), [...outcomes].join(','));
   });
 
   it('turns ENOSPC into DiskFullError, keeps synced records, and carries on once space is freed', async () => {
@@ -367,6 +510,35 @@ describe('WAL failures', () => {
     assert.deepEqual(seen.map((r) => r.payload.readUInt32LE(0)), [0, 1, 2, 5, 6]);
     assert.deepEqual(seen.map((r) => r.lsn), [1, 2, 3, 4, 5], 'no LSN gap where the batch failed');
     await again.close();
+  });
+
+  it('after ENOSPC mid-write the cut is durable: a crash right after the DiskFullError never revives the failed batch', async () => {
+    for (let seed = 0; seed < 40; seed++) {
+      for (const mode of ['torn', 'lose-unsynced'] as const) {
+        const fs = new FaultFileSystem({ seed: 2200 + seed });
+        const { wal } = await openWal(fs);
+        for (let i = 0; i < 3; i++) await wal.append(1, payloadOf(i, 100));
+        // Room for most of the batch: under O_DSYNC what fits is written durably before ENOSPC.
+        fs.setCapacityBytes(fs.usedBytes() + 2 * (RECORD_HEADER_BYTES + 100) + 50);
+        const results = await Promise.allSettled([3, 4, 5].map((i) => wal.append(1, payloadOf(i, 100))));
+        for (const r of results) assert.ok(r.status === 'rejected' && r.reason instanceof DiskFullError);
+        const { seen, wal: again } = await openWal(fs.crashNow(mode));
+        assert.deepEqual(seen.map((r) => r.payload.readUInt32LE(0)), [0, 1, 2], `seed ${seed} ${mode}: exactly the acknowledged records`);
+        assert.deepEqual(again.repairs, [], 'nothing to cut: the rollback was synced');
+        await again.close();
+      }
+    }
+  });
+
+  it('fails for good when syncing the cut after ENOSPC fails', async () => {
+    const fs = new FaultFileSystem({ seed: 27 });
+    const { wal } = await openWal(fs);
+    await wal.append(1, payloadOf(0, 100));
+    fs.setCapacityBytes(fs.usedBytes() + 50);
+    fs.inject({ op: 'datasync', code: 'EIO' });
+    await assert.rejects(wal.append(1, payloadOf(1, 100)), (err: unknown) => err instanceof StorageFatalError && /back to byte/.test(err.message));
+    await assert.rejects(wal.append(1, payloadOf(2, 10)), StorageFatalError);
+    await wal.close();
   });
 
   it('turns ENOSPC while creating a segment into DiskFullError and stays on the old segment', async () => {

@@ -8,6 +8,16 @@
 //   prefix of them survives, and the next write may survive in part: a random subset of its
 //   512-byte sectors, with the unwritten sectors past the old end of file reading as zeros or
 //   garbage (the file size may or may not have grown).
+// - Files opened in a '-dsync' mode (O_DSYNC): a write is pending like any other from its
+//   call until it settles; when it succeeds it becomes durable together with everything
+//   pending before it on the file (the inode update O_DSYNC forces, by journal commit or
+//   inode block, carries an earlier truncate too). A plain write pending before a dsync
+//   write on the same file is not modelled (asserted): ext4 would flush only the dsync
+//   write's range. A short write that ends in ENOSPC keeps what fit, durable (each write(2)
+//   under O_DSYNC is).
+// - A write interrupted by a crash (the armed crash lands on it) or failed with an injected
+//   EIO may have reached the page cache whole: it is pending, and a torn crash may keep any
+//   part of it. An injected ENOSPC writes nothing.
 // - Names: creating, renaming and unlinking are pending per directory until `syncDir` of
 //   that directory. On a crash in mode 'torn' a random prefix of each directory's pending
 //   name operations survives (the journal keeps them in order); in 'lose-unsynced' none does.
@@ -17,11 +27,12 @@
 // Every operation takes effect when it is called and resolves on a later macrotask, so other
 // callers interleave with it as they would with real I/O. After a crash (armed with
 // `armCrash`, or `crashNow`) this instance is dead: every later call rejects with code
-// 'ECRASHED'; the surviving disk is a new FaultFileSystem (`afterCrash`).
+// 'ECRASHED', and so does every call still in flight (a dead machine acknowledges nothing);
+// the surviving disk is a new FaultFileSystem (`afterCrash`).
 
 import { assert } from '../../protocol/assert.ts';
 import type { FileSystem, OpenMode, StorageFile } from './fs.ts';
-import { parentOf } from './fs.ts';
+import { isDsyncMode, parentOf } from './fs.ts';
 import { SeededRandom } from './seeded-random.ts';
 
 export type FsOp =
@@ -57,7 +68,16 @@ export interface FaultFsOptions {
 
 export const SECTOR_BYTES = 512;
 
-type PendingOp = { readonly kind: 'write'; readonly offset: number; readonly bytes: Buffer } | { readonly kind: 'truncate'; readonly size: number };
+/** What an operation does at the edges of its life; see `FaultFileSystem.run`. */
+interface RunHooks {
+  readonly interrupted?: () => void;
+  readonly failed?: (code: InjectedFault['code']) => void;
+  readonly settled?: () => void;
+}
+
+type PendingOp =
+  | { readonly kind: 'write'; readonly offset: number; readonly bytes: Buffer; readonly dsync: boolean }
+  | { readonly kind: 'truncate'; readonly size: number };
 
 type NameOp =
   | { readonly kind: 'link'; readonly path: string; readonly inode: Inode }
@@ -92,10 +112,13 @@ class Inode {
     return inode;
   }
 
-  write(offset: number, bytes: Uint8Array): void {
+  /** Applies a write to what reads see; returns it as pending until synced. */
+  write(offset: number, bytes: Uint8Array, dsync: boolean): PendingOp {
     this.data = applyWrite(this.data, this.size, offset, bytes);
     this.size = Math.max(this.size, offset + bytes.byteLength);
-    this.pending.push({ kind: 'write', offset, bytes: Buffer.from(bytes) });
+    const op: PendingOp = { kind: 'write', offset, bytes: Buffer.from(bytes), dsync };
+    this.pending.push(op);
+    return op;
   }
 
   truncate(size: number): void {
@@ -107,6 +130,19 @@ class Inode {
   sync(): void {
     for (const op of this.pending) this.applyDurable(op);
     this.pending = [];
+  }
+
+  /** A dsync write completed: it and everything pending before it become durable. A no-op
+   *  when a datasync already covered it. */
+  syncThrough(op: PendingOp): void {
+    const at = this.pending.indexOf(op);
+    if (at < 0) return;
+    for (let i = 0; i <= at; i++) {
+      const earlier = this.pending[i]!;
+      assert(earlier.kind === 'truncate' || earlier.dsync, 'fault-fs: a plain write pending before a dsync write to the same file is not modelled');
+      this.applyDurable(earlier);
+    }
+    this.pending.splice(0, at + 1);
   }
 
   private applyDurable(op: PendingOp): void {
@@ -185,13 +221,35 @@ class FaultFile implements StorageFile {
     private readonly inode: Inode,
     readonly path: string,
     private readonly writable: boolean,
+    readonly dsync: boolean,
   ) {}
 
   write(bytes: Uint8Array, position: number): Promise<void> {
-    return this.fs.run('write', this.path, () => {
-      this.checkOpen(true);
-      this.fs.writeWithinCapacity(this.inode, this.path, bytes, position);
-    });
+    let written: PendingOp | undefined;
+    // Whole, but only pending: what a crash mid-write or an EIO may have left in the page cache.
+    const inFlight = (): void => {
+      if (!this.closed && this.writable) this.inode.write(position, bytes, this.dsync);
+    };
+    return this.fs.run(
+      'write',
+      this.path,
+      () => {
+        this.checkOpen(true);
+        const result = this.fs.writeWithinCapacity(this.inode, bytes, position, this.dsync);
+        written = result.written;
+        if (!result.complete) throw fsError('ENOSPC', `no space left writing ${bytes.byteLength} bytes to ${this.path}`);
+      },
+      {
+        interrupted: inFlight,
+        failed: (code) => {
+          if (code === 'EIO') inFlight();
+        },
+        // Success, or a short write then ENOSPC: what was written is durable under O_DSYNC.
+        settled: () => {
+          if (this.dsync && written !== undefined) this.inode.syncThrough(written);
+        },
+      },
+    );
   }
 
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
@@ -343,7 +401,7 @@ export class FaultFileSystem implements FileSystem {
     return this.run('open', path, () => {
       this.requireDir(parentOf(path), path);
       let inode = this.names.get(path);
-      if (mode === 'create') {
+      if (mode === 'create' || mode === 'create-dsync') {
         if (inode !== undefined) throw fsError('EEXIST', `${path} exists`);
         inode = new Inode();
         this.names.set(path, inode);
@@ -351,7 +409,7 @@ export class FaultFileSystem implements FileSystem {
       } else if (inode === undefined) {
         throw fsError('ENOENT', `no such file ${path}`);
       }
-      return new FaultFile(this, inode, path, mode !== 'read');
+      return new FaultFile(this, inode, path, mode !== 'read', isDsyncMode(mode));
     });
   }
 
@@ -411,36 +469,52 @@ export class FaultFileSystem implements FileSystem {
 
   // ---- internals ----
 
-  /** Runs one operation: crash or injected fault first, then `effect` now, settling later. */
-  run<T>(op: FsOp, path: string, effect: () => T): Promise<T> {
+  /**
+   * Runs one operation: crash or injected fault first, then `effect` now, settling on a later
+   * macrotask. `hooks.interrupted` runs when the armed crash lands on this operation, just
+   * before the crash; `hooks.failed` when an injected fault fails it; `hooks.settled` when it
+   * settles on a machine that has not crashed. An operation still in flight at a crash
+   * rejects with ECRASHED.
+   */
+  run<T>(op: FsOp, path: string, effect: () => T, hooks?: RunHooks): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let outcome: { ok: true; value: T } | { ok: false; error: Error };
       try {
-        this.beforeOp(op, path);
+        this.beforeOp(op, path, hooks);
         outcome = { ok: true, value: effect() };
       } catch (error) {
         outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
       }
-      setImmediate(() => (outcome.ok ? resolve(outcome.value) : reject(outcome.error)));
+      setImmediate(() => {
+        if (this.crashedInto !== undefined) {
+          if (outcome.ok) reject(fsError('ECRASHED', `${op} ${path}: the machine crashed before it completed`));
+          else reject(outcome.error);
+          return;
+        }
+        hooks?.settled?.();
+        if (outcome.ok) resolve(outcome.value);
+        else reject(outcome.error);
+      });
     });
   }
 
-  writeWithinCapacity(inode: Inode, path: string, bytes: Uint8Array, position: number): void {
+  /** Like write(2) on a full disk: what fits is written (pending), then the caller fails
+   *  with ENOSPC when `complete` is false. */
+  writeWithinCapacity(inode: Inode, bytes: Uint8Array, position: number, dsync: boolean): { written: PendingOp | undefined; complete: boolean } {
     const growth = Math.max(0, position + bytes.byteLength - inode.size);
     const free = this.capacityBytes - this.usedBytes();
-    if (growth <= free) return inode.write(position, bytes);
-    // Like write(2) on a full disk: what fits is written, then ENOSPC.
-    const fits = Math.max(0, inode.size + free - position);
-    if (fits > 0) inode.write(position, bytes.subarray(0, Math.min(fits, bytes.byteLength)));
-    throw fsError('ENOSPC', `no space left writing ${bytes.byteLength} bytes to ${path}`);
+    if (growth <= free) return { written: inode.write(position, bytes, dsync), complete: true };
+    const fits = Math.min(bytes.byteLength, Math.max(0, inode.size + free - position));
+    return { written: fits > 0 ? inode.write(position, bytes.subarray(0, fits), dsync) : undefined, complete: false };
   }
 
-  private beforeOp(op: FsOp, path: string): void {
+  private beforeOp(op: FsOp, path: string, hooks: RunHooks | undefined): void {
     if (this.crashedInto !== undefined) throw fsError('ECRASHED', `${op} ${path} after the machine crashed`);
     const index = this.opCount++;
     this.opCounts.set(op, (this.opCounts.get(op) ?? 0) + 1);
     this.observer?.(op, path);
     if (this.crashAt !== undefined && index >= this.crashAt.op) {
+      hooks?.interrupted?.();
       this.crashNow(this.crashAt.mode);
       throw fsError('ECRASHED', `${op} ${path}: the machine crashed`);
     }
@@ -448,6 +522,7 @@ export class FaultFileSystem implements FileSystem {
     if (fault !== undefined) {
       fault.remaining--;
       if (fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault);
+      hooks?.failed?.(fault.code);
       throw fsError(fault.code, `injected ${fault.code} on ${op} ${path}`);
     }
   }

@@ -7,6 +7,10 @@
 // - Nothing is durable until `datasync` (file contents and size) or `syncDir` (names created,
 //   renamed or removed in that directory) has resolved. A crash may keep any part of what
 //   was written since, in any sector order.
+// - Except on a file opened in a '-dsync' mode (O_DSYNC): there each `write` is durable,
+//   contents and the file size they need, when it resolves, as if a `datasync` followed it.
+//   While it is in flight, and after it rejected, any part of it may be on disk (durable or
+//   not). Truncates are not covered: `datasync` after one.
 // - `write` writes all of `bytes` or rejects; after a rejection an unknown part of it may
 //   have been written (the caller truncates back if it wants to continue).
 // - Buffers passed in are only read (write) or filled (read) until the promise settles;
@@ -15,17 +19,27 @@
 // Why callbacks rather than fs.promises: the callback API costs one request object per call;
 // FileHandle adds a promise, a refcount and a close-on-GC tracker per call. Measured here
 // (256-byte positional writes, one at a time, loaded machine): median 26k calls/s vs 22k. At
-// 2 calls per group commit it barely matters (bench/suites/storage.ts measures the whole path);
+// 1 call per group commit it barely matters (bench/suites/storage.ts measures the whole path);
 // a synchronous fast path was rejected because it would block the event loop for each fsync.
 
 import fs from 'node:fs';
 
 /** 'read': existing file, read only. 'write': existing file, read and write, not truncated.
- *  'create': a new file, read and write; rejects with EEXIST when the name exists. */
-export type OpenMode = 'read' | 'write' | 'create';
+ *  'create': a new file, read and write; rejects with EEXIST when the name exists.
+ *  'write-dsync' / 'create-dsync': the same, opened with O_DSYNC, so each write is durable
+ *  when it resolves (the file comment has the contract). Part of the mode, not an option,
+ *  so a wrapper that passes the mode along cannot drop it. */
+export type OpenMode = 'read' | 'write' | 'create' | 'write-dsync' | 'create-dsync';
+
+export function isDsyncMode(mode: OpenMode): boolean {
+  return mode === 'write-dsync' || mode === 'create-dsync';
+}
 
 export interface StorageFile {
-  /** Writes all of `bytes` at `position`. */
+  /** True when opened in a '-dsync' mode: a resolved `write` is durable. Callers that rely
+   *  on it assert it, so a wrapper that opened the file some other way fails loudly. */
+  readonly dsync: boolean;
+  /** Writes all of `bytes` at `position`; on a dsync file, durable when it resolves. */
   write(bytes: Uint8Array, position: number): Promise<void>;
   /** Reads up to `length` bytes at `position` into `buffer[offset..]`; 0 means end of file. */
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
@@ -51,21 +65,42 @@ export interface FileSystem {
   sizeBytes(path: string): Promise<number | undefined>;
 }
 
-const OPEN_FLAGS: Record<OpenMode, string> = { read: 'r', write: 'r+', create: 'wx+' };
+const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL } = fs.constants;
+/** Undefined where the platform lacks it (Windows); NodeFile then syncs after each write. */
+const O_DSYNC: number | undefined = fs.constants.O_DSYNC;
+const OPEN_FLAGS: Record<OpenMode, number> = {
+  read: O_RDONLY,
+  write: O_RDWR,
+  create: O_RDWR | O_CREAT | O_EXCL,
+  'write-dsync': O_RDWR | (O_DSYNC ?? 0),
+  'create-dsync': O_RDWR | O_CREAT | O_EXCL | (O_DSYNC ?? 0),
+};
 
 class NodeFile implements StorageFile {
   private closed = false;
+  /** Without O_DSYNC from the platform, a dsync file's write is write + fdatasync. */
+  private readonly syncAfterWrite: boolean;
 
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly fd: number,
+    readonly dsync: boolean,
+  ) {
+    this.syncAfterWrite = dsync && O_DSYNC === undefined;
+  }
 
   write(bytes: Uint8Array, position: number): Promise<void> {
     return new Promise((resolve, reject) => {
       let done = 0;
+      const finish = (): void => {
+        if (!this.syncAfterWrite) return resolve();
+        fs.fdatasync(this.fd, (err) => (err !== null ? reject(err) : resolve()));
+      };
+      // With O_DSYNC each write(2) below is durable when it returns, short ones included.
       const step = (): void => {
         fs.write(this.fd, bytes, done, bytes.byteLength - done, position + done, (err, written) => {
           if (err !== null) return reject(err);
           done += written;
-          if (done >= bytes.byteLength) return resolve();
+          if (done >= bytes.byteLength) return finish();
           step();
         });
       };
@@ -104,7 +139,7 @@ class NodeFile implements StorageFile {
 export class NodeFileSystem implements FileSystem {
   open(path: string, mode: OpenMode): Promise<StorageFile> {
     return new Promise((resolve, reject) => {
-      fs.open(path, OPEN_FLAGS[mode], 0o644, (err, fd) => (err !== null ? reject(err) : resolve(new NodeFile(fd))));
+      fs.open(path, OPEN_FLAGS[mode], 0o644, (err, fd) => (err !== null ? reject(err) : resolve(new NodeFile(fd, isDsyncMode(mode)))));
     });
   }
 

@@ -1,13 +1,15 @@
 // Reads a WAL directory back on start: every intact record in LSN order, a torn tail cut off,
 // corruption anywhere else refused with a CorruptFileError naming file, offset and problem.
 //
-// Why a bad record can be told apart from a torn tail: the WAL writes one batch at a time and
-// starts the next write only after the previous one's fdatasync succeeded (wal.ts). So after
-// a crash at most one write is incomplete, it is the last bytes of the last segment, and it
-// began with a record flagged BATCH_FIRST. A bad record at offset X of the last segment is
-// therefore a torn tail exactly when no intact BATCH_FIRST record (a later write) starts
-// after X; intact records of the torn write itself may follow X (sectors persist in any
-// order) and are dropped with it. Every other bad record is corruption of synced data.
+// Why a bad record can be told apart from a torn tail: the WAL writes one batch at a time,
+// each with one O_DSYNC write that is durable when it returns, and issues the next write only
+// after the previous one returned (wal.ts); after an ENOSPC it syncs the cut before writing
+// again. So after a crash at most one write is incomplete, it is the last bytes of the last
+// segment, and it began with a record flagged BATCH_FIRST. A bad record at offset X of the
+// last segment is therefore a torn tail exactly when no intact BATCH_FIRST record (a later
+// write) starts after X; intact records of the torn write itself may follow X (sectors
+// persist in any order) and are dropped with it. Every other bad record is corruption of
+// synced data.
 //
 // What this cannot tell: a bit flip inside the very last synced write, with nothing written
 // after it, looks exactly like a torn write and is truncated. docs/storage.md discusses it.
