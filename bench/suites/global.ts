@@ -7,6 +7,7 @@
 import { GlobalClient } from '../../src/local/client.ts';
 import { RUNS_MIN, nowNs, percentile, report, secondsSince } from '../harness.ts';
 import { startCluster } from '../global/cluster.ts';
+import { REPLICA_NODE_FLAGS } from '../../src/global/replica-node-flags.ts';
 
 const KEYS = 100_000;
 const VALUE_BYTES = 256;
@@ -75,7 +76,7 @@ try {
       put_p50_ms_c1: { runs: putP50, unit: 'ms', target: { atMost: 1.0 } },
       txn_batched_per_s: { runs: txns, unit: 'txns/s', target: { atLeast: 100_000 } },
     },
-    { replicas: 3, processes: 'one per replica + this client', fsync: 'on', keys: KEYS, valueBytes: VALUE_BYTES, runSeconds: RUN_SECONDS, loadPutsPerS: Math.round(loadPerS) },
+    { replicas: 3, processes: 'one per replica + this client', replicaNodeFlags: REPLICA_NODE_FLAGS.join(' '), fsync: 'on', keys: KEYS, valueBytes: VALUE_BYTES, runSeconds: RUN_SECONDS, loadPutsPerS: Math.round(loadPerS) },
   );
 } finally {
   clearTimeout(watchdog);

@@ -21,6 +21,7 @@ import { GlobalClient } from '../../src/local/client.ts';
 import { Local, LOCAL_DEFAULTS } from '../../src/local/local.ts';
 import { LocalServer } from '../../src/local/local-server.ts';
 import { startCluster, type BenchCluster } from '../global/cluster.ts';
+import { REPLICA_NODE_FLAGS } from '../../src/global/replica-node-flags.ts';
 import { RUNS_MIN, nowNs, percentile, repeat, report, secondsSince, type MetricRuns } from '../harness.ts';
 
 const HIT_RUN_SECONDS = 1;
@@ -207,5 +208,5 @@ const metrics: Record<string, MetricRuns> = {
   node_shared_copies: { runs: await repeat(RUNS_MIN, () => sharedCopies(cluster), false), unit: 'copies', target: { atMost: 1 } },
 };
 await cluster.stop();
-report('local', metrics, { replicas: 3, global: 'one process per replica, fsync on', otherLocals: OTHER_LOCALS, workers: WORKERS, valueBytes: { hit: 1024, miss: 4096 } });
+report('local', metrics, { replicas: 3, global: 'one process per replica, fsync on', replicaNodeFlags: REPLICA_NODE_FLAGS.join(' '), otherLocals: OTHER_LOCALS, workers: WORKERS, valueBytes: { hit: 1024, miss: 4096 } });
 process.exit(0);
