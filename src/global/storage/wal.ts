@@ -14,7 +14,7 @@
 //
 // Failure policy (issue 4, item 2):
 // - ENOSPC while writing a batch or creating a segment: the partial write is truncated away
-//   and the cut synced before anything else is written (under O_DSYNC what fit before ENOSPC
+//   and the cut synced before the callers hear of it (under O_DSYNC what fit before ENOSPC
 //   is already durable; an unsynced cut could bring the failed batch back after a crash), or
 //   the new segment is removed; the batch's callers get DiskFullError, and the log carries on
 //   from its last durable byte; LSNs are handed out only when a batch is written, so the next
@@ -531,9 +531,9 @@ export class Wal {
 
   /**
    * After ENOSPC mid-write: cut the file back to its last acknowledged byte, durably. What
-   * fit before ENOSPC is durable (O_DSYNC), and the next write, also O_DSYNC, need not carry
-   * the truncate with it; unsynced, a crash could revive records their callers were told
-   * failed (DiskFullError), or leave them behind a shorter next batch.
+   * fit before ENOSPC is already durable (O_DSYNC), and the next write may come much later
+   * or never: with the cut unsynced, a crash in between would bring back records whose
+   * callers were told they failed (DiskFullError).
    */
   private async rollBack(active: ActiveSegment, position: number): Promise<void> {
     try {
