@@ -226,13 +226,12 @@ export class GlobalService {
   }
 
   private async runTxn(txn: TxnRequest__Output): Promise<TxnResult> {
-    let checked = txnOf(txn); // validates the whole request before anything is proposed
+    txnOf(txn); // validates the whole request before anything is proposed
     const blobs: { source: ValueSource__Output; where: string }[] = [];
     this.checkOps(txn.success, 'success', blobs);
     this.checkOps(txn.failure, 'failure', blobs);
     await this.resolveBlobs(blobs);
-    if (blobs.length > 0) checked = txnOf(txn); // with the blob sizes resolveBlobs filled in
-    const result = await this.deps.node.submit(writeIdOf(txn.writeId), txn, checked);
+    const result = await this.deps.node.submit(writeIdOf(txn.writeId), txn);
     if (result.failure !== null) {
       switch (result.failure.code) {
         case 'KEY_OCCUPIED': throw new KeyOccupiedError(result.failure.message);

@@ -11,7 +11,7 @@ import { assert } from '../protocol/assert.ts';
 import type { Clock, Timer } from '../protocol/backoff.ts';
 import { checkInteger } from '../protocol/config-check.ts';
 import { ClosedError, CorruptError, InvalidArgumentError, NotFoundError, NotLeaderError, UnavailableError } from '../protocol/errors.ts';
-import type { TxnRequest } from '../protocol/generated/dstore/v1/TxnRequest.ts';
+import type { TxnRequest__Output } from '../protocol/generated/dstore/v1/TxnRequest.ts';
 import {
   compareBallots,
   defaultConfig,
@@ -25,12 +25,12 @@ import {
   type ReplicaStatus,
   vouchesForPersist,
 } from '../consensus/index.ts';
-import { decodeCommand, encodeCommand } from './codec.ts';
+import { decodeCommand, encodeCommand, txnOf } from './codec.ts';
 import { ProgressWaiters } from './progress-waiters.ts';
 import { ProposalBatcher, BATCHER_DEFAULTS, type BatcherConfig, type ProposeOutcome } from './proposal-batcher.ts';
 import { decodeSnapshot, encodeSnapshot } from './state/snapshot.ts';
 import { StateMachine, STATE_MACHINE_DEFAULTS, type StateMachineConfig } from './state/state-machine.ts';
-import type { Command, InvalidCommand, Txn, TxnResult, WriteId } from './state/types.ts';
+import type { Command, InvalidCommand, TxnResult, WriteId } from './state/types.ts';
 import type { StorageEngine } from './storage/engine.ts';
 
 export interface ReplicaNodeConfig {
@@ -241,11 +241,12 @@ export class ReplicaNode {
    * resolves with its result once decided and applied here. Fails with NotLeaderError
    * (retry at the hint), UnavailableError (retry), InvalidArgumentError.
    */
-  submit(writeId: WriteId | null, txn: TxnRequest, checked: Txn): Promise<TxnResult> {
+  submit(writeId: WriteId | null, txn: TxnRequest__Output): Promise<TxnResult> {
     if (this.closed) return Promise.reject(new ClosedError('replica is shutting down'));
     if (!this.isLeader()) return Promise.reject(this.notLeader());
+    // Converted from the very object encoded, so it is what a follower decodes (codec.test.ts).
     const bytes = encodeCommand(writeId, txn);
-    this.proposedHere.set(bytes, { writeId, txn: checked });
+    this.proposedHere.set(bytes, { writeId, txn: txnOf(txn) });
     return this.batcher.submit(bytes);
   }
 

@@ -140,11 +140,10 @@ function decodeHeader(header: ResponseHeader__Output | null, what: string): Head
 
 export function decodeBinding(kv: KeyValue__Output | null, what: string): KeyBinding {
   if (kv === null) throw malformed(`${what}: binding missing`);
-  // The message names the key only on failure: this runs for every binding a response carries.
-  if (kv.hash.byteLength !== HASH_BYTES) decodeHash(kv.hash, `${what} (key ${JSON.stringify(kv.key)})`);
   return {
     key: kv.key,
-    hash: hashFromBytes(kv.hash),
+    // The error text naming the key is built only for a bad hash: this runs for every binding.
+    hash: kv.hash.byteLength === HASH_BYTES ? hashFromBytes(kv.hash) : decodeHash(kv.hash, `${what} (key ${JSON.stringify(kv.key)})`),
     size: kv.size,
     createRevision: kv.createRevision,
     modRevision: kv.modRevision,
