@@ -44,6 +44,21 @@ export class CorruptFileError extends CorruptError {
   }
 }
 
+/**
+ * Something other than a regular file (a FIFO, socket, device, directory or symbolic link)
+ * where the engine expects one of its own files. Refused before it is opened: reading a FIFO
+ * would block start-up forever, a device could be anything. The engine never makes such
+ * things, so one in the data directory is foreign: the message names it.
+ */
+export class NotRegularFileError extends CorruptError {
+  constructor(
+    readonly file: string,
+    readonly kind: string,
+  ) {
+    super(`${file} is a ${kind}, not a regular file: the storage engine only reads regular files it wrote itself; move it out of the data directory (and restore the file it replaced from a backup or a peer, see docs/operations.md "Damaged storage")`);
+  }
+}
+
 /** The errno code of a file-system error (`ENOSPC`, `EIO`, ...), or undefined. */
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;

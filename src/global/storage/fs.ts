@@ -4,6 +4,8 @@
 //
 // Contract shared by every implementation:
 // - Errors are Node-style: an Error with `code` ('ENOENT', 'EEXIST', 'ENOSPC', 'EIO', ...).
+// - `open` refuses anything but a regular file (FIFO, socket, device, directory, symlink)
+//   with NotRegularFileError naming it, before opening it (a FIFO would block the open).
 // - Nothing is durable until `datasync` (file contents and size) or `syncDir` (names created,
 //   renamed or removed in that directory) has resolved. A crash may keep any part of what
 //   was written since, in any sector order.
@@ -23,6 +25,7 @@
 // a synchronous fast path was rejected because it would block the event loop for each fsync.
 
 import fs from 'node:fs';
+import { NotRegularFileError } from './errors.ts';
 
 /** 'read': existing file, read only. 'write': existing file, read and write, not truncated.
  *  'create': a new file, read and write; rejects with EEXIST when the name exists.
@@ -68,13 +71,34 @@ export interface FileSystem {
 const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL } = fs.constants;
 /** Undefined where the platform lacks it (Windows); NodeFile then syncs after each write. */
 const O_DSYNC: number | undefined = fs.constants.O_DSYNC;
+/** Against a FIFO or symlink swapped in between the type check and the open (no effect on
+ *  regular files): the open fails or returns at once instead of following or blocking. */
+const O_GUARD = (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
 const OPEN_FLAGS: Record<OpenMode, number> = {
-  read: O_RDONLY,
-  write: O_RDWR,
-  create: O_RDWR | O_CREAT | O_EXCL,
-  'write-dsync': O_RDWR | (O_DSYNC ?? 0),
-  'create-dsync': O_RDWR | O_CREAT | O_EXCL | (O_DSYNC ?? 0),
+  read: O_RDONLY | O_GUARD,
+  write: O_RDWR | O_GUARD,
+  create: O_RDWR | O_CREAT | O_EXCL | O_GUARD,
+  'write-dsync': O_RDWR | (O_DSYNC ?? 0) | O_GUARD,
+  'create-dsync': O_RDWR | O_CREAT | O_EXCL | (O_DSYNC ?? 0) | O_GUARD,
 };
+
+/**
+ * Rejects with NotRegularFileError when something other than a regular file is at `path`
+ * (lstat: a symlink is refused, not followed); resolves when nothing is there (the open
+ * then reports ENOENT, or creates the file).
+ */
+async function refuseOddFile(path: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.lstat(path);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ENOENT') return;
+    throw err;
+  }
+  if (st.isFile()) return;
+  const kind = st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character device' : st.isBlockDevice() ? 'block device' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symbolic link' : 'special file';
+  throw new NotRegularFileError(path, kind);
+}
 
 class NodeFile implements StorageFile {
   private closed = false;
@@ -137,7 +161,8 @@ class NodeFile implements StorageFile {
 
 /** The real file system. Stateless; one instance may serve every store. */
 export class NodeFileSystem implements FileSystem {
-  open(path: string, mode: OpenMode): Promise<StorageFile> {
+  async open(path: string, mode: OpenMode): Promise<StorageFile> {
+    await refuseOddFile(path);
     return new Promise((resolve, reject) => {
       fs.open(path, OPEN_FLAGS[mode], 0o644, (err, fd) => (err !== null ? reject(err) : resolve(new NodeFile(fd, isDsyncMode(mode)))));
     });
