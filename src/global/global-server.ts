@@ -174,7 +174,11 @@ export class GlobalServer {
     const blobBytesMax = options.limits?.blobBytesMax ?? SERVER_LIMITS_DEFAULTS.blobBytesMax;
     const blobStoreConfig = validateBlobStoreConfig({ ...options.storage?.blobs, ...options.blobs?.store, blobBytesMax });
     const fs = metrics === null ? new NodeFileSystem() : metrics.meterFileSystem(new NodeFileSystem());
-    const storage = await StorageEngine.open({ ...options.storage, fs, dir: options.dataDir, clock: { nowMs: () => Date.now() }, blobs: blobStoreConfig });
+    // A consensus log that lost records is recovered from peers when there are any; a single
+    // replica has none, so its start is refused with what to do (storage/engine.ts).
+    const walLoss = options.members.size > 1 ? 'recover' : 'refuse';
+    const storage = await StorageEngine.open({ ...options.storage, fs, dir: options.dataDir, clock: { nowMs: () => Date.now() }, blobs: blobStoreConfig, walLoss });
+    for (const warning of storage.warnings) log.warn(warning.event, { message: warning.message, dataDir: options.dataDir });
     const peers = new Map([...options.members].filter(([id]) => id !== options.replicaId));
     const onFatal = options.onFatal ?? ((err: unknown) => {
       log.error('replica.fatal', errorFields(err, true));

@@ -15,6 +15,11 @@
 // removed segment, and a crash at any point leaves a log that recovers the same state.
 // The caller must have made the snapshot through `snapshotThrough` durable first.
 //
+// The mark (wal-mark.ts, with `markPath`): on open the recovered log is checked against it. A
+// log that ends below the mark's end, starts above its first LSN, or lost the hard state the
+// mark says it held has lost records: `loss` describes it, and the mark is left alone until
+// the owner resolves it (`recoverFromLoss`), so a refused start is refused again next time.
+//
 // Failure: after any failed append (DiskFullError, StorageFatalError) the store refuses all
 // later calls with that error. The consensus core has already moved on in memory as if the
 // write succeeded, so the only safe continuation is a restart that recovers from disk.
@@ -28,6 +33,7 @@ import type { FileSystem } from './fs.ts';
 import { joinPath } from './fs.ts';
 import { segmentName } from './segment.ts';
 import { Wal, type WalConfig } from './wal.ts';
+import { readWalMark, writeWalMark, type WalMark } from './wal-mark.ts';
 
 const RECORD_READY = 1;
 const RECORD_CHECKPOINT = 2;
@@ -43,6 +49,18 @@ export interface StableStoreOptions {
   /** Directory of the consensus WAL (created if missing). */
   readonly dir: string;
   readonly wal?: Partial<WalConfig>;
+  /** The log's mark file (wal-mark.ts), checked on open and kept up to date; none if absent. */
+  readonly markPath?: string;
+}
+
+/** What the mark says the log held and what was found instead (see the file comment). */
+export interface WalLoss {
+  readonly markPath: string;
+  readonly walDir: string;
+  readonly expected: WalMark;
+  readonly found: WalMark;
+  /** One sentence naming the files and what is missing. */
+  readonly description: string;
 }
 
 interface LiveEntry {
@@ -62,6 +80,16 @@ export class StableStore {
   private failure: Error | undefined;
   private compacting: Promise<unknown> = Promise.resolve();
   private wal!: Wal;
+  private fs!: FileSystem;
+  /** Whether the log holds a hard state (one was replayed or appended). */
+  private hardStateRecorded = false;
+  private markPath: string | undefined;
+  /** What the mark file says now (the last written or read); undefined without one. */
+  private marked: WalMark | undefined;
+  private markWork: Promise<unknown> = Promise.resolve();
+  /** A refresh asked for by `persist` is queued or running: it asks for no other. */
+  private markRefreshing = false;
+  private lossFound: WalLoss | undefined;
 
   private constructor() {}
 
@@ -72,6 +100,7 @@ export class StableStore {
    */
   static async open(options: StableStoreOptions): Promise<StableStore> {
     const store = new StableStore();
+    store.fs = options.fs;
     store.wal = await Wal.open({
       fs: options.fs,
       dir: options.dir,
@@ -85,7 +114,29 @@ export class StableStore {
         }
       },
     });
+    if (options.markPath !== undefined) await store.checkMark(options.markPath, options.dir);
     return store;
+  }
+
+  /**
+   * Set when the log is shorter than its mark says (see the file comment): records, possibly
+   * promises and accepts among them, were lost. Cleared by `recoverFromLoss`.
+   */
+  get loss(): WalLoss | undefined {
+    return this.lossFound;
+  }
+
+  /**
+   * Resolves a `loss` by recovering from peers: durably records the current hard state with
+   * `recovering` set (the replica then votes on nothing until its peers told it what it may
+   * have promised and accepted, docs/consensus.md), then rewrites the mark to the log as it
+   * is. A crash in between recovers again (the recovering hard state is durable first).
+   */
+  async recoverFromLoss(): Promise<void> {
+    if (this.lossFound === undefined) return;
+    await this.persist({ hardState: { ...this.hardState, recovering: true }, entries: [] });
+    this.lossFound = undefined;
+    await this.refreshMark();
   }
 
   /** What the core starts from: latest hard state, live entries ascending, snapshot point. */
@@ -108,6 +159,18 @@ export class StableStore {
     const lsn = this.wal.lsnNext;
     const written = this.wal.append(RECORD_READY, encodeReady(update));
     this.remember(update, lsn);
+    // Rarely true: the first hard state, or the WAL moved to a new segment (file comment).
+    if (this.marked !== undefined && !this.markRefreshing && (this.hardStateRecorded !== this.marked.hardState || this.wal.activeSegmentFirstLsn > this.marked.lsnEnd)) {
+      this.markRefreshing = true;
+      this.refreshMark().then(
+        () => {
+          this.markRefreshing = false;
+        },
+        (err: unknown) => {
+          this.failure ??= err instanceof Error ? err : new Error(String(err));
+        },
+      );
+    }
     return written.catch((err: unknown) => this.failWith(err));
   }
 
@@ -131,8 +194,10 @@ export class StableStore {
     const carry = carried.length === 0 ? Promise.resolve() : this.wal.append(RECORD_READY, encodeReady({ entries: carried }));
     if (carried.length > 0) this.remember({ entries: carried }, carriedLsn);
     assert([...this.live.values()].every((l) => l.lsn >= cutLsn), 'compact: a live entry would be left in a removed segment');
+    // The mark moves its first LSN up before segments go, so it never claims a segment that
+    // a crash after the removal would find missing.
     const run = Promise.all([checkpoint, carry]).then(
-      () => this.wal.removeSegmentsBelow(cutLsn),
+      () => this.refreshMark(cutLsn).then(() => this.wal.removeSegmentsBelow(cutLsn)),
       (err: unknown) => this.failWith(err),
     );
     const done = run.then(() => undefined).catch((err: unknown) => this.failWith(err));
@@ -143,8 +208,19 @@ export class StableStore {
   /** Closes the WAL after flushing what was persisted. */
   async close(): Promise<void> {
     await this.compacting;
+    if (this.failure === undefined) await this.refreshMark().catch(() => undefined);
     await this.wal.close();
     this.failure ??= new ClosedError('stable store is closed');
+  }
+
+  /** Whether the log holds a consensus hard state (false for a new, wiped or restored one). */
+  get holdsHardState(): boolean {
+    return this.hardStateRecorded;
+  }
+
+  /** What recovery of the WAL repaired on open (torn tail cut, half-made segment removed). */
+  walRepairs(): readonly string[] {
+    return this.wal.repairs;
   }
 
   /** For tests and metrics: the WAL's segments. */
@@ -165,6 +241,7 @@ export class StableStore {
     } else if (type === RECORD_CHECKPOINT) {
       const checkpoint = decodeCheckpoint(payload);
       this.hardState = checkpoint.hardState;
+      this.hardStateRecorded = true;
       this.advanceSnapshot(checkpoint.snapshotThrough);
     } else {
       throw new Error(`unknown stable-store record type ${type}`);
@@ -172,7 +249,10 @@ export class StableStore {
   }
 
   private remember(update: PersistUpdate, lsn: number): void {
-    if (update.hardState !== undefined) this.hardState = update.hardState;
+    if (update.hardState !== undefined) {
+      this.hardState = update.hardState;
+      this.hardStateRecorded = true;
+    }
     for (const entry of update.entries) {
       if (entry.instance > this.snapshotThrough) this.live.set(entry.instance, { entry, lsn });
     }
@@ -182,6 +262,53 @@ export class StableStore {
     if (snapshotThrough <= this.snapshotThrough) return;
     this.snapshotThrough = snapshotThrough;
     for (const instance of this.live.keys()) if (instance <= snapshotThrough) this.live.delete(instance);
+  }
+
+  /** Compares the recovered log with its mark; sets `loss`, or brings the mark up to date. */
+  private async checkMark(markPath: string, walDir: string): Promise<void> {
+    this.markPath = markPath;
+    const expected = await readWalMark(this.fs, markPath);
+    const found: WalMark = { lsnFirst: this.wal.segmentInfos()[0]?.firstLsn ?? this.wal.lsnNext, lsnEnd: this.wal.lsnNext, hardState: this.hardStateRecorded };
+    if (expected !== undefined) {
+      const missing: string[] = [];
+      if (found.lsnEnd < expected.lsnEnd) missing.push(`it ends before LSN ${found.lsnEnd}, the mark says it reached LSN ${expected.lsnEnd} (${expected.lsnEnd - found.lsnEnd} records missing at the end)`);
+      if (found.lsnFirst > expected.lsnFirst) missing.push(`it starts at LSN ${found.lsnFirst}, the mark says at or below LSN ${expected.lsnFirst} (segments missing at the start)`);
+      if (expected.hardState && !found.hardState) missing.push('it holds no consensus hard state, the mark says it did');
+      if (missing.length > 0) {
+        const segments = this.wal.segmentInfos().map((s) => `${s.path} (${s.sizeBytes} bytes)`);
+        const description = `the consensus log in ${walDir} is shorter than ${markPath} records: ${missing.join('; ')}. `
+          + `Segments found: ${segments.length === 0 ? 'none' : segments.join(', ')}. The log was truncated, emptied or deleted`;
+        this.lossFound = { markPath, walDir, expected, found, description };
+        this.marked = expected;
+        return;
+      }
+    }
+    this.marked = expected ?? { lsnFirst: 0, lsnEnd: 0, hardState: false };
+    await this.refreshMark();
+  }
+
+  /**
+   * Rewrites the mark to what is durable now (after a WAL barrier), with `lsnFirst` when
+   * compaction is about to move the start. Serialized; a no-op without a mark file, while a
+   * loss is unresolved (the mark must keep saying what was lost), or when nothing changed.
+   */
+  private refreshMark(lsnFirst?: number): Promise<void> {
+    const run = this.markWork.then(async () => {
+      const markPath = this.markPath;
+      if (markPath === undefined || this.lossFound !== undefined) return;
+      const next: WalMark = {
+        lsnFirst: lsnFirst ?? this.wal.segmentInfos()[0]?.firstLsn ?? this.wal.lsnNext,
+        lsnEnd: this.wal.lsnNext,
+        hardState: this.hardStateRecorded,
+      };
+      await this.wal.barrier();
+      const old = this.marked;
+      if (old !== undefined && old.lsnFirst === next.lsnFirst && old.lsnEnd === next.lsnEnd && old.hardState === next.hardState) return;
+      await writeWalMark(this.fs, markPath, next);
+      this.marked = next;
+    });
+    this.markWork = run.catch(() => undefined);
+    return run;
   }
 
   private failWith(err: unknown): never {
