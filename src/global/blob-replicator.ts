@@ -379,8 +379,10 @@ export class BlobReplicator {
    * Fetches the blob from a peer (the leader first, then the others), verified against its
    * hash as it streams into the blob store. Single-flight per hash. Resolves at once when it
    * is already held. Throws NotFoundError when a majority of replicas (this one included)
-   * lack it, UnavailableError when the peers that might have it could not be asked, CorruptError
-   * never (a corrupt copy from one peer is discarded and the next asked); UnavailableError once closed.
+   * lack it; CorruptError (DATA_LOSS) when a majority lack a good copy and at least one of
+   * them had one that failed its hash (the blob existed: "not found, upload it" would be
+   * false); UnavailableError when the peers that might have it could not be asked (a corrupt
+   * copy from one peer is discarded and the next asked), and once closed.
    */
   fetch(hash: Hash): Promise<void> {
     if (this.closed) return Promise.reject(shuttingDown());
@@ -400,6 +402,10 @@ export class BlobReplicator {
     const leaderId = this.options.leaderId();
     const order = [...this.peers.keys()].sort((a, b) => (a === leaderId ? -1 : b === leaderId ? 1 : a - b));
     let lacking = 1; // this replica
+    /** Replicas whose copy failed its hash (this one, peers that answered DATA_LOSS). */
+    const damaged: string[] = [];
+    const here = this.options.blobs.damage(hash);
+    if (here !== undefined) damaged.push(`replica ${this.options.selfId} (here): ${here}`);
     const failures: string[] = [];
     for (const peerId of order) {
       if (this.closed) throw shuttingDown();
@@ -409,13 +415,19 @@ export class BlobReplicator {
         return;
       } catch (err) {
         if (err instanceof NotFoundError) lacking++;
+        // Its copy failed its hash (now or earlier), or the bytes it sent did.
+        else if (err instanceof CorruptError) damaged.push(`replica ${peerId}: ${err.message}`);
         else failures.push(`replica ${peerId}: ${describe(err)}`);
         if (err instanceof StorageFatalError) throw err;
       }
     }
     this.stats.fetchFailures++;
     // Durable means held by a majority, and any majority meets every other: when a majority
-    // lacks it, it was never durable (or was collected).
+    // lacks a good copy, no replica can repair it. It existed if any replica held it damaged.
+    const peersDamaged = damaged.length - (here === undefined ? 0 : 1);
+    if (damaged.length > 0 && lacking + peersDamaged >= this.majority) {
+      throw new CorruptError(`blob ${hash} has no good copy on a majority of the replicas: ${damaged.join('; ')}${failures.length === 0 ? '' : `; ${failures.join('; ')}`}. Keys bound to it cannot be read; if you still have its bytes, upload them again with PutBlob, which repairs every replica`);
+    }
     if (lacking >= this.majority) throw new NotFoundError(`blob ${hash} is on none of the replicas asked (${lacking} of ${this.options.members.size} lack it): upload it with PutBlob`);
     throw new UnavailableError(`blob ${hash} could not be fetched from a peer: ${failures.join('; ')}: retry`);
   }
@@ -517,7 +529,11 @@ export class BlobReplicator {
   private async fetchBlob(call: grpc.ServerWritableStream<FetchBlobRequest__Output, BlobChunk>): Promise<void> {
     this.checkCluster(call.metadata);
     const hash = hashFromBytes(call.request.hash);
-    if (!this.options.blobs.has(hash)) throw new NotFoundError(`replica ${this.options.selfId} does not hold blob ${hash}`);
+    if (!this.options.blobs.has(hash)) {
+      const damage = this.options.blobs.damage(hash);
+      if (damage !== undefined) throw new CorruptError(`replica ${this.options.selfId}'s copy of blob ${hash} failed its hash check (${damage}); it fetches a good copy from its peers`);
+      throw new NotFoundError(`replica ${this.options.selfId} does not hold blob ${hash}`);
+    }
     let offset = 0;
     try {
       for await (const piece of this.options.blobs.read(hash, this.config.chunkBytes)) {
@@ -533,7 +549,7 @@ export class BlobReplicator {
     call.end();
   }
 
-  /** A local copy that failed its hash was dropped by the store: fetch it again if it is still needed. */
+  /** A local copy that failed its hash was quarantined by the store: fetch it again if it is still needed. */
   noteLocalFailure(hash: Hash, err: unknown): void {
     if (err instanceof StorageFatalError) this.options.onFatal(err);
     if (err instanceof CorruptError) {

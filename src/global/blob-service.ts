@@ -12,8 +12,11 @@
 // whole blob has hashed to its name (bytes before it are sent as they are read, so a reader
 // acts on the data only once the call ends OK, as the client does). A blob missing here is
 // fetched from a peer first (verified); NOT_FOUND when a majority of replicas lack it. A
-// local copy found corrupt before anything was sent is dropped and fetched again at once;
-// found later, the call fails with DATA_LOSS and the next call gets a repaired copy.
+// local copy that fails its hash is quarantined (blob-store.ts) and repaired from a peer:
+// found before anything was sent, at once, and the call serves the repaired copy; found
+// later, the call fails with DATA_LOSS saying a repair is under way (the next call gets the
+// repaired copy). When no majority holds a good copy, DATA_LOSS names the damaged copies
+// (never NOT_FOUND: the blob existed).
 // A byte range is served from the whole blob's verified read, so a short range of a large
 // blob costs a full read (verification needs every byte).
 
@@ -97,7 +100,11 @@ export class BlobService {
       } catch (err) {
         this.options.replicator.noteLocalFailure(hash, err);
         const retry = attempt === 1 && !progress.sent && (err instanceof CorruptError || err instanceof NotFoundError);
-        if (!retry) throw err;
+        if (retry) continue;
+        if (err instanceof CorruptError && progress.sent) {
+          throw new CorruptError(`${err.message}; part of the blob was sent before its hash check failed: the copy on this replica is quarantined and a repair from a peer is under way, retry the read`, { cause: err });
+        }
+        throw err;
       }
     }
   }

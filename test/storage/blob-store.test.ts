@@ -1,7 +1,7 @@
 // Proves the blob store: small blobs inline in the pack log and large ones in files named by
 // hash (written temp -> datasync -> rename -> directory sync) both survive a crash once put;
 // put is idempotent; streamed puts hash as bytes arrive and refuse a wrong expected hash;
-// every read verifies, and a corrupt copy is dropped so a later put repairs it; garbage
+// every read verifies, and a corrupt copy is quarantined so a later put repairs it; garbage
 // collection deletes exactly the unreferenced blobs past their grace period (measured by the
 // injected clock), never one a concurrent put just claimed, and compacts the pack; a full
 // disk and a failed fsync are typed errors that leave no partial files.
@@ -105,16 +105,26 @@ describe('BlobStore put and get', () => {
 });
 
 describe('BlobStore verification', () => {
-  it('refuses a large blob whose file changed, drops it, and lets a put repair it', async () => {
+  it('refuses a large blob whose file changed, quarantines the file, and lets a put repair it', async () => {
     const fs = new FaultFileSystem({ seed: 6 });
     const store = await open(fs);
     const large = blob(5000, 1);
     const hash = await store.put(large);
     fs.flipBit(`${DIR}/large/${hash}.blob`, 4000);
+    const bad = fs.contents(`${DIR}/large/${hash}.blob`)!;
     await assert.rejects(store.get(hash), (err: unknown) => err instanceof CorruptError && err.message.includes(hash) && /content hash mismatch/.test(err.message));
     assert.equal(store.has(hash), false);
+    // Kept, not deleted: renamed aside where the scan does not take it for a blob.
+    const quarantined = (await fs.readdir(`${DIR}/large`)).filter((n) => n.startsWith(`${hash}.corrupt-`));
+    assert.equal(quarantined.length, 1);
+    assert.deepEqual(fs.contents(`${DIR}/large/${quarantined[0]}`), bad);
+    assert.match(store.damage(hash) ?? '', new RegExp(`content hash mismatch.*moved to ${DIR}/large/${quarantined[0]}`));
     await store.put(large);
     assert.deepEqual(await store.get(hash), large);
+    assert.equal(store.damage(hash), undefined, 'repaired');
+    const disk = fs.crashNow('lose-unsynced');
+    assert.deepEqual((await disk.readdir(`${DIR}/large`)).filter((n) => n.startsWith(`${hash}.corrupt-`)), quarantined, 'the quarantine was durable');
+    assert.deepEqual(await (await open(disk)).get(hash), large);
   });
 
   it('streams a blob out in pieces, withholding the last piece of a corrupt one', async () => {

@@ -3,7 +3,8 @@
 // A blob is written to `<hash or "stream">.partial-<n>` (hashed as the bytes arrive when they
 // stream in), fdatasynced, renamed to its hash's name and the directory fsynced; only then is
 // it in the index. Stray partial files are deleted on open. A file's name is its claim, never
-// trusted: every read re-hashes the bytes.
+// trusted: every read re-hashes the bytes. A file that failed its hash is quarantined: renamed
+// in place to `<hash>.corrupt-<suffix>` (a name the scan ignores), kept for the operator.
 
 import { CorruptError, NotFoundError } from '../../protocol/errors.ts';
 import { Hasher, isHash, verifyHash, type Hash } from '../../protocol/hash.ts';
@@ -193,6 +194,22 @@ export class BlobFiles {
       if (errnoCode(err) !== 'ENOENT') throw err;
     });
     return size;
+  }
+
+  /**
+   * Takes a blob that failed its hash out of the index and renames its file to
+   * `<hash>.corrupt-<suffix>` (then syncs the directory); returns that path, or undefined when
+   * the blob is not held. The caller holds the hash's lock. Throws file-system errors.
+   */
+  async quarantine(hash: Hash, suffix: string): Promise<string | undefined> {
+    const size = this.sizes.get(hash);
+    if (size === undefined) return undefined;
+    this.sizes.delete(hash);
+    this.bytesTotal -= size;
+    const to = joinPath(this.dir, `${hash}.corrupt-${suffix}`);
+    await this.fs.rename(joinPath(this.dir, `${hash}${SUFFIX}`), to);
+    await this.fs.syncDir(this.dir);
+    return to;
   }
 
   async syncDir(): Promise<void> {

@@ -7,9 +7,13 @@
 // commits). Per hash, putting and deleting are serialized by a lock, so a collection can
 // never delete a file that a concurrent put of the same bytes has just claimed as present.
 //
-// Corruption: a blob whose bytes fail their hash is dropped from the store when found (its
-// file removed), and the read throws CorruptError; a later put of the same bytes (for example
-// fetched from a peer) repairs it. Bytes that fail their hash are never returned.
+// Corruption: a blob whose bytes fail their hash is taken out of the store when found and
+// the read throws CorruptError. The bad copy is kept for the operator, never deleted: a large
+// blob's file is renamed to `<hash>.corrupt-<ms>-<n>` beside the others; an inline blob's
+// record stays in the pack log (until compaction drops it with other garbage). The store
+// remembers the damage (`damage(hash)`), so that callers can answer DATA_LOSS rather than
+// "not found" while it lasts; a later put of the same bytes (fetched from a peer, or uploaded
+// again) repairs it. Bytes that fail their hash are never returned.
 
 import { ClosedError, CorruptError, InvalidArgumentError, TooLargeError } from '../../protocol/errors.ts';
 import { Hasher, hashOf, type Hash } from '../../protocol/hash.ts';
@@ -69,6 +73,9 @@ export function validateBlobStoreConfig(partial: Partial<BlobStoreConfig> = {}):
   return config;
 }
 
+/** Damaged blobs remembered at most (oldest forgotten first); damage is rare. */
+const DAMAGED_REMEMBERED_MAX = 10_000;
+
 export interface BlobStoreOptions {
   readonly fs: FileSystem;
   /** Directory of the blob store (`pack/` and `large/` are made inside). */
@@ -87,6 +94,9 @@ export class BlobStore {
   private readonly lastPutMs = new Map<Hash, number>();
   private readonly locks = new Map<Hash, Promise<unknown>>();
   private failure: Error | undefined;
+  /** Blobs found corrupt and not repaired since: hash -> where the bad copy went. Insertion order is age. */
+  private readonly damaged = new Map<Hash, string>();
+  private quarantined = 0;
 
   private constructor(
     private readonly pack: BlobPack,
@@ -130,15 +140,19 @@ export class BlobStore {
     await this.withLock(hash, async () => {
       this.lastPutMs.set(hash, this.clock.nowMs());
       if (this.has(hash)) return;
-      if (bytes.byteLength <= this.config.inlineBytesMax) return this.pack.put(hash, bytes);
-      const partial = await this.files.begin(hash);
-      try {
-        await this.files.append(partial, bytes);
-        await this.files.publish(partial, hash);
-      } catch (err) {
-        await this.files.discard(partial);
-        throw err;
+      if (bytes.byteLength <= this.config.inlineBytesMax) {
+        await this.pack.put(hash, bytes);
+      } else {
+        const partial = await this.files.begin(hash);
+        try {
+          await this.files.append(partial, bytes);
+          await this.files.publish(partial, hash);
+        } catch (err) {
+          await this.files.discard(partial);
+          throw err;
+        }
       }
+      this.damaged.delete(hash);
     });
     return hash;
   }
@@ -182,6 +196,7 @@ export class BlobStore {
         this.lastPutMs.set(hash, this.clock.nowMs());
         if (this.has(hash)) return this.files.discard(written);
         await this.files.publish(written, hash);
+        this.damaged.delete(hash);
       });
       return { hash, sizeBytes };
     } catch (err) {
@@ -192,14 +207,14 @@ export class BlobStore {
 
   /**
    * The blob's bytes, verified against `hash` (a new buffer the caller owns). Throws
-   * NotFoundError, CorruptError (the bad copy is dropped; see the file comment), ClosedError.
+   * NotFoundError, CorruptError (the bad copy is quarantined; see the file comment), ClosedError.
    */
   async get(hash: Hash): Promise<Buffer> {
     this.checkLive();
     try {
       return this.pack.has(hash) ? await this.pack.get(hash) : await this.files.get(hash);
     } catch (err) {
-      if (err instanceof CorruptError) await this.withLock(hash, () => this.dropCorrupt(hash));
+      if (err instanceof CorruptError) await this.withLock(hash, () => this.quarantine(hash, err));
       throw err;
     }
   }
@@ -208,7 +223,7 @@ export class BlobStore {
    * The blob in pieces of at most `chunkBytes` (for sending to a peer without holding a large
    * blob whole); each piece is a new buffer the consumer owns. Verified: for a large blob the
    * last piece is withheld and CorruptError thrown instead when the bytes do not match (the
-   * bad copy is dropped, as in `get`). Consumers must not act on the pieces before the end.
+   * bad copy is quarantined, as in `get`). Consumers must not act on the pieces before the end.
    * Throws NotFoundError, ClosedError.
    */
   async *read(hash: Hash, chunkBytes = 1024 * 1024): AsyncGenerator<Uint8Array> {
@@ -223,13 +238,21 @@ export class BlobStore {
     try {
       yield* this.files.read(hash, chunkBytes);
     } catch (err) {
-      if (err instanceof CorruptError) await this.withLock(hash, () => this.dropCorrupt(hash));
+      if (err instanceof CorruptError) await this.withLock(hash, () => this.quarantine(hash, err));
       throw err;
     }
   }
 
   has(hash: Hash): boolean {
     return this.pack.has(hash) || this.files.has(hash);
+  }
+
+  /**
+   * When this store's copy of `hash` failed its hash check and was not repaired since: what
+   * happened and where the bad copy is (one sentence). Forgotten on restart.
+   */
+  damage(hash: Hash): string | undefined {
+    return this.damaged.get(hash);
   }
 
   sizeBytes(hash: Hash): number | undefined {
@@ -300,9 +323,24 @@ export class BlobStore {
     return err;
   }
 
-  private async dropCorrupt(hash: Hash): Promise<void> {
+  private async quarantine(hash: Hash, err: CorruptError): Promise<void> {
+    if (!this.has(hash)) return; // a concurrent read found it first
     this.lastPutMs.delete(hash);
-    if (this.pack.remove(hash) === undefined) await this.files.remove(hash).catch(() => undefined);
+    let where: string;
+    if (this.pack.remove(hash) !== undefined) {
+      where = 'its record stays in the inline-blob log until compaction';
+    } else {
+      try {
+        const to = await this.files.quarantine(hash, `${this.clock.nowMs()}-${++this.quarantined}`);
+        where = to === undefined ? 'it was gone already' : `the bad copy was moved to ${to}`;
+      } catch (moveErr) {
+        // Out of the index already: the read fails as it would have; say why the file stayed.
+        where = `the bad copy could not be moved aside (${moveErr instanceof Error ? moveErr.message : String(moveErr)})`;
+      }
+    }
+    this.damaged.delete(hash);
+    this.damaged.set(hash, `${err.message}; ${where}`);
+    if (this.damaged.size > DAMAGED_REMEMBERED_MAX) this.damaged.delete(this.damaged.keys().next().value!);
   }
 
   /** Runs `fn` after every earlier holder of `hash`'s lock; records fatal failures. */
