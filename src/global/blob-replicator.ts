@@ -553,6 +553,7 @@ export class BlobReplicator {
   noteLocalFailure(hash: Hash, err: unknown): void {
     if (err instanceof StorageFatalError) this.options.onFatal(err);
     if (err instanceof CorruptError) {
+      this.log(`blob ${hash}: ${this.options.blobs.damage(hash) ?? err.message}; fetching a good copy from a peer`);
       this.durable.delete(hash);
       this.enqueueFetch(hash);
     }
