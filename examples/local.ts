@@ -151,8 +151,8 @@ async function main(): Promise<void> {
       const registry = new Registry();
       collectDefaultMetrics({ register: registry });
       registerLocalMetrics(registry, local);
-      metrics = await serveMetrics(registry, args.metricsListen);
-      console.log(`Metrics on http://${metrics.address}/metrics`);
+      metrics = await serveMetrics(registry, args.metricsListen, { tls: args.security.tls, logger: args.logger });
+      console.log(`Metrics on ${metrics.url}`);
     }
   } catch (err) {
     console.error(`local.ts: ${(err as Error).message}`);
