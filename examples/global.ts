@@ -73,8 +73,8 @@ async function runReplica(args: ReplicaArgs, ops: ReplicaOps): Promise<void> {
   await server.start({ replicaId: args.replicaId, members, dataDir: args.dataDir, clusterId: args.clusterId });
   let metrics: MetricsEndpoint | null = null;
   if (registry !== undefined && metricsListen !== null) {
-    metrics = await serveMetrics(registry, metricsListen);
-    console.log(`Metrics on http://${metrics.address}/metrics`);
+    metrics = await serveMetrics(registry, metricsListen, { tls: security.tls, logger });
+    console.log(`Metrics on ${metrics.url}`);
   }
   console.log(`Dstore server listening on ${server.address}`);
   if (args.members.size > 1) console.log(`replica ${args.replicaId} of ${args.members.size} (pid ${process.pid}), data in ${args.dataDir}`);

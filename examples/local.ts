@@ -7,8 +7,10 @@
 //   npx tsx examples/local.ts --global h1:p1,h2:p2,h3:p3 --listen 127.0.0.1:50053
 //   printf 'SET a 1\nGET a\n' | npx tsx examples/local.ts       scripted: works the same on a pipe
 //
-// History is kept across runs in ~/.dstore_history (or $DSTORE_HISTORY) when on a terminal.
-import { appendFileSync, readFileSync } from 'node:fs';
+// History is kept across runs in ~/.dstore_history (or $DSTORE_HISTORY), readable by its owner
+// only (it holds the values typed). Node's .load, .save and .editor are not offered: they read
+// and write any file named, and edit JavaScript, which this prompt does not run.
+import { appendFileSync, chmodSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import repl from 'node:repl';
@@ -108,6 +110,20 @@ function historyFile(): string {
   return process.env.DSTORE_HISTORY ?? join(homedir(), '.dstore_history');
 }
 
+/** History holds values: owner only. New files are made 0600; an older, looser one is tightened. */
+const HISTORY_FILE_MODE = 0o600;
+
+function tightenHistory(): void {
+  try {
+    if ((statSync(historyFile()).mode & 0o077) !== 0) chmodSync(historyFile(), HISTORY_FILE_MODE);
+  } catch {
+    // No history yet, or not ours to change: it is a convenience either way.
+  }
+}
+
+/** Node's commands that do not belong in this prompt (the file comment says why). */
+const REMOVED_REPL_COMMANDS = ['load', 'save', 'editor'];
+
 async function main(): Promise<void> {
   let args: Args;
   try {
@@ -135,8 +151,8 @@ async function main(): Promise<void> {
       const registry = new Registry();
       collectDefaultMetrics({ register: registry });
       registerLocalMetrics(registry, local);
-      metrics = await serveMetrics(registry, args.metricsListen);
-      console.log(`Metrics on http://${metrics.address}/metrics`);
+      metrics = await serveMetrics(registry, args.metricsListen, { tls: args.security.tls, logger: args.logger });
+      console.log(`Metrics on ${metrics.url}`);
     }
   } catch (err) {
     console.error(`local.ts: ${(err as Error).message}`);
@@ -173,6 +189,8 @@ async function main(): Promise<void> {
       this.displayPrompt();
     },
   });
+  for (const name of REMOVED_REPL_COMMANDS) delete (session.commands as Record<string, unknown>)[name];
+  tightenHistory();
   if (terminal) {
     session.setupHistory(historyFile(), (err) => {
       if (err !== null) console.error(`(history is not kept: ${err.message})`);
@@ -193,7 +211,7 @@ async function main(): Promise<void> {
 /** Without a terminal the REPL keeps no history itself; scripted sessions are appended here. */
 function appendHistory(line: string): void {
   try {
-    appendFileSync(historyFile(), `${line}\n`);
+    appendFileSync(historyFile(), `${line}\n`, { mode: HISTORY_FILE_MODE });
   } catch {
     // History is a convenience: a read-only home must not stop the REPL.
   }

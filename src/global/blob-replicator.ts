@@ -22,7 +22,7 @@
 // Peer calls carry the cluster id in metadata; a replica refuses blob calls from another
 // cluster. Nothing a peer sends can crash a replica: every handler answers with a status.
 
-import { CLUSTER_ID_METADATA } from './peer-transport.ts';
+import { CLUSTER_ID_METADATA, CLUSTER_MISMATCH } from './peer-transport.ts';
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, type Clock, type Random, type Timer } from '../protocol/backoff.ts';
 import { checkInteger } from '../protocol/config-check.ts';
@@ -506,7 +506,7 @@ export class BlobReplicator {
   private checkCluster(metadata: grpc.Metadata): void {
     const clusterId = metadata.get(CLUSTER_ID_METADATA)[0];
     if (clusterId !== this.options.clusterId) {
-      throw new InvalidArgumentError(`blob call from cluster ${JSON.stringify(clusterId ?? null)}, this replica is in cluster ${JSON.stringify(this.options.clusterId)}: check the --peers list`);
+      throw new InvalidArgumentError(`blob call: ${CLUSTER_MISMATCH}`);
     }
   }
 

@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { randomInt } from 'node:crypto';
 import { systemClock, systemRandom, type Clock } from '../protocol/backoff.ts';
-import { UnavailableError, InvalidArgumentError } from '../protocol/errors.ts';
+import { UnavailableError, InvalidArgumentError, UnauthenticatedError } from '../protocol/errors.ts';
 import { toGrpcStatus } from '../protocol/grpc-status.ts';
 import { createLogger, errorFields, type Logger } from '../protocol/log.ts';
 import type { Registry } from 'prom-client';
@@ -19,6 +19,7 @@ import { addReflection, ServingHealth } from './introspection.ts';
 import { GlobalMetrics, type RequestTimers } from './metrics.ts';
 import { checkServerSecurity, NO_SECURITY, peerCredentials, serverSide, type ServerSecurity } from './server-security.ts';
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
+import { PeerIdentity, type CallWithAuth } from './peer-identity.ts';
 import { guardRequests } from './request-guard.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
 import { formatBallot } from '../consensus/index.ts';
@@ -91,6 +92,8 @@ interface Running {
   readonly fetcher: SnapshotFetcher;
   readonly clusterId: string;
   readonly requests: RequestTimers | undefined;
+  /** Whether a Replica-service caller's certificate names a member's host (peer-identity.ts). */
+  readonly identity: PeerIdentity;
 }
 
 export class GlobalServer {
@@ -185,6 +188,7 @@ export class GlobalServer {
       process.exit(70);
     });
     const credentials = peerCredentials(this.security);
+    const identity = new PeerIdentity(options.members, this.security.tls !== null);
     const holder: { node: ReplicaNode | null } = { node: null };
     const transport = new PeerTransport({
       selfId: options.replicaId,
@@ -200,6 +204,7 @@ export class GlobalServer {
           holder.node?.step(m);
         },
       onPeerState: (peer, connected) => log.info(connected ? 'peer.connected' : 'peer.disconnected', { peer, address: peers.get(peer) }),
+      identity,
     });
     const node = await ReplicaNode.open(
       { ...REPLICA_NODE_DEFAULTS, ...options.node, replicaId: options.replicaId, members: options.members },
@@ -264,7 +269,7 @@ export class GlobalServer {
     node.setSnapshotNeededHandler((from, throughMin) => fetcher.request(from, throughMin));
     const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, { ...SUBSCRIPTION_HUB_DEFAULTS, ...options.subscriptions }, () => node.hasLiveLeader());
     node.addAppliedListener((revision) => subscriptions.applied(revision));
-    this.running = { storage, node, transport, service, unary: service.unaryHandlers(), subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId, requests: metrics?.requests };
+    this.running = { storage, node, transport, service, unary: service.unaryHandlers(), subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId, requests: metrics?.requests, identity };
     metrics?.attach({
       node,
       dataDir: options.dataDir,
@@ -406,12 +411,33 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
   };
 }
 
+/** The refusal of a Replica-service caller whose certificate names no member's host, or null. */
+function impostor(running: Running, call: CallWithAuth): grpc.ServiceError | null {
+  const problem = running.identity.problem(call);
+  if (problem === null) return null;
+  const s = toGrpcStatus(new UnauthenticatedError(problem));
+  return Object.assign(new Error(s.details), s);
+}
+
 function replicaHandlers(target: () => Running | null): ReplicaHandlers {
   return {
+    // Exchange checks the certificate against the replica its hello names (peer-transport.ts).
     Exchange: whenRunning(target, (running, call) => running.transport.handleExchange(call)),
-    StoreBlob: whenRunningWithCallback(target, (running, call, callback) => running.blobReplicator.handleStoreBlob(call, callback)),
-    FetchBlob: whenRunning(target, (running, call) => running.blobReplicator.handleFetchBlob(call)),
-    FetchSnapshot: whenRunning(target, (running, call) => serveSnapshot(running.storage.snapshots, call, running.clusterId)),
+    StoreBlob: whenRunningWithCallback(target, (running, call, callback) => {
+      const refusal = impostor(running, call);
+      if (refusal === null) running.blobReplicator.handleStoreBlob(call, callback);
+      else callback(refusal);
+    }),
+    FetchBlob: whenRunning(target, (running, call) => {
+      const refusal = impostor(running, call);
+      if (refusal === null) running.blobReplicator.handleFetchBlob(call);
+      else call.emit('error', refusal);
+    }),
+    FetchSnapshot: whenRunning(target, (running, call) => {
+      const refusal = impostor(running, call);
+      if (refusal === null) serveSnapshot(running.storage.snapshots, call, running.clusterId);
+      else call.emit('error', refusal);
+    }),
   };
 }
 

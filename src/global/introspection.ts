@@ -6,12 +6,16 @@
 //   dstore service report the same.
 // - gRPC server reflection (v1 and v1alpha): the dstore.v1 services and the health service,
 //   so `grpcurl -plaintext host:port list` and `describe` work without the .proto files.
+// Both answer only callers Global itself would answer (server-security.ts).
 
 import type * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as HEALTH_PROTO_PATH } from 'grpc-health-check';
 import { PROTO_FILES, PROTO_LOADER_OPTIONS } from '../protocol/proto.ts';
+
+/** The gRPC services this file adds to a server (server-security.ts decides who may call them). */
+export const INTROSPECTION_SERVICES: readonly string[] = ['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
 
 /** The names a health check may ask about; '' is the server as a whole. */
 export const HEALTH_SERVICE_NAMES: readonly string[] = ['', 'dstore.v1.Global', 'dstore.v1.Replica'];

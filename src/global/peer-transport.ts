@@ -9,7 +9,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, BACKOFF_DEFAULTS, type Clock, type Random as BackoffRandom, type Timer } from '../protocol/backoff.ts';
-import { InvalidArgumentError } from '../protocol/errors.ts';
+import { InvalidArgumentError, UnauthenticatedError } from '../protocol/errors.ts';
 import type { PeerFrame, PeerFrame__Output } from '../protocol/generated/dstore/v1/PeerFrame.ts';
 import type { ReplicaClient } from '../protocol/generated/dstore/v1/Replica.ts';
 import type { ConsensusMessage } from '../protocol/generated/dstore/v1/ConsensusMessage.ts';
@@ -17,11 +17,15 @@ import { toGrpcStatus } from '../protocol/grpc-status.ts';
 import { dstoreProto } from '../protocol/proto.ts';
 import type { Message } from '../consensus/index.ts';
 import { decodePeerMessage, encodePeerMessage } from './peer-codec.ts';
+import type { PeerIdentity } from './peer-identity.ts';
 import { isRefused, type RefusedMessage } from './request-guard.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** Metadata on peer calls other than Exchange (blobs, snapshots) naming the caller's cluster. */
 export const CLUSTER_ID_METADATA = 'dstore-cluster-id';
+/** The answer to a peer call naming another cluster. It never echoes this replica's cluster
+ *  id: error texts go to whoever called, and the id must not be learnt by asking. */
+export const CLUSTER_MISMATCH = 'cluster id does not match this replica\'s: check --cluster-id and the --peers list';
 /** Messages queued for one peer at most while its stream is busy or down. */
 export const PEER_QUEUE_MESSAGES_MAX = 10_000;
 /** Largest frame a replica accepts from a peer (an Accept carrying many batched commands). */
@@ -49,6 +53,8 @@ export interface PeerTransportOptions {
   readonly onMessage: (message: Message) => void;
   /** Called when a peer's stream comes up or goes down (for status and metrics). */
   readonly onPeerState?: (peerId: number, connected: boolean) => void;
+  /** Checks that a caller's certificate names the host of the replica its hello claims (peer-identity.ts). */
+  readonly identity?: PeerIdentity;
 }
 
 type OutboundState = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed';
@@ -173,7 +179,8 @@ export class PeerTransport {
   /**
    * The server side of Exchange: a peer's stream carrying its messages to us. The first
    * frame must be a hello naming this cluster, this replica, a member and our protocol
-   * version (else FAILED_PRECONDITION); a frame that does not decode or carries a malformed
+   * version (else FAILED_PRECONDITION), from a caller whose certificate names that member's
+   * host (else UNAUTHENTICATED; with TLS, peer-identity.ts); a frame that does not decode or carries a malformed
    * message ends the stream with INVALID_ARGUMENT. Either way only this stream closes, the
    * messages before the bad one stand, and the peer redials.
    */
@@ -194,6 +201,11 @@ export class PeerTransport {
       if (peerId === 0) {
         const problem = this.helloProblem(frame);
         if (problem !== null) return refuse(grpc.status.FAILED_PRECONDITION, problem);
+        const impostor = this.options.identity?.problem(call, frame.hello!.fromReplicaId) ?? null;
+        if (impostor !== null) {
+          const s = toGrpcStatus(new UnauthenticatedError(impostor));
+          return refuse(s.code, s.details, s.metadata);
+        }
         peerId = frame.hello!.fromReplicaId;
         call.write(this.hello(peerId));
       } else if (frame.hello !== null && frame.hello.fromReplicaId !== peerId) {
@@ -226,7 +238,7 @@ export class PeerTransport {
   private helloProblem(frame: PeerFrame__Output): string | null {
     const h = frame.hello;
     if (h === null) return 'the first PeerFrame must carry a hello';
-    if (h.clusterId !== this.options.clusterId) return `cluster id ${JSON.stringify(h.clusterId)} is not this cluster's (${JSON.stringify(this.options.clusterId)})`;
+    if (h.clusterId !== this.options.clusterId) return CLUSTER_MISMATCH;
     if (h.toReplicaId !== this.options.selfId) return `this is replica ${this.options.selfId}, not ${h.toReplicaId}: check the --peers list`;
     if (!this.outbound.has(h.fromReplicaId)) return `replica ${h.fromReplicaId} is not a member of this cluster (members besides this one: ${[...this.outbound.keys()].join(', ')})`;
     if (h.protocolVersion !== PROTOCOL_VERSION) return `protocol version ${h.protocolVersion} is not supported (this replica speaks ${PROTOCOL_VERSION})`;

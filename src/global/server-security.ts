@@ -15,10 +15,20 @@
 // bearer token on plaintext can be read off the wire. So both token settings need `tls`, and
 // a cluster of more than one replica with client tokens needs a peer token (else a client's
 // certificate alone would let it speak as a replica).
+//
+// Once any token is configured, every service the port serves asks for one (auth.ts closes
+// services the policy does not name):
+// - dstore.v1.Replica with client tokens but no peer token (a single replica) is closed: a
+//   lone replica has no peers, and without a peer token nothing would tell a peer from a
+//   client holding a certificate (which would read the whole snapshot, blobs included).
+// - Health and reflection are exactly as open as dstore.v1.Global: with client tokens they
+//   take any client token or the peer token (a load balancer's health probe then needs a
+//   token too); with only a peer token Global is open to certificate holders, so they are.
 
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../protocol/errors.ts';
-import { authInterceptor, TokenTable, type RefusalListener, type ServiceTokens } from '../protocol/auth.ts';
+import { authInterceptor, OPEN_ACCESS, tokenAccess, TokenTable, type RefusalListener, type ServiceAccess } from '../protocol/auth.ts';
+import { INTROSPECTION_SERVICES } from './introspection.ts';
 import { channelCredentials, channelCredentialsWithToken, serverCredentials, type TlsMaterial } from '../protocol/tls.ts';
 
 export interface ServerSecurity {
@@ -45,13 +55,22 @@ export function checkServerSecurity(security: ServerSecurity, memberCount: numbe
   }
 }
 
+/** Why dstore.v1.Replica refuses every call on a replica with client tokens and no peer token. */
+export const NO_PEER_TOKEN_REASON = 'this replica accepts no peer calls without --peer-token-file (it has client tokens, so a certificate alone cannot make a caller a peer)';
+
 /** The server side: credentials for bindAsync and the auth interceptor (none without tokens). */
 export function serverSide(security: ServerSecurity, onRefused: RefusalListener): { credentials: grpc.ServerCredentials; interceptors: grpc.ServerInterceptor[] } {
-  const tokens = new Map<string, TokenTable>();
-  if (security.clientTokens !== null) tokens.set(GLOBAL_SERVICE, security.clientTokens);
-  if (security.peerToken !== null) tokens.set(REPLICA_SERVICE, TokenTable.of([['replica', security.peerToken]], '--peer-token-file'));
-  const services: ServiceTokens = tokens;
-  return { credentials: serverCredentials(security.tls), interceptors: services.size === 0 ? [] : [authInterceptor(services, onRefused)] };
+  const credentials = serverCredentials(security.tls);
+  const { clientTokens, peerToken } = security;
+  if (clientTokens === null && peerToken === null) return { credentials, interceptors: [] };
+  const peer = peerToken === null ? null : TokenTable.of([['replica', peerToken]], '--peer-token-file');
+  const services = new Map<string, ServiceAccess>([
+    [GLOBAL_SERVICE, clientTokens === null ? OPEN_ACCESS : tokenAccess(clientTokens)],
+    [REPLICA_SERVICE, peer === null ? { kind: 'closed', reason: NO_PEER_TOKEN_REASON } : tokenAccess(peer)],
+  ]);
+  const introspection = clientTokens === null ? OPEN_ACCESS : tokenAccess(...(peer === null ? [clientTokens] : [clientTokens, peer]));
+  for (const name of INTROSPECTION_SERVICES) services.set(name, introspection);
+  return { credentials, interceptors: [authInterceptor(services, onRefused)] };
 }
 
 /** Credentials of this replica's calls to its peers: its certificate and the peer token. */

@@ -27,7 +27,7 @@ import type { FetchSnapshotRequest__Output } from '../protocol/generated/dstore/
 import type { ReplicaClient } from '../protocol/generated/dstore/v1/Replica.ts';
 import type { SnapshotChunk, SnapshotChunk__Output } from '../protocol/generated/dstore/v1/SnapshotChunk.ts';
 import { dstoreProto } from '../protocol/proto.ts';
-import { CLUSTER_ID_METADATA, PEER_CHANNEL_OPTIONS } from './peer-transport.ts';
+import { CLUSTER_ID_METADATA, CLUSTER_MISMATCH, PEER_CHANNEL_OPTIONS } from './peer-transport.ts';
 import type { SnapshotStore, SnapshotWriter } from './storage/snapshot-store.ts';
 
 // ---- server ---------------------------------------------------------------------------
@@ -43,7 +43,7 @@ type SnapshotCall = grpc.ServerWritableStream<FetchSnapshotRequest__Output, Snap
 export function serveSnapshot(snapshots: SnapshotStore, call: SnapshotCall, clusterId: string): void {
   const caller = call.metadata.get(CLUSTER_ID_METADATA)[0];
   if (caller !== clusterId) {
-    const s = toGrpcStatus(new InvalidArgumentError(`snapshot request from cluster ${JSON.stringify(caller ?? null)}, this replica is in cluster ${JSON.stringify(clusterId)}: check the --peers list`));
+    const s = toGrpcStatus(new InvalidArgumentError(`snapshot request: ${CLUSTER_MISMATCH}`));
     call.emit('error', { code: s.code, details: s.details, metadata: s.metadata });
     return;
   }

@@ -11,13 +11,15 @@
 // checks no per-key permissions today, so a shared cache would save memory but offer no way
 // to enforce anything a second Local does not enforce more simply.
 //
+// With a token, every service the node server serves asks for it (auth.ts refuses calls to
+// a service not named here, so one added later is not open by accident).
 // A Local without a token serves anyone who can reach its address (keep it on 127.0.0.1).
 // With TLS material, the node server speaks only TLS and wants a client certificate from the
 // CA, like Global; without it a token travels in plaintext, which is acceptable on loopback
 // only (docs/operations.md).
 
 import type * as grpc from '@grpc/grpc-js';
-import { authInterceptor, TokenTable } from '../protocol/auth.ts';
+import { authInterceptor, tokenAccess, TokenTable } from '../protocol/auth.ts';
 import { serverCredentials, type ClientSecurity } from '../protocol/tls.ts';
 
 /** The Local's own credentials towards Global, which its node server also demands of workers. */
@@ -29,5 +31,6 @@ export function localServerSide(security: LocalServerSecurity): { credentials: g
   const credentials = serverCredentials(security.tls);
   if (security.token === null) return { credentials, interceptors: [] };
   const table = TokenTable.of([[LOCAL_PRINCIPAL, security.token]], 'the Local\'s token');
-  return { credentials, interceptors: [authInterceptor(new Map([['dstore.v1.Global', table]]))] };
+  // Every service the node server serves wants the token; any it does not name is refused.
+  return { credentials, interceptors: [authInterceptor(new Map([['dstore.v1.Global', tokenAccess(table)]]))] };
 }

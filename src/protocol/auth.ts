@@ -5,9 +5,11 @@
 // - A server checks it in a gRPC server interceptor (`authInterceptor`), before any handler
 //   runs: a call with a missing or unknown token is answered UNAUTHENTICATED (dstore-error:
 //   UNAUTHENTICATED) and its handler is never started, so it touches nothing.
-// - Which tokens a service accepts is per service: clients' tokens for dstore.v1.Global, the
-//   cluster's peer token for dstore.v1.Replica. Services without a table (grpc.health.v1 for
-//   load-balancer probes, reflection, which describes the public .proto files) stay open.
+// - Which tokens a service accepts is per service (`ServiceAccess`): clients' tokens for
+//   dstore.v1.Global, the cluster's peer token for dstore.v1.Replica, either for health and
+//   reflection. A service can also be open (no token asked) or closed (every call refused,
+//   with a reason). A service the policy does not name is closed: a service added to a server
+//   later is never open by accident.
 //
 // Tokens are compared by their SHA-256 (a Map lookup on the digest, so the time taken does not
 // depend on how much of a token matched). A table maps each token to a principal name, so
@@ -109,11 +111,27 @@ export function tokenInterceptor(token: string): grpc.Interceptor {
     });
 }
 
-/** Which tokens each gRPC service accepts: full service name (e.g. "dstore.v1.Global") -> table. */
-export type ServiceTokens = ReadonlyMap<string, TokenTable>;
+/**
+ * Who may call one gRPC service: anyone (`open`), a caller with a token of any of `tables`,
+ * or nobody (`closed`, refused with `reason`, which says what the operator must configure).
+ */
+export type ServiceAccess =
+  | { readonly kind: 'open' }
+  | { readonly kind: 'tokens'; readonly tables: readonly TokenTable[] }
+  | { readonly kind: 'closed'; readonly reason: string };
+
+export const OPEN_ACCESS: ServiceAccess = Object.freeze({ kind: 'open' });
+
+/** Access by token of any of `tables`. */
+export function tokenAccess(...tables: TokenTable[]): ServiceAccess {
+  return { kind: 'tokens', tables };
+}
+
+/** Who may call each gRPC service: full service name (e.g. "dstore.v1.Global") -> access. */
+export type ServiceTokens = ReadonlyMap<string, ServiceAccess>;
 
 /** Told about each refused call (for a counter and a debug line); never given the token. */
-export type RefusalListener = (service: string, method: string, reason: 'missing' | 'unknown') => void;
+export type RefusalListener = (service: string, method: string, reason: 'missing' | 'unknown' | 'closed') => void;
 
 /** "/dstore.v1.Global/Get" -> ["dstore.v1.Global", "Get"]. */
 function splitPath(path: string): [string, string] {
@@ -121,33 +139,46 @@ function splitPath(path: string): [string, string] {
   return [path.slice(1, slash), path.slice(slash + 1)];
 }
 
+/** The principal `token` names in the first of `tables` that knows it, or undefined. */
+function principalIn(tables: readonly TokenTable[], token: string): string | undefined {
+  for (const table of tables) {
+    const principal = table.principalOf(token);
+    if (principal !== undefined) return principal;
+  }
+  return undefined;
+}
+
 /**
- * A server interceptor that refuses, with UNAUTHENTICATED, every call to a service in
- * `tokens` whose metadata carries no token of that service's table. The handler of a refused
- * call never starts (the call ends before its metadata reaches the handler), so nothing of
- * the request is read or acted on. Calls to other services pass untouched.
+ * A server interceptor that refuses, with UNAUTHENTICATED, every call its policy does not
+ * let through: a call to a `tokens` service whose metadata carries no token of its tables,
+ * every call to a `closed` service, and every call to a service `services` does not name
+ * (closed by default). Calls to `open` services pass untouched. The handler of a refused call
+ * never starts (the call ends before its metadata reaches the handler), so nothing of the
+ * request is read or acted on. (grpc-js answers UNIMPLEMENTED to unknown methods before
+ * interceptors run, so `service` is always one the server registered.)
  */
-export function authInterceptor(tokens: ServiceTokens, onRefused?: RefusalListener): grpc.ServerInterceptor {
+export function authInterceptor(services: ServiceTokens, onRefused?: RefusalListener): grpc.ServerInterceptor {
   return (methodDescriptor, call) => {
     const [service, method] = splitPath(methodDescriptor.path);
-    const table = tokens.get(service);
-    if (table === undefined) return new grpc.ServerInterceptingCall(call);
+    const access = services.get(service) ?? { kind: 'closed', reason: 'this server accepts no calls to it' };
+    if (access.kind === 'open') return new grpc.ServerInterceptingCall(call);
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         next(new grpc.ServerListenerBuilder().withOnReceiveMetadata((metadata, mdNext) => {
-          const token = bearerToken(metadata);
-          const principal = token === undefined ? undefined : table.principalOf(token);
+          const token = access.kind === 'closed' ? undefined : bearerToken(metadata);
+          const principal = token === undefined || access.kind === 'closed' ? undefined : principalIn(access.tables, token);
           if (principal !== undefined) {
             mdNext(metadata);
             return;
           }
-          const reason = token === undefined ? 'missing' : 'unknown';
+          const reason = access.kind === 'closed' ? 'closed' : token === undefined ? 'missing' : 'unknown';
           onRefused?.(service, method, reason);
-          const s = toGrpcStatus(new UnauthenticatedError(
-            reason === 'missing'
+          const message = access.kind === 'closed'
+            ? `${service}/${method}: ${access.reason}`
+            : reason === 'missing'
               ? `${service}/${method} needs credentials: send metadata "authorization: Bearer <token>"`
-              : `${service}/${method}: the token is not accepted here`,
-          ));
+              : `${service}/${method}: the token is not accepted here`;
+          const s = toGrpcStatus(new UnauthenticatedError(message));
           call.sendStatus({ code: s.code, details: s.details, metadata: s.metadata });
         }).build());
       },

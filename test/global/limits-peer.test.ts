@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BALLOT_ROUND_MAX, PEER_MESSAGE_ENTRIES_MAX } from '../../src/global/peer-codec.ts';
-import { PROTOCOL_VERSION } from '../../src/global/peer-transport.ts';
+import { CLUSTER_MISMATCH, PROTOCOL_VERSION } from '../../src/global/peer-transport.ts';
 import type { ConsensusMessage } from '../../src/protocol/generated/dstore/v1/ConsensusMessage.ts';
 import type { PeerFrame } from '../../src/protocol/generated/dstore/v1/PeerFrame.ts';
 import type { ReplicaClient } from '../../src/protocol/generated/dstore/v1/Replica.ts';
@@ -82,7 +82,7 @@ describe('Exchange: the hello', () => {
   it('is required, and must name this cluster, this replica, a member and our protocol version', async () => {
     const pre = grpc.status.FAILED_PRECONDITION;
     assert.deepEqual(await exchange([{ messages: [] }]), { code: pre, details: 'the first PeerFrame must carry a hello' });
-    assert.deepEqual(await exchange([hello({ clusterId: 'other' })]), { code: pre, details: 'cluster id "other" is not this cluster\'s ("test")' });
+    assert.deepEqual(await exchange([hello({ clusterId: 'other' })]), { code: pre, details: CLUSTER_MISMATCH });
     assert.deepEqual(await exchange([hello({ toReplicaId: 7 })]), { code: pre, details: 'this is replica 1, not 7: check the --peers list' });
     assert.deepEqual(await exchange([hello({ fromReplicaId: 9 })]), { code: pre, details: 'replica 9 is not a member of this cluster (members besides this one: 2, 3)' });
     assert.deepEqual(await exchange([hello({ fromReplicaId: 1 })]), { code: pre, details: 'replica 1 is not a member of this cluster (members besides this one: 2, 3)' });

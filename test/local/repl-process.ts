@@ -19,9 +19,8 @@ export class ReplProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   }
 
-  /** Starts the REPL with `args`; resolves once the first prompt is printed. */
-  static async start(args: string[]): Promise<ReplProcess> {
-    const historyDir = mkdtempSync(join(tmpdir(), 'dstore-repl-'));
+  /** Starts the REPL with `args` (history in `historyDir`, default a new one); resolves once the first prompt is printed. */
+  static async start(args: string[], historyDir = mkdtempSync(join(tmpdir(), 'dstore-repl-'))): Promise<ReplProcess> {
     const child = spawn(process.execPath, ['--import', 'tsx', 'examples/local.ts', ...args], {
       env: { ...process.env, DSTORE_HISTORY: join(historyDir, 'history') },
       stdio: ['pipe', 'pipe', 'pipe'],

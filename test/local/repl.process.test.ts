@@ -7,7 +7,7 @@
 // test need Global's Subscribe stream, which lands from another branch: until it does, those
 // tests skip and say so (they start running by themselves once Global serves Subscribe).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestCluster } from '../global/cluster-harness.ts';
@@ -52,6 +52,26 @@ describe('REPL process', () => {
     assert.equal(await repl.end(), 0);
     const history = readFileSync(join(repl.historyDir, 'history'), 'utf8');
     assert.match(history, /^SET piped hello piped world\n/);
+    assert.equal(statSync(join(repl.historyDir, 'history')).mode & 0o777, 0o600, 'the history (values included) is owner-only');
+  });
+
+  it("offers none of Node's .load, .save and .editor, and tightens an older history file", async () => {
+    const repl = await startRepl();
+    const help = await repl.run('.help');
+    assert.doesNotMatch(help, /\.(load|save|editor)/);
+    const saved = join(repl.historyDir, 'saved');
+    assert.equal(await repl.run(`.save ${saved}`), 'Invalid REPL keyword');
+    assert.equal(existsSync(saved), false, '.save wrote nothing');
+    assert.equal(await repl.run(`.load ${join(repl.historyDir, 'history')}`), 'Invalid REPL keyword');
+    assert.equal(await repl.run('.editor'), 'Invalid REPL keyword');
+    assert.equal(await repl.end(), 0);
+    // A history file left 0644 by an older version is made 0600 at the next start.
+    writeFileSync(join(repl.historyDir, 'history'), 'SET old secret\n');
+    chmodSync(join(repl.historyDir, 'history'), 0o644);
+    const next = await ReplProcess.start(['--global', address, '--listen', '127.0.0.1:0'], repl.historyDir);
+    repls.push(next);
+    assert.equal(statSync(join(repl.historyDir, 'history')).mode & 0o777, 0o600);
+    assert.equal(await next.end(), 0);
   });
 
   it('answers a key only Global holds from Global, and updates the Local', async () => {

@@ -1,11 +1,13 @@
 // Proves the operating flags of examples/global.ts on a real process: a replica started with
-// TLS, client tokens, --metrics and --log-level info serves its metrics over HTTP, logs JSON
+// TLS, client tokens, --metrics and --log-level info serves its metrics over HTTPS (mutual
+// TLS with its CA), logs JSON
 // events on stderr, and `global.ts status` (another process) shows it with --json and as a
 // table when given a certificate and a token, and fails without the token. Bad combinations
 // of flags exit 2 with a message before anything starts. Certificates and data are in temp
 // directories removed afterwards; every process is stopped.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -48,8 +50,14 @@ describe('examples/global.ts operating flags', () => {
   };
 
   it('serves metrics, logs JSON events, and answers status with a certificate and a token', async () => {
-    const metricsAddress = (await replica.waitForLine(/^Metrics on http:\/\/(127\.0\.0\.1:\d+)\/metrics$/))[1]!;
-    const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    const metricsUrl = (await replica.waitForLine(/^Metrics on (https:\/\/127\.0\.0\.1:\d+\/metrics)$/))[1]!;
+    const text = await new Promise<string>((resolve, reject) => {
+      httpsGet(metricsUrl, { ca: pki.node.ca, cert: pki.node.cert, key: pki.node.key }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
     assert.match(text, /^dstore_applied_revision \d+$/m);
     assert.match(text, /^process_resident_memory_bytes \d+/m, 'process metrics too');
     const started = await replica.waitForLine(/^\{.*"event":"replica\.started".*\}$/);

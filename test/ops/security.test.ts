@@ -3,8 +3,10 @@
 // other), serves a client holding a certificate and a token, and refuses: a plaintext client,
 // a certificate from another CA, a call without a token or with an unknown one (UNAUTHENTICATED,
 // and nothing changed), a client token on the replica-to-replica service. A Local serving its
-// node refuses a worker of another principal, even one Global accepts. Certificates are made
-// with openssl at test time and deleted afterwards.
+// node refuses a worker of another principal, even one Global accepts. A certificate from the
+// cluster's CA that names another host cannot speak as a replica, even with the peer token
+// (issue 11), and a call naming another cluster is not told this one's id. Certificates are
+// made with openssl at test time and deleted afterwards.
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -13,9 +15,11 @@ import { attach } from '../../src/local/attach.ts';
 import { GlobalClient } from '../../src/local/client.ts';
 import { Local } from '../../src/local/local.ts';
 import { LocalServer } from '../../src/local/local-server.ts';
+import { CLUSTER_ID_METADATA, CLUSTER_MISMATCH, PROTOCOL_VERSION } from '../../src/global/peer-transport.ts';
 import { TokenTable } from '../../src/protocol/auth.ts';
 import { UnauthenticatedError, UnavailableError } from '../../src/protocol/errors.ts';
 import type { GlobalClient as WireGlobal } from '../../src/protocol/generated/dstore/v1/Global.ts';
+import type { ReplicaClient } from '../../src/protocol/generated/dstore/v1/Replica.ts';
 import { NULL_LOGGER } from '../../src/protocol/log.ts';
 import { dstoreProto } from '../../src/protocol/proto.ts';
 import { channelCredentials, clientChannel, type ClientSecurity, type TlsMaterial } from '../../src/protocol/tls.ts';
@@ -36,6 +40,15 @@ function rawGlobal(address: string, tls: TlsMaterial | null, token: string | nul
 function statusCode(client: WireGlobal): Promise<number> {
   return new Promise((resolve) => {
     client.Status({}, { deadline: Date.now() + 3000 }, (err) => resolve(err === null ? 0 : err.code));
+  });
+}
+
+/** How a server-streaming call ended: its error, or null when it ended well. */
+function serverStreamEnd(call: grpc.ClientReadableStream<unknown>): Promise<grpc.ServiceError | null> {
+  return new Promise((resolve) => {
+    call.on('data', () => {});
+    call.on('error', resolve);
+    call.on('end', () => resolve(null));
   });
 }
 
@@ -142,6 +155,49 @@ describe('TLS and authentication', () => {
       call.on('end', () => resolve(0));
     });
     assert.equal(code, grpc.status.UNAUTHENTICATED);
+  });
+
+  it("ties a peer to its certificate: one from the CA naming another host is refused, even with the peer token", async () => {
+    const peerCall = (tls: TlsMaterial, clusterId = 'test'): { replica: ReplicaClient; metadata: grpc.Metadata } => {
+      const channel = clientChannel({ tls, token: PEER });
+      const replica = new (dstoreProto().dstore.v1.Replica)(cluster.addresses[0]!, channel.credentials, { ...channel.options, 'grpc.enable_retries': 0 });
+      closers.push(() => replica.close());
+      const metadata = new grpc.Metadata();
+      metadata.set(CLUSTER_ID_METADATA, clusterId);
+      return { replica, metadata };
+    };
+    const stranger = peerCall(pki.stranger);
+    const hello = await new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = stranger.replica.Exchange(stranger.metadata, { deadline: Date.now() + 3000 });
+      call.on('data', () => resolve(null)); // answered with its hello: accepted as replica 2
+      call.on('error', resolve);
+      call.write({ hello: { clusterId: 'test', fromReplicaId: 2, toReplicaId: 1, protocolVersion: PROTOCOL_VERSION }, messages: [] });
+    });
+    assert.equal(hello?.code, grpc.status.UNAUTHENTICATED, 'the hello as replica 2 is refused');
+    assert.match(hello.details, /the client certificate \(DNS:elsewhere\.invalid\) does not name 127\.0\.0\.1, the host of replica 2 in --peers/);
+    for (const [name, ended] of [
+      ['FetchBlob', serverStreamEnd(stranger.replica.FetchBlob({ hash: Buffer.alloc(32) }, stranger.metadata, { deadline: Date.now() + 3000 }))],
+      ['FetchSnapshot', serverStreamEnd(stranger.replica.FetchSnapshot({ minThroughInstance: 0 }, stranger.metadata, { deadline: Date.now() + 3000 }))],
+      ['StoreBlob', new Promise<grpc.ServiceError | null>((resolve) => {
+        const call = stranger.replica.StoreBlob(stranger.metadata, { deadline: Date.now() + 3000 }, (err) => resolve(err));
+        call.write({ header: { size: 1 } });
+        call.write({ chunk: { offset: 0, data: Buffer.from('x') } });
+        call.end();
+      })],
+    ] as const) {
+      const err = await ended;
+      assert.equal(err?.code, grpc.status.UNAUTHENTICATED, `${name}: ${err?.details}`);
+      assert.match(err.details, /names the host of no member in --peers/);
+    }
+    // The cluster's own certificate with the same token gets past both checks: the blob is not there.
+    const member = peerCall(pki.node);
+    const found = await serverStreamEnd(member.replica.FetchBlob({ hash: Buffer.alloc(32) }, member.metadata, { deadline: Date.now() + 3000 }));
+    assert.equal(found?.code, grpc.status.NOT_FOUND, found?.details);
+    // A call naming another cluster is refused without being told this one's id.
+    const other = peerCall(pki.node, 'guess');
+    const wrongCluster = await serverStreamEnd(other.replica.FetchBlob({ hash: Buffer.alloc(32) }, other.metadata, { deadline: Date.now() + 3000 }));
+    assert.equal(wrongCluster?.details, `blob call: ${CLUSTER_MISMATCH}`);
+    assert.doesNotMatch(wrongCluster.details, /"test"/);
   });
 
   it('a Local serves its node only to its own principal', async () => {

@@ -68,6 +68,12 @@ export interface FileSystem {
   sizeBytes(path: string): Promise<number | undefined>;
 }
 
+/** Files the engine creates hold values, blobs and the log: owner only. Existing files keep
+ *  their mode (they still open); `chmod -R go= DIR` tightens a data dir made before. */
+export const DATA_FILE_MODE = 0o600;
+/** Directories the engine creates: owner only. */
+export const DATA_DIR_MODE = 0o700;
+
 const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL } = fs.constants;
 /** Undefined where the platform lacks it (Windows); NodeFile then syncs after each write. */
 const O_DSYNC: number | undefined = fs.constants.O_DSYNC;
@@ -164,12 +170,12 @@ export class NodeFileSystem implements FileSystem {
   async open(path: string, mode: OpenMode): Promise<StorageFile> {
     await refuseOddFile(path);
     return new Promise((resolve, reject) => {
-      fs.open(path, OPEN_FLAGS[mode], 0o644, (err, fd) => (err !== null ? reject(err) : resolve(new NodeFile(fd, isDsyncMode(mode)))));
+      fs.open(path, OPEN_FLAGS[mode], DATA_FILE_MODE, (err, fd) => (err !== null ? reject(err) : resolve(new NodeFile(fd, isDsyncMode(mode)))));
     });
   }
 
   async mkdirp(path: string): Promise<void> {
-    await fs.promises.mkdir(path, { recursive: true });
+    await fs.promises.mkdir(path, { recursive: true, mode: DATA_DIR_MODE });
     // Make the new directory's own entry durable too: sync it and its parent.
     await this.syncDir(path);
     await this.syncDir(parentOf(path));
