@@ -28,9 +28,9 @@ describe('apply cost', () => {
     const ranges: Op[] = Array.from({ length: 1023 }, () => ({ kind: 'range', range: { start: '', end: '', prefix: 'k/', limit: 0, withValues: true } }));
     const [r] = sm.applyInstance(2, [command(...ranges, { kind: 'put', key: 'w', value: inline('x') })]);
     assert.equal(r?.failure, null);
-    const kvs = r!.results.reduce((n, x) => n + (x.kind === 'range' ? x.kvs.length : 0), 0);
+    const kvs = r.results.reduce((n, x) => n + (x.kind === 'range' ? x.kvs.length : 0), 0);
     assert.equal(kvs, RANGE_KEYS_MAX, 'the ranges share one budget (was 1,023 x 500)');
-    assert.ok(r!.results.slice(0, 1023).every((x) => x.kind === 'range' && x.more));
+    assert.ok(r.results.slice(0, 1023).every((x) => x.kind === 'range' && x.more));
     assert.equal(sm.revision, 2, 'the write committed');
   });
 
