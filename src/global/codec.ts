@@ -5,10 +5,11 @@
 
 import { keyValueToWire } from '../protocol/key-value-wire.ts';
 import { assertNever } from '../protocol/assert.ts';
-import { InvalidArgumentError } from '../protocol/errors.ts';
+import { InvalidArgumentError, TooLargeError } from '../protocol/errors.ts';
 import { validateKey } from '../protocol/keys.ts';
 import { HASH_BYTES, hashFromBytes, type Hash } from '../protocol/hash.ts';
 import { dstoreRoot, TO_OBJECT_OPTIONS } from '../protocol/proto.ts';
+import { STRUCTURED_ENTRIES_MAX } from '../protocol/structured-values.ts';
 import type { Command__Output } from '../protocol/generated/dstore/v1/Command.ts';
 import type { Compare__Output } from '../protocol/generated/dstore/v1/Compare.ts';
 import type { KeyValue } from '../protocol/generated/dstore/v1/KeyValue.ts';
@@ -26,6 +27,14 @@ const REPLACEMENT_CHARACTER = '\uFFFD';
 
 /** Most compares plus ops in one transaction. */
 export const TXN_OPS_MAX = 1024;
+/** Most list_append, map_store and map_delete ops in one transaction (each may decode and encode a whole value at apply). */
+export const TXN_STRUCTURED_OPS_MAX = 16;
+/**
+ * Most elements (requests, compares, ops, structured entries, missing_blobs hashes) in one
+ * request message: a unary Txn or MissingBlobs, or a whole Session frame. Counted on the wire
+ * before decoding (request-prescan.ts), so decoding any accepted message costs milliseconds.
+ */
+export const REQUEST_ELEMENTS_MAX = 65_536;
 /** Longest client id accepted in a WriteId, in UTF-8 bytes (global.proto: at most 64 bytes). */
 export const CLIENT_ID_BYTES_MAX = 64;
 
@@ -84,6 +93,14 @@ function opOf(op: TxnOp__Output, where: string): state.Op {
   throw new InvalidArgumentError(`${where}: op has no kind set: set one of get, put, put_if_absent, delete, range, list_append, map_store, map_delete, add`);
 }
 
+/** Which op kind is set, or null for none. */
+function opKind(op: TxnOp__Output): keyof TxnOp__Output | null {
+  for (const kind of ['get', 'put', 'putIfAbsent', 'delete', 'range', 'listAppend', 'mapStore', 'mapDelete', 'add'] as const) {
+    if (op[kind]) return kind;
+  }
+  return null;
+}
+
 /** The key an op names, or null for a range. */
 function opKey(op: TxnOp__Output): string | null {
   return (op.get ?? op.put ?? op.putIfAbsent ?? op.delete ?? op.listAppend ?? op.mapStore ?? op.mapDelete ?? op.add)?.key ?? null;
@@ -111,10 +128,53 @@ function compareOf(c: Compare__Output, where: string): state.Compare {
   }
 }
 
-/** Converts a wire transaction. Throws InvalidArgumentError naming the bad part. */
-export function txnOf(t: TxnRequest__Output): state.Txn {
+/** Entries an op carries: list items, map entries or fields to delete; 0 for other ops. */
+function structuredEntries(op: TxnOp__Output): number | null {
+  if (op.listAppend) return op.listAppend.items.length;
+  if (op.mapStore) return op.mapStore.entries.length;
+  if (op.mapDelete) return op.mapDelete.fields.length;
+  return null;
+}
+
+/**
+ * Throws TooLargeError when a transaction breaks a count limit (TXN_OPS_MAX,
+ * TXN_STRUCTURED_OPS_MAX, STRUCTURED_ENTRIES_MAX per op). These are admission limits: checked
+ * before proposal, never at apply, so changing them cannot change what an entry already in
+ * the log does. request-prescan.ts checks the same limits on the wire, before decoding.
+ */
+export function checkTxnCounts(t: TxnRequest__Output): void {
   const count = t.compares.length + t.success.length + t.failure.length;
-  if (count > TXN_OPS_MAX) throw new InvalidArgumentError(`transaction has ${count} compares and ops, over the limit of ${TXN_OPS_MAX}: split it`);
+  if (count > TXN_OPS_MAX) throw new TooLargeError(`transaction has ${count} compares and ops, over the limit of ${TXN_OPS_MAX} (TXN_OPS_MAX): split it`);
+  let structured = 0;
+  for (const [branch, ops] of [['success', t.success], ['failure', t.failure]] as const) {
+    ops.forEach((op, i) => {
+      const entries = structuredEntries(op);
+      if (entries === null) return;
+      structured++;
+      if (entries > STRUCTURED_ENTRIES_MAX) {
+        throw new TooLargeError(`${branch} op ${i} carries ${entries} list items or map entries, over the limit of ${STRUCTURED_ENTRIES_MAX} (STRUCTURED_ENTRIES_MAX): split it`);
+      }
+    });
+  }
+  if (structured > TXN_STRUCTURED_OPS_MAX) {
+    throw new TooLargeError(`transaction has ${structured} list_append, map_store and map_delete ops, over the limit of ${TXN_STRUCTURED_OPS_MAX} (TXN_STRUCTURED_OPS_MAX): split it`);
+  }
+}
+
+/** True when no op of either branch writes: only gets and ranges (compares read too). */
+export function isReadOnly(t: TxnRequest__Output): boolean {
+  const reads = (op: TxnOp__Output): boolean => opKind(op) === 'get' || opKind(op) === 'range';
+  return t.success.every(reads) && t.failure.every(reads);
+}
+
+/** Checks a client's transaction against the count limits and converts it. Throws TooLargeError or InvalidArgumentError naming the bad part. */
+export function txnOf(t: TxnRequest__Output): state.Txn {
+  checkTxnCounts(t);
+  return convertTxn(t);
+}
+
+/** Converts a wire transaction without the admission limits (log commands). Throws InvalidArgumentError naming the bad part. */
+function convertTxn(t: TxnRequest__Output): state.Txn {
   return {
     compares: t.compares.map((c, i) => compareOf(c, `compare ${i}`)),
     success: t.success.map((op, i) => opOf(op, `success op ${i}`)),
@@ -135,7 +195,9 @@ export function writeIdOf(w: WriteId__Output | null): state.WriteId | null {
 
 /** Encodes a command for the log. `txn` must already have passed `txnOf`. */
 export function encodeCommand(writeId: state.WriteId | null, txn: TxnRequest): Uint8Array {
-  return CommandType.encode(CommandType.fromObject({ writeId: writeId ?? undefined, txn })).finish();
+  // consistency and min_revision concern reads, which never enter the log.
+  const logged = { ...txn, consistency: undefined, minRevision: undefined };
+  return CommandType.encode(CommandType.fromObject({ writeId: writeId ?? undefined, txn: logged })).finish();
 }
 
 /** Decodes a log command. Throws InvalidArgumentError if it does not decode or convert. */
@@ -147,7 +209,9 @@ export function decodeCommand(bytes: Uint8Array): state.Command {
     throw new InvalidArgumentError(`log command does not decode: ${(err as Error).message}`);
   }
   if (msg.txn === null) throw new InvalidArgumentError('log command has no transaction');
-  return { writeId: writeIdOf(msg.writeId), txn: txnOf(msg.txn) };
+  // No admission limits here: the leader checked them before proposing, and an entry that
+  // was applied before must apply the same way whatever the limits are now.
+  return { writeId: writeIdOf(msg.writeId), txn: convertTxn(msg.txn) };
 }
 
 // ---- results to the wire --------------------------------------------------------

@@ -21,6 +21,7 @@ import { checkServerSecurity, NO_SECURITY, peerCredentials, serverSide, type Ser
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
 import { PeerIdentity, type CallWithAuth } from './peer-identity.ts';
 import { guardRequests } from './request-guard.ts';
+import { prescanGlobalRequest } from './request-prescan.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
 import { formatBallot } from '../consensus/index.ts';
 import { serveSnapshot, SnapshotFetcher, type SnapshotFetcherConfig } from './snapshot-transfer.ts';
@@ -140,7 +141,8 @@ export class GlobalServer {
     const target = (): Running | null => holder.self?.running ?? null;
     // Refusals of oversized or undecodable messages reach these handlers (request-guard.ts).
     const requestBytesMax = (): number => target()?.service.limits.requestBytesMax ?? SERVER_LIMITS_DEFAULTS.requestBytesMax;
-    server.addService(guardRequests(dstoreProto().dstore.v1.Global.service, GUARDED_GLOBAL_METHODS, requestBytesMax), globalHandlers(target));
+    const frameRequestsMax = (): number => target()?.service.limits.frameRequestsMax ?? SERVER_LIMITS_DEFAULTS.frameRequestsMax;
+    server.addService(guardRequests(dstoreProto().dstore.v1.Global.service, GUARDED_GLOBAL_METHODS, requestBytesMax, (method, bytes) => prescanGlobalRequest(method, bytes, frameRequestsMax())), globalHandlers(target));
     server.addService(guardRequests(dstoreProto().dstore.v1.Replica.service, ['Exchange'], () => PEER_MESSAGE_BYTES_MAX), replicaHandlers(target));
     const health = new ServingHealth();
     health.addTo(server);

@@ -32,11 +32,13 @@ import type { TxnOp__Output } from '../protocol/generated/dstore/v1/TxnOp.ts';
 import type { TxnRequest__Output } from '../protocol/generated/dstore/v1/TxnRequest.ts';
 import type { TxnResponse } from '../protocol/generated/dstore/v1/TxnResponse.ts';
 import type { ValueSource__Output } from '../protocol/generated/dstore/v1/ValueSource.ts';
-import { checkKey, hashField, keyValueMsg, opResultMsg, rangeSpecOf, txnOf, writeIdOf } from './codec.ts';
+import { checkKey, hashField, isReadOnly, keyValueMsg, opResultMsg, rangeSpecOf, txnOf, writeIdOf } from './codec.ts';
 import { opOfBody, type GlobalOp, type RequestTimers } from './metrics.ts';
 import type { ReplicaNode } from './replica-node.ts';
 import { isRefused, type RefusedMessage } from './request-guard.ts';
 import { stateChecksum } from './state/snapshot.ts';
+import type { StateMachine } from './state/state-machine.ts';
+import { KV_OVERHEAD_BYTES, READ_BYTES_MAX } from './state/txn.ts';
 import type { TxnResult } from './state/types.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -93,9 +95,13 @@ export const SESSION_FRAME_BYTES_TARGET = 1024 * 1024;
  * transaction) that would carry more is cut short with `more` set, and the client goes on
  * from its last key. Keeps every response far below the clients' receive limit (64 MiB).
  */
-export const RESPONSE_KV_BYTES_MAX = 16 * 1024 * 1024;
-/** What one key-value costs in a response besides its key and value bytes (an estimate). */
-const KV_OVERHEAD_BYTES = 96;
+export const RESPONSE_KV_BYTES_MAX = READ_BYTES_MAX;
+/**
+ * Status requests with with_checksum in one Session frame at most: each may cost a pass over
+ * the whole state (once per applied instance; later ones reuse it), so a frame cannot ask for
+ * more than one such pass. Further ones in the frame are refused in band.
+ */
+export const FRAME_CHECKSUMS_MAX = 1;
 
 function kvBytesEstimate(kv: KeyValue): number {
   return Buffer.byteLength(kv.key ?? '') + (kv.value?.length ?? 0) + KV_OVERHEAD_BYTES;
@@ -142,6 +148,9 @@ function settle<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export class GlobalService {
+  /** The last state checksum computed, for the state machine and instance it was computed at. */
+  private checksumMemo: { sm: StateMachine; appliedInstance: number; checksum: Uint8Array } | null = null;
+
   /** Throws InvalidArgumentError naming the first bad limit (checkServerLimits). */
   constructor(private readonly deps: GlobalServiceDeps) {
     checkServerLimits(deps.limits);
@@ -226,7 +235,13 @@ export class GlobalService {
   }
 
   private async runTxn(txn: TxnRequest__Output): Promise<TxnResult> {
-    txnOf(txn); // validates the whole request before anything is proposed
+    const checked = txnOf(txn); // validates the whole request before anything is proposed
+    if (isReadOnly(txn)) {
+      // Reads never enter the log: served here after the same barrier as a Get, so they cost
+      // one replica once, not every replica at apply and again at every replay.
+      await this.readBarrier(txn.consistency, txn.minRevision);
+      return this.deps.node.stateMachine.readTxn(checked);
+    }
     const blobs: { source: ValueSource__Output; where: string }[] = [];
     this.checkOps(txn.success, 'success', blobs);
     this.checkOps(txn.failure, 'failure', blobs);
@@ -262,13 +277,15 @@ export class GlobalService {
       success: [{ putIfAbsent: { key: req.key, value: req.value }, op: 'putIfAbsent' }],
       failure: [],
       writeId: req.writeId,
+      consistency: 'READ_CONSISTENCY_LINEARIZABLE',
+      minRevision: 0,
     });
     const written = result.results[0];
     return { header: this.header(result.revision), kv: written?.kind === 'written' ? keyValueMsg(written.kv) : null };
   };
 
   readonly delete: Unary<DeleteRequest__Output, DeleteResponse> = async (req) => {
-    const result = await this.runTxn({ compares: [], success: [{ delete: { key: req.key }, op: 'delete' }], failure: [], writeId: req.writeId });
+    const result = await this.runTxn({ compares: [], success: [{ delete: { key: req.key }, op: 'delete' }], failure: [], writeId: req.writeId, consistency: 'READ_CONSISTENCY_LINEARIZABLE', minRevision: 0 });
     const r = result.results[0];
     const prev = r?.kind === 'delete' ? r.prev : null;
     return { header: this.header(result.revision), deleted: prev !== null, prevKv: prev === null ? null : keyValueMsg(prev) };
@@ -308,7 +325,7 @@ export class GlobalService {
       walBytes: this.deps.walBytes(),
       blobBytes: this.deps.blobBytes(),
       appliedInstance: sm.appliedInstance,
-      stateChecksum: req.withChecksum ? hashToBytes(stateChecksum(sm)) : Buffer.alloc(0),
+      stateChecksum: req.withChecksum ? this.checksum(sm) : Buffer.alloc(0),
       limits: {
         keyBytesMax: KEY_BYTES_MAX,
         valueInlineBytesMax: l.valueInlineBytesMax,
@@ -319,6 +336,15 @@ export class GlobalService {
       },
     });
   };
+
+  /** The state's checksum, computed at most once per applied instance (a pass over the whole state). */
+  private checksum(sm: StateMachine): Uint8Array {
+    const memo = this.checksumMemo;
+    if (memo !== null && memo.sm === sm && memo.appliedInstance === sm.appliedInstance) return memo.checksum;
+    const checksum = hashToBytes(stateChecksum(sm));
+    this.checksumMemo = { sm, appliedInstance: sm.appliedInstance, checksum };
+    return checksum;
+  }
 
   // ---- the batched Session stream ---------------------------------------------------
 
@@ -405,9 +431,14 @@ export class GlobalService {
       }
       inFlight += frame.requests.length;
       const timers = this.deps.requests;
+      let checksums = 0;
       for (const request of frame.requests) {
         const startMs = timers === undefined ? 0 : performance.now();
-        settle(() => this.dispatch(request)).then(
+        const overChecksums = request.body === 'status' && request.status?.withChecksum === true && ++checksums > FRAME_CHECKSUMS_MAX;
+        const run = overChecksums
+          ? (): Promise<never> => Promise.reject(new InvalidArgumentError(`request ${request.id}: more than ${FRAME_CHECKSUMS_MAX} Status with_checksum in one frame (FRAME_CHECKSUMS_MAX): each costs a pass over the whole state; ask in a later frame`))
+          : (): Promise<Omit<ServerResponse, 'id'>> => this.dispatch(request);
+        settle(run).then(
           (body) => {
             timers?.done(opOfBody(request.body), startMs, false);
             answer({ id: request.id, ...body });

@@ -9,7 +9,7 @@
 // bind before its limits are known.
 
 import type * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
+import { DstoreError, InvalidArgumentError, TooLargeError } from '../protocol/errors.ts';
 
 /** Stands in for a request message that was refused before decoding finished. */
 export class RefusedMessage {
@@ -22,11 +22,18 @@ export function isRefused(message: unknown): message is RefusedMessage {
 }
 
 /**
- * A copy of `service` whose methods named in `methods` refuse messages over `bytesMax()`
- * bytes (TooLargeError) or that do not decode (InvalidArgumentError) by delivering a
- * RefusedMessage. Handlers of those methods must check `isRefused`. Does not modify `service`.
+ * Checks a message's bytes before decoding (request-prescan.ts): throws a DstoreError to
+ * refuse it. `method` is the method's name ("Txn", "Session").
  */
-export function guardRequests(service: grpc.ServiceDefinition, methods: readonly string[], bytesMax: () => number): grpc.ServiceDefinition {
+export type Prescan = (method: string, bytes: Buffer) => void;
+
+/**
+ * A copy of `service` whose methods named in `methods` refuse messages over `bytesMax()`
+ * bytes (TooLargeError), that `prescan` refuses, or that do not decode
+ * (InvalidArgumentError) by delivering a RefusedMessage. Handlers of those methods must check
+ * `isRefused`. Does not modify `service`.
+ */
+export function guardRequests(service: grpc.ServiceDefinition, methods: readonly string[], bytesMax: () => number, prescan?: Prescan): grpc.ServiceDefinition {
   const guarded: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(service)) {
     if (!methods.includes(name)) {
@@ -43,8 +50,10 @@ export function guardRequests(service: grpc.ServiceDefinition, methods: readonly
           return new RefusedMessage(new TooLargeError(`${what} message of ${bytes.byteLength} bytes is over the request limit of ${max} bytes (limits.request_bytes_max): send less per message`));
         }
         try {
+          prescan?.(what, bytes);
           return decode(bytes);
         } catch (err) {
+          if (err instanceof DstoreError) return new RefusedMessage(err);
           return new RefusedMessage(new InvalidArgumentError(`${what} message of ${bytes.byteLength} bytes does not decode as its protobuf type: ${err instanceof Error ? err.message : String(err)}`));
         }
       },

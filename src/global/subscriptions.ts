@@ -15,6 +15,12 @@
 // consumer costs at most bufferedBytesMax plus one message. If history moves past a stalled
 // subscriber's position, it gets COMPACTED (with the oldest revision), never a silent skip.
 //
+// Work per turn: all pumps of one event-loop turn share PUMP_TURN_BYTES_MAX. A pump that
+// finds it spent stops and queues its subscriber; a setImmediate refills the budget and
+// resumes the queue in order. So any number of subscribers catching up from old revisions
+// costs the event loop about one budget's work per turn (a few ms), never all their
+// history at once, and consensus ticks and other calls run between.
+//
 // Progress: one shared, unref'd timer ticks every progressIntervalMs / 4. A subscriber that
 // has written nothing during the last three ticks gets a progress notice carrying the
 // revision it is covered through, so an uncongested stream is never silent for more than
@@ -79,6 +85,9 @@ export const SUBSCRIPTION_HUB_DEFAULTS: SubscriptionHubConfig = Object.freeze({
   waitForRevisionMsMax: 5_000,
   subscribersMax: 10_000,
 });
+
+/** Estimated message bytes all pumps write in one event-loop turn before the rest wait for the next. */
+export const PUMP_TURN_BYTES_MAX = 256 * 1024;
 
 /** Ticks per progress interval, and idle ticks after which a progress notice goes out. */
 const TICKS_PER_INTERVAL = 4;
@@ -170,6 +179,11 @@ export class SubscriptionHub {
   private timer: Timer | null = null;
   private flushScheduled = false;
   private closed = false;
+  /** What pumps may still write in this turn (PUMP_TURN_BYTES_MAX when a turn starts). */
+  private turnBytesLeft = PUMP_TURN_BYTES_MAX;
+  private refillScheduled = false;
+  /** Subscribers whose pump stopped on the turn budget, resumed in order next turn. */
+  private readonly starved = new Set<Subscriber>();
 
   /**
    * `source` is called whenever the hub needs the state machine (never cached: a snapshot
@@ -245,7 +259,7 @@ export class SubscriptionHub {
   /** Starts streaming: history (if any), else a progress notice saying where the stream starts. */
   private begin(sub: Subscriber): void {
     const written = this.pump(sub);
-    if (!written && sub.state.kind === 'streaming' && !this.blocked(sub)) this.writeProgress(sub);
+    if (!written && sub.state.kind === 'streaming' && !this.blocked(sub) && !this.starved.has(sub)) this.writeProgress(sub);
   }
 
   private maybeStartWaiting(sub: Subscriber, from: number): void {
@@ -306,6 +320,10 @@ export class SubscriptionHub {
       while (sub.state.kind === 'streaming' && !this.blocked(sub)) {
         const sm = this.source();
         if (sub.next > sm.revision) break;
+        if (this.turnBytesLeft <= 0) {
+          this.starve(sub);
+          break;
+        }
         const batch = sm.changesSince(sub.next, this.config.revisionsPerMessageMax);
         if (batch === null) {
           this.fail(sub, this.compacted(sub.next, sm.oldestRevision));
@@ -321,6 +339,27 @@ export class SubscriptionHub {
       sub.pumping = false;
     }
     return written;
+  }
+
+  /** Queues `sub` to pump again once the turn budget is refilled. */
+  private starve(sub: Subscriber): void {
+    this.starved.add(sub);
+    this.scheduleRefill();
+  }
+
+  private scheduleRefill(): void {
+    if (this.refillScheduled || this.closed) return;
+    this.refillScheduled = true;
+    setImmediate(() => {
+      this.refillScheduled = false;
+      this.turnBytesLeft = PUMP_TURN_BYTES_MAX;
+      if (this.closed) return;
+      const queue = [...this.starved];
+      this.starved.clear();
+      for (const sub of queue) {
+        if (sub.state.kind === 'streaming') this.pump(sub);
+      }
+    });
   }
 
   private blocked(sub: Subscriber): boolean {
@@ -355,6 +394,8 @@ export class SubscriptionHub {
   }
 
   private write(sub: Subscriber, message: SubscribeResponse, bytes: number): void {
+    this.turnBytesLeft -= bytes;
+    this.scheduleRefill();
     sub.lastWriteTick = this.tickCount;
     sub.bufferedBytes += bytes;
     const more = sub.call.write(message, () => this.written(sub, bytes));
@@ -424,6 +465,7 @@ export class SubscriptionHub {
   private finish(sub: Subscriber): void {
     sub.state = { kind: 'done' };
     this.subscribers.delete(sub);
+    this.starved.delete(sub);
   }
 
   /** Ends every stream with UNAVAILABLE (clients resume at another replica) and stops the timer. Idempotent. */

@@ -4,10 +4,18 @@
 // re-encodes and compares), so a value of the wrong shape is always detected.
 
 import { InvalidArgumentError } from './errors.ts';
+import { compareKeys } from './keys.ts';
 import { dstoreRoot } from './proto.ts';
 
 const ListValue = dstoreRoot().lookupType('dstore.v1.ListValue');
 const MapValue = dstoreRoot().lookupType('dstore.v1.MapValue');
+
+/**
+ * Most items of a list, or fields of a map, in one stored value and in one op. Bounds the
+ * work of a structured op at apply (decoding the value and encoding it again), which the
+ * value's byte limit alone does not: 64 KiB holds 32,768 empty items.
+ */
+export const STRUCTURED_ENTRIES_MAX = 4096;
 
 export const INTEGER_MIN = -(2n ** 63n);
 export const INTEGER_MAX = 2n ** 63n - 1n;
@@ -37,12 +45,16 @@ export function decodeList(bytes: Uint8Array, what: string): Uint8Array[] {
   return items;
 }
 
-/** Encodes entries sorted by field (byte order); the last value given for a field wins. */
+/**
+ * Encodes entries sorted by field (UTF-8 byte order); the last value given for a field wins.
+ * Fields come from protobuf decoding, so they are well-formed and compareKeys orders them as
+ * their UTF-8 bytes (without encoding each field at every comparison).
+ */
 export function encodeMap(entries: readonly StructuredMapEntry[]): Uint8Array {
   const byField = new Map<string, Uint8Array>();
   for (const e of entries) byField.set(e.field, e.value);
   const sorted = [...byField.entries()]
-    .sort(([a], [b]) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')))
+    .sort(([a], [b]) => compareKeys(a, b))
     .map(([field, value]) => ({ field, value }));
   return MapValue.encode({ entries: sorted }).finish();
 }

@@ -16,7 +16,7 @@ import type { SubscribeResponse } from '../../src/protocol/generated/dstore/v1/S
 import { decodeSnapshot, encodeSnapshot } from '../../src/global/state/snapshot.ts';
 import { StateMachine, STATE_MACHINE_DEFAULTS } from '../../src/global/state/state-machine.ts';
 import type { Command } from '../../src/global/state/types.ts';
-import { SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscribeCall, type SubscriptionHubConfig } from '../../src/global/subscriptions.ts';
+import { PUMP_TURN_BYTES_MAX, SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscribeCall, type SubscriptionHubConfig } from '../../src/global/subscriptions.ts';
 import { FakeClock } from '../local/fake-clock.ts';
 
 const put = (key: string): Command => ({
@@ -350,5 +350,33 @@ describe('subscription hub: progress, prefixes, waiting, close', () => {
     assert.match(waiting.error?.details ?? '', /subscribe again from 9/);
     assert.deepEqual(s.clock.pending(), []);
     assert.equal(s.subscribe(0).error?.code, GrpcCode.UNAVAILABLE, 'a closed hub takes no one');
+  });
+});
+
+describe('subscription hub: work per event-loop turn', () => {
+  it(`300 subscribers from revision 1 are served a bounded amount per turn (PUMP_TURN_BYTES_MAX), and each gets all of it`, async () => {
+    const s = new Setup(1500);
+    // Keys of 200 characters: 1,500 revisions are about 1 MB of estimated message bytes.
+    for (let i = 0; i < 1500; i++) s.apply(put(`k/${String(i).padStart(198, '0')}`));
+    await settle();
+    const calls = Array.from({ length: 300 }, () => s.subscribe(1));
+    // Everything above ran in one turn: what it wrote is bounded by the turn budget (one
+    // message beyond it at most), not by 300 x the history.
+    const messageBytesMax = SUBSCRIPTION_HUB_DEFAULTS.messageBytesMax;
+    const firstTurn = calls.reduce((n, c) => n + c.written.length, 0);
+    const turnMessagesMax = Math.ceil(PUMP_TURN_BYTES_MAX / (messageBytesMax / 2)) + 1;
+    assert.ok(firstTurn <= turnMessagesMax, `${firstTurn} messages written in one turn`);
+    assert.ok(calls.slice(turnMessagesMax).every((c) => c.written.length === 0), 'the rest wait for a later turn');
+    // Later turns go on until every subscriber has every revision, in order.
+    const deadline = Date.now() + 20_000;
+    while (!calls.every((c) => Number(c.written.at(-1)?.revision) === 1500)) {
+      assert.ok(Date.now() < deadline, 'every subscriber caught up');
+      await settle();
+    }
+    for (const c of calls.slice(0, 3)) {
+      assertOrdered(c);
+      assert.deepEqual(c.eventRevisions, range(1, 1500));
+    }
+    s.hub.close();
   });
 });

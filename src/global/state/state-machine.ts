@@ -8,13 +8,14 @@
 
 import { assert } from '../../protocol/assert.ts';
 import { checkInteger } from '../../protocol/config-check.ts';
+import { DstoreError } from '../../protocol/errors.ts';
 import type { Hash } from '../../protocol/hash.ts';
 import { validateKey } from '../../protocol/keys.ts';
 import { History, type RevisionEvents } from './history.ts';
 import { Keyspace } from './keyspace.ts';
 import { Sessions } from './sessions.ts';
 import { TxnAbort, TxnExecution, type TxnLimits } from './txn.ts';
-import type { Command, InvalidCommand, KeyValue, OpResult, RangeSpec, TxnResult } from './types.ts';
+import type { Command, InvalidCommand, KeyValue, OpResult, RangeSpec, Txn, TxnResult } from './types.ts';
 
 export interface StateMachineConfig extends TxnLimits {
   /** Revisions of change events kept for subscribers to resume from. */
@@ -113,6 +114,9 @@ export class StateMachine {
       results = (succeeded ? command.txn.success : command.txn.failure).map((op) => exec.execute(op));
     } catch (err) {
       if (err instanceof TxnAbort) return { revision: this.revisionNow, succeeded: false, results: [], failure: err.failure, duplicate: false };
+      // A check that throws an operating error instead of aborting still fails only this
+      // transaction, the same way on every replica and at every replay: never the replica.
+      if (err instanceof DstoreError) return this.failed('INVALID_ARGUMENT', err.message);
       throw err;
     }
     if (exec.wrote) this.commit(exec);
@@ -148,6 +152,17 @@ export class StateMachine {
     const result = new TxnExecution(this.keyspace, this.config, this.revisionNow).execute({ kind: 'range', range: spec });
     assert(result.kind === 'range', 'range op returns a range result');
     return result;
+  }
+
+  /**
+   * Runs a transaction that only reads (compares, gets, ranges) against the applied state,
+   * without the log: the driver calls it after the read barrier a linearizable get needs.
+   * Its result is what applying it at this point would have returned. Never throws for a bad
+   * transaction (that is a failed result); throws AssertionError if an op would write.
+   */
+  readTxn(txn: Txn): TxnResult {
+    assert([...txn.success, ...txn.failure].every((op) => op.kind === 'get' || op.kind === 'range'), 'readTxn: a transaction that writes must go through the log');
+    return this.execute({ writeId: null, txn });
   }
 
   /** True while some key is bound to the value; the blob store keeps it. */

@@ -16,6 +16,7 @@ import {
   encodeMap,
   INTEGER_MAX,
   INTEGER_MIN,
+  STRUCTURED_ENTRIES_MAX,
 } from '../../protocol/structured-values.ts';
 import { inRange, rangeBounds, type Keyspace } from './keyspace.ts';
 import type { Binding, ChangeEvent, Compare, KeyBinding, KeyValue, Op, OpResult, RangeSpec, TxnFailure, ValueRef } from './types.ts';
@@ -23,8 +24,19 @@ import type { Binding, ChangeEvent, Compare, KeyBinding, KeyValue, Op, OpResult,
 export interface TxnLimits {
   /** Values up to this size are held by the state machine and may be returned inline. */
   readonly valueInlineBytesMax: number;
+  /** Keys one range returns at most, and all ranges of one transaction together. */
   readonly rangeKeysMax: number;
 }
+
+/**
+ * Key and value bytes (estimated: KV_OVERHEAD_BYTES per key besides its key and value) that
+ * the ranges of one transaction (or one Range) return at most; beyond it they are cut short
+ * with `more`, after at least one key. Keeps a response far below the clients' receive
+ * limit (64 MiB), and with the shared rangeKeysMax bounds what a transaction's reads cost.
+ */
+export const READ_BYTES_MAX = 16 * 1024 * 1024;
+/** What one key-value costs in a response besides its key and value bytes (an estimate). */
+export const KV_OVERHEAD_BYTES = 96;
 
 /** Aborts the transaction; caught by the state machine, never escapes it. */
 export class TxnAbort extends Error {
@@ -52,13 +64,23 @@ export class TxnExecution {
   /** Pending writes by key, in the order keys were first written. */
   readonly writes = new Map<string, PendingWrite>();
   private readonly newValues = new Map<Hash, PendingValue>();
+  /**
+   * What the ranges may still return: they share one budget, so a transaction's reads cost at
+   * most rangeKeysMax keys and READ_BYTES_MAX bytes whatever its number of range ops. Cutting
+   * short (rather than failing) keeps apply deterministic and never throwing: a range's
+   * result never changes what a transaction writes.
+   */
+  private readKeysLeft: number;
+  private readBytesLeft = READ_BYTES_MAX;
 
   /** `revision`: the revision this transaction commits at if it writes. */
   constructor(
     private readonly keyspace: Keyspace,
     private readonly limits: TxnLimits,
     readonly revision: number,
-  ) {}
+  ) {
+    this.readKeysLeft = limits.rangeKeysMax;
+  }
 
   get wrote(): boolean {
     return this.writes.size > 0;
@@ -138,10 +160,12 @@ export class TxnExecution {
       }
       case 'listAppend': {
         const items = this.structured(op.key, 'list', (bytes, what) => decodeList(bytes, what), []);
+        this.checkEntries(op.key, 'items', items.length + op.items.length);
         return { kind: 'written', kv: this.write(op.key, this.derived(op.key, encodeList([...items, ...op.items]))) };
       }
       case 'mapStore': {
         const entries = this.structured(op.key, 'map', (bytes, what) => decodeMap(bytes, what), []);
+        this.checkEntries(op.key, 'fields', new Set([...entries, ...op.entries].map((e) => e.field)).size);
         return { kind: 'written', kv: this.write(op.key, this.derived(op.key, encodeMap([...entries, ...op.entries]))) };
       }
       case 'mapDelete': {
@@ -199,6 +223,16 @@ export class TxnExecution {
     return { hash: hashOf(bytes), size: bytes.byteLength, bytes };
   }
 
+  /**
+   * Aborts (a deterministic failure, never an exception) when a structured value would hold
+   * more than STRUCTURED_ENTRIES_MAX entries. Checked before encoding, so the work stays bounded.
+   */
+  private checkEntries(key: string, what: string, count: number): void {
+    if (count > STRUCTURED_ENTRIES_MAX) {
+      throw invalid(`the new value of ${JSON.stringify(key)} would hold ${count} ${what}, over the limit of ${STRUCTURED_ENTRIES_MAX} (STRUCTURED_ENTRIES_MAX): remove some first`);
+    }
+  }
+
   /** Decodes the structured value at key, or returns `empty` when the key is unbound. */
   private structured<T>(key: string, shape: string, decode: (bytes: Uint8Array, what: string) => T, empty: T): T {
     this.checkKey(key);
@@ -242,11 +276,16 @@ export class TxnExecution {
     let more = false;
     const emit = (key: string, b: Binding | undefined): boolean => {
       if (b === undefined) return true;
-      if (kvs.length === limit) {
+      const kv = this.keyValue(key, b, spec.withValues);
+      const bytes = Buffer.byteLength(key) + (kv.value?.byteLength ?? 0) + KV_OVERHEAD_BYTES;
+      const first = this.readBytesLeft === READ_BYTES_MAX;
+      if (kvs.length === limit || this.readKeysLeft === 0 || (bytes > this.readBytesLeft && !first)) {
         more = true;
         return false;
       }
-      kvs.push(this.keyValue(key, b, spec.withValues));
+      this.readKeysLeft--;
+      this.readBytesLeft -= bytes;
+      kvs.push(kv);
       return true;
     };
     let i = 0;

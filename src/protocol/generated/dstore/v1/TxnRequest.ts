@@ -3,11 +3,17 @@
 import type { Compare as _dstore_v1_Compare, Compare__Output as _dstore_v1_Compare__Output } from '../../dstore/v1/Compare.ts';
 import type { TxnOp as _dstore_v1_TxnOp, TxnOp__Output as _dstore_v1_TxnOp__Output } from '../../dstore/v1/TxnOp.ts';
 import type { WriteId as _dstore_v1_WriteId, WriteId__Output as _dstore_v1_WriteId__Output } from '../../dstore/v1/WriteId.ts';
+import type { ReadConsistency as _dstore_v1_ReadConsistency, ReadConsistency__Output as _dstore_v1_ReadConsistency__Output } from '../../dstore/v1/ReadConsistency.ts';
+import type { Long } from '@grpc/proto-loader';
 
 /**
  * Applied atomically at one revision. Ops in one branch see the effects of the ops
  * before them. A structured op on a value of the wrong shape, or a failed
- * put_if_absent, fails the whole transaction and changes nothing.
+ * put_if_absent, fails the whole transaction and changes nothing. A transaction whose ops
+ * (both branches) are all gets and ranges only reads: it does not enter the log and is
+ * served like a Range, at `consistency` once `min_revision` is applied. The ranges of one
+ * transaction share one budget: limits.range_keys_max keys and 16 MiB in all, beyond which
+ * they are cut short with `more` set.
  */
 export interface TxnRequest {
   /**
@@ -22,12 +28,22 @@ export interface TxnRequest {
    * not have run") instead of running twice.
    */
   'writeId'?: (_dstore_v1_WriteId | null);
+  /**
+   * Read-only transactions only (see above); a transaction that writes is linearizable, and
+   * the consistency and min_revision of its range ops are ignored.
+   */
+  'consistency'?: (_dstore_v1_ReadConsistency);
+  'minRevision'?: (number | string | Long);
 }
 
 /**
  * Applied atomically at one revision. Ops in one branch see the effects of the ops
  * before them. A structured op on a value of the wrong shape, or a failed
- * put_if_absent, fails the whole transaction and changes nothing.
+ * put_if_absent, fails the whole transaction and changes nothing. A transaction whose ops
+ * (both branches) are all gets and ranges only reads: it does not enter the log and is
+ * served like a Range, at `consistency` once `min_revision` is applied. The ranges of one
+ * transaction share one budget: limits.range_keys_max keys and 16 MiB in all, beyond which
+ * they are cut short with `more` set.
  */
 export interface TxnRequest__Output {
   /**
@@ -42,4 +58,10 @@ export interface TxnRequest__Output {
    * not have run") instead of running twice.
    */
   'writeId': (_dstore_v1_WriteId__Output | null);
+  /**
+   * Read-only transactions only (see above); a transaction that writes is linearizable, and
+   * the consistency and min_revision of its range ops are ignored.
+   */
+  'consistency': (_dstore_v1_ReadConsistency__Output);
+  'minRevision': (number);
 }
