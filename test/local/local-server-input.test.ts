@@ -17,8 +17,8 @@ import { TestCluster, eventually } from '../global/cluster-harness.ts';
 import { rawCall } from '../global/raw-calls.ts';
 
 const service = dstoreProto().dstore.v1.Global.service;
-const encode = (method: keyof typeof service, message: object): Buffer => service[method]!.requestSerialize(message as never);
-const frameOf = (b: Buffer): ServerFrame__Output => service.Session.responseDeserialize(b) as ServerFrame__Output;
+const encode = (method: keyof typeof service, message: object): Buffer => service[method]!.requestSerialize(message);
+const frameOf = (b: Buffer): ServerFrame__Output => service.Session.responseDeserialize(b);
 
 let cluster: TestCluster;
 let local: Local;
