@@ -20,7 +20,7 @@ import { GlobalMetrics, type RequestTimers } from './metrics.ts';
 import { checkServerSecurity, NO_SECURITY, peerCredentials, serverSide, type ServerSecurity } from './server-security.ts';
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
 import { PeerIdentity, type CallWithAuth } from './peer-identity.ts';
-import { guardRequests } from './request-guard.ts';
+import { guardingServer, guardRequests, refuseGuardedMessages } from '../protocol/request-guard.ts';
 import { prescanGlobalRequest } from './request-prescan.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
 import { formatBallot } from '../consensus/index.ts';
@@ -71,9 +71,6 @@ export const SERVER_LIMITS_DEFAULTS: ServerLimits = Object.freeze({
   frameRequestsMax: 1024,
   rangeKeysMax: REPLICA_NODE_DEFAULTS.stateMachine.rangeKeysMax,
 });
-
-/** Methods whose handlers answer a RefusedMessage (GlobalService's unary calls and Session). */
-const GUARDED_GLOBAL_METHODS = ['Get', 'Set', 'Delete', 'Txn', 'Range', 'MissingBlobs', 'Status', 'Session'];
 
 function unavailable(): grpc.ServiceError {
   const s = toGrpcStatus(new UnavailableError('replica is starting or stopping: retry shortly'));
@@ -136,17 +133,18 @@ export class GlobalServer {
       'grpc.max_receive_message_length': Math.max(PEER_MESSAGE_BYTES_MAX, SERVER_LIMITS_DEFAULTS.requestBytesMax),
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 5_000,
-      interceptors: side.interceptors,
+      // After the credential checks: oversized or undecodable messages of every method end
+      // their call with INVALID_ARGUMENT (request-guard.ts).
+      interceptors: [...side.interceptors, refuseGuardedMessages],
     });
     const target = (): Running | null => holder.self?.running ?? null;
-    // Refusals of oversized or undecodable messages reach these handlers (request-guard.ts).
     const requestBytesMax = (): number => target()?.service.limits.requestBytesMax ?? SERVER_LIMITS_DEFAULTS.requestBytesMax;
     const frameRequestsMax = (): number => target()?.service.limits.frameRequestsMax ?? SERVER_LIMITS_DEFAULTS.frameRequestsMax;
-    server.addService(guardRequests(dstoreProto().dstore.v1.Global.service, GUARDED_GLOBAL_METHODS, requestBytesMax, (method, bytes) => prescanGlobalRequest(method, bytes, frameRequestsMax())), globalHandlers(target));
-    server.addService(guardRequests(dstoreProto().dstore.v1.Replica.service, ['Exchange'], () => PEER_MESSAGE_BYTES_MAX), replicaHandlers(target));
+    server.addService(guardRequests(dstoreProto().dstore.v1.Global.service, requestBytesMax, (method, bytes) => prescanGlobalRequest(method, bytes, frameRequestsMax())), globalHandlers(target));
+    server.addService(guardRequests(dstoreProto().dstore.v1.Replica.service, () => PEER_MESSAGE_BYTES_MAX), replicaHandlers(target));
     const health = new ServingHealth();
-    health.addTo(server);
-    addReflection(server);
+    health.addTo(guardingServer(server, requestBytesMax));
+    addReflection(guardingServer(server, requestBytesMax));
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(listen, side.credentials, (err, p) => {
         if (err !== null) reject(new UnavailableError(`cannot listen on ${listen}: ${err.message} (is another server using the port?)`));
@@ -347,7 +345,10 @@ export class GlobalServer {
   }
 }
 
-/** A streaming handler that answers UNAVAILABLE until the server has started. */
+/**
+ * A streaming handler that answers UNAVAILABLE until the server has started. A throw from
+ * `serve` ends the call with its mapped status (grpc-js would answer UNKNOWN).
+ */
 function whenRunning<C extends { emit(event: 'error', err: unknown): boolean }>(target: () => Running | null, serve: (running: Running, call: C) => void): (call: C) => void {
   return (call) => {
     const running = target();
@@ -355,11 +356,15 @@ function whenRunning<C extends { emit(event: 'error', err: unknown): boolean }>(
       call.emit('error', unavailable());
       return;
     }
-    serve(running, call);
+    try {
+      serve(running, call);
+    } catch (err) {
+      call.emit('error', toGrpcStatus(err));
+    }
   };
 }
 
-/** A handler with a callback (unary or client-streaming) that answers UNAVAILABLE until started. */
+/** A handler with a callback (unary or client-streaming) that answers UNAVAILABLE until started; a throw is answered as whenRunning's. */
 function whenRunningWithCallback<C, R>(target: () => Running | null, serve: (running: Running, call: C, callback: grpc.sendUnaryData<R>) => void): (call: C, callback: grpc.sendUnaryData<R>) => void {
   return (call, callback) => {
     const running = target();
@@ -367,7 +372,11 @@ function whenRunningWithCallback<C, R>(target: () => Running | null, serve: (run
       callback(unavailable());
       return;
     }
-    serve(running, call, callback);
+    try {
+      serve(running, call, callback);
+    } catch (err) {
+      callback(toGrpcStatus(err));
+    }
   };
 }
 

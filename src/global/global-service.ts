@@ -35,7 +35,6 @@ import type { ValueSource__Output } from '../protocol/generated/dstore/v1/ValueS
 import { checkKey, hashField, isReadOnly, keyValueMsg, opResultMsg, rangeSpecOf, txnOf, writeIdOf } from './codec.ts';
 import { opOfBody, type GlobalOp, type RequestTimers } from './metrics.ts';
 import type { ReplicaNode } from './replica-node.ts';
-import { isRefused, type RefusedMessage } from './request-guard.ts';
 import { stateChecksum } from './state/snapshot.ts';
 import type { StateMachine } from './state/state-machine.ts';
 import { KV_OVERHEAD_BYTES, READ_BYTES_MAX } from './state/txn.ts';
@@ -367,9 +366,9 @@ export class GlobalService {
    * same burst of callbacks (one apply resolves a whole proposal's) go out together, in frames of about
    * SESSION_FRAME_BYTES_TARGET. Flow control: reading pauses while
    * SESSION_REQUESTS_IN_FLIGHT_MAX requests are unanswered or the client is not reading
-   * answers, so a client cannot make the server buffer without bound. A frame the server
-   * refuses (undecodable, over a limit) closes this stream only, with INVALID_ARGUMENT; a
-   * half-close is answered by ending the stream once every request in flight is answered.
+   * answers, so a client cannot make the server buffer without bound. A frame over a limit
+   * closes this stream only, with INVALID_ARGUMENT (an undecodable one never gets here:
+   * request-guard.ts); a half-close is answered by ending the stream once every request in flight is answered.
    */
   session(call: grpc.ServerDuplexStream<ClientFrame__Output, ServerFrame>): void {
     let outgoing: ServerResponse[] = [];
@@ -423,9 +422,8 @@ export class GlobalService {
       const s = toGrpcStatus(err);
       call.emit('error', { code: s.code, details: s.details, metadata: s.metadata });
     };
-    call.on('data', (frame: ClientFrame__Output | RefusedMessage) => {
+    call.on('data', (frame: ClientFrame__Output) => {
       if (!open) return;
-      if (isRefused(frame)) return refuse(frame.error);
       if (frame.requests.length > this.deps.limits.frameRequestsMax) {
         return refuse(new InvalidArgumentError(`frame of ${frame.requests.length} requests is over the limit of ${this.deps.limits.frameRequestsMax} (limits.frame_requests_max): send smaller frames`));
       }
@@ -470,8 +468,6 @@ export class GlobalService {
   unaryHandlers(): Pick<GlobalHandlers, 'Get' | 'Set' | 'Delete' | 'Txn' | 'Range' | 'MissingBlobs' | 'Status' | 'Session'> {
     const timers = this.deps.requests;
     const unary = <Req, Res>(fn: Unary<Req, Res>, op: GlobalOp): grpc.handleUnaryCall<Req, Res> => (call, callback) => {
-      const request: unknown = call.request;
-      if (isRefused(request)) return callback(toGrpcStatus(request.error));
       const startMs = timers === undefined ? 0 : performance.now();
       settle(() => fn(call.request)).then(
         (res) => {

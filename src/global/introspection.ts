@@ -24,7 +24,7 @@ export class ServingHealth {
   private readonly health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICE_NAMES.map((name) => [name, 'NOT_SERVING' as const])));
 
   /** Adds the Health service to `server` (before it binds). */
-  addTo(server: grpc.Server): void {
+  addTo(server: Pick<grpc.Server, 'addService'>): void {
     this.health.addToServer(server);
   }
 
@@ -35,7 +35,7 @@ export class ServingHealth {
 }
 
 /** Adds the reflection service describing dstore.v1 and grpc.health.v1 to `server`. */
-export function addReflection(server: grpc.Server): void {
+export function addReflection(server: Pick<grpc.Server, 'addService'>): void {
   const definition: protoLoader.PackageDefinition = {
     ...protoLoader.loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS),
     ...protoLoader.loadSync(HEALTH_PROTO_PATH, PROTO_LOADER_OPTIONS),

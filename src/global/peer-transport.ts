@@ -18,7 +18,6 @@ import { dstoreProto } from '../protocol/proto.ts';
 import type { Message } from '../consensus/index.ts';
 import { decodePeerMessage, encodePeerMessage } from './peer-codec.ts';
 import type { PeerIdentity } from './peer-identity.ts';
-import { isRefused, type RefusedMessage } from './request-guard.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** Metadata on peer calls other than Exchange (blobs, snapshots) naming the caller's cluster. */
@@ -192,12 +191,7 @@ export class PeerTransport {
       call.emit('error', { code, details, metadata });
     };
     this.inbound.add(call);
-    call.on('data', (frame: PeerFrame__Output | RefusedMessage) => {
-      if (refused) return;
-      if (isRefused(frame)) {
-        const s = toGrpcStatus(frame.error);
-        return refuse(s.code, `from replica ${peerId === 0 ? '(before hello)' : peerId}: ${s.details}`, s.metadata);
-      }
+    const receive = (frame: PeerFrame__Output): void => {
       if (peerId === 0) {
         const problem = this.helloProblem(frame);
         if (problem !== null) return refuse(grpc.status.FAILED_PRECONDITION, problem);
@@ -222,6 +216,16 @@ export class PeerTransport {
         return refuse(s.code, s.details, s.metadata);
       }
       for (const m of decoded) this.options.onMessage(m);
+    };
+    call.on('data', (frame: PeerFrame__Output) => {
+      if (refused) return;
+      // A throw would escape into grpc-js and end the process: it ends this stream instead.
+      try {
+        receive(frame);
+      } catch (err) {
+        const s = toGrpcStatus(err);
+        refuse(s.code, `from replica ${peerId === 0 ? '(before hello)' : peerId}: ${s.details}`, s.metadata);
+      }
     });
     const done = (): void => {
       this.inbound.delete(call);

@@ -40,6 +40,7 @@ import type { ServerLimits } from './client-types.ts';
 import { BLOB_CHUNK_BYTES_MAX, VALUE_INLINE_BYTES_DEFAULT } from './client.ts';
 import type { Local } from './local.ts';
 import { localServerSide, type LocalServerSecurity } from './local-security.ts';
+import { guardRequests, refuseGuardedMessages } from '../protocol/request-guard.ts';
 import { PLAINTEXT } from '../protocol/tls.ts';
 import { asDstoreError } from './retry.ts';
 import {
@@ -95,9 +96,11 @@ export class LocalServer {
    */
   static async listen(local: Local, listen: string, security: LocalServerSecurity = PLAINTEXT): Promise<LocalServer> {
     const side = localServerSide(security);
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': MESSAGE_BYTES_MAX, 'grpc.max_send_message_length': MESSAGE_BYTES_MAX, interceptors: side.interceptors });
+    // After the token check, undecodable messages end their call with INVALID_ARGUMENT (request-guard.ts).
+    const interceptors = [...side.interceptors, refuseGuardedMessages];
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': MESSAGE_BYTES_MAX, 'grpc.max_send_message_length': MESSAGE_BYTES_MAX, interceptors });
     const holder: { self: LocalServer | null } = { self: null };
-    server.addService(dstoreProto().dstore.v1.Global.service, handlers(() => holder.self!));
+    server.addService(guardRequests(dstoreProto().dstore.v1.Global.service, () => MESSAGE_BYTES_MAX), handlers(() => holder.self!));
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(listen, side.credentials, (err, p) => {
         if (err !== null) reject(new UnavailableError(`cannot listen on ${listen}: ${err.message} (is another Local or server using the port? pick another with --listen)`));
@@ -213,47 +216,58 @@ export class LocalServer {
     return result;
   }
 
-  /** One Session stream: answers completed in the same turn go out in one frame. */
+  /**
+   * One Session stream: answers completed in the same turn go out in one frame. A half-close
+   * is answered by ending the stream once every request in flight is answered.
+   */
   session(call: grpc.ServerDuplexStream<ClientFrame__Output, ServerFrame>): void {
     let outgoing: ServerResponse[] = [];
     let flushScheduled = false;
     let open = true;
+    let clientEnded = false;
+    let inFlight = 0;
+    const tracked = { cancel: () => call.end() };
+    this.calls.add(tracked);
+    const close = (): void => {
+      open = false;
+      this.calls.delete(tracked);
+    };
     const flush = (): void => {
       flushScheduled = false;
-      if (!open || outgoing.length === 0) return;
-      const responses = outgoing;
+      if (open && outgoing.length > 0) call.write({ responses: outgoing });
       outgoing = [];
-      call.write({ responses });
+      if (open && clientEnded && inFlight === 0) {
+        close();
+        call.end();
+      }
     };
     const answer = (response: ServerResponse): void => {
+      inFlight--;
       outgoing.push(response);
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flush);
       }
     };
-    const tracked = { cancel: () => call.end() };
-    this.calls.add(tracked);
     call.on('data', (frame: ClientFrame__Output) => {
+      if (!open) return;
       if (frame.requests.length > Math.max(this.limits.frameRequestsMax, 256)) {
         open = false;
         call.emit('error', toGrpcStatus(new TooLargeError(`frame of ${frame.requests.length} requests is over the limit of ${this.limits.frameRequestsMax}: send smaller frames`)));
         return;
       }
+      inFlight += frame.requests.length;
       for (const request of frame.requests) {
-        this.dispatch(request).then(
+        // settle: a decoder's throw (a bad hash, say) is that request's answer, not an escape into grpc-js.
+        settle(() => this.dispatch(request)).then(
           (body) => answer({ id: request.id, ...body }),
           (err: unknown) => answer({ id: request.id, error: toErrorDetail(asDstoreError(err)) }),
         );
       }
     });
-    const close = (): void => {
-      open = false;
-      this.calls.delete(tracked);
-    };
     call.on('end', () => {
-      close();
-      call.end();
+      clientEnded = true;
+      if (!flushScheduled) flush();
     });
     call.on('error', close);
     call.on('cancelled', close);
@@ -274,6 +288,14 @@ export class LocalServer {
     };
     call.on('data', (m: PutBlobRequest__Output) => {
       if (failed) return;
+      // A throw would escape into grpc-js and end the process: it fails this upload instead.
+      try {
+        receive(m);
+      } catch (err) {
+        fail(err);
+      }
+    });
+    const receive = (m: PutBlobRequest__Output): void => {
       if (m.part === 'header' && size === -1) {
         size = m.header!.size;
         expected = m.header!.hash.byteLength === 0 ? '' : hashArg(m.header!.hash, 'PutBlob header');
@@ -286,13 +308,13 @@ export class LocalServer {
       received += chunk.data.byteLength;
       if (received > size) return fail(new InvalidArgumentError(`PutBlob: more than the announced ${size} bytes`));
       parts.push(chunk.data);
-    });
+    };
     call.on('error', (err) => fail(err));
     call.on('end', () => {
       if (failed) return;
       if (received !== size) return fail(new InvalidArgumentError(`PutBlob: ${received} bytes received, ${size} announced`));
       const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-      this.local.putBlob(bytes).then(
+      settle(() => this.local.putBlob(bytes)).then(
         (r) => {
           if (expected !== '' && r.hash !== expected) return fail(new CorruptError(`PutBlob: the bytes hash to ${r.hash}, not the expected ${expected}`));
           callback(null, { hash: hashToBytes(r.hash), size: r.size, existed: r.existed });
@@ -362,7 +384,7 @@ function handlers(self: () => LocalServer): GlobalHandlers {
     callback({ code: grpc.status.UNIMPLEMENTED, details: `a Local serves ${name} on the Session stream only (use GlobalClient)` });
   };
   return {
-    Session: (call) => self().session(call),
+    Session: streaming((call) => self().session(call)),
     Get: viaSession('Get'),
     Set: viaSession('Set'),
     Delete: viaSession('Delete'),
@@ -370,8 +392,39 @@ function handlers(self: () => LocalServer): GlobalHandlers {
     Range: viaSession('Range'),
     MissingBlobs: viaSession('MissingBlobs'),
     Status: viaSession('Status'),
-    PutBlob: (call, callback) => self().putBlob(call, callback),
-    GetBlob: (call) => self().getBlob(call),
-    Subscribe: (call) => self().subscribe(call),
+    PutBlob: withCallback((call, callback) => self().putBlob(call, callback)),
+    GetBlob: streaming((call) => self().getBlob(call)),
+    Subscribe: streaming((call) => self().subscribe(call)),
+  };
+}
+
+/** Calls `fn`; a synchronous throw becomes a rejection, so no handler can throw into grpc-js. */
+function settle<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+/** A streaming handler whose throw ends the call with its mapped status (grpc-js would answer UNKNOWN). */
+function streaming<C extends { emit(event: 'error', err: unknown): boolean }>(serve: (call: C) => void): (call: C) => void {
+  return (call) => {
+    try {
+      serve(call);
+    } catch (err) {
+      call.emit('error', toGrpcStatus(asDstoreError(err)));
+    }
+  };
+}
+
+/** A handler with a callback whose throw is answered as `streaming`'s. */
+function withCallback<C, R>(serve: (call: C, callback: grpc.sendUnaryData<R>) => void): (call: C, callback: grpc.sendUnaryData<R>) => void {
+  return (call, callback) => {
+    try {
+      serve(call, callback);
+    } catch (err) {
+      callback(toGrpcStatus(asDstoreError(err)));
+    }
   };
 }

@@ -109,7 +109,7 @@ describe('Exchange: malformed frames end that stream with INVALID_ARGUMENT', () 
     call.write(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
     const e = await ended;
     assert.equal(e.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(e.details, /^from replica \(before hello\): Exchange message of 6 bytes does not decode as its protobuf type: /);
+    assert.match(e.details, /^Exchange message of 6 bytes does not decode as its protobuf type: /);
   });
 
   it('misaddressed messages and messages without a kind', async () => {

@@ -30,6 +30,11 @@ export class ReplProcess {
     return repl;
   }
 
+  /** True until the process exits. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   get stdout(): string {
     return this.out;
   }
