@@ -77,7 +77,7 @@ export const SUBSCRIPTION_HUB_DEFAULTS: SubscriptionHubConfig = Object.freeze({
   messageBytesMax: 256 * 1024,
   bufferedBytesMax: 1024 * 1024,
   waitForRevisionMsMax: 5_000,
-  subscribersMax: 10_000,
+  subscribersMax: 4096,
 });
 
 /** Ticks per progress interval, and idle ticks after which a progress notice goes out. */

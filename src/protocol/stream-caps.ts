@@ -7,6 +7,7 @@
 
 import { checkInteger } from './config-check.ts';
 import { ResourceExhaustedError } from './errors.ts';
+import { toGrpcStatus, type GrpcStatus } from './grpc-status.ts';
 
 export interface StreamCapsLimits {
   /** Calls open at once in all; the name (with its unit) is what an error cites. */
@@ -61,4 +62,27 @@ export class StreamCaps {
   get open(): number {
     return this.total;
   }
+}
+
+/** The part of a grpc-js server call that `serveAdmitted` uses. */
+export interface AdmittedCall {
+  getPeer(): string;
+  once(event: string, listener: () => void): unknown;
+  emit(event: 'error', status: GrpcStatus): boolean;
+}
+
+/**
+ * Serves a streaming `call` when `caps` admit its connection, else ends it with the refusal
+ * (RESOURCE_EXHAUSTED naming the cap). The slot is freed when the call ends, however it ends.
+ */
+export function serveAdmitted(caps: StreamCaps, call: AdmittedCall, serve: () => void): void {
+  let release: () => void;
+  try {
+    release = caps.admit(call.getPeer());
+  } catch (err) {
+    call.emit('error', toGrpcStatus(err));
+    return;
+  }
+  for (const event of ['close', 'finish', 'cancelled', 'error']) call.once(event, release);
+  serve();
 }

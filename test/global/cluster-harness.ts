@@ -42,6 +42,12 @@ export async function eventually<T>(what: string, condition: () => Promise<T | u
   }
 }
 
+/** Replica `id`'s listen options; the request limit is known at listen time, as the server needs. */
+function listenOptions(options: TestClusterOptions, id: number): ListenOptions {
+  const requestBytesMax = options.limits?.requestBytesMax;
+  return { ...(requestBytesMax === undefined ? {} : { requestBytesMax }), ...options.listen?.(id) };
+}
+
 export class TestCluster {
   private readonly servers = new Map<number, GlobalServer>();
   private readonly clients: GlobalClient[] = [];
@@ -54,7 +60,7 @@ export class TestCluster {
   ) {}
 
   static async start(size: number, options: TestClusterOptions = {}): Promise<TestCluster> {
-    const bound = await Promise.all(Array.from({ length: size }, (_, i) => GlobalServer.listen('127.0.0.1:0', options.listen?.(i + 1) ?? {})));
+    const bound = await Promise.all(Array.from({ length: size }, (_, i) => GlobalServer.listen('127.0.0.1:0', listenOptions(options, i + 1))));
     const members = new Map(bound.map((s, i) => [i + 1, s.address]));
     const dirs = new Map(bound.map((_, i) => [i + 1, mkdtempSync(join(tmpdir(), `dstore-test-r${i + 1}-`))]));
     for (const [id, dir] of dirs) options.prepareDataDir?.(id, dir);
@@ -150,7 +156,7 @@ export class TestCluster {
   /** Starts a stopped replica again on its old address and data dir. */
   async restartReplica(id: number): Promise<void> {
     if (this.servers.has(id)) throw new Error(`replica ${id} is running`);
-    const s = await GlobalServer.listen(this.members.get(id)!, this.options.listen?.(id) ?? {});
+    const s = await GlobalServer.listen(this.members.get(id)!, listenOptions(this.options, id));
     await this.startOn(id, s);
   }
 
