@@ -17,6 +17,8 @@ export interface TestClusterOptions {
   readonly node?: GlobalServerOptions['node'];
   readonly limits?: GlobalServerOptions['limits'];
   readonly blobs?: GlobalServerOptions['blobs'];
+  readonly streams?: GlobalServerOptions['streams'];
+  readonly subscriptions?: GlobalServerOptions['subscriptions'];
   readonly storage?: GlobalServerOptions['storage'];
   /** Security, logger and metrics registry of replica `id` (default: plaintext, no metrics). */
   readonly listen?: (id: number) => ListenOptions;
@@ -79,6 +81,8 @@ export class TestCluster {
       ...(this.options.node === undefined ? {} : { node: this.options.node }),
       ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
       ...(this.options.blobs === undefined ? {} : { blobs: this.options.blobs }),
+      ...(this.options.streams === undefined ? {} : { streams: this.options.streams }),
+      ...(this.options.subscriptions === undefined ? {} : { subscriptions: this.options.subscriptions }),
       ...(this.options.storage === undefined ? {} : { storage: this.options.storage }),
       onFatal: (err) => {
         throw err instanceof Error ? err : new Error(String(err));
