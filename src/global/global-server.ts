@@ -91,7 +91,7 @@ export interface StreamLimits {
 }
 
 export const STREAM_LIMITS_DEFAULTS: StreamLimits = Object.freeze({
-  sessionsMax: 4096,
+  sessionsMax: 1024,
   sessionsPerConnectionMax: 64,
   subscribesPerConnectionMax: 64,
 });

@@ -97,9 +97,9 @@ export interface LocalServerLimits {
 
 export const LOCAL_SERVER_LIMITS_DEFAULTS: LocalServerLimits = Object.freeze({
   requestBytesMax: LIMITS_BEFORE_GLOBAL_ANSWERS.requestBytesMax,
-  sessionsMax: 1024,
+  sessionsMax: 256,
   sessionsPerConnectionMax: 16,
-  subscribesMax: 1024,
+  subscribesMax: 256,
   subscribesPerConnectionMax: 16,
   uploadsMax: 16,
   uploadsPerConnectionMax: 4,
@@ -453,7 +453,10 @@ export class LocalServer {
     this.calls.add(tracked);
     call.on('cancelled', () => subscription.close());
     const pump = async (): Promise<void> => {
-      for await (const message of subscription) call.write(subscribeMsg(message));
+      // A worker that does not read holds back Global's stream instead of filling memory here.
+      for await (const message of subscription) {
+        if (!call.write(subscribeMsg(message))) await writable(call);
+      }
       call.end();
     };
     pump().then(
@@ -464,6 +467,18 @@ export class LocalServer {
       },
     );
   }
+}
+
+/** Resolves when `call` takes writes again, or has ended (the caller's next write is dropped). */
+function writable(call: NodeJS.EventEmitter): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const events = ['drain', 'close', 'cancelled', 'error', 'finish'];
+    const done = (): void => {
+      for (const e of events) call.off(e, done);
+      resolve();
+    };
+    for (const e of events) call.on(e, done);
+  });
 }
 
 function handlers(self: () => LocalServer): GlobalHandlers {
