@@ -26,6 +26,7 @@ import { CLUSTER_ID_METADATA, CLUSTER_MISMATCH } from './peer-transport.ts';
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, type Clock, type Random, type Timer } from '../protocol/backoff.ts';
 import { checkInteger } from '../protocol/config-check.ts';
+import { StreamCaps } from '../protocol/stream-caps.ts';
 import { ClosedError, CorruptError, DstoreError, InvalidArgumentError, NotFoundError, TooLargeError, UnavailableError } from '../protocol/errors.ts';
 import { fromGrpcError, toGrpcStatus, type GrpcErrorLike } from '../protocol/grpc-status.ts';
 import { hashFromBytes, hashToBytes, type Hash } from '../protocol/hash.ts';
@@ -65,8 +66,17 @@ export interface BlobReplicatorConfig {
   readonly pinsMax: number;
   /** Keys the repair sweep looks at per turn of the event loop. */
   readonly sweepSliceKeys: number;
-  /** Blob transfers served at once (PutBlob, GetBlob, StoreBlob, FetchBlob); more are refused UNAVAILABLE. */
-  readonly transfersInMax: number;
+  /**
+   * Client transfers (PutBlob, GetBlob) served at once, in all and per connection; more are
+   * refused RESOURCE_EXHAUSTED. Peers' transfers have a pool of their own, so clients can
+   * never take the slots replication needs.
+   */
+  readonly clientTransfersMax: number;
+  readonly clientTransfersPerConnectionMax: number;
+  /** Peer transfers (StoreBlob, FetchBlob) served at once; more are refused UNAVAILABLE. */
+  readonly peerTransfersMax: number;
+  /** An upload (PutBlob, StoreBlob) that sends no message for this long is cancelled and its slot freed. */
+  readonly uploadIdleMs: number;
 }
 
 export const BLOB_REPLICATOR_DEFAULTS: BlobReplicatorConfig = Object.freeze({
@@ -80,7 +90,10 @@ export const BLOB_REPLICATOR_DEFAULTS: BlobReplicatorConfig = Object.freeze({
   durableCacheMax: 100_000,
   pinsMax: 1_000_000,
   sweepSliceKeys: 10_000,
-  transfersInMax: 256,
+  clientTransfersMax: 256,
+  clientTransfersPerConnectionMax: 16,
+  peerTransfersMax: 256,
+  uploadIdleMs: 30_000,
 });
 
 /** Merges `partial` over the defaults and checks every field; InvalidArgumentError names the first bad one. */
@@ -100,7 +113,10 @@ export function validateBlobReplicatorConfig(partial: Partial<BlobReplicatorConf
   checkInteger('BlobReplicatorConfig.durableCacheMax', c.durableCacheMax, 0, 100_000_000);
   checkInteger('BlobReplicatorConfig.pinsMax', c.pinsMax, 1, 100_000_000);
   checkInteger('BlobReplicatorConfig.sweepSliceKeys', c.sweepSliceKeys, 1, 10_000_000);
-  checkInteger('BlobReplicatorConfig.transfersInMax', c.transfersInMax, 1, 1_000_000);
+  checkInteger('BlobReplicatorConfig.clientTransfersMax', c.clientTransfersMax, 1, 1_000_000);
+  checkInteger('BlobReplicatorConfig.clientTransfersPerConnectionMax', c.clientTransfersPerConnectionMax, 1, 1_000_000);
+  checkInteger('BlobReplicatorConfig.peerTransfersMax', c.peerTransfersMax, 1, 1_000_000);
+  checkInteger('BlobReplicatorConfig.uploadIdleMs', c.uploadIdleMs, 1, day);
   return c;
 }
 
@@ -181,7 +197,8 @@ export class BlobReplicator {
   private readonly tasks = new Map<Hash, FetchTask>();
   private ready: Hash[] = [];
   private fetchesRunning = 0;
-  private transfersIn = 0;
+  private readonly clientTransfers: StreamCaps;
+  private peerTransfersIn = 0;
   /** Calls in flight, cancelled on close. */
   private readonly calls = new Set<{ cancel(): void }>();
   private gcTimer: Timer | null = null;
@@ -199,6 +216,12 @@ export class BlobReplicator {
     checkInteger('blobBytesMax', options.blobBytesMax, 0);
     if (!options.members.has(options.selfId)) throw new InvalidArgumentError(`replica ${options.selfId} is not among the members ${[...options.members.keys()].join(', ')}`);
     this.majority = Math.floor(options.members.size / 2) + 1;
+    this.clientTransfers = new StreamCaps('blob transfers (PutBlob, GetBlob)', `replica ${options.selfId}`, {
+      totalMax: this.config.clientTransfersMax,
+      totalName: 'clientTransfersMax',
+      perConnectionMax: this.config.clientTransfersPerConnectionMax,
+      perConnectionName: 'clientTransfersPerConnectionMax',
+    });
     const Replica = dstoreProto().dstore.v1.Replica;
     for (const [id, address] of options.members) {
       // A connection of its own per peer (a local subchannel pool: grpc-js would otherwise
@@ -472,25 +495,50 @@ export class BlobReplicator {
   }
 
   /**
-   * Runs one incoming transfer within `transfersInMax` (UnavailableError beyond it, or once
-   * closed). Used by the four blob handlers.
+   * Runs one client transfer (PutBlob, GetBlob) from `connection` (call.getPeer()) within
+   * the client pool: ResourceExhaustedError when the connection's share or the pool is full,
+   * UnavailableError once closed. Peers' transfers never wait for this pool.
    */
-  async serveTransfer<T>(run: () => Promise<T>): Promise<T> {
+  async serveClientTransfer<T>(connection: string, run: () => Promise<T>): Promise<T> {
     if (this.closed) throw shuttingDown();
-    if (this.transfersIn >= this.config.transfersInMax) {
-      throw new UnavailableError(`replica ${this.options.selfId} is serving ${this.transfersIn} blob transfers, its limit (transfersInMax): retry shortly`);
-    }
-    this.transfersIn++;
+    const release = this.clientTransfers.admit(connection);
     try {
       return await run();
     } finally {
-      this.transfersIn--;
+      release();
     }
+  }
+
+  /** Runs one peer transfer (StoreBlob, FetchBlob) within `peerTransfersMax` (UnavailableError beyond it, or once closed). */
+  private async servePeerTransfer<T>(run: () => Promise<T>): Promise<T> {
+    if (this.closed) throw shuttingDown();
+    if (this.peerTransfersIn >= this.config.peerTransfersMax) {
+      throw new UnavailableError(`replica ${this.options.selfId} is serving ${this.peerTransfersIn} peer blob transfers, its limit (peerTransfersMax): retry shortly`);
+    }
+    this.peerTransfersIn++;
+    try {
+      return await run();
+    } finally {
+      this.peerTransfersIn--;
+    }
+  }
+
+  /** Client transfers open now (tests, status). */
+  get clientTransfersOpen(): number {
+    return this.clientTransfers.open;
+  }
+
+  /**
+   * The messages of an upload `call`, cancelling it (UnavailableError naming uploadIdleMs)
+   * when none arrives for uploadIdleMs: a stalled uploader frees its slot.
+   */
+  uploadMessages(call: grpc.ServerReadableStream<PutBlobRequest__Output, PutBlobResponse>, what: string): AsyncIterator<PutBlobRequest__Output> {
+    return idleLimited(call[Symbol.asyncIterator]() as AsyncIterator<PutBlobRequest__Output>, this.config.uploadIdleMs, this.options.clock, what);
   }
 
   /** Replica.StoreBlob, wired into the server by global-server.ts. */
   readonly handleStoreBlob: ReplicaHandlers['StoreBlob'] = (call, callback) => {
-    this.serveTransfer(() => this.storeBlob(call)).then(
+    this.servePeerTransfer(() => this.storeBlob(call)).then(
       (response) => callback(null, response),
       (err: unknown) => callback(toGrpcStatus(err)),
     );
@@ -498,7 +546,7 @@ export class BlobReplicator {
 
   /** Replica.FetchBlob, wired into the server by global-server.ts. */
   readonly handleFetchBlob: ReplicaHandlers['FetchBlob'] = (call) => {
-    this.serveTransfer(() => this.fetchBlob(call)).catch((err: unknown) => {
+    this.servePeerTransfer(() => this.fetchBlob(call)).catch((err: unknown) => {
       if (!call.cancelled) call.emit('error', toGrpcStatus(err));
     });
   };
@@ -512,7 +560,7 @@ export class BlobReplicator {
 
   private async storeBlob(call: grpc.ServerReadableStream<PutBlobRequest__Output, PutBlobResponse>): Promise<PutBlobResponse> {
     this.checkCluster(call.metadata);
-    const messages = call[Symbol.asyncIterator]() as AsyncIterator<PutBlobRequest__Output>;
+    const messages = this.uploadMessages(call, 'StoreBlob');
     const header = await readUploadHeader(messages, this.options.blobBytesMax);
     if (header.hash === null) throw new InvalidArgumentError('StoreBlob: the header must carry the blob hash');
     const held = this.options.blobs.sizeBytes(header.hash);
@@ -743,6 +791,30 @@ export function checkHeldSize(header: UploadHeader, heldBytes: number): void {
   if (header.size !== heldBytes) {
     throw new InvalidArgumentError(`blob upload header says ${header.size} bytes, but blob ${header.hash} is ${heldBytes} bytes: the size or the hash is wrong`);
   }
+}
+
+/**
+ * `messages`, failing a wait for the next one that lasts over `idleMs` with UnavailableError.
+ * The wait left behind is abandoned; the caller ends the call, which settles it.
+ */
+function idleLimited<T>(messages: AsyncIterator<T>, idleMs: number, clock: Clock, what: string): AsyncIterator<T> {
+  return {
+    next: () => new Promise<IteratorResult<T>>((resolve, reject) => {
+      const timer = clock.setTimer(() => {
+        reject(new UnavailableError(`${what} sent nothing for ${idleMs} ms (uploadIdleMs): the upload is cancelled; send the chunks without pausing and retry`));
+      }, idleMs, false);
+      messages.next().then(
+        (r) => {
+          timer.cancel();
+          resolve(r);
+        },
+        (err: unknown) => {
+          timer.cancel();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    }),
+  };
 }
 
 /** The next message of a call, null at its end; a broken call becomes a dstore error. */

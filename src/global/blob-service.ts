@@ -48,7 +48,7 @@ export class BlobService {
 
   /** Global.PutBlob, wired into the server by global-server.ts. */
   readonly handlePutBlob: GlobalHandlers['PutBlob'] = (call, callback) => {
-    this.options.replicator.serveTransfer(() => this.putBlob(call)).then(
+    this.options.replicator.serveClientTransfer(call.getPeer(), () => this.putBlob(call)).then(
       (response) => callback(null, response),
       (err: unknown) => callback(toGrpcStatus(err)),
     );
@@ -56,14 +56,14 @@ export class BlobService {
 
   /** Global.GetBlob, wired into the server by global-server.ts. */
   readonly handleGetBlob: GlobalHandlers['GetBlob'] = (call) => {
-    this.options.replicator.serveTransfer(() => this.getBlob(call)).catch((err: unknown) => {
+    this.options.replicator.serveClientTransfer(call.getPeer(), () => this.getBlob(call)).catch((err: unknown) => {
       if (!call.cancelled) call.emit('error', toGrpcStatus(err));
     });
   };
 
   private async putBlob(call: grpc.ServerReadableStream<PutBlobRequest__Output, PutBlobResponse>): Promise<PutBlobResponse> {
     const { blobs, replicator } = this.options;
-    const messages = call[Symbol.asyncIterator]() as AsyncIterator<PutBlobRequest__Output>;
+    const messages = replicator.uploadMessages(call, 'PutBlob');
     const header = await readUploadHeader(messages, this.options.blobBytesMax);
     if (header.hash !== null) {
       const held = blobs.sizeBytes(header.hash);

@@ -18,15 +18,17 @@ import { checkServerLimits, GlobalService, type ServerLimits } from './global-se
 import { addReflection, ServingHealth } from './introspection.ts';
 import { GlobalMetrics, type RequestTimers } from './metrics.ts';
 import { checkServerSecurity, NO_SECURITY, peerCredentials, serverSide, type ServerSecurity } from './server-security.ts';
-import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.ts';
+import { PeerTransport } from './peer-transport.ts';
 import { PeerIdentity, type CallWithAuth } from './peer-identity.ts';
+import { receiveBytesMax } from '../protocol/receive-limit.ts';
 import { guardingServer, guardRequests, refuseGuardedMessages } from '../protocol/request-guard.ts';
 import { prescanGlobalRequest } from './request-prescan.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
 import { formatBallot } from '../consensus/index.ts';
 import { serveSnapshot, SnapshotFetcher, type SnapshotFetcherConfig } from './snapshot-transfer.ts';
 import { NodeFileSystem } from './storage/fs.ts';
-import { SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscriptionHubConfig } from './subscriptions.ts';
+import { checkSubscriptionHubConfig, SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscriptionHubConfig } from './subscriptions.ts';
+import { serveAdmitted, StreamCaps } from '../protocol/stream-caps.ts';
 import { StorageEngine, type StorageEngineOptions } from './storage/engine.ts';
 import { validateBlobStoreConfig, type BlobStoreConfig } from './storage/blob-store.ts';
 
@@ -39,8 +41,10 @@ export interface GlobalServerOptions {
   readonly clusterId: string;
   readonly node?: Partial<Omit<ReplicaNodeConfig, 'replicaId' | 'members'>>;
   readonly limits?: Partial<ServerLimits>;
-  /** Overrides of the Subscribe streams' limits (flow control, message sizes, progress interval). */
+  /** Overrides of the Subscribe streams' limits (flow control, message sizes, progress interval, subscribersMax in all). */
   readonly subscriptions?: Partial<SubscriptionHubConfig>;
+  /** Caps on open Session and Subscribe streams (per connection, and Sessions in all). */
+  readonly streams?: Partial<StreamLimits>;
   /** Blob store (grace period, ...) and blob replication (GC period, fetches, ...) settings. */
   readonly blobs?: { readonly store?: Partial<BlobStoreConfig>; readonly replication?: Partial<BlobReplicatorConfig> };
   /** Storage tuning (WAL segment size, snapshots retained, ...); defaults suit production. */
@@ -59,6 +63,12 @@ export interface ListenOptions {
   readonly logger?: Logger;
   /** Registry the replica's metrics are registered on (metrics.ts); default none. */
   readonly metrics?: Registry;
+  /**
+   * limits.request_bytes_max, needed before the port opens: grpc-js refuses any message over
+   * it (plus a margin, receive-limit.ts) from its length prefix, before buffering it. `start`
+   * takes it as ServerLimits.requestBytesMax and refuses a different one. Default 16 MiB.
+   */
+  readonly requestBytesMax?: number;
 }
 
 /** How long a stopping server waits for calls in flight before cutting them. */
@@ -70,6 +80,22 @@ export const SERVER_LIMITS_DEFAULTS: ServerLimits = Object.freeze({
   requestBytesMax: 16 * 1024 * 1024,
   frameRequestsMax: 1024,
   rangeKeysMax: REPLICA_NODE_DEFAULTS.stateMachine.rangeKeysMax,
+});
+
+/**
+ * Caps on long-lived client streams; beyond one, a new stream is refused RESOURCE_EXHAUSTED
+ * naming it. Subscribe streams in all are capped by SubscriptionHubConfig.subscribersMax.
+ */
+export interface StreamLimits {
+  readonly sessionsMax: number;
+  readonly sessionsPerConnectionMax: number;
+  readonly subscribesPerConnectionMax: number;
+}
+
+export const STREAM_LIMITS_DEFAULTS: StreamLimits = Object.freeze({
+  sessionsMax: 1024,
+  sessionsPerConnectionMax: 64,
+  subscribesPerConnectionMax: 64,
 });
 
 function unavailable(): grpc.ServiceError {
@@ -92,6 +118,8 @@ interface Running {
   readonly requests: RequestTimers | undefined;
   /** Whether a Replica-service caller's certificate names a member's host (peer-identity.ts). */
   readonly identity: PeerIdentity;
+  readonly sessionCaps: StreamCaps;
+  readonly subscribeCaps: StreamCaps;
 }
 
 export class GlobalServer {
@@ -129,8 +157,10 @@ export class GlobalServer {
       else refusals.set(service, (refusals.get(service) ?? 0) + 1);
       self?.log.debug('auth.refused', { service, method, reason });
     });
+    const listenRequestBytesMax = options.requestBytesMax ?? SERVER_LIMITS_DEFAULTS.requestBytesMax;
+    checkServerLimits({ ...SERVER_LIMITS_DEFAULTS, requestBytesMax: listenRequestBytesMax });
     const server = new grpc.Server({
-      'grpc.max_receive_message_length': Math.max(PEER_MESSAGE_BYTES_MAX, SERVER_LIMITS_DEFAULTS.requestBytesMax),
+      'grpc.max_receive_message_length': receiveBytesMax(listenRequestBytesMax),
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 5_000,
       // After the credential checks: oversized or undecodable messages of every method end
@@ -138,10 +168,10 @@ export class GlobalServer {
       interceptors: [...side.interceptors, refuseGuardedMessages],
     });
     const target = (): Running | null => holder.self?.running ?? null;
-    const requestBytesMax = (): number => target()?.service.limits.requestBytesMax ?? SERVER_LIMITS_DEFAULTS.requestBytesMax;
+    const requestBytesMax = (): number => listenRequestBytesMax;
     const frameRequestsMax = (): number => target()?.service.limits.frameRequestsMax ?? SERVER_LIMITS_DEFAULTS.frameRequestsMax;
     server.addService(guardRequests(dstoreProto().dstore.v1.Global.service, requestBytesMax, (method, bytes) => prescanGlobalRequest(method, bytes, frameRequestsMax())), globalHandlers(target));
-    server.addService(guardRequests(dstoreProto().dstore.v1.Replica.service, () => PEER_MESSAGE_BYTES_MAX), replicaHandlers(target));
+    server.addService(guardRequests(dstoreProto().dstore.v1.Replica.service, () => receiveBytesMax(listenRequestBytesMax)), replicaHandlers(target));
     const health = new ServingHealth();
     health.addTo(guardingServer(server, requestBytesMax));
     addReflection(guardingServer(server, requestBytesMax));
@@ -164,8 +194,23 @@ export class GlobalServer {
     }
     // Checked before anything is opened, so a bad limit leaks nothing.
     const stateMachine = options.node?.stateMachine ?? REPLICA_NODE_DEFAULTS.stateMachine;
-    const limits = { ...SERVER_LIMITS_DEFAULTS, valueInlineBytesMax: stateMachine.valueInlineBytesMax, rangeKeysMax: stateMachine.rangeKeysMax, ...options.limits };
+    const requestBytesMax = this.options.requestBytesMax ?? SERVER_LIMITS_DEFAULTS.requestBytesMax;
+    const limits = { ...SERVER_LIMITS_DEFAULTS, valueInlineBytesMax: stateMachine.valueInlineBytesMax, rangeKeysMax: stateMachine.rangeKeysMax, requestBytesMax, ...options.limits };
     checkServerLimits(limits);
+    if (limits.requestBytesMax !== requestBytesMax) {
+      throw new InvalidArgumentError(`limits.requestBytesMax (${limits.requestBytesMax}) differs from the ${requestBytesMax} the server was bound with (ListenOptions.requestBytesMax): give both the same value`);
+    }
+    const streams = { ...STREAM_LIMITS_DEFAULTS, ...options.streams };
+    const subscriptionConfig = { ...SUBSCRIPTION_HUB_DEFAULTS, ...options.subscriptions };
+    checkSubscriptionHubConfig(subscriptionConfig);
+    const where = `replica ${options.replicaId}`;
+    const sessionCaps = new StreamCaps('Session streams', where, { totalMax: streams.sessionsMax, totalName: 'sessionsMax', perConnectionMax: streams.sessionsPerConnectionMax, perConnectionName: 'sessionsPerConnectionMax' });
+    const subscribeCaps = new StreamCaps('Subscribe streams', where, {
+      totalMax: subscriptionConfig.subscribersMax,
+      totalName: 'subscribersMax',
+      perConnectionMax: streams.subscribesPerConnectionMax,
+      perConnectionName: 'subscribesPerConnectionMax',
+    });
     checkServerSecurity(this.security, options.members.size);
     const log = (this.options.logger ?? createLogger()).child({ replica: options.replicaId });
     this.log = log;
@@ -267,9 +312,9 @@ export class GlobalServer {
       ...(options.snapshotFetch === undefined ? {} : { config: options.snapshotFetch }),
     });
     node.setSnapshotNeededHandler((from, throughMin) => fetcher.request(from, throughMin));
-    const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, { ...SUBSCRIPTION_HUB_DEFAULTS, ...options.subscriptions }, () => node.hasLiveLeader());
+    const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, subscriptionConfig, () => node.hasLiveLeader());
     node.addAppliedListener((revision) => subscriptions.applied(revision));
-    this.running = { storage, node, transport, service, unary: service.unaryHandlers(), subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId, requests: metrics?.requests, identity };
+    this.running = { storage, node, transport, service, unary: service.unaryHandlers(), subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId, requests: metrics?.requests, identity, sessionCaps, subscribeCaps };
     metrics?.attach({
       node,
       dataDir: options.dataDir,
@@ -393,7 +438,7 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
     Range: unary('Range'),
     MissingBlobs: unary('MissingBlobs'),
     Status: unary('Status'),
-    Session: whenRunning(target, (running, call) => running.service.session(call)),
+    Session: whenRunning(target, (running, call) => serveAdmitted(running.sessionCaps, call, () => running.service.session(call))),
     PutBlob: whenRunningWithCallback(target, (running, call, callback) => {
       const timers = running.requests;
       if (timers === undefined) return running.blobService.handlePutBlob(call, callback);
@@ -418,7 +463,7 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
       }
       running.blobService.handleGetBlob(call);
     }),
-    Subscribe: whenRunning(target, (running, call) => running.subscriptions.subscribe(call)),
+    Subscribe: whenRunning(target, (running, call) => serveAdmitted(running.subscribeCaps, call, () => running.subscriptions.subscribe(call))),
   };
 }
 

@@ -5,11 +5,12 @@
 // peer dialled. Messages handed to `send` in one turn of the event loop go out as one
 // PeerFrame. A lost connection is redialled with backoff; messages for an unreachable peer
 // are dropped (consensus retransmits what matters), and the queue per peer is bounded: it
-// only holds what a busy stream (write() said wait) has not taken yet.
+// only holds what a busy stream (write() said wait) has not taken yet. Frames are cut to fit
+// the receiver's message limit (peer-frames.ts).
 
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, BACKOFF_DEFAULTS, type Clock, type Random as BackoffRandom, type Timer } from '../protocol/backoff.ts';
-import { InvalidArgumentError, UnauthenticatedError } from '../protocol/errors.ts';
+import { DstoreError, InvalidArgumentError, UnauthenticatedError } from '../protocol/errors.ts';
 import type { PeerFrame, PeerFrame__Output } from '../protocol/generated/dstore/v1/PeerFrame.ts';
 import type { ReplicaClient } from '../protocol/generated/dstore/v1/Replica.ts';
 import type { ConsensusMessage } from '../protocol/generated/dstore/v1/ConsensusMessage.ts';
@@ -18,6 +19,9 @@ import { dstoreProto } from '../protocol/proto.ts';
 import type { Message } from '../consensus/index.ts';
 import { decodePeerMessage, encodePeerMessage } from './peer-codec.ts';
 import type { PeerIdentity } from './peer-identity.ts';
+import { framesOf, PEER_MESSAGE_BYTES_MAX, Reassembly } from './peer-frames.ts';
+
+export { PEER_MESSAGE_BYTES_MAX };
 
 export const PROTOCOL_VERSION = 1;
 /** Metadata on peer calls other than Exchange (blobs, snapshots) naming the caller's cluster. */
@@ -27,8 +31,6 @@ export const CLUSTER_ID_METADATA = 'dstore-cluster-id';
 export const CLUSTER_MISMATCH = 'cluster id does not match this replica\'s: check --cluster-id and the --peers list';
 /** Messages queued for one peer at most while its stream is busy or down. */
 export const PEER_QUEUE_MESSAGES_MAX = 10_000;
-/** Largest frame a replica accepts from a peer (an Accept carrying many batched commands). */
-export const PEER_MESSAGE_BYTES_MAX = 256 * 1024 * 1024;
 /** Most consensus messages in one PeerFrame a replica accepts (a sender's queue is smaller). */
 export const PEER_FRAME_MESSAGES_MAX = 2 * PEER_QUEUE_MESSAGES_MAX;
 
@@ -128,7 +130,7 @@ export class PeerTransport {
     if (peer.state !== 'ready' || peer.call === null || !peer.writable || peer.queue.length === 0) return;
     const messages = peer.queue;
     peer.queue = [];
-    peer.writable = peer.call.write({ messages });
+    for (const frame of framesOf(messages)) peer.writable = peer.call.write(frame) && peer.writable;
   }
 
   private hello(peerId: number): PeerFrame {
@@ -186,12 +188,14 @@ export class PeerTransport {
   handleExchange(call: grpc.ServerDuplexStream<PeerFrame__Output, PeerFrame>): void {
     let peerId = 0;
     let refused = false;
+    const reassembly = new Reassembly();
     const refuse = (code: grpc.status, details: string, metadata = new grpc.Metadata()): void => {
       refused = true;
       call.emit('error', { code, details, metadata });
     };
     this.inbound.add(call);
-    const receive = (frame: PeerFrame__Output): void => {
+    const receive = (received: PeerFrame__Output): void => {
+      let frame = received;
       if (peerId === 0) {
         const problem = this.helloProblem(frame);
         if (problem !== null) return refuse(grpc.status.FAILED_PRECONDITION, problem);
@@ -204,6 +208,18 @@ export class PeerTransport {
         call.write(this.hello(peerId));
       } else if (frame.hello !== null && frame.hello.fromReplicaId !== peerId) {
         return refuse(grpc.status.FAILED_PRECONDITION, `replica ${peerId} sent a second hello as replica ${frame.hello.fromReplicaId}`);
+      }
+      if (Reassembly.isFragment(frame)) {
+        let whole: PeerFrame__Output | null;
+        try {
+          whole = reassembly.add(frame);
+        } catch (err) {
+          const s = toGrpcStatus(err instanceof DstoreError ? err : new InvalidArgumentError(`replica ${peerId} sent fragments that do not decode as a PeerFrame: ${String(err)}`));
+          return refuse(s.code, `from replica ${peerId}: ${s.details}`, s.metadata);
+        }
+        if (whole === null) return;
+        if (whole.hello !== null || Reassembly.isFragment(whole)) return refuse(grpc.status.INVALID_ARGUMENT, `replica ${peerId} sent a fragmented frame carrying a hello or fragments: only messages may be fragmented`);
+        frame = whole;
       }
       if (frame.messages.length > PEER_FRAME_MESSAGES_MAX) {
         return refuse(grpc.status.INVALID_ARGUMENT, `replica ${peerId} sent a frame of ${frame.messages.length} messages, over the limit of ${PEER_FRAME_MESSAGES_MAX}`);

@@ -83,7 +83,7 @@ export const SUBSCRIPTION_HUB_DEFAULTS: SubscriptionHubConfig = Object.freeze({
   messageBytesMax: 256 * 1024,
   bufferedBytesMax: 1024 * 1024,
   waitForRevisionMsMax: 5_000,
-  subscribersMax: 10_000,
+  subscribersMax: 4096,
 });
 
 /** Estimated message bytes all pumps write in one event-loop turn before the rest wait for the next. */
@@ -93,9 +93,9 @@ export const PUMP_TURN_BYTES_MAX = 256 * 1024;
 const TICKS_PER_INTERVAL = 4;
 const IDLE_TICKS_FOR_PROGRESS = 3;
 /** Encoded size of an event besides its key: hash, four varints, framing. */
-const EVENT_BYTES_OVERHEAD = 64;
+export const EVENT_BYTES_OVERHEAD = 64;
 /** Encoded size of a progress notice, and of an Events message besides its events. */
-const MESSAGE_BYTES_OVERHEAD = 24;
+export const MESSAGE_BYTES_OVERHEAD = 24;
 
 export function checkSubscriptionHubConfig(config: SubscriptionHubConfig): void {
   checkInteger('progressIntervalMs', config.progressIntervalMs, TICKS_PER_INTERVAL, 60_000);

@@ -21,7 +21,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { LRUCache } from 'lru-cache';
 import { assertNever } from '../protocol/assert.ts';
-import { CorruptError, InvalidArgumentError, TooLargeError, UnavailableError } from '../protocol/errors.ts';
+import { CorruptError, InvalidArgumentError, ResourceExhaustedError, TooLargeError, UnavailableError } from '../protocol/errors.ts';
 import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
 import type { ClientFrame__Output } from '../protocol/generated/dstore/v1/ClientFrame.ts';
 import type { ClientRequest__Output } from '../protocol/generated/dstore/v1/ClientRequest.ts';
@@ -42,6 +42,9 @@ import type { Local } from './local.ts';
 import { localServerSide, type LocalServerSecurity } from './local-security.ts';
 import { guardRequests, refuseGuardedMessages } from '../protocol/request-guard.ts';
 import { PLAINTEXT } from '../protocol/tls.ts';
+import { checkInteger } from '../protocol/config-check.ts';
+import { receiveBytesMax } from '../protocol/receive-limit.ts';
+import { serveAdmitted, StreamCaps } from '../protocol/stream-caps.ts';
 import { asDstoreError } from './retry.ts';
 import {
   deleteMsg,
@@ -70,7 +73,51 @@ export const LIMITS_BEFORE_GLOBAL_ANSWERS: ServerLimits = {
   frameRequestsMax: 256,
   rangeKeysMax: 1000,
 };
-const MESSAGE_BYTES_MAX = 64 * 1024 * 1024 + 64 * 1024;
+/** Largest answer sent to a worker (a Session frame of a Global-sized range). */
+const SEND_BYTES_MAX = 64 * 1024 * 1024 + 64 * 1024;
+
+/** What the node server accepts and holds at most; beyond a cap a call is refused RESOURCE_EXHAUSTED naming it. */
+export interface LocalServerLimits {
+  /**
+   * Largest message a worker may send: grpc-js refuses a bigger one from its length prefix
+   * (RESOURCE_EXHAUSTED), before buffering it. Match it to Global's limits.request_bytes_max.
+   */
+  readonly requestBytesMax: number;
+  readonly sessionsMax: number;
+  readonly sessionsPerConnectionMax: number;
+  readonly subscribesMax: number;
+  readonly subscribesPerConnectionMax: number;
+  /** PutBlob uploads in progress (each is held whole until stored on Global). */
+  readonly uploadsMax: number;
+  readonly uploadsPerConnectionMax: number;
+  /** Bytes the uploads in progress may announce in all (reserved from each header). */
+  readonly uploadBufferBytesMax: number;
+  /** An upload that sends no message for this long is cancelled and its bytes dropped. */
+  readonly uploadIdleMs: number;
+}
+
+export const LOCAL_SERVER_LIMITS_DEFAULTS: LocalServerLimits = Object.freeze({
+  requestBytesMax: LIMITS_BEFORE_GLOBAL_ANSWERS.requestBytesMax,
+  sessionsMax: 256,
+  sessionsPerConnectionMax: 16,
+  subscribesMax: 256,
+  subscribesPerConnectionMax: 16,
+  uploadsMax: 16,
+  uploadsPerConnectionMax: 4,
+  uploadBufferBytesMax: LIMITS_BEFORE_GLOBAL_ANSWERS.blobBytesMax,
+  uploadIdleMs: 30_000,
+});
+
+/** Merges `partial` over the defaults and checks every field; InvalidArgumentError names the first bad one. */
+export function validateLocalServerLimits(partial: Partial<LocalServerLimits> = {}): LocalServerLimits {
+  const l = { ...LOCAL_SERVER_LIMITS_DEFAULTS, ...partial };
+  checkInteger('LocalServerLimits.requestBytesMax', l.requestBytesMax, 64 * 1024, 256 * 1024 * 1024);
+  for (const name of ['sessionsMax', 'sessionsPerConnectionMax', 'subscribesMax', 'subscribesPerConnectionMax', 'uploadsMax', 'uploadsPerConnectionMax', 'uploadIdleMs'] as const) {
+    checkInteger(`LocalServerLimits.${name}`, l[name], 1);
+  }
+  checkInteger('LocalServerLimits.uploadBufferBytesMax', l.uploadBufferBytesMax, 0);
+  return l;
+}
 
 type Body = Omit<ServerResponse, 'id'>;
 
@@ -80,27 +127,46 @@ export class LocalServer {
   private readonly writes = new LRUCache<string, Promise<Body>>({ max: WRITE_RESULTS_KEPT });
   private readonly calls = new Set<{ cancel: () => void }>();
   private stopped = false;
+  /** Caps on open streams, checked by the handlers below as each stream starts. */
+  readonly sessionCaps: StreamCaps;
+  readonly subscribeCaps: StreamCaps;
+  private readonly uploadCaps: StreamCaps;
+  /** Bytes announced by the uploads in progress (reserved from their headers). */
+  private uploadBytesReserved = 0;
 
   private constructor(
     private readonly server: grpc.Server,
     private readonly local: Local,
     /** The bound "host:port" (the real port when asked for port 0). */
     readonly address: string,
-  ) {}
+    private readonly caps: LocalServerLimits,
+  ) {
+    const l = caps;
+    this.sessionCaps = new StreamCaps('Session streams', 'this Local', { totalMax: l.sessionsMax, totalName: 'sessionsMax', perConnectionMax: l.sessionsPerConnectionMax, perConnectionName: 'sessionsPerConnectionMax' });
+    this.subscribeCaps = new StreamCaps('Subscribe streams', 'this Local', { totalMax: l.subscribesMax, totalName: 'subscribesMax', perConnectionMax: l.subscribesPerConnectionMax, perConnectionName: 'subscribesPerConnectionMax' });
+    this.uploadCaps = new StreamCaps('PutBlob uploads', 'this Local', { totalMax: l.uploadsMax, totalName: 'uploadsMax', perConnectionMax: l.uploadsPerConnectionMax, perConnectionName: 'uploadsPerConnectionMax' });
+  }
+
+  /** Uploads in progress and the bytes they reserved (tests, status). */
+  get uploads(): { readonly open: number; readonly bytesReserved: number } {
+    return { open: this.uploadCaps.open, bytesReserved: this.uploadBytesReserved };
+  }
 
   /**
    * Serves `local` on `listen` ("host:port"; port 0 picks a free one), with TLS and a token
-   * check per `security` (local-security.ts: only the Local's own principal is served). Throws
+   * check per `security` (local-security.ts: only the Local's own principal is served), within
+   * `limits` (LOCAL_SERVER_LIMITS_DEFAULTS for those not given). Throws
    * UnavailableError naming the address when it cannot bind. The caller keeps owning
    * `local` (stop() does not close it).
    */
-  static async listen(local: Local, listen: string, security: LocalServerSecurity = PLAINTEXT): Promise<LocalServer> {
+  static async listen(local: Local, listen: string, security: LocalServerSecurity = PLAINTEXT, limits: Partial<LocalServerLimits> = {}): Promise<LocalServer> {
+    const checked = validateLocalServerLimits(limits);
     const side = localServerSide(security);
     // After the token check, undecodable messages end their call with INVALID_ARGUMENT (request-guard.ts).
     const interceptors = [...side.interceptors, refuseGuardedMessages];
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': MESSAGE_BYTES_MAX, 'grpc.max_send_message_length': MESSAGE_BYTES_MAX, interceptors });
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': receiveBytesMax(checked.requestBytesMax), 'grpc.max_send_message_length': SEND_BYTES_MAX, interceptors });
     const holder: { self: LocalServer | null } = { self: null };
-    server.addService(guardRequests(dstoreProto().dstore.v1.Global.service, () => MESSAGE_BYTES_MAX), handlers(() => holder.self!));
+    server.addService(guardRequests(dstoreProto().dstore.v1.Global.service, () => checked.requestBytesMax), handlers(() => holder.self!));
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(listen, side.credentials, (err, p) => {
         if (err !== null) reject(new UnavailableError(`cannot listen on ${listen}: ${err.message} (is another Local or server using the port? pick another with --listen)`));
@@ -108,7 +174,7 @@ export class LocalServer {
       });
     });
     const host = listen.slice(0, listen.lastIndexOf(':'));
-    holder.self = new LocalServer(server, local, `${host}:${port}`);
+    holder.self = new LocalServer(server, local, `${host}:${port}`, checked);
     return holder.self;
   }
 
@@ -275,19 +341,50 @@ export class LocalServer {
 
   // ---- blobs -----------------------------------------------------------------------------
 
+  /**
+   * PutBlob: held whole, then stored on Global. Bounded: uploadsMax (per connection and in
+   * all) uploads at once, uploadBufferBytesMax announced bytes in all (reserved from the
+   * header, so an upload that would not fit is refused before its bytes arrive), and an
+   * upload idle for uploadIdleMs is cancelled with its bytes dropped.
+   */
   putBlob(call: grpc.ServerReadableStream<PutBlobRequest__Output, PutBlobResponse>, callback: grpc.sendUnaryData<PutBlobResponse>): void {
-    const parts: Buffer[] = [];
+    let releaseSlot: () => void;
+    try {
+      releaseSlot = this.uploadCaps.admit(call.getPeer());
+    } catch (err) {
+      callback(toGrpcStatus(err));
+      return;
+    }
+    let parts: Buffer[] = [];
     let size = -1;
     let expected = '';
     let received = 0;
-    let failed = false;
+    let reserved = 0;
+    let settled = false;
+    let idle: NodeJS.Timeout | null = null;
+    const release = (): void => {
+      if (idle !== null) clearTimeout(idle);
+      idle = null;
+      this.uploadBytesReserved -= reserved;
+      reserved = 0;
+      parts = [];
+      releaseSlot();
+    };
     const fail = (err: unknown): void => {
-      if (failed) return;
-      failed = true;
+      if (settled) return;
+      settled = true;
+      release();
       callback(toGrpcStatus(asDstoreError(err)));
     };
+    const idleMs = this.caps.uploadIdleMs;
+    const armIdle = (): void => {
+      if (idle !== null) clearTimeout(idle);
+      idle = setTimeout(() => fail(new UnavailableError(`PutBlob sent nothing for ${idleMs} ms (uploadIdleMs): the upload is cancelled; send the chunks without pausing and retry`)), idleMs);
+    };
+    armIdle();
     call.on('data', (m: PutBlobRequest__Output) => {
-      if (failed) return;
+      if (settled) return;
+      armIdle();
       // A throw would escape into grpc-js and end the process: it fails this upload instead.
       try {
         receive(m);
@@ -299,7 +396,13 @@ export class LocalServer {
       if (m.part === 'header' && size === -1) {
         size = m.header!.size;
         expected = m.header!.hash.byteLength === 0 ? '' : hashArg(m.header!.hash, 'PutBlob header');
-        if (size > this.limits.blobBytesMax) fail(new TooLargeError(`blob of ${size} bytes is over the limit of ${this.limits.blobBytesMax}`));
+        if (size > this.limits.blobBytesMax) return fail(new TooLargeError(`blob of ${size} bytes is over the limit of ${this.limits.blobBytesMax}`));
+        const bytesMax = this.caps.uploadBufferBytesMax;
+        if (this.uploadBytesReserved + size > bytesMax) {
+          return fail(new ResourceExhaustedError(`uploads in progress on this Local hold ${this.uploadBytesReserved} bytes; ${size} more would pass its limit (uploadBufferBytesMax = ${bytesMax}): retry shortly`));
+        }
+        reserved = size;
+        this.uploadBytesReserved += size;
         return;
       }
       const chunk = m.chunk;
@@ -310,13 +413,19 @@ export class LocalServer {
       parts.push(chunk.data);
     };
     call.on('error', (err) => fail(err));
+    call.on('cancelled', () => fail(new UnavailableError('PutBlob: the worker cancelled the upload')));
     call.on('end', () => {
-      if (failed) return;
+      if (settled) return;
+      if (idle !== null) clearTimeout(idle);
+      idle = null;
       if (received !== size) return fail(new InvalidArgumentError(`PutBlob: ${received} bytes received, ${size} announced`));
       const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      parts = [];
       settle(() => this.local.putBlob(bytes)).then(
         (r) => {
           if (expected !== '' && r.hash !== expected) return fail(new CorruptError(`PutBlob: the bytes hash to ${r.hash}, not the expected ${expected}`));
+          settled = true;
+          release();
           callback(null, { hash: hashToBytes(r.hash), size: r.size, existed: r.existed });
         },
         fail,
@@ -366,7 +475,10 @@ export class LocalServer {
     this.calls.add(tracked);
     call.on('cancelled', () => subscription.close());
     const pump = async (): Promise<void> => {
-      for await (const message of subscription) call.write(subscribeMsg(message));
+      // A worker that does not read holds back Global's stream instead of filling memory here.
+      for await (const message of subscription) {
+        if (!call.write(subscribeMsg(message))) await writable(call);
+      }
       call.end();
     };
     pump().then(
@@ -379,12 +491,25 @@ export class LocalServer {
   }
 }
 
+/** Resolves when `call` takes writes again, or has ended (the caller's next write is dropped). */
+function writable(call: NodeJS.EventEmitter): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const events = ['drain', 'close', 'cancelled', 'error', 'finish'];
+    const done = (): void => {
+      for (const e of events) call.off(e, done);
+      resolve();
+    };
+    for (const e of events) call.on(e, done);
+  });
+}
+
 function handlers(self: () => LocalServer): GlobalHandlers {
+  // The caps are checked at the start of each stream, the slot freed when it ends.
   const viaSession = (name: string) => (_call: unknown, callback: grpc.sendUnaryData<never>): void => {
     callback({ code: grpc.status.UNIMPLEMENTED, details: `a Local serves ${name} on the Session stream only (use GlobalClient)` });
   };
   return {
-    Session: streaming((call) => self().session(call)),
+    Session: streaming((call) => serveAdmitted(self().sessionCaps, call, () => self().session(call))),
     Get: viaSession('Get'),
     Set: viaSession('Set'),
     Delete: viaSession('Delete'),
@@ -394,7 +519,7 @@ function handlers(self: () => LocalServer): GlobalHandlers {
     Status: viaSession('Status'),
     PutBlob: withCallback((call, callback) => self().putBlob(call, callback)),
     GetBlob: streaming((call) => self().getBlob(call)),
-    Subscribe: streaming((call) => self().subscribe(call)),
+    Subscribe: streaming((call) => serveAdmitted(self().subscribeCaps, call, () => self().subscribe(call))),
   };
 }
 

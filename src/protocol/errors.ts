@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'CLOSED'
   | 'COMPACTED'
   | 'UNAUTHENTICATED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'RESOURCE_EXHAUSTED';
 
 export abstract class DstoreError extends Error {
   abstract readonly code: ErrorCode;
@@ -119,6 +120,16 @@ export class InternalError extends DstoreError {
   override readonly name = 'InternalError';
   readonly code = 'INTERNAL';
   readonly retryable = false;
+}
+
+/**
+ * A server-side cap on open streams or transfers is reached (per connection or in all); the
+ * message names the cap. Retryable: a slot frees when another stream ends.
+ */
+export class ResourceExhaustedError extends DstoreError {
+  override readonly name = 'ResourceExhaustedError';
+  readonly code = 'RESOURCE_EXHAUSTED';
+  readonly retryable = true;
 }
 
 export function isRetryable(err: unknown): boolean {

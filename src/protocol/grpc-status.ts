@@ -18,6 +18,7 @@ import {
   KeyOccupiedError,
   NotFoundError,
   NotLeaderError,
+  ResourceExhaustedError,
   TooLargeError,
   UnauthenticatedError,
   UnavailableError,
@@ -48,6 +49,7 @@ function grpcCodeOf(code: ErrorCode): GrpcCode {
     case 'COMPACTED': return GrpcCode.OUT_OF_RANGE;
     case 'UNAUTHENTICATED': return GrpcCode.UNAUTHENTICATED;
     case 'INTERNAL': return GrpcCode.INTERNAL;
+    case 'RESOURCE_EXHAUSTED': return GrpcCode.RESOURCE_EXHAUSTED;
     default: return assertNever(code, 'error code');
   }
 }
@@ -93,6 +95,8 @@ export function fromGrpcError(err: GrpcErrorLike): DstoreError {
       return new ClosedError(details, options);
     case 'INTERNAL':
       return new InternalError(details, options);
+    case 'RESOURCE_EXHAUSTED':
+      return new ResourceExhaustedError(details, options);
     case 'COMPACTED': {
       const oldest = metadataString(err.metadata, OLDEST_REVISION_METADATA);
       return new CompactedError(details, oldest !== undefined && /^\d+$/.test(oldest) ? Number(oldest) : 0, options);
@@ -154,6 +158,7 @@ export function fromErrorDetail(detail: ErrorDetailFields): DstoreError {
     case 'COMPACTED': return new CompactedError(detail.message, detail.oldestRevision);
     case 'UNAUTHENTICATED': return new UnauthenticatedError(detail.message);
     case 'INTERNAL': return new InternalError(detail.message);
+    case 'RESOURCE_EXHAUSTED': return new ResourceExhaustedError(detail.message);
     default: return new InternalError(`unknown error code ${JSON.stringify(detail.code)}: ${detail.message}`);
   }
 }

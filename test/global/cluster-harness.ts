@@ -17,6 +17,8 @@ export interface TestClusterOptions {
   readonly node?: GlobalServerOptions['node'];
   readonly limits?: GlobalServerOptions['limits'];
   readonly blobs?: GlobalServerOptions['blobs'];
+  readonly streams?: GlobalServerOptions['streams'];
+  readonly subscriptions?: GlobalServerOptions['subscriptions'];
   readonly storage?: GlobalServerOptions['storage'];
   /** Security, logger and metrics registry of replica `id` (default: plaintext, no metrics). */
   readonly listen?: (id: number) => ListenOptions;
@@ -42,6 +44,12 @@ export async function eventually<T>(what: string, condition: () => Promise<T | u
   }
 }
 
+/** Replica `id`'s listen options; the request limit is known at listen time, as the server needs. */
+function listenOptions(options: TestClusterOptions, id: number): ListenOptions {
+  const requestBytesMax = options.limits?.requestBytesMax;
+  return { ...(requestBytesMax === undefined ? {} : { requestBytesMax }), ...options.listen?.(id) };
+}
+
 export class TestCluster {
   private readonly servers = new Map<number, GlobalServer>();
   private readonly clients: GlobalClient[] = [];
@@ -54,7 +62,7 @@ export class TestCluster {
   ) {}
 
   static async start(size: number, options: TestClusterOptions = {}): Promise<TestCluster> {
-    const bound = await Promise.all(Array.from({ length: size }, (_, i) => GlobalServer.listen('127.0.0.1:0', options.listen?.(i + 1) ?? {})));
+    const bound = await Promise.all(Array.from({ length: size }, (_, i) => GlobalServer.listen('127.0.0.1:0', listenOptions(options, i + 1))));
     const members = new Map(bound.map((s, i) => [i + 1, s.address]));
     const dirs = new Map(bound.map((_, i) => [i + 1, mkdtempSync(join(tmpdir(), `dstore-test-r${i + 1}-`))]));
     for (const [id, dir] of dirs) options.prepareDataDir?.(id, dir);
@@ -73,6 +81,8 @@ export class TestCluster {
       ...(this.options.node === undefined ? {} : { node: this.options.node }),
       ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
       ...(this.options.blobs === undefined ? {} : { blobs: this.options.blobs }),
+      ...(this.options.streams === undefined ? {} : { streams: this.options.streams }),
+      ...(this.options.subscriptions === undefined ? {} : { subscriptions: this.options.subscriptions }),
       ...(this.options.storage === undefined ? {} : { storage: this.options.storage }),
       onFatal: (err) => {
         throw err instanceof Error ? err : new Error(String(err));
@@ -150,7 +160,7 @@ export class TestCluster {
   /** Starts a stopped replica again on its old address and data dir. */
   async restartReplica(id: number): Promise<void> {
     if (this.servers.has(id)) throw new Error(`replica ${id} is running`);
-    const s = await GlobalServer.listen(this.members.get(id)!, this.options.listen?.(id) ?? {});
+    const s = await GlobalServer.listen(this.members.get(id)!, listenOptions(this.options, id));
     await this.startOn(id, s);
   }
 

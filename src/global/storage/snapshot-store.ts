@@ -18,6 +18,7 @@
 // size and hash before the rename, so a snapshot that did not arrive intact never becomes
 // visible. Consumers must not act on streamed bytes until the stream has ended without error.
 
+import { CHUNK_BYTES_MAX } from '../../protocol/receive-limit.ts';
 import { ClosedError, CorruptError, InvalidArgumentError, NotFoundError, TooLargeError } from '../../protocol/errors.ts';
 import { HASH_BYTES, Hasher, hashFromBytes, hashToBytes, type Hash } from '../../protocol/hash.ts';
 import { crc32c } from './crc32c.ts';
@@ -62,6 +63,8 @@ export function validateSnapshotConfig(partial: Partial<SnapshotConfig> = {}): S
     const value = config[name];
     if (!Number.isSafeInteger(value) || value < min) throw new InvalidArgumentError(`SnapshotConfig.${name} must be an integer >= ${min}, got ${value}`);
   }
+  // A chunk is one FetchSnapshot message: it must fit every replica's receive limit.
+  if (config.chunkBytes > CHUNK_BYTES_MAX) throw new InvalidArgumentError(`SnapshotConfig.chunkBytes must be at most ${CHUNK_BYTES_MAX}, got ${config.chunkBytes}`);
   return config;
 }
 

@@ -10,7 +10,8 @@ import type { Long } from '@grpc/proto-loader';
  * (INVALID_ARGUMENT), NOT_LEADER (UNAVAILABLE; leader_hint says where to go),
  * UNAVAILABLE (UNAVAILABLE), TOO_LARGE (INVALID_ARGUMENT), CORRUPT (DATA_LOSS),
  * CLOSED (CANCELLED), COMPACTED (OUT_OF_RANGE), UNAUTHENTICATED (UNAUTHENTICATED),
- * INTERNAL (INTERNAL).
+ * INTERNAL (INTERNAL), RESOURCE_EXHAUSTED (RESOURCE_EXHAUSTED; a cap on open streams or
+ * transfers, retryable).
  */
 export interface ErrorDetail {
   /**
@@ -43,7 +44,8 @@ export interface ErrorDetail {
  * (INVALID_ARGUMENT), NOT_LEADER (UNAVAILABLE; leader_hint says where to go),
  * UNAVAILABLE (UNAVAILABLE), TOO_LARGE (INVALID_ARGUMENT), CORRUPT (DATA_LOSS),
  * CLOSED (CANCELLED), COMPACTED (OUT_OF_RANGE), UNAUTHENTICATED (UNAUTHENTICATED),
- * INTERNAL (INTERNAL).
+ * INTERNAL (INTERNAL), RESOURCE_EXHAUSTED (RESOURCE_EXHAUSTED; a cap on open streams or
+ * transfers, retryable).
  */
 export interface ErrorDetail__Output {
   /**

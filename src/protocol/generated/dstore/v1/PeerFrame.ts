@@ -12,6 +12,13 @@ export interface PeerFrame {
    * Messages from the stream's sender to its receiver, in send order.
    */
   'messages'?: (_dstore_v1_ConsensusMessage)[];
+  /**
+   * One consensus message too large for a frame (every frame must fit the receiver's
+   * message limit), as consecutive pieces of the encoding of a PeerFrame that carries only
+   * it; `fragment_last` marks the final piece. A frame with a fragment carries nothing else.
+   */
+  'fragment'?: (Buffer | Uint8Array | string);
+  'fragmentLast'?: (boolean);
 }
 
 export interface PeerFrame__Output {
@@ -23,4 +30,11 @@ export interface PeerFrame__Output {
    * Messages from the stream's sender to its receiver, in send order.
    */
   'messages': (_dstore_v1_ConsensusMessage__Output)[];
+  /**
+   * One consensus message too large for a frame (every frame must fit the receiver's
+   * message limit), as consecutive pieces of the encoding of a PeerFrame that carries only
+   * it; `fragment_last` marks the final piece. A frame with a fragment carries nothing else.
+   */
+  'fragment': (Buffer);
+  'fragmentLast': (boolean);
 }

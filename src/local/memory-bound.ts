@@ -1,0 +1,27 @@
+// The worst-case memory a Local's node server's bounded terms can hold at the defaults;
+// docs/limits.md ("Worst-case memory at the defaults") states the figure and
+// test/global/memory-bound.test.ts checks the two agree.
+
+import { receiveBytesMax } from '../protocol/receive-limit.ts';
+import { LOCAL_SERVER_LIMITS_DEFAULTS } from './local-server.ts';
+
+export interface MemoryTerm {
+  readonly name: string;
+  readonly count: number;
+  readonly bytesEach: number;
+}
+
+/** Largest Subscribe message Global sends (one revision of 1,024 events on 1 KiB keys) and Local forwards. */
+const FORWARDED_MESSAGE_BYTES_MAX = 24 + 1024 * (1024 + 64);
+
+/** The bounded terms of a Local's node server at the defaults (its cache has its own bound). */
+export function localServerMemoryTerms(): MemoryTerm[] {
+  const l = LOCAL_SERVER_LIMITS_DEFAULTS;
+  const message = receiveBytesMax(l.requestBytesMax);
+  return [
+    { name: 'Session streams x one frame being received', count: l.sessionsMax, bytesEach: message },
+    { name: 'Subscribe streams x (one message + write buffer)', count: l.subscribesMax, bytesEach: 2 * FORWARDED_MESSAGE_BYTES_MAX },
+    { name: 'uploads x one message being received', count: l.uploadsMax, bytesEach: message },
+    { name: 'upload bytes held (all uploads)', count: 1, bytesEach: l.uploadBufferBytesMax },
+  ];
+}
