@@ -44,7 +44,8 @@ function eachField(bytes: Uint8Array, start: number, end: number, onField: (fiel
     }
     const length = r.uint32();
     const fieldStart = r.pos;
-    if (length > end - fieldStart) throw new InvalidArgumentError(`field ${tag >>> 3} of ${length} bytes runs past the end of its message`);
+    // A plain Error, like the decoder's own: the request guard reports it as "does not decode".
+    if (length > end - fieldStart) throw new Error(`field ${tag >>> 3} of ${length} bytes runs past the end of its message`);
     r.pos = fieldStart + length;
     onField(tag >>> 3, fieldStart, fieldStart + length);
   }
