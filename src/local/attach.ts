@@ -73,7 +73,7 @@ export class AttachedLocal implements DstoreApi {
     const kv = result.kv;
     if (kv === null) return null;
     const { value: inline, ...binding } = kv;
-    return { kv: binding, value: inline ?? (await this.getBlob(kv.hash)), source: 'local' };
+    return { kv: binding, value: inline ?? (await this.getBlob(kv.hash)), source: 'local', revision: result.revision };
   }
 
   async set(key: string, value: ValueInput): Promise<WriteResult> {

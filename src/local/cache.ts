@@ -256,11 +256,18 @@ export class LocalCache {
     return 'dropped';
   }
 
-  /** Places this Local's own write (read-your-writes): `bytes` must hash to kv.hash (null: unknown here). */
-  applyOwnWrite(kv: KeyBinding, bytes: Uint8Array | null): void {
+  /**
+   * This Local's own write: older bindings of the key go and fills in flight learn of it. The
+   * new binding is placed (read-your-writes) through `tracked`, a fill the caller began
+   * before sending the write: like a fill's result, it is refused when a newer change to the
+   * key was applied while the write was out (null: never placed). `bytes` must hash to
+   * kv.hash (null: unknown here; then placed only if the value is cached).
+   */
+  applyOwnWrite(kv: KeyBinding, bytes: Uint8Array | null, tracked: Fill | null): void {
     this.applyChange(kv.key, kv.modRevision, null);
+    if (tracked === null) return;
     const value = bytes ?? this.peekBlob(kv.hash);
-    if (value !== undefined) this.placeBinding(kv, value);
+    if (value !== undefined) this.placeFill(tracked, kv, value);
   }
 
   /** "History compacted": drops every key binding (their values stay as blobs) and voids fills in flight. */

@@ -258,9 +258,9 @@ export class LocalServer {
   }
 
   private async get(key: string, minRevision: number, withValue: boolean): Promise<Body> {
-    const got = await this.local.get(key, minRevision > 0 ? { minRevision } : {});
-    const revision = Math.max(this.local.revision, got?.kv.modRevision ?? 0);
-    const header = headerMsg({ revision, replicaId: 0 });
+    const read = await this.local.read(key, minRevision > 0 ? { minRevision } : {});
+    const got = read.found;
+    const header = headerMsg({ revision: read.revision, replicaId: 0 });
     if (got === null) return { get: { header, found: false, kv: null } };
     const limits = await this.serverLimits();
     const inline = withValue && got.value.byteLength <= limits.valueInlineBytesMax;

@@ -20,7 +20,7 @@ import { checkInteger } from '../protocol/config-check.ts';
 import { ClosedError, CorruptError } from '../protocol/errors.ts';
 import { hashOf, parseHash, type Hash } from '../protocol/hash.ts';
 import { validateKey } from '../protocol/keys.ts';
-import { LocalCache, NO_BINDINGS, type BindingTable, type CacheStats } from './cache.ts';
+import { LocalCache, NO_BINDINGS, type BindingTable, type CacheStats, type Fill } from './cache.ts';
 import type {
   ChangeEvent,
   DeleteResult,
@@ -52,6 +52,11 @@ export interface LocalConfig {
   readonly prefix?: string;
   /** Passed to the Global client (limits, deadlines, backoff). */
   readonly client?: Omit<GlobalClientConfig, 'addresses' | 'clock' | 'random'>;
+  /**
+   * The Global client to use instead of one built from `global` and `client` (tests hold its
+   * answers; an embedder may share one). The Local closes it on close.
+   */
+  readonly globalClient?: GlobalClient;
   /** Time for the lease and the stream's backoff (tests pass a fake). */
   readonly clock?: Clock;
   readonly random?: Random;
@@ -76,6 +81,22 @@ export interface LocalValue {
   readonly kv: KeyBinding;
   /** The value; the cache's own bytes: do not modify. */
   readonly value: Uint8Array;
+  readonly source: ReadSource;
+  /**
+   * The revision the read reflects: the state of every key as of this revision is what a
+   * read at that revision returns for `kv.key` (a cache hit: the revision this Local had
+   * applied; a read from Global: the revision Global answered at). Never below the
+   * `minRevision` asked for.
+   */
+  readonly revision: number;
+}
+
+/** A read's answer, found or not: `get` without the null. */
+export interface LocalRead {
+  /** The binding and its value, or null when the key is not bound at `revision`. */
+  readonly found: LocalValue | null;
+  /** As LocalValue.revision. */
+  readonly revision: number;
   readonly source: ReadSource;
 }
 
@@ -147,6 +168,12 @@ interface Waiter {
   readonly resolve: () => void;
 }
 
+/** A fill of one key in flight, shared by the callers that may join it. */
+interface PendingFill {
+  readonly fill: Fill;
+  readonly promise: Promise<LocalRead>;
+}
+
 export function resolveLocalConfig(config: LocalConfig): Required<Pick<LocalConfig, 'cacheBytesMax' | 'leaseMs' | 'minRevisionWaitMs' | 'prefix'>> {
   const resolved = {
     cacheBytesMax: config.cacheBytesMax ?? LOCAL_DEFAULTS.cacheBytesMax,
@@ -169,7 +196,7 @@ export class Local implements DstoreApi {
   private readonly clock: Clock;
   private readonly prefix: string;
   private readonly minRevisionWaitMs: number;
-  private readonly fills = new Map<string, Promise<LocalValue | null>>();
+  private readonly fills = new Map<string, PendingFill>();
   private readonly blobFills = new Map<Hash, Promise<Uint8Array>>();
   private readonly watchers = new Set<{ readonly prefix: string; readonly listener: (event: WatchEvent) => void }>();
   private waiters: Waiter[] = [];
@@ -198,7 +225,7 @@ export class Local implements DstoreApi {
     this.minRevisionWaitMs = resolved.minRevisionWaitMs;
     this.clock = config.clock ?? systemClock;
     const random = config.random ?? systemRandom;
-    this.client = new GlobalClient({ ...config.client, addresses: config.global });
+    this.client = config.globalClient ?? new GlobalClient({ ...config.client, addresses: config.global });
     this.cache = new LocalCache({ cacheBytesMax: resolved.cacheBytesMax });
     const onFatal = config.onFatal ?? ((err: unknown) => setImmediate(() => { throw err; }));
     this.stream = new InvalidationStream(
@@ -233,6 +260,11 @@ export class Local implements DstoreApi {
    * minRevisionWaitMs, reads Global at that revision instead.
    */
   async get(key: string, options: LocalGetOptions = {}): Promise<LocalValue | null> {
+    return (await this.read(key, options)).found;
+  }
+
+  /** As `get`, and also says at which revision a missing key was missing. */
+  async read(key: string, options: LocalGetOptions = {}): Promise<LocalRead> {
     validateKey(key);
     this.checkOpen();
     const minRevision = options.minRevision ?? 0;
@@ -245,16 +277,32 @@ export class Local implements DstoreApi {
     if (this.leaseValid && globalMinRevision === 0 && this.cache.value(key) !== undefined) {
       const held = this.cache.peekBinding(key)!;
       this.hitCount++;
-      return { kv: held.kv, value: held.value, source: 'cache' };
+      const revision = Math.max(this.applied ?? 0, held.kv.modRevision);
+      return { found: { kv: held.kv, value: held.value, source: 'cache', revision }, revision, source: 'cache' };
     }
     this.missCount++;
+    // A fill already in flight is shared only while no change to the key was applied since it
+    // started (a later caller must not read older than what this Local applied or wrote), and
+    // only if its answer is at least as new as this caller asked.
     const pending = this.fills.get(key);
-    if (pending !== undefined && globalMinRevision === 0) return pending;
-    const fill = this.fill(key, globalMinRevision).finally(() => {
-      if (this.fills.get(key) === fill) this.fills.delete(key);
-    });
-    this.fills.set(key, fill);
-    return fill;
+    if (pending !== undefined && pending.fill.invalidatedRevision === 0) {
+      const shared = await pending.promise;
+      if (shared.revision >= minRevision) return shared;
+    }
+    return this.startFill(key, Math.max(globalMinRevision, minRevision));
+  }
+
+  private startFill(key: string, minRevision: number): Promise<LocalRead> {
+    const fill = this.cache.beginFill(key);
+    const entry: PendingFill = {
+      fill,
+      promise: this.fill(key, fill, minRevision).finally(() => {
+        this.cache.endFill(key, fill);
+        if (this.fills.get(key) === entry) this.fills.delete(key);
+      }),
+    };
+    this.fills.set(key, entry);
+    return entry.promise;
   }
 
   private heldAtLeast(key: string, revision: number): boolean {
@@ -262,22 +310,17 @@ export class Local implements DstoreApi {
     return held !== null && held.kv.modRevision >= revision;
   }
 
-  private async fill(key: string, minRevision: number): Promise<LocalValue | null> {
+  private async fill(key: string, fill: Fill, minRevision: number): Promise<LocalRead> {
     const synced = this.applied !== null;
-    const fill = this.cache.beginFill(key);
-    try {
-      const result = await this.client.get(key, minRevision > 0 ? { minRevision } : {});
-      this.noteRevision(result.revision);
-      const kv = result.kv;
-      if (kv === null) return null;
-      const value = kv.value ?? (await this.getBlob(kv.hash));
-      const { value: _inline, ...binding } = kv;
-      const cached = this.cache.putBlob(kv.hash, value) ?? value;
-      if (synced && this.inPrefix(key)) this.cache.placeFill(fill, binding, cached);
-      return { kv: binding, value, source: 'global' };
-    } finally {
-      this.cache.endFill(key, fill);
-    }
+    const result = await this.client.get(key, minRevision > 0 ? { minRevision } : {});
+    this.noteRevision(result.revision);
+    const kv = result.kv;
+    if (kv === null) return { found: null, revision: result.revision, source: 'global' };
+    const value = kv.value ?? (await this.getBlob(kv.hash));
+    const { value: _inline, ...binding } = kv;
+    const cached = this.cache.putBlob(kv.hash, value) ?? value;
+    if (synced && this.inPrefix(key)) this.cache.placeFill(fill, binding, cached);
+    return { found: { kv: binding, value, source: 'global', revision: result.revision }, revision: result.revision, source: 'global' };
   }
 
   /** Resolves true once this Local applied `revision`, false after `waitMs` (or on close). */
@@ -319,10 +362,15 @@ export class Local implements DstoreApi {
   /** Put-if-absent: KeyOccupiedError when `key` is bound. Applied here at once. */
   async set(key: string, value: ValueInput): Promise<WriteResult> {
     this.checkOpen();
-    const result = await this.client.set(key, value);
-    this.noteRevision(result.revision);
-    this.applyOwnWrite(result.kv, value);
-    return { revision: result.revision, kv: result.kv };
+    const tracked = this.trackOwnWrites([key]);
+    try {
+      const result = await this.client.set(key, value);
+      this.noteRevision(result.revision);
+      this.applyOwnWrite(result.kv, value, tracked.get(key));
+      return { revision: result.revision, kv: result.kv };
+    } finally {
+      this.endOwnWrites(tracked);
+    }
   }
 
   /** Removes `key`'s binding on Global; this Local drops it at once, the others on their streams. */
@@ -330,7 +378,8 @@ export class Local implements DstoreApi {
     this.checkOpen();
     const result = await this.client.delete(key);
     this.noteRevision(result.revision);
-    if (result.deleted) this.cache.applyChange(key, result.revision, null);
+    // Deleted or not, the key is unbound at result.revision: a binding held from before goes.
+    this.cache.applyChange(key, result.revision, null);
     return result;
   }
 
@@ -354,30 +403,54 @@ export class Local implements DstoreApi {
   /** A mini-transaction on Global; the keys it wrote are updated or dropped here at once. */
   async txn(txn: Txn): Promise<TxnResult> {
     this.checkOpen();
-    const result = await this.client.txn(txn);
-    this.noteRevision(result.revision);
-    const ops = (result.succeeded ? txn.success : txn.failure) ?? [];
-    ops.forEach((op, i) => this.applyOwnOp(op, result.results[i], result.revision));
-    return result;
+    const puts = [...(txn.success ?? []), ...(txn.failure ?? [])].filter((op) => op.kind === 'put' || op.kind === 'putIfAbsent');
+    const tracked = this.trackOwnWrites(puts.map((op) => op.key));
+    try {
+      const result = await this.client.txn(txn);
+      this.noteRevision(result.revision);
+      const ops = (result.succeeded ? txn.success : txn.failure) ?? [];
+      ops.forEach((op, i) => this.applyOwnOp(op, result.results[i], result.revision, tracked));
+      return result;
+    } finally {
+      this.endOwnWrites(tracked);
+    }
   }
 
-  private applyOwnOp(op: Op, result: TxnResult['results'][number] | undefined, revision: number): void {
+  private applyOwnOp(op: Op, result: TxnResult['results'][number] | undefined, revision: number, tracked: ReadonlyMap<string, Fill>): void {
     if (op.kind === 'get' || op.kind === 'range') return;
     if (result?.kind === 'written' && (op.kind === 'put' || op.kind === 'putIfAbsent')) {
-      this.applyOwnWrite(result.kv, op.value);
+      this.applyOwnWrite(result.kv, op.value, tracked.get(op.key));
       return;
     }
     this.cache.applyChange(op.key, revision, null);
   }
 
-  private applyOwnWrite(kv: KeyBinding, value: ValueInput): void {
-    if (!(value instanceof Uint8Array)) {
-      this.cache.applyOwnWrite(kv, null);
-      return;
+  /**
+   * Read-your-writes needs to know, when a write's answer arrives, whether the stream has
+   * meanwhile applied a later change to the key (another Local's put, a delete): placing the
+   * write then would bring back an overwritten binding. A write therefore tracks its keys like
+   * a fill does while it is out (cache.ts `Fill`), and is placed only if no newer change came.
+   * Untracked (never placed): keys outside `prefix`, which the stream does not follow, and
+   * writes sent before the Local knew its revision (changes before the stream's start would
+   * be missed).
+   */
+  private trackOwnWrites(keys: readonly string[]): Map<string, Fill> {
+    const tracked = new Map<string, Fill>();
+    if (this.applied === null) return tracked;
+    for (const key of keys) if (this.inPrefix(key) && !tracked.has(key)) tracked.set(key, this.cache.beginFill(key));
+    return tracked;
+  }
+
+  private endOwnWrites(tracked: ReadonlyMap<string, Fill>): void {
+    for (const [key, fill] of tracked) this.cache.endFill(key, fill);
+  }
+
+  private applyOwnWrite(kv: KeyBinding, value: ValueInput, tracked: Fill | undefined): void {
+    if (value instanceof Uint8Array) {
+      const actual = hashOf(value);
+      if (actual !== kv.hash) throw new CorruptError(`Global bound ${JSON.stringify(kv.key)} to ${kv.hash}, but the value written hashes to ${actual}`);
     }
-    const actual = hashOf(value);
-    if (actual !== kv.hash) throw new CorruptError(`Global bound ${JSON.stringify(kv.key)} to ${kv.hash}, but the value written hashes to ${actual}`);
-    this.cache.applyOwnWrite(kv, this.inPrefix(kv.key) ? value : null);
+    this.cache.applyOwnWrite(kv, value instanceof Uint8Array ? value : null, tracked ?? null);
   }
 
   // ---- blobs ---------------------------------------------------------------------------

@@ -14,12 +14,30 @@ function binding(key: string, value: Uint8Array, modRevision: number): KeyBindin
   return { key, hash: hashOf(value), size: value.byteLength, createRevision: modRevision, modRevision, version: 1 };
 }
 
+/** A write of this Local whose answer arrives with no change in between: placed. */
+function ownWrite(cache: LocalCache, kv: KeyBinding, value: Uint8Array): void {
+  const tracked = cache.beginFill(kv.key);
+  cache.applyOwnWrite(kv, value, tracked);
+  cache.endFill(kv.key, tracked);
+}
+
 describe('LocalCache', () => {
+  it('does not place an own write when a newer change arrived while it was out', () => {
+    const cache = new LocalCache({ cacheBytesMax: 1 << 20 });
+    const v1 = bytes('one');
+    const tracked = cache.beginFill('k');
+    assert.equal(cache.applyChange('k', 6, null), 'none'); // a delete at 6 applied by the stream
+    cache.applyOwnWrite(binding('k', v1, 5), v1, tracked); // the answer of a put at 5
+    cache.endFill('k', tracked);
+    assert.equal(cache.value('k'), undefined);
+    assert.equal(cache.peekBinding('k'), null);
+  });
+
   it('replaces a binding only with a newer change, and keeps the old value as a blob', () => {
     const cache = new LocalCache({ cacheBytesMax: 1 << 20 });
     const v1 = bytes('one');
     const v2 = bytes('two');
-    cache.applyOwnWrite(binding('k', v1, 5), v1);
+    ownWrite(cache, binding('k', v1, 5), v1);
     assert.equal(cache.value('k'), v1);
     assert.equal(cache.applyChange('k', 4, null), 'older');
     assert.equal(cache.applyChange('k', 5, null), 'older');
@@ -52,8 +70,8 @@ describe('LocalCache', () => {
     const cache = new LocalCache({ cacheBytesMax: 1 << 20 });
     const a = bytes('a');
     const b = bytes('b');
-    cache.applyOwnWrite(binding('a', a, 1), a);
-    cache.applyOwnWrite(binding('b', b, 2), b);
+    ownWrite(cache, binding('a', a, 1), a);
+    ownWrite(cache, binding('b', b, 2), b);
     const fill = cache.beginFill('c');
     assert.equal(cache.dropAllBindings(), 2);
     assert.equal(cache.value('a'), undefined);
@@ -69,9 +87,9 @@ describe('LocalCache', () => {
     const valueBytes = 1000;
     const cache = new LocalCache({ cacheBytesMax: 4 * (valueBytes + ENTRY_OVERHEAD_BYTES + 8) });
     const values = Array.from({ length: 6 }, (_, i) => new Uint8Array(valueBytes).fill(i));
-    for (let i = 0; i < 4; i++) cache.applyOwnWrite(binding(`k${i}`, values[i]!, i + 1), values[i]!);
+    for (let i = 0; i < 4; i++) ownWrite(cache, binding(`k${i}`, values[i]!, i + 1), values[i]!);
     assert.equal(cache.value('k0'), values[0]); // k0 is now the most recently used
-    for (let i = 4; i < 6; i++) cache.applyOwnWrite(binding(`k${i}`, values[i]!, i + 1), values[i]!);
+    for (let i = 4; i < 6; i++) ownWrite(cache, binding(`k${i}`, values[i]!, i + 1), values[i]!);
     assert.equal(cache.value('k0'), values[0]);
     assert.equal(cache.value('k1'), undefined);
     assert.equal(cache.value('k2'), undefined);
@@ -87,7 +105,7 @@ describe('LocalCache', () => {
     const v = new Uint8Array(10_000).fill(7);
     cache.putBlob(hashOf(v), v);
     const before = cache.stats().bytes;
-    cache.applyOwnWrite(binding('k', new Uint8Array(v), 3), new Uint8Array(v));
+    ownWrite(cache, binding('k', new Uint8Array(v), 3), new Uint8Array(v));
     assert.equal(cache.value('k'), v, 'the binding uses the copy already cached');
     assert.ok(cache.stats().bytes < before + 200, 'the value is charged once');
   });

@@ -1,0 +1,84 @@
+// A real Global client whose answers a test can hold back: the one place where a stand-in is
+// the point. Requests still go to Global and are applied there at once; only their results
+// (and, when asked, the invalidation stream's messages) wait at a gate until the test opens it.
+// That turns races between an answer and the stream into sequences a test can write down.
+import { GlobalClient, type GlobalClientConfig, type SubscribeOptions, type Subscription } from '../../src/local/client.ts';
+
+/** A gate: `wait()` resolves once `open()` was called (at once if it already was). */
+export class Gate {
+  private opened = false;
+  private waiters: (() => void)[] = [];
+  /** How many callers are waiting now. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+  get isOpen(): boolean {
+    return this.opened;
+  }
+  wait(): Promise<void> {
+    if (this.opened) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+  open(): void {
+    this.opened = true;
+    for (const w of this.waiters.splice(0)) w();
+  }
+  /** Closes it again: later callers wait. */
+  close(): void {
+    this.opened = false;
+  }
+}
+
+export type HeldCall = 'get' | 'set' | 'delete' | 'txn' | 'stream';
+
+export class HeldClient extends GlobalClient {
+  readonly gates = new Map<HeldCall, Gate>();
+
+  constructor(config: GlobalClientConfig) {
+    super(config);
+  }
+
+  /** Holds the results of `call` (and stream messages for 'stream') until the gate opens. */
+  hold(call: HeldCall): Gate {
+    let gate = this.gates.get(call);
+    if (gate === undefined) {
+      gate = new Gate();
+      this.gates.set(call, gate);
+    }
+    gate.close();
+    return gate;
+  }
+
+  private async held<T>(call: HeldCall, result: Promise<T>): Promise<T> {
+    const value = await result;
+    await this.gates.get(call)?.wait();
+    return value;
+  }
+
+  override get(...args: Parameters<GlobalClient['get']>): ReturnType<GlobalClient['get']> {
+    return this.held('get', super.get(...args));
+  }
+
+  override set(...args: Parameters<GlobalClient['set']>): ReturnType<GlobalClient['set']> {
+    return this.held('set', super.set(...args));
+  }
+
+  override delete(...args: Parameters<GlobalClient['delete']>): ReturnType<GlobalClient['delete']> {
+    return this.held('delete', super.delete(...args));
+  }
+
+  override txn(...args: Parameters<GlobalClient['txn']>): ReturnType<GlobalClient['txn']> {
+    return this.held('txn', super.txn(...args));
+  }
+
+  override subscribe(options: SubscribeOptions): Subscription {
+    const subscription = super.subscribe(options);
+    const next = subscription.next.bind(subscription);
+    subscription.next = async () => {
+      const result = await next();
+      await this.gates.get('stream')?.wait();
+      return result;
+    };
+    return subscription;
+  }
+}
