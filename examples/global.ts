@@ -1,4 +1,4 @@
-// Starts a Global replica (DESIGN.md section 7).
+// Starts a Global replica (docs/running-global.md).
 //
 //   npx tsx examples/global.ts                      one replica on 127.0.0.1:50051, data in ./data
 //   npx tsx examples/global.ts --id 2 --listen 127.0.0.1:50052 \

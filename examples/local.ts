@@ -1,4 +1,4 @@
-// The Local REPL (DESIGN.md section 8): a Local cache in this process, serving the node's
+// The Local REPL (the README's REPL table): a Local cache in this process, serving the node's
 // workers on --listen, with a prompt to SET, GET and DEL keys.
 //
 //   npx tsx examples/local.ts                                  Global at 127.0.0.1:50051; if none

@@ -1,6 +1,6 @@
 // Suite `transport`: what one 64-byte operation costs over gRPC on loopback, sent (a) as one
 // unary call per operation with 256 calls in flight and (b) batched, 64 operations per frame,
-// on one long-lived bidirectional stream. FACTS.md (Transport) is why hot paths batch; this
+// on one long-lived bidirectional stream. Batching is why hot paths are fast; this
 // suite keeps that claim measured. Server and client are separate processes
 // (bench/transport/server.ts, client.ts, started by pair.ts) so neither steals the other's
 // event loop; this process only passes commands and reads the processes' scheduler counters.

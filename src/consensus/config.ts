@@ -1,4 +1,4 @@
-// Configuration of one replica, validated once at construction (STYLE.md item 10). Every limit
+// Configuration of one replica, validated once at construction. Every limit
 // has its unit in its name; a bad value is refused with a message that names the field, the
 // rule and the value given.
 

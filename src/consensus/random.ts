@@ -1,4 +1,4 @@
-// Randomness for the consensus core, injected (STYLE.md item 3). The core draws election
+// Randomness for the consensus core, injected. The core draws election
 // timeouts and backoff from a `Random`; it never calls Math.random, so a replica's behaviour is a
 // pure function of its inputs and its seed.
 

@@ -1,5 +1,5 @@
 // The Ready batch: everything a replica wants done after a round of inputs, and the one order
-// in which the driver must do it (STYLE.md item 2):
+// in which the driver must do it:
 //
 //   1. persist  write `persist.entries`, then `persist.hardState`, to stable storage; if
 //               `mustSync`, make them durable (fsync) before the votes of step 2.

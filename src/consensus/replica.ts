@@ -1,4 +1,4 @@
-// One Multi-Paxos replica as a pure, synchronous state machine (DESIGN.md section 4), shaped
+// One Multi-Paxos replica as a pure, synchronous state machine (docs/consensus.md), shaped
 // like etcd raft's RawNode: inputs `step`, `tick`, `propose`, `read`; output `ready()`, then
 // `advance()`. No I/O, clock, timers or ambient randomness: same inputs and seed, same outputs.
 //

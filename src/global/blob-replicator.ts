@@ -1,4 +1,4 @@
-// Blobs between replicas (DESIGN.md section 5, "Large blobs"; issue 5 item 6): blobs travel
+// Blobs between replicas (docs/architecture.md, "Large blobs"; issue 5 item 6): blobs travel
 // outside the log, on their own calls (Replica.StoreBlob, Replica.FetchBlob) on channels of
 // their own, so bulk bytes never delay consensus traffic on the Exchange streams.
 //

@@ -1,4 +1,4 @@
-// Global.PutBlob and Global.GetBlob (global.proto; DESIGN.md sections 2 and 5). Any replica
+// Global.PutBlob and Global.GetBlob (global.proto; docs/architecture.md). Any replica
 // serves both.
 //
 // PutBlob: header (size, optional hash) then chunks. The size is checked against

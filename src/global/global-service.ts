@@ -211,7 +211,7 @@ export class GlobalService {
 
   /**
    * Makes every referenced blob durable on a majority before the command is proposed
-   * (DESIGN.md section 5) and fills in its size, so the command in the log is self-contained.
+   * (docs/architecture.md) and fills in its size, so the command in the log is self-contained.
    * Only on the leader: elsewhere `submit` refuses with a leader hint, and the leader does it.
    */
   private async resolveBlobs(blobs: readonly { source: ValueSource__Output; where: string }[]): Promise<void> {

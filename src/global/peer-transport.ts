@@ -1,4 +1,4 @@
-// Replica-to-replica consensus traffic over gRPC (DESIGN.md section 5, "Transport").
+// Replica-to-replica consensus traffic over gRPC (docs/architecture.md, "Transport").
 //
 // Each replica dials every peer once and keeps one long-lived `Replica.Exchange` stream to
 // it, on which it sends its own messages; it receives a peer's messages on the stream that

@@ -1,4 +1,4 @@
-// DB-level batching (DESIGN.md section 5): client transactions that arrive while earlier
+// DB-level batching (docs/architecture.md): client transactions that arrive while earlier
 // proposals are in flight wait here and go out together as one proposal when one of
 // those decides. No timer: under light load every command is proposed the moment it
 // arrives, so batching adds no latency; under heavy load batches grow by themselves.

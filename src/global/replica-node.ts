@@ -1,4 +1,4 @@
-// The replica driver (DESIGN.md sections 4 and 5): wires the pure consensus core to the
+// The replica driver (docs/consensus.md, docs/architecture.md): wires the pure consensus core to the
 // storage engine, the peer transport, the state machine and a ticking clock.
 //
 // The one loop (`runLoop`) does, for each Ready and nowhere else:

@@ -1,5 +1,5 @@
-// Moving a state-machine snapshot from one replica to another (DESIGN.md section 4, "catch-up
-// ... past the truncation point, by snapshot").
+// Moving a state-machine snapshot from one replica to another (docs/consensus.md: a replica
+// that lags past the truncation point catches up by snapshot).
 //
 // Server side, `serveSnapshot` (Replica.FetchSnapshot): streams the newest snapshot in the
 // snapshot store's chunks. The first chunk carries through_instance, size and hash; every

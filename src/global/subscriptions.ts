@@ -1,4 +1,4 @@
-// Global.Subscribe (global.proto, DESIGN.md section 6): one replica's server streams of key
+// Global.Subscribe (global.proto, docs/local.md): one replica's server streams of key
 // changes, served from its own applied state, so followers serve them as well as the leader.
 //
 // How a stream stays ordered and gap-free: the state machine's history is the only source of

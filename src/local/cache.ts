@@ -1,4 +1,4 @@
-// The Local's cache (DESIGN.md section 6): one lru-cache with a byte budget over two kinds of
+// The Local's cache (docs/local.md): one lru-cache with a byte budget over two kinds of
 // entry, and the bookkeeping that keeps key bindings coherent with Global.
 //
 // - Key bindings, by key: the lru entry's value is the bound value's bytes, so a hit is one

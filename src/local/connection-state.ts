@@ -1,4 +1,4 @@
-// The Global client's connection as an explicit state machine (STYLE.md item 9, after
+// The Global client's connection as an explicit state machine (after
 // grpc-js `Subchannel.transitionToState`): a transition is allowed only from the states
 // listed for it; anything else is a bug and fails an assertion. Pure: no I/O, no timers.
 //

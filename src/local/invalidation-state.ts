@@ -1,4 +1,4 @@
-// The invalidation stream's connection state machine and lease (STYLE.md item 9): pure, no
+// The invalidation stream's connection state machine and lease: pure, no
 // I/O, no timers of its own; the driver (invalidation-stream.ts) feeds it what happened and
 // the time, and asks it what to do.
 //

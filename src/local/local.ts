@@ -1,4 +1,4 @@
-// The Local: a per-node cache in front of Global (DESIGN.md section 6), as a library that
+// The Local: a per-node cache in front of Global (docs/local.md), as a library that
 // worker code links in-process (`Local.open`) and that `LocalServer` serves to the other
 // processes of the node.
 //

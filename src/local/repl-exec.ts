@@ -1,5 +1,5 @@
 // The REPL's executor: runs one parsed Statement against a Local and returns the text to
-// print (DESIGN.md section 8 fixes the outputs). Never throws: an operating error becomes one
+// print (the README's REPL table fixes the outputs). Never throws: an operating error becomes one
 // line saying what went wrong; a bug (not a DstoreError) becomes one line too, never a stack.
 
 import { DstoreError, KeyOccupiedError, UnavailableError } from '../protocol/errors.ts';

@@ -1,4 +1,4 @@
-// The REPL's parser (DESIGN.md section 8): one input line -> one Statement. Pure: no I/O, no
+// The REPL's parser (the README's REPL table): one input line -> one Statement. Pure: no I/O, no
 // state; the executor (repl-exec.ts) runs statements.
 //
 // Grammar: a command word (case-insensitive), then arguments separated by spaces. A key is

@@ -1,5 +1,5 @@
 // The replicas the Global client knows and, per replica, whether it may be dialled now.
-// Pure: no I/O and no timers; the caller passes the time in (STYLE.md items 1 and 3).
+// Pure: no I/O and no timers; the caller passes the time in.
 //
 // Every replica has its own connection backoff (`Backoff`, jittered, doubling). A failed
 // connection, or a session that broke, puts the replica in backoff until `retryAtMs`; a

@@ -1,4 +1,4 @@
-// Assertions that stay on in production (STYLE.md item 6). A failed assertion is a bug:
+// Assertions that stay on in production. A failed assertion is a bug:
 // it throws AssertionError and is never caught to carry on. Expected failures are typed
 // errors from errors.ts instead.
 

@@ -1,5 +1,4 @@
-// Time, randomness and retry delays, shared by the Global client and the replica driver
-// (STYLE.md items 3 and 9).
+// Time, randomness and retry delays, shared by the Global client and the replica driver.
 //
 // The client never reads the wall clock or Math.random directly: it is handed a `Clock` and
 // a `Random`, so tests drive retries and deadlines deterministically (a fake clock whose

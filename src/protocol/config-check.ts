@@ -1,4 +1,4 @@
-// Validation of configuration limits at construction (STYLE.md item 10): every limit is a
+// Validation of configuration limits at construction: every limit is a
 // named field with its unit in the name, and a bad one fails fast with a precise message.
 
 import { InvalidArgumentError } from './errors.ts';

@@ -1,4 +1,4 @@
-// The one error vocabulary of dstore's protocol layer (STYLE.md item 8).
+// The one error vocabulary of dstore's protocol layer.
 //
 // Every operating error a caller can see is one of these classes; callers switch on `code`
 // or `instanceof`, never on message text. `retryable` says whether the same request may

@@ -1,4 +1,4 @@
-// The one place dstore errors become gRPC status and back (STYLE.md item 8).
+// The one place dstore errors become gRPC status and back.
 //
 // The gRPC code alone is meaningful to any client (a Go or Python client generated from the
 // .proto files needs nothing else); metadata refines it for clients that know dstore:

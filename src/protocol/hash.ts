@@ -1,11 +1,11 @@
-// Content hashes: BLAKE3-256, the identity of every blob (DESIGN.md section 2).
+// Content hashes: BLAKE3-256, the identity of every blob (docs/architecture.md).
 //
 // A `Hash` is 64 lowercase hex characters, branded so that it can only come from hashing
 // (`hashOf`, `Hasher.digest`) or from a validating parser (`parseHash`, `hashFromBytes`).
 // Hex rather than bytes because hashes are map keys, cache keys and log fields everywhere;
 // the wire carries the 32 raw bytes and converts at the boundary.
 //
-// Implementation chosen by measurement (bench/suites/hash.ts, FACTS.md): a reused
+// Implementation chosen by measurement (bench/suites/hash.ts): a reused
 // WebAssembly hasher (hash-wasm) has the lowest per-call cost for small inputs, the native
 // binding (@napi-rs/blake-hash, SIMD and multi-lane) is ~8x faster for large ones. The
 // crossover on our machines is ~2 KiB.

@@ -2,7 +2,7 @@
 // an event name and flat fields, as JSON or logfmt. Quiet by default: the default level is
 // `warn`, so a healthy server prints nothing but its "listening" line.
 //
-// A Logger is injected wherever something is worth a line (STYLE.md item 3): no module keeps
+// A Logger is injected wherever something is worth a line: no module keeps
 // a global logger, and src/consensus never logs (it stays pure; the driver logs what the core
 // decided). Tests pass `NULL_LOGGER` or a logger writing into an array.
 //

@@ -1,5 +1,5 @@
 // Proves the command-line parsing of examples/global.ts (src/global/cluster-args.ts) without
-// starting anything: the defaults DESIGN.md section 7 promises, each flag combination, and
+// starting anything: the defaults docs/running-global.md promises, each flag combination, and
 // every refusal, each with the exact message a user sees.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

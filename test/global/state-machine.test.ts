@@ -1,4 +1,4 @@
-// Proves the state machine's contract (DESIGN.md section 2): write-once SET, atomic
+// Proves the state machine's contract (docs/architecture.md): write-once SET, atomic
 // mini-transactions with compares and structured ops, gap-free revisions, change events,
 // exactly-once retries, byte-ordered ranges, value reference counts, and snapshots that
 // restore an equal state (same checksum, same behaviour afterwards).

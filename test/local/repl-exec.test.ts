@@ -1,5 +1,5 @@
 // Proves the REPL executor row by row against real Locals and a fake Global that streams
-// invalidations: every output of DESIGN.md section 8 (occupied here vs. only on Global, a
+// invalidations: every output of the README's REPL table (occupied here vs. only on Global, a
 // cached read vs. one from Global, a missing key), a DEL on one Local reaching another,
 // STATS, usage hints, and a clear one-line message while Global is down.
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 // Drives examples/local.ts through pipes against a real in-process Global (the cluster
 // harness, 127.0.0.1 port 0) and checks what a user sees: the banner, every row of the
-// DESIGN.md section 8 table, usage hints, history across runs, a clear message while Global
+// the README's REPL table, usage hints, history across runs, a clear message while Global
 // is down, and two REPLs staying coherent across a DEL.
 //
 // The rows "Key occupied!" (held by this Local) and "db: k -> v" (cached) and the two-REPL

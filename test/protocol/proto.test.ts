@@ -1,5 +1,5 @@
 // Proves the public dstore.v1 protocol: the .proto files load, declare the services and
-// streaming shapes DESIGN.md describes, encode and decode batched frames, match the
+// streaming shapes docs/architecture.md describes, encode and decode batched frames, match the
 // committed generated types, and compile with the reference compiler (protoc), which is
 // what a client in another language is generated with.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// A whole cluster in one thread, driven by one seed (STYLE.md item 4, after TigerBeetle's VOPR).
+// A whole cluster in one thread, driven by one seed (after TigerBeetle's VOPR).
 //
 // Three or five replicas, each a consensus core with a driver that keeps the Ready order
 // (persist, sync when told, send, apply, advance), simulated storage that loses unsynced

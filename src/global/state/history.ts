@@ -1,4 +1,4 @@
-// The recent-change history that subscribers resume from (DESIGN.md section 6).
+// The recent-change history that subscribers resume from (docs/local.md).
 //
 // Holds the change events of revisions (startRevision, latest], at most `revisionsMax`
 // of them. A subscriber asking for a revision at or below startRevision has missed

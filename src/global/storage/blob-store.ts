@@ -1,4 +1,4 @@
-// The content-addressed blob store (DESIGN.md sections 2 and 5): blobs named by their
+// The content-addressed blob store (docs/architecture.md): blobs named by their
 // BLAKE3-256 hash, small ones inline in a pack log (blob-pack.ts), large ones in files of
 // their own (blob-files.ts). Put is idempotent; every read is verified against the hash;
 // garbage collection deletes blobs no key references once their grace period is over (gc.ts).

@@ -1,4 +1,4 @@
-// Typed errors of the storage engine (STYLE.md item 8), built on the protocol vocabulary so
+// Typed errors of the storage engine, built on the protocol vocabulary so
 // callers above can still switch on `code`: a full disk is UNAVAILABLE (retryable: space may
 // be freed, another replica may take the write), a failed fsync is INTERNAL (fatal here: the
 // kernel may have dropped dirty pages, so nothing written since the last good sync is known

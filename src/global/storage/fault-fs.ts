@@ -1,5 +1,5 @@
 // An in-memory FileSystem that can crash, tear writes, flip bits, run out of space and fail
-// fsync: the simulated twin of NodeFileSystem (STYLE.md items 3 and 4). Deterministic for a
+// fsync: the simulated twin of NodeFileSystem. Deterministic for a
 // given seed and call sequence, so a failing crash test can be replayed from its seed.
 //
 // The durability model, deliberately no kinder than ext4 with default mount options:

@@ -2,7 +2,7 @@
 //
 // A blob is garbage when nothing references it (the state machine's reference counts, passed
 // in as `isReferenced`) AND it was last put at least `graceMs` ago. The grace period covers
-// writes in flight: DESIGN.md section 5 has the leader make a blob durable on a majority
+// writes in flight: the leader makes a blob durable on a majority
 // before it proposes the transaction that references it, so between the put and the apply of
 // that transaction a needed blob is unreferenced. `graceMs` must exceed the longest such gap
 // (a proposal's round trip through consensus, with retries); time comes from an injected

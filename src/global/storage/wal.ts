@@ -122,7 +122,7 @@ const BATCHES_SPARE_MAX = 1;
 /**
  * Records framed in memory, waiting to be written together. The records of a batch become
  * durable (or fail) together, so plain appends and barriers share one promise per batch:
- * no promise, closure or resolver per record on the hot path (STYLE.md item 11), which at
+ * no promise, closure or resolver per record on the hot path, which at
  * 50k records/s was half the garbage and so half the scavenges that stall the event loop.
  */
 class Batch {
