@@ -1,5 +1,6 @@
 // The narrow file-system interface the storage engine does all its I/O through, and its real
-// implementation over node:fs. The twin for tests that injects crashes, torn writes, bit flips, ENOSPC and EIO is fault-fs.ts.
+// implementation over node:fs. The twin for tests that injects crashes, torn writes, bit
+// flips, ENOSPC and EIO is fault-fs.ts.
 //
 // Contract shared by every implementation:
 // - Errors are Node-style: an Error with `code` ('ENOENT', 'EEXIST', 'ENOSPC', 'EIO', ...).
