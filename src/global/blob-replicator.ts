@@ -26,6 +26,7 @@ import { CLUSTER_ID_METADATA, CLUSTER_MISMATCH } from './peer-transport.ts';
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, type Clock, type Random, type Timer } from '../protocol/backoff.ts';
 import { checkInteger } from '../protocol/config-check.ts';
+import { drained } from '../protocol/drained.ts';
 import { StreamCaps } from '../protocol/stream-caps.ts';
 import { ClosedError, CorruptError, DstoreError, InvalidArgumentError, NotFoundError, TooLargeError, UnavailableError } from '../protocol/errors.ts';
 import { fromGrpcError, toGrpcStatus, type GrpcErrorLike } from '../protocol/grpc-status.ts';
@@ -842,18 +843,6 @@ function asDstoreError(err: unknown, what: string): DstoreError {
   if (err instanceof DstoreError) return err;
   if (typeof err === 'object' && err !== null && 'code' in err && typeof (err as GrpcErrorLike).code === 'number') return fromGrpcError(err as GrpcErrorLike);
   return new UnavailableError(`${what}: ${describe(err)}`, { cause: err });
-}
-
-/** Resolves when `stream` may be written again, or when it closed or failed (callers check). */
-export function drained(stream: NodeJS.EventEmitter): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const events = ['drain', 'close', 'error', 'finish', 'cancelled'];
-    const done = (): void => {
-      for (const e of events) stream.off(e, done);
-      resolve();
-    };
-    for (const e of events) stream.on(e, done);
-  });
 }
 
 /** What a replica that is stopping answers: retryable, another replica can serve it. */

@@ -30,7 +30,8 @@ import type { GetBlobResponse } from '../protocol/generated/dstore/v1/GetBlobRes
 import type { GlobalHandlers } from '../protocol/generated/dstore/v1/Global.ts';
 import type { PutBlobRequest__Output } from '../protocol/generated/dstore/v1/PutBlobRequest.ts';
 import type { PutBlobResponse } from '../protocol/generated/dstore/v1/PutBlobResponse.ts';
-import { BLOB_CHUNK_BYTES_MAX, checkHeldSize, drained, readUploadHeader, type BlobReplicator } from './blob-replicator.ts';
+import { drained } from '../protocol/drained.ts';
+import { BLOB_CHUNK_BYTES_MAX, checkHeldSize, readUploadHeader, type BlobReplicator } from './blob-replicator.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 
 export interface BlobServiceOptions {

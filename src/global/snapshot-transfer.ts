@@ -29,6 +29,7 @@ import type { SnapshotChunk, SnapshotChunk__Output } from '../protocol/generated
 import { dstoreProto } from '../protocol/proto.ts';
 import { CLUSTER_ID_METADATA, CLUSTER_MISMATCH, PEER_CHANNEL_OPTIONS } from './peer-transport.ts';
 import type { SnapshotStore, SnapshotWriter } from './storage/snapshot-store.ts';
+import { drained } from '../protocol/drained.ts';
 
 // ---- server ---------------------------------------------------------------------------
 
@@ -73,21 +74,6 @@ async function streamSnapshot(snapshots: SnapshotStore, call: SnapshotCall): Pro
   // An empty payload still needs its first chunk: it carries through, size and hash.
   if (sent === 0) call.write({ ...first, offset: 0, data: Buffer.alloc(0) });
   call.end();
-}
-
-/** Resolves when `call` can take more, or will never need to (cancelled, closed). */
-function drained(call: SnapshotCall): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      resolve();
-    };
-    call.on('drain', done);
-    call.on('cancelled', done);
-    call.on('close', done);
-  });
 }
 
 // ---- client ---------------------------------------------------------------------------

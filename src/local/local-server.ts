@@ -43,6 +43,7 @@ import { localServerSide, type LocalServerSecurity } from './local-security.ts';
 import { guardRequests, refuseGuardedMessages } from '../protocol/request-guard.ts';
 import { PLAINTEXT } from '../protocol/tls.ts';
 import { checkInteger } from '../protocol/config-check.ts';
+import { drained } from '../protocol/drained.ts';
 import { receiveBytesMax } from '../protocol/receive-limit.ts';
 import { serveAdmitted, StreamCaps } from '../protocol/stream-caps.ts';
 import { asDstoreError } from './retry.ts';
@@ -477,7 +478,7 @@ export class LocalServer {
     const pump = async (): Promise<void> => {
       // A worker that does not read holds back Global's stream instead of filling memory here.
       for await (const message of subscription) {
-        if (!call.write(subscribeMsg(message))) await writable(call);
+        if (!call.write(subscribeMsg(message))) await drained(call);
       }
       call.end();
     };
@@ -489,18 +490,6 @@ export class LocalServer {
       },
     );
   }
-}
-
-/** Resolves when `call` takes writes again, or has ended (the caller's next write is dropped). */
-function writable(call: NodeJS.EventEmitter): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const events = ['drain', 'close', 'cancelled', 'error', 'finish'];
-    const done = (): void => {
-      for (const e of events) call.off(e, done);
-      resolve();
-    };
-    for (const e of events) call.on(e, done);
-  });
 }
 
 function handlers(self: () => LocalServer): GlobalHandlers {

@@ -17,6 +17,7 @@ import type { ServerResponse__Output } from '../../src/protocol/generated/dstore
 import type { TxnResponse__Output } from '../../src/protocol/generated/dstore/v1/TxnResponse.ts';
 import { dstoreProto, dstoreRoot } from '../../src/protocol/proto.ts';
 import { TestCluster } from './cluster-harness.ts';
+import { rawSession, rawUnary } from './refusals.ts';
 
 const RANGE_KEYS_MAX = 300;
 const KEYS = 400;
@@ -44,36 +45,6 @@ after(async () => {
 function txn(request: object): Promise<TxnResponse__Output> {
   return new Promise((resolve, reject) => {
     wire.Txn(request, { deadline: Date.now() + 10_000 }, (err, res) => (err !== null || res === undefined ? reject(err ?? new Error('no response')) : resolve(res)));
-  });
-}
-
-interface Outcome {
-  readonly code: grpc.status;
-  readonly details: string;
-  readonly dstoreError: string | undefined;
-}
-
-function outcomeOf(err: grpc.ServiceError): Outcome {
-  const e = err.metadata?.get('dstore-error')[0];
-  return { code: err.code, details: err.details, dstoreError: typeof e === 'string' ? e : undefined };
-}
-
-/** Sends already-encoded bytes as one unary request; resolves with the refusal. */
-function rawUnary(path: string, bytes: Uint8Array): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    raw.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), { deadline: Date.now() + 10_000 }, (err) => {
-      if (err === null) reject(new Error(`${path} was accepted`));
-      else resolve(outcomeOf(err));
-    });
-  });
-}
-
-function rawSession(frame: Uint8Array): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const call = raw.makeBidiStreamRequest('/dstore.v1.Global/Session', (b: Buffer) => b, (b: Buffer) => b, new grpc.Metadata(), { deadline: Date.now() + 10_000 });
-    call.on('data', () => undefined);
-    call.on('error', (err: grpc.ServiceError) => resolve(outcomeOf(err)));
-    call.write(Buffer.from(frame));
   });
 }
 
@@ -153,7 +124,7 @@ describe('cost limits: refused before decoding', () => {
   it('a transaction of 10^6 get ops (about 7 MB) is refused naming TXN_OPS_MAX in milliseconds, without holding the event loop', async () => {
     const bytes = txnBytes({ get: { key: 'k' } }, 1_000_000);
     assert.ok(bytes.byteLength > 5_000_000);
-    const { value: o, maxDelayMs } = await withLoopDelay(() => rawUnary('/dstore.v1.Global/Txn', bytes));
+    const { value: o, maxDelayMs } = await withLoopDelay(() => rawUnary(raw, '/dstore.v1.Global/Txn', bytes));
     assert.equal(o.code, grpc.status.INVALID_ARGUMENT);
     assert.equal(o.dstoreError, 'TOO_LARGE');
     assert.match(o.details, /more than 1024 compares and ops \(TXN_OPS_MAX\)/);
@@ -164,17 +135,17 @@ describe('cost limits: refused before decoding', () => {
 
   it('a map_store of 10^6 entries is refused naming STRUCTURED_ENTRIES_MAX, on Txn and in a Session frame', async () => {
     const bytes = mapStoreTxn(1_000_000);
-    const { value: o, maxDelayMs } = await withLoopDelay(() => rawUnary('/dstore.v1.Global/Txn', bytes));
+    const { value: o, maxDelayMs } = await withLoopDelay(() => rawUnary(raw, '/dstore.v1.Global/Txn', bytes));
     assert.ok(maxDelayMs < 300, `event loop held for ${maxDelayMs.toFixed(0)} ms`);
     assert.equal(o.dstoreError, 'TOO_LARGE');
     assert.match(o.details, /more than 4096 list items or map entries \(STRUCTURED_ENTRIES_MAX\)/);
-    const s = await rawSession(frameOf(bytes, 1));
+    const s = await rawSession(raw, [frameOf(bytes, 1)]);
     assert.equal(s.code, grpc.status.INVALID_ARGUMENT);
     assert.match(s.details, /^frame: request 0: transaction: an op carries more than 4096/);
   });
 
   it('a Session frame of many full transactions is refused over REQUEST_ELEMENTS_MAX, before decoding', async () => {
-    const s = await rawSession(frameOf(txnBytes({ get: { key: 'k' } }, 1024), 100));
+    const s = await rawSession(raw, [frameOf(txnBytes({ get: { key: 'k' } }, 1024), 100)]);
     assert.equal(s.code, grpc.status.INVALID_ARGUMENT);
     assert.equal(s.dstoreError, 'TOO_LARGE');
     assert.match(s.details, /frame holds more than 65536 .* \(REQUEST_ELEMENTS_MAX\)/);

@@ -19,22 +19,12 @@ import type { ServerFrame__Output } from '../../src/protocol/generated/dstore/v1
 import type { ServerResponse__Output } from '../../src/protocol/generated/dstore/v1/ServerResponse.ts';
 import { dstoreProto, dstoreRoot } from '../../src/protocol/proto.ts';
 import { TestCluster } from './cluster-harness.ts';
+import { outcomeOf, rawSession, rawUnary, type Outcome } from './refusals.ts';
 
 const REQUEST_BYTES_MAX = 256 * 1024;
 const FRAME_REQUESTS_MAX = 256;
 const RANGE_KEYS_MAX = 300;
 const VALUE_INLINE_BYTES_MAX = STATE_MACHINE_DEFAULTS.valueInlineBytesMax;
-
-interface Outcome {
-  readonly code: grpc.status;
-  readonly details: string;
-  readonly dstoreError: string | undefined;
-}
-
-function outcomeOf(err: grpc.ServiceError): Outcome {
-  const e = err.metadata?.get('dstore-error')[0];
-  return { code: err.code, details: err.details, dstoreError: typeof e === 'string' ? e : undefined };
-}
 
 let cluster: TestCluster;
 let address: string;
@@ -73,29 +63,6 @@ function unary<T>(method: 'Get' | 'Set' | 'Range' | 'Txn', request: object): Pro
   return new Promise((resolve, reject) => {
     const fn = (wire[method] as unknown as (r: object, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: T) => void) => void).bind(wire);
     fn(request, { deadline: Date.now() + 5_000 }, (err, res) => (err !== null || res === undefined ? reject(err ?? new Error('no response')) : resolve(res)));
-  });
-}
-
-/** Sends raw bytes as one message of a unary method (identity serializer). */
-function rawUnary(path: string, bytes: Buffer): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    raw.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, { deadline: Date.now() + 5_000 }, (err, res) => {
-      if (err === null) reject(new Error(`${path} accepted garbage: ${res?.toString('hex') ?? ''}`));
-      else resolve(outcomeOf(err));
-    });
-  });
-}
-
-/** Opens a raw Session, writes `messages` (bytes as they are), and resolves with how it ended. */
-function rawSession(messages: readonly Buffer[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const call = raw.makeBidiStreamRequest('/dstore.v1.Global/Session', (b: Buffer) => b, (b: Buffer) => b, new grpc.Metadata(), { deadline: Date.now() + 5_000 });
-    call.on('data', () => undefined);
-    call.on('error', (err: grpc.ServiceError) => resolve(outcomeOf(err)));
-    call.on('status', (s: grpc.StatusObject) => {
-      if (s.code === grpc.status.OK) resolve({ code: s.code, details: s.details, dstoreError: undefined });
-    });
-    for (const m of messages) call.write(m);
   });
 }
 
@@ -201,14 +168,14 @@ describe('limits: sizes', () => {
 describe('limits: malformed requests', () => {
   it('garbage bytes as a Session frame close that stream with INVALID_ARGUMENT; as a unary request, the call', async () => {
     const junk = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]);
-    const s = await rawSession([junk]);
+    const s = await rawSession(raw, [junk]);
     assert.equal(s.code, grpc.status.INVALID_ARGUMENT);
     assert.match(s.details, /^Session message of 7 bytes does not decode as its protobuf type: /);
-    const g = await rawUnary('/dstore.v1.Global/Get', junk);
+    const g = await rawUnary(raw, '/dstore.v1.Global/Get', junk);
     assert.equal(g.code, grpc.status.INVALID_ARGUMENT);
     assert.match(g.details, /^Get message of 7 bytes does not decode as its protobuf type: /);
     // A valid frame, then garbage: the first is answered or not, but the stream ends cleanly refused.
-    const mixed = await rawSession([encodeFrame([{ id: 1, get: { key: 'a' } }]), Buffer.from([0x0a, 0x7f])]);
+    const mixed = await rawSession(raw, [encodeFrame([{ id: 1, get: { key: 'a' } }]), Buffer.from([0x0a, 0x7f])]);
     assert.equal(mixed.code, grpc.status.INVALID_ARGUMENT);
     await assertAlive();
   });

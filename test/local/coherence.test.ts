@@ -4,9 +4,9 @@
 // the real stack.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Local, type LocalConfig } from '../../src/local/local.ts';
+import { Local, type LocalConfig, type LocalValue } from '../../src/local/local.ts';
 import { eventually, TestCluster } from '../global/cluster-harness.ts';
-import { HeldClient } from './held-client.ts';
+import { HeldClient, type Gate } from './held-client.ts';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const str = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
@@ -36,6 +36,22 @@ function heldClient(): HeldClient {
 let keyCounter = 0;
 const freshKey = (prefix = 'coh/'): string => `${prefix}k${++keyCounter}`;
 
+/**
+ * Local B binds a fresh key to 'v1'; Local A starts a fill of it whose answer (v1) is held.
+ * The caller then changes things and opens `getHeld`.
+ */
+async function fillHeldAfterV1(): Promise<{ a: Local; b: Local; key: string; getHeld: Gate; early: Promise<LocalValue | null> }> {
+  const b = await openLocal();
+  const key = freshKey();
+  await b.set(key, text('v1'));
+  const client = heldClient();
+  const a = await openLocal({ globalClient: client });
+  const getHeld = client.hold('get');
+  const early = a.get(key);
+  await eventually('the fill to be held', () => getHeld.waiting === 1);
+  return { a, b, key, getHeld, early };
+}
+
 describe('Local coherence against a real Global', () => {
   it('an own write whose answer arrives after the stream applied a later delete is not placed (fault 3)', async () => {
     const client = heldClient();
@@ -56,14 +72,7 @@ describe('Local coherence against a real Global', () => {
   });
 
   it('a read after an own delete does not join a fill that started before it (fault 6)', async () => {
-    const b = await openLocal();
-    const key = freshKey();
-    await b.set(key, text('v1'));
-    const client = heldClient();
-    const a = await openLocal({ globalClient: client });
-    const getHeld = client.hold('get');
-    const early = a.get(key);
-    await eventually('the fill to be held', () => getHeld.waiting === 1);
+    const { a, key, getHeld, early } = await fillHeldAfterV1();
     const del = await a.del(key);
     const late = a.get(key);
     getHeld.open();
@@ -75,14 +84,7 @@ describe('Local coherence against a real Global', () => {
   });
 
   it('get at minRevision W never returns a binding from before W through a shared fill (fault 6)', async () => {
-    const b = await openLocal();
-    const key = freshKey();
-    await b.set(key, text('v1'));
-    const client = heldClient();
-    const a = await openLocal({ globalClient: client });
-    const getHeld = client.hold('get');
-    const early = a.get(key);
-    await eventually('the fill to be held', () => getHeld.waiting === 1);
+    const { a, b, key, getHeld, early } = await fillHeldAfterV1();
     const replaced = await b.replace(key, text('v2'));
     assert.equal(replaced.replaced, true);
     const late = a.get(key, { minRevision: replaced.revision });
