@@ -5,7 +5,7 @@
 // Contract shared by every implementation:
 // - Errors are Node-style: an Error with `code` ('ENOENT', 'EEXIST', 'ENOSPC', 'EIO', ...).
 // - `open` refuses anything but a regular file (FIFO, socket, device, directory, symlink)
-//   with NotRegularFileError naming it, before opening it (a FIFO would block the open).
+//   with NotRegularFileError naming it (the open never follows a symlink nor blocks on a FIFO).
 // - Nothing is durable until `datasync` (file contents and size) or `syncDir` (names created,
 //   renamed or removed in that directory) has resolved. A crash may keep any part of what
 //   was written since, in any sector order.
@@ -88,22 +88,39 @@ const OPEN_FLAGS: Record<OpenMode, number> = {
   'create-dsync': O_RDWR | O_CREAT | O_EXCL | (O_DSYNC ?? 0) | O_GUARD,
 };
 
+/** What `st` is, in words, for NotRegularFileError. */
+function kindOf(st: fs.Stats): string {
+  return st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character device' : st.isBlockDevice() ? 'block device' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symbolic link' : 'special file';
+}
+
 /**
- * Rejects with NotRegularFileError when something other than a regular file is at `path`
- * (lstat: a symlink is refused, not followed); resolves when nothing is there (the open
- * then reports ENOENT, or creates the file).
+ * Opens `path` and refuses anything but a regular file with NotRegularFileError. The open
+ * itself is guarded (O_GUARD: it fails on a symlink and never blocks on a FIFO), and the type
+ * is read from the open descriptor (fstat), so no check-then-open window is left and a
+ * regular file costs one open and one fstat.
  */
-async function refuseOddFile(path: string): Promise<void> {
-  let st: fs.Stats;
+async function openRegular(path: string, flags: number): Promise<number> {
+  let fd: number;
   try {
-    st = await fs.promises.lstat(path);
+    fd = await new Promise<number>((resolve, reject) => fs.open(path, flags, DATA_FILE_MODE, (err, opened) => (err !== null ? reject(err) : resolve(opened))));
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'ENOENT') return;
+    const code = (err as { code?: unknown }).code;
+    // The guarded open's own refusals: what is there is not a regular file; name it.
+    if (code === 'ELOOP' || code === 'EISDIR' || code === 'ENXIO' || code === 'ENODEV') throw new NotRegularFileError(path, kindOf(await fs.promises.lstat(path)));
     throw err;
   }
-  if (st.isFile()) return;
-  const kind = st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character device' : st.isBlockDevice() ? 'block device' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symbolic link' : 'special file';
-  throw new NotRegularFileError(path, kind);
+  let st: fs.Stats;
+  try {
+    st = await new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd, (err, stats) => (err !== null ? reject(err) : resolve(stats))));
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    throw new NotRegularFileError(path, kindOf(st));
+  }
+  return fd;
 }
 
 class NodeFile implements StorageFile {
@@ -168,10 +185,7 @@ class NodeFile implements StorageFile {
 /** The real file system. Stateless; one instance may serve every store. */
 export class NodeFileSystem implements FileSystem {
   async open(path: string, mode: OpenMode): Promise<StorageFile> {
-    await refuseOddFile(path);
-    return new Promise((resolve, reject) => {
-      fs.open(path, OPEN_FLAGS[mode], DATA_FILE_MODE, (err, fd) => (err !== null ? reject(err) : resolve(new NodeFile(fd, isDsyncMode(mode)))));
-    });
+    return new NodeFile(await openRegular(path, OPEN_FLAGS[mode]), isDsyncMode(mode));
   }
 
   async mkdirp(path: string): Promise<void> {
