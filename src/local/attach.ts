@@ -13,8 +13,9 @@ import { checkInteger } from '../protocol/config-check.ts';
 import type { Hash } from '../protocol/hash.ts';
 import type { DeleteResult, PutBlobResult, RangeResult, RangeSpec, Txn, TxnResult, ValueInput } from './client-types.ts';
 import { GlobalClient, type GlobalClientConfig } from './client.ts';
+import { Freshness } from './freshness.ts';
 import { InvalidationStream } from './invalidation-stream.ts';
-import type { DstoreApi, LocalGetOptions, LocalValue, ReplaceOptions, ReplaceResult, WatchEvent, WriteResult } from './local.ts';
+import { LEASE_MS_MIN, type DstoreApi, type LocalGetOptions, type LocalValue, type ReplaceOptions, type ReplaceResult, type WatchEvent, type WriteResult } from './local.ts';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1:50052';
 
@@ -145,8 +146,11 @@ export class AttachedLocal implements DstoreApi {
         },
         leaseChanged: () => {},
       },
-      { leaseMs: 60_000, prefix, statusDeadlineMs: this.client.config.deadlineMs, backoffInitialMs: this.client.config.backoffInitialMs, backoffMaxMs: this.client.config.backoffMaxMs },
+      // A watch serves no reads: it needs no lease, so it sends no probes.
+      new Freshness(LEASE_MS_MIN),
+      { prefix, statusDeadlineMs: this.client.config.deadlineMs, probeIntervalMs: null, backoffInitialMs: this.client.config.backoffInitialMs, backoffMaxMs: this.client.config.backoffMaxMs },
       systemClock,
+      () => systemClock.nowMs(),
       systemRandom,
       (err) => setImmediate(() => {
         throw err;

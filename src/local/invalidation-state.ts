@@ -1,6 +1,5 @@
-// The invalidation stream's connection state machine and lease: pure, no
-// I/O, no timers of its own; the driver (invalidation-stream.ts) feeds it what happened and
-// the time, and asks it what to do.
+// The invalidation stream's connection state machine: pure, no I/O, no timers of its own; the
+// driver (invalidation-stream.ts) feeds it what happened and asks it what to do.
 //
 // States:
 //   idle -> syncing      the Local does not know a revision yet: ask a replica's Status
@@ -13,8 +12,8 @@
 //   anything -> closed
 // Other transitions are bugs and fail an assertion.
 //
-// Lease: the Local serves key bindings from its cache only while it heard from Global (any
-// message: events or a progress notice) within `leaseMs`. Blobs are served regardless.
+// The lease is not kept here: a message proves only that a replica is connected, not that it
+// is current (freshness.ts owns the rule).
 
 import { assert } from '../protocol/assert.ts';
 
@@ -39,10 +38,6 @@ export interface StreamStatus {
 
 export class InvalidationState {
   private current: StreamState = 'idle';
-  private lastHeardMs = -Infinity;
-  private leaseHeld = false;
-
-  constructor(readonly leaseMs: number) {}
 
   get state(): StreamState {
     return this.current;
@@ -54,36 +49,12 @@ export class InvalidationState {
     this.current = next;
   }
 
-  /** A message arrived at `nowMs`. Returns true when this (re)gains the lease. */
-  heard(nowMs: number): boolean {
-    this.lastHeardMs = nowMs;
+  /** A message arrived: a stream being opened is now streaming. */
+  heard(): void {
     if (this.current === 'connecting') this.transition('streaming');
-    if (this.leaseHeld || this.current === 'closed') return false;
-    this.leaseHeld = true;
-    return true;
-  }
-
-  /** Whether key bindings may be served from cache (kept current by the timer check below). */
-  get leaseValid(): boolean {
-    return this.leaseHeld;
-  }
-
-  /**
-   * The lease check, run by the driver's timer. Returns `{expired}` when the lease just ran
-   * out, and the delay until the next check (null: no check needed until heard again).
-   */
-  check(nowMs: number): { expired: boolean; nextCheckMs: number | null } {
-    if (!this.leaseHeld) return { expired: false, nextCheckMs: null };
-    const silentMs = nowMs - this.lastHeardMs;
-    if (silentMs >= this.leaseMs) {
-      this.leaseHeld = false;
-      return { expired: true, nextCheckMs: null };
-    }
-    return { expired: false, nextCheckMs: this.leaseMs - silentMs };
   }
 
   close(): void {
     if (this.current !== 'closed') this.transition('closed');
-    this.leaseHeld = false;
   }
 }

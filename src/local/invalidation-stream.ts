@@ -2,16 +2,30 @@
 // replica, hands its messages in order to the Local (the sink), resumes after a break from
 // the revision after the last one applied (on the next replica, after backoff), and handles
 // "history compacted" by telling the sink and resubscribing from the oldest revision kept.
-// It also runs the lease timer. The states and the lease live in invalidation-state.ts.
+//
+// It also earns the lease (freshness.ts owns the rule): every probeIntervalMs it sends a
+// probe, a linearizable Get of LEASE_PROBE_KEY without its value, whose answer's revision is
+// a read index (every write acknowledged before the probe was sent is at or below it). Once
+// the stream has been applied through that revision the lease runs until sendTime + leaseMs.
+// A stream that stays behind a proof for longer than leaseMs comes from a replica that lags
+// (or is cut off from the leader, or recovering): it is dropped, and the stream moves to the
+// next replica after backoff.
+//
+// Time for the lease comes from the time word (lease-clock.ts) so that the Local's hot path
+// and this driver read one clock.
 //
 // Nothing here throws to the caller: stream failures are retried until close(). A failure
 // of the sink (an assertion) is a bug and reaches `onFatal`.
 
 import { Backoff, type BackoffConfig, type Clock, type Random, type Timer } from '../protocol/backoff.ts';
-import { ClosedError, CompactedError, DstoreError } from '../protocol/errors.ts';
+import { ClosedError, CompactedError, DstoreError, UnavailableError } from '../protocol/errors.ts';
 import type { SubscribeMessage } from './client-types.ts';
 import type { GlobalClient, Subscription } from './client.ts';
+import { Freshness } from './freshness.ts';
 import { InvalidationState, type StreamState, type StreamStatus } from './invalidation-state.ts';
+
+/** The key a lease probe reads (its value is not asked for; it need not exist). */
+export const LEASE_PROBE_KEY = 'dstore.lease-probe';
 
 export interface InvalidationSink {
   /** The last revision applied, or null before the Local knows where Global is. */
@@ -22,25 +36,30 @@ export interface InvalidationSink {
   apply(message: SubscribeMessage): void;
   /** "History compacted": drop every key binding; resume from `oldestRevision` (0: unknown). */
   compacted(oldestRevision: number): void;
-  /** The lease was gained (true) or ran out (false). */
-  leaseChanged(valid: boolean): void;
+  /** The lease now ends at `untilMs` (time-word ms); called when it is extended or ran out. */
+  leaseChanged(untilMs: number): void;
 }
 
 export interface InvalidationStreamConfig extends BackoffConfig {
-  readonly leaseMs: number;
   /** Only keys with this prefix ('' = all). */
   readonly prefix: string;
   /** Deadline of the Status call that learns the starting revision. */
   readonly statusDeadlineMs: number;
+  /** How often a lease probe is sent (one at a time); null: never (a follower that needs no lease). */
+  readonly probeIntervalMs: number | null;
 }
 
 export class InvalidationStream {
-  private readonly fsm: InvalidationState;
+  private readonly fsm = new InvalidationState();
   private readonly backoff: Backoff;
   private subscription: Subscription | null = null;
   private sleepTimer: Timer | null = null;
   private wakeSleeper: (() => void) | null = null;
   private leaseTimer: Timer | null = null;
+  private probeTimer: Timer | null = null;
+  private probing = false;
+  /** Set when the driver drops a stream itself (a lagging replica): move on after backoff. */
+  private dropReason: string | null = null;
   private running: Promise<void> | null = null;
   private address: string;
   private reason = 'not started';
@@ -48,27 +67,27 @@ export class InvalidationStream {
   /** Subscriptions opened after the first (resumes after a break or a compaction). */
   resubscribes = 0;
   compactions = 0;
+  /** Streams dropped because their replica stayed behind what Global had committed. */
+  lagDrops = 0;
   lastError: DstoreError | null = null;
 
   constructor(
     private readonly client: GlobalClient,
     private readonly sink: InvalidationSink,
+    readonly freshness: Freshness,
     private readonly config: InvalidationStreamConfig,
     private readonly clock: Clock,
+    /** The lease's clock (the time word's current value). */
+    private readonly leaseNowMs: () => number,
     random: Random,
     private readonly onFatal: (err: unknown) => void,
   ) {
-    this.fsm = new InvalidationState(config.leaseMs);
     this.backoff = new Backoff(config, random);
     this.address = client.currentAddress;
   }
 
   get status(): StreamStatus {
     return { state: this.fsm.state, address: this.address, reason: this.reason };
-  }
-
-  get leaseValid(): boolean {
-    return this.fsm.leaseValid;
   }
 
   /** Calls `listener` after every state change; returns the unsubscribe function. */
@@ -82,6 +101,7 @@ export class InvalidationStream {
     this.running = this.run().catch((err: unknown) => {
       if (this.fsm.state !== 'closed') this.onFatal(err);
     });
+    if (this.config.probeIntervalMs !== null) this.scheduleProbe(0, this.config.probeIntervalMs);
   }
 
   /** Ends the stream and every timer; resolves once the loop has stopped. Idempotent. */
@@ -89,11 +109,14 @@ export class InvalidationStream {
     if (this.fsm.state !== 'closed') {
       this.fsm.close();
       this.reason = 'closed';
+      this.freshness.revoke();
       this.subscription?.close();
       this.sleepTimer?.cancel();
       this.wakeSleeper?.();
       this.leaseTimer?.cancel();
       this.leaseTimer = null;
+      this.probeTimer?.cancel();
+      this.probeTimer = null;
       this.emit();
     }
     await this.running;
@@ -124,12 +147,15 @@ export class InvalidationStream {
           const status = await this.client.status({ deadlineMs: this.config.statusDeadlineMs });
           if (this.closed()) break;
           this.sink.startAt(status.appliedRevision);
+          this.noteApplied();
         }
         const from = (this.sink.appliedRevision() ?? 0) + 1;
         this.moveTo('connecting', `subscribing at ${this.address} from revision ${from}`);
         if (opened++ > 0) this.resubscribes++;
         await this.follow(this.client.subscribe({ fromRevision: from, prefix: this.config.prefix, address: this.address }));
+        if (this.dropReason !== null) throw new UnavailableError(this.dropReason);
       } catch (err) {
+        this.dropReason = null;
         if (this.closed() || err instanceof ClosedError) break;
         if (!(err instanceof DstoreError)) throw err;
         this.lastError = err;
@@ -154,16 +180,14 @@ export class InvalidationStream {
         const result = await subscription.next();
         if (result.done === true || this.closed()) return;
         const wasConnecting = this.fsm.state === 'connecting';
-        if (this.fsm.heard(this.clock.nowMs())) {
-          this.sink.leaseChanged(true);
-          this.armLeaseTimer(this.config.leaseMs);
-        }
+        this.fsm.heard();
         if (wasConnecting) {
           this.backoff.reset();
           this.reason = `streaming from ${subscription.address}`;
           this.emit();
         }
         this.sink.apply(result.value);
+        this.noteApplied();
       }
     } finally {
       this.subscription = null;
@@ -177,16 +201,63 @@ export class InvalidationStream {
     return known[(at + 1) % known.length] ?? this.address;
   }
 
-  private armLeaseTimer(delayMs: number): void {
-    this.leaseTimer?.cancel();
-    this.leaseTimer = this.clock.setTimer(() => this.onLeaseTimer(), delayMs, false);
+  // ---- the lease ---------------------------------------------------------------------------
+
+  private noteApplied(): void {
+    const applied = this.sink.appliedRevision();
+    if (applied !== null && this.freshness.applied(applied)) this.leaseExtended();
   }
 
-  private onLeaseTimer(): void {
-    this.leaseTimer = null;
-    const { expired, nextCheckMs } = this.fsm.check(this.clock.nowMs());
-    if (expired) this.sink.leaseChanged(false);
-    if (nextCheckMs !== null) this.armLeaseTimer(nextCheckMs);
+  private leaseExtended(): void {
+    if (this.closed()) return;
+    this.sink.leaseChanged(this.freshness.leaseUntilMs);
+    this.armLeaseTimer();
+  }
+
+  /** Tells the sink when the lease has run out (the hot path checks the time word itself). */
+  private armLeaseTimer(): void {
+    this.leaseTimer?.cancel();
+    const leftMs = this.freshness.leaseUntilMs - this.leaseNowMs();
+    this.leaseTimer = this.clock.setTimer(() => {
+      this.leaseTimer = null;
+      if (this.freshness.validAt(this.leaseNowMs())) this.armLeaseTimer();
+      else this.sink.leaseChanged(this.freshness.leaseUntilMs);
+    }, Math.max(1, Math.ceil(leftMs)), false);
+  }
+
+  private scheduleProbe(delayMs: number, intervalMs: number): void {
+    if (this.closed()) return;
+    this.probeTimer = this.clock.setTimer(() => {
+      this.probeTimer = null;
+      this.probe();
+      this.scheduleProbe(intervalMs, intervalMs);
+    }, delayMs, false);
+  }
+
+  private probe(): void {
+    this.dropIfLagging();
+    if (this.probing || this.closed()) return;
+    this.probing = true;
+    const sentMs = this.leaseNowMs();
+    this.client.get(LEASE_PROBE_KEY, { withValue: false, deadlineMs: this.freshness.leaseMs }).then(
+      (answer) => {
+        if (!this.closed() && this.freshness.proved({ revision: answer.revision, sentMs, receivedMs: this.leaseNowMs() })) this.leaseExtended();
+      },
+      () => {}, // no proof this time: the lease runs out unless a later probe succeeds
+    ).finally(() => {
+      this.probing = false;
+    });
+  }
+
+  /** Drops a stream that stayed behind a proof for longer than leaseMs (see the file comment). */
+  private dropIfLagging(): void {
+    const since = this.freshness.behindSinceMs();
+    if (since === null || this.fsm.state !== 'streaming' || this.subscription === null) return;
+    const behindMs = this.leaseNowMs() - since;
+    if (behindMs <= this.freshness.leaseMs) return;
+    this.lagDrops++;
+    this.dropReason = `replica ${this.subscription.address} stayed ${Math.round(behindMs)} ms behind a revision Global had committed (it lags, is cut off from the leader or is recovering): moving to another replica`;
+    this.subscription.close();
   }
 
   private sleep(delayMs: number): Promise<void> {

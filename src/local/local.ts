@@ -36,7 +36,9 @@ import type {
   ValueInput,
 } from './client-types.ts';
 import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions, type RangeOptions } from './client.ts';
+import { Freshness, type CoherenceMode } from './freshness.ts';
 import { InvalidationStream, type InvalidationSink } from './invalidation-stream.ts';
+import { acquireTimeWord } from './lease-clock.ts';
 import type { StreamStatus } from './invalidation-state.ts';
 
 export interface LocalConfig {
@@ -44,8 +46,17 @@ export interface LocalConfig {
   readonly global: readonly string[];
   /** Byte budget of the cache (values, bindings and bookkeeping). Default 256 MiB. */
   readonly cacheBytesMax?: number;
-  /** Serve key bindings from cache only while Global was heard from within this. Default 1000. */
+  /**
+   * The staleness bound of 'bounded' keys: a cached read reflects every write acknowledged
+   * more than this before it began (docs/coherence.md). Default 1000.
+   */
   readonly leaseMs?: number;
+  /** How bindings of keys no `coherenceByPrefix` entry covers are served. Default 'bounded'. */
+  readonly coherence?: CoherenceMode;
+  /** Modes for key prefixes (the longest matching prefix wins), e.g. {'config/': 'eventual'}. */
+  readonly coherenceByPrefix?: Readonly<Record<string, CoherenceMode>>;
+  /** How often the lease is re-proved with a probe to Global. Default leaseMs / 4. */
+  readonly probeIntervalMs?: number;
   /** How long get(key, {minRevision}) waits for the stream to reach the revision. Default 10000. */
   readonly minRevisionWaitMs?: number;
   /** Cache only keys with this prefix (the subscription's filter). Default '' (every key). */
@@ -72,6 +83,8 @@ export const LOCAL_DEFAULTS = {
 
 /** Progress notices arrive at least every 100 ms (global.proto); a shorter lease would flap. */
 export const LEASE_MS_MIN = 200;
+/** Probes more often than this would only load the leader. */
+export const PROBE_INTERVAL_MS_MIN = 20;
 
 /** Where a read was served from. */
 /** 'local': served by the node's Local a worker is attached to (from its cache or from Global). */
@@ -174,15 +187,18 @@ interface PendingFill {
   readonly promise: Promise<LocalRead>;
 }
 
-export function resolveLocalConfig(config: LocalConfig): Required<Pick<LocalConfig, 'cacheBytesMax' | 'leaseMs' | 'minRevisionWaitMs' | 'prefix'>> {
+export function resolveLocalConfig(config: LocalConfig): Required<Pick<LocalConfig, 'cacheBytesMax' | 'leaseMs' | 'minRevisionWaitMs' | 'prefix' | 'probeIntervalMs'>> {
+  const leaseMs = config.leaseMs ?? LOCAL_DEFAULTS.leaseMs;
   const resolved = {
     cacheBytesMax: config.cacheBytesMax ?? LOCAL_DEFAULTS.cacheBytesMax,
-    leaseMs: config.leaseMs ?? LOCAL_DEFAULTS.leaseMs,
+    leaseMs,
     minRevisionWaitMs: config.minRevisionWaitMs ?? LOCAL_DEFAULTS.minRevisionWaitMs,
     prefix: config.prefix ?? '',
+    probeIntervalMs: config.probeIntervalMs ?? Math.max(PROBE_INTERVAL_MS_MIN, Math.floor(leaseMs / 4)),
   };
   checkInteger('cacheBytesMax', resolved.cacheBytesMax, 4096, 2 ** 48);
   checkInteger('leaseMs', resolved.leaseMs, LEASE_MS_MIN, 3_600_000);
+  checkInteger('probeIntervalMs', resolved.probeIntervalMs, PROBE_INTERVAL_MS_MIN, Math.floor(resolved.leaseMs / 2));
   checkInteger('minRevisionWaitMs', resolved.minRevisionWaitMs, 0, 3_600_000);
   if (resolved.prefix !== '') validateKey(resolved.prefix, 'prefix');
   return resolved;
@@ -202,9 +218,15 @@ export class Local implements DstoreApi {
   private waiters: Waiter[] = [];
   private readonly leaseListeners = new Set<(valid: boolean) => void>();
   private readonly waitTimers = new Set<Timer>();
-  // Invariant: `leaseValid` mirrors the stream's lease, and `hot` is the cache's binding table
-  // while it holds, NO_BINDINGS otherwise: the hot path does one lookup and no lease check.
-  private leaseValid = false;
+  private readonly freshness: Freshness;
+  /** The hot path's clock: one word of memory holding the time (lease-clock.ts). */
+  private readonly timeWord: Float64Array;
+  private readonly releaseTimeWord: () => void;
+  /** When the lease ends, on the time word's scale (freshness.ts decides; this is its copy). */
+  private leaseUntilMs = -Infinity;
+  /** Whether some keys are served without the lease ('eventual'). */
+  private readonly anyEventual: boolean;
+  /** The cache's binding table while open, NO_BINDINGS once closed. */
   private hot: BindingTable = NO_BINDINGS;
   private applied: number | null = null;
   private latestSeen = 0;
@@ -225,14 +247,28 @@ export class Local implements DstoreApi {
     this.minRevisionWaitMs = resolved.minRevisionWaitMs;
     this.clock = config.clock ?? systemClock;
     const random = config.random ?? systemRandom;
+    this.freshness = new Freshness(resolved.leaseMs, config.coherence ?? 'bounded', config.coherenceByPrefix ?? {});
+    this.anyEventual = this.freshness.hasEventual;
     this.client = config.globalClient ?? new GlobalClient({ ...config.client, addresses: config.global });
     this.cache = new LocalCache({ cacheBytesMax: resolved.cacheBytesMax });
+    this.hot = this.cache.table;
+    if (this.clock.timeWord !== undefined) {
+      this.timeWord = this.clock.timeWord;
+      this.releaseTimeWord = () => {};
+    } else {
+      const held = acquireTimeWord();
+      this.timeWord = held.word;
+      this.releaseTimeWord = held.release;
+    }
     const onFatal = config.onFatal ?? ((err: unknown) => setImmediate(() => { throw err; }));
+    const word = this.timeWord;
     this.stream = new InvalidationStream(
       this.client,
       this.sink(),
-      { leaseMs: resolved.leaseMs, prefix: resolved.prefix, statusDeadlineMs: this.client.config.deadlineMs, backoffInitialMs: this.client.config.backoffInitialMs, backoffMaxMs: this.client.config.backoffMaxMs },
+      this.freshness,
+      { prefix: resolved.prefix, statusDeadlineMs: this.client.config.deadlineMs, probeIntervalMs: resolved.probeIntervalMs, backoffInitialMs: this.client.config.backoffInitialMs, backoffMaxMs: this.client.config.backoffMaxMs },
       this.clock,
+      () => word[0]!,
       random,
       onFatal,
     );
@@ -248,8 +284,21 @@ export class Local implements DstoreApi {
    */
   getCached(key: string): Uint8Array | undefined {
     const value = this.hot.get(key);
-    if (value !== undefined) this.hitCount++;
+    if (value === undefined) return undefined;
+    // The lease, checked now (one load of the time word), not only when a timer last ran.
+    if (this.timeWord[0]! >= this.leaseUntilMs && !(this.anyEventual && this.freshness.modeOf(key) === 'eventual')) return undefined;
+    this.hitCount++;
     return value;
+  }
+
+  /** Whether a held binding of `key` may be served now (freshness.ts). */
+  private mayServe(key: string): boolean {
+    return this.freshness.mayServe(key, this.timeWord[0]!);
+  }
+
+  /** Whether the lease holds now. */
+  private get leaseValid(): boolean {
+    return this.timeWord[0]! < this.leaseUntilMs;
   }
 
   /**
@@ -274,7 +323,7 @@ export class Local implements DstoreApi {
       const reached = await this.waitForRevision(minRevision, this.minRevisionWaitMs);
       if (!reached) globalMinRevision = minRevision;
     }
-    if (this.leaseValid && globalMinRevision === 0 && this.cache.value(key) !== undefined) {
+    if (globalMinRevision === 0 && this.mayServe(key) && this.cache.value(key) !== undefined) {
       const held = this.cache.peekBinding(key)!;
       this.hitCount++;
       const revision = Math.max(this.applied ?? 0, held.kv.modRevision);
@@ -521,7 +570,7 @@ export class Local implements DstoreApi {
 
   /** Whether the Local may serve `key` from its cache now (held, value cached, lease valid). */
   holds(key: string): boolean {
-    return this.leaseValid && this.cache.peekBinding(key) !== null;
+    return this.mayServe(key) && this.cache.peekBinding(key) !== null;
   }
 
   // ---- watch, status, lifecycle --------------------------------------------------------
@@ -610,7 +659,7 @@ export class Local implements DstoreApi {
   async close(): Promise<void> {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    this.leaseValid = false;
+    this.leaseUntilMs = -Infinity;
     this.hot = NO_BINDINGS;
     for (const timer of this.waitTimers) timer.cancel();
     this.waitTimers.clear();
@@ -620,6 +669,7 @@ export class Local implements DstoreApi {
     await this.stream.close();
     await this.client.close();
     this.cache.clear();
+    this.releaseTimeWord();
   }
 
   private checkOpen(): void {
@@ -648,10 +698,11 @@ export class Local implements DstoreApi {
         this.applied = oldestRevision > 0 ? oldestRevision - 1 : null;
         for (const w of this.watchers) w.listener({ type: 'reset', revision: oldestRevision });
       },
-      leaseChanged: (valid) => {
-        this.leaseValid = valid && !this.closedFlag;
-        this.hot = this.leaseValid ? this.cache.table : NO_BINDINGS;
-        for (const listener of [...this.leaseListeners]) listener(this.leaseValid);
+      leaseChanged: (untilMs) => {
+        if (this.closedFlag) return;
+        this.leaseUntilMs = untilMs;
+        const valid = this.leaseValid;
+        for (const listener of [...this.leaseListeners]) listener(valid);
       },
     };
   }

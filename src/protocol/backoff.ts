@@ -23,6 +23,12 @@ export interface Clock {
    * timer is pending (for housekeeping timers that never carry a caller's outcome).
    */
   setTimer(callback: () => void, delayMs: number, keepAlive: boolean): Timer;
+  /**
+   * A word that always holds the current time on this clock's scale, for hot paths that check
+   * a deadline with one memory load (a test clock updates it as it advances). Clocks without
+   * one are served by the system's monotonic time word (src/local/lease-clock.ts).
+   */
+  readonly timeWord?: Float64Array;
 }
 
 /** Uniform randomness in [0, 1). */

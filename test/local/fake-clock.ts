@@ -12,8 +12,19 @@ interface FakeTimer {
 }
 
 export class FakeClock implements Clock {
-  private now = 1000;
+  private nowValue = 1000;
   private timers: FakeTimer[] = [];
+  /** Always holds nowMs() (the Local's hot path reads it). */
+  readonly timeWord = new Float64Array([1000]);
+
+  private get now(): number {
+    return this.nowValue;
+  }
+
+  private set now(ms: number) {
+    this.nowValue = ms;
+    this.timeWord[0] = ms;
+  }
 
   nowMs(): number {
     return this.now;
