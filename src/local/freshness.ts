@@ -37,6 +37,7 @@ export class Freshness {
   private appliedRevision = -1;
   private untilMs = -Infinity;
   private readonly prefixModes: readonly (readonly [string, CoherenceMode])[];
+  readonly modesByPrefix: Readonly<Record<string, CoherenceMode>>;
 
   /** Throws InvalidArgumentError on an unknown mode or an invalid prefix. */
   constructor(
@@ -49,6 +50,7 @@ export class Freshness {
       validateKey(prefix, 'coherenceByPrefix key');
       checkMode(mode, `coherenceByPrefix[${JSON.stringify(prefix)}]`);
     }
+    this.modesByPrefix = Object.freeze({ ...modesByPrefix });
     // Longest first, so the first match is the longest prefix.
     this.prefixModes = Object.entries(modesByPrefix).sort((a, b) => b[0].length - a[0].length);
   }

@@ -101,7 +101,10 @@ export class InvalidationStream {
     this.running = this.run().catch((err: unknown) => {
       if (this.fsm.state !== 'closed') this.onFatal(err);
     });
-    if (this.config.probeIntervalMs !== null) this.scheduleProbe(0, this.config.probeIntervalMs);
+    if (this.config.probeIntervalMs !== null) {
+      this.probe(); // the first proof at once, so a new Local holds its lease as soon as it caught up
+      this.scheduleProbe(this.config.probeIntervalMs);
+    }
   }
 
   /** Ends the stream and every timer; resolves once the loop has stopped. Idempotent. */
@@ -225,13 +228,13 @@ export class InvalidationStream {
     }, Math.max(1, Math.ceil(leftMs)), false);
   }
 
-  private scheduleProbe(delayMs: number, intervalMs: number): void {
+  private scheduleProbe(intervalMs: number): void {
     if (this.closed()) return;
     this.probeTimer = this.clock.setTimer(() => {
       this.probeTimer = null;
       this.probe();
-      this.scheduleProbe(intervalMs, intervalMs);
-    }, delayMs, false);
+      this.scheduleProbe(intervalMs);
+    }, intervalMs, false);
   }
 
   private probe(): void {

@@ -156,9 +156,17 @@ export interface LocalStats {
   /** Highest revision seen in any answer from Global minus `revision`: how far the stream trails. */
   readonly lagRevisions: number;
   readonly leaseValid: boolean;
+  /** How long the lease still runs (0 when it does not hold). */
+  readonly leaseLeftMs: number;
+  readonly leaseMs: number;
+  /** The mode of keys no prefix entry covers, and the modes by prefix (docs/coherence.md). */
+  readonly coherence: CoherenceMode;
+  readonly coherenceByPrefix: Readonly<Record<string, CoherenceMode>>;
   readonly stream: StreamStatus;
   readonly resubscribes: number;
   readonly compactions: number;
+  /** Streams dropped because their replica stayed behind what Global had committed. */
+  readonly lagDrops: number;
 }
 
 /** The API a worker uses, whether it links a Local (`Local`) or attaches to one (`AttachedLocal`). */
@@ -649,9 +657,14 @@ export class Local implements DstoreApi {
       revision: this.applied ?? 0,
       lagRevisions: Math.max(0, this.latestSeen - (this.applied ?? 0)),
       leaseValid: this.leaseValid,
+      leaseLeftMs: Math.max(0, this.leaseUntilMs - this.timeWord[0]!),
+      leaseMs: this.freshness.leaseMs,
+      coherence: this.freshness.defaultMode,
+      coherenceByPrefix: this.freshness.modesByPrefix,
       stream: this.stream.status,
       resubscribes: this.stream.resubscribes,
       compactions: this.stream.compactions,
+      lagDrops: this.stream.lagDrops,
     };
   }
 

@@ -62,6 +62,7 @@ export function registerLocalMetrics(registry: Registry, source: LocalStatsSourc
   counter('dstore_local_evictions_total', 'Cache entries evicted to stay within the byte budget.', (s) => s.evictions);
   counter('dstore_local_invalidations_total', 'Cached bindings dropped or replaced by a change from the invalidation stream.', (s) => s.invalidations);
   counter('dstore_local_stream_reconnects_total', 'Times the invalidation stream was opened again after a break.', (s) => s.resubscribes);
+  counter('dstore_local_lagging_stream_drops_total', 'Streams left because their replica stayed behind what Global had committed for longer than leaseMs.', (s) => s.lagDrops);
   counter('dstore_local_compactions_total', 'Times the stream fell behind Global\'s history and every binding was dropped.', (s) => s.compactions);
   gauge('dstore_local_cached_bytes', 'Bytes charged to the cache (values, bindings and bookkeeping).', (s) => s.bytes);
   gauge('dstore_local_cache_max_bytes', 'The cache\'s byte budget.', (s) => s.cacheBytesMax);

@@ -107,7 +107,8 @@ export function formatStats(s: LocalStats): string {
   return [
     `hits ${s.hits}, misses ${s.misses} (hit ratio ${ratio.toFixed(1)}%)`,
     `cached ${s.bindings} keys and ${s.blobs} blobs, ${formatBytes(s.bytes)} of ${formatBytes(s.cacheBytesMax)}; ${s.evictions} evicted, ${s.invalidations} invalidated`,
-    `revision ${s.revision} (lag ${s.lagRevisions}), lease ${s.leaseValid ? 'held' : 'not held: reads go to Global'}`,
-    `stream ${s.stream.state} at ${s.stream.address}: ${firstLine(s.stream.reason)}${s.resubscribes > 0 ? ` Resubscribed ${s.resubscribes} times.` : ''}${s.compactions > 0 ? ` ${s.compactions} compactions.` : ''}`,
+    `revision ${s.revision} (lag ${s.lagRevisions}), lease ${s.leaseValid ? `held (${Math.round(s.leaseLeftMs)} ms left of ${s.leaseMs})` : 'not held: bounded keys are read from Global'}`,
+    `coherence ${s.coherence}${Object.entries(s.coherenceByPrefix).map(([prefix, mode]) => `, ${mode} for ${JSON.stringify(prefix)}`).join('')}`,
+    `stream ${s.stream.state} at ${s.stream.address}: ${firstLine(s.stream.reason)}${s.resubscribes > 0 ? ` Resubscribed ${s.resubscribes} times.` : ''}${s.compactions > 0 ? ` ${s.compactions} compactions.` : ''}${s.lagDrops > 0 ? ` Left ${s.lagDrops} lagging replicas.` : ''}`,
   ].join('\n');
 }

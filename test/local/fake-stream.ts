@@ -1,9 +1,10 @@
 // A FakeGlobal (fake-global.ts) that also serves Subscribe the way the protocol says: every
 // committed set, delete and txn put becomes an event at its revision, kept in a history; a
 // subscriber gets the history from its from_revision on, then live events, and a progress
-// notice at once and every `progressEveryMs` (so a Local holds its lease). Tests can break
-// every stream, refuse new ones, go silent (no progress, no events: the lease runs out),
-// and compact the history.
+// notice at once and every `progressEveryMs`. Lease probes are answered at the current
+// revision, so a Local whose stream keeps up holds its lease. Tests can break every stream,
+// refuse new ones, go silent (no progress, no events, probes held: the lease runs out), and
+// compact the history.
 
 import * as grpc from '@grpc/grpc-js';
 import type { ClientRequest__Output } from '../../src/protocol/generated/dstore/v1/ClientRequest.ts';
@@ -13,6 +14,7 @@ import type { SubscribeResponse } from '../../src/protocol/generated/dstore/v1/S
 import type { ServerResponse } from '../../src/protocol/generated/dstore/v1/ServerResponse.ts';
 import { CompactedError, UnavailableError } from '../../src/protocol/errors.ts';
 import { toGrpcStatus } from '../../src/protocol/grpc-status.ts';
+import { LEASE_PROBE_KEY } from '../../src/local/invalidation-stream.ts';
 import { FakeGlobal } from './fake-global.ts';
 
 export type SubscribeCall = grpc.ServerWritableStream<SubscribeRequest__Output, SubscribeResponse>;
@@ -27,18 +29,23 @@ export class StreamingFake {
   readonly calls = new Set<SubscribeCall>();
   /** from_revision of every Subscribe call, in order. */
   readonly subscribeRequests: number[] = [];
-  /** Get requests that reached the fake (reads the Local did not serve itself). */
+  /** Get requests that reached the fake (reads the Local did not serve itself; lease probes aside). */
   gets = 0;
+  /** Lease probes (Gets of LEASE_PROBE_KEY) that reached the fake. */
+  probes = 0;
   /** New Subscribe calls fail with UNAVAILABLE while set. */
   refuseSubscribes = false;
-  /** No events or progress notices go out while set (they are delivered on resume... never: a silent server). */
+  /**
+   * No events or progress notices go out, and lease probes are held unanswered, while set: a
+   * Local cut off from Global (what a silent stream missed is never delivered).
+   */
   silent = false;
   /** Subscribes from below this fail with "history compacted". */
   compactedBelow = 0;
   private readonly timer: NodeJS.Timeout;
 
   private constructor(readonly fake: FakeGlobal, progressEveryMs: number) {
-    fake.onRequest = (request) => this.answer(request);
+    fake.onRequest = (request) => (this.silent && isProbe(request) ? 'hold' : this.answer(request));
     fake.onSubscribe = (call) => this.subscribe(call);
     this.timer = setInterval(() => this.progress(), progressEveryMs);
   }
@@ -73,7 +80,8 @@ export class StreamingFake {
   }
 
   private answer(request: ClientRequest__Output): ServerResponse {
-    if (request.body === 'get') this.gets++;
+    if (isProbe(request)) this.probes++;
+    else if (request.body === 'get') this.gets++;
     const before = this.fake.revision;
     const response = this.fake.answer(request);
     if (this.fake.revision === before || response.error) return response;
@@ -118,4 +126,8 @@ export class StreamingFake {
     for (const entry of this.history) if (entry.revision >= from) call.write({ revision: entry.revision, events: { events: entry.events } });
     call.write({ revision: this.fake.revision, progress: { revision: this.fake.revision } });
   }
+}
+
+function isProbe(request: ClientRequest__Output): boolean {
+  return request.body === 'get' && request.get?.key === LEASE_PROBE_KEY;
 }

@@ -2,6 +2,7 @@
 // the point. Requests still go to Global and are applied there at once; only their results
 // (and, when asked, the invalidation stream's messages) wait at a gate until the test opens it.
 // That turns races between an answer and the stream into sequences a test can write down.
+import type { SubscribeMessage } from '../../src/local/client-types.ts';
 import { GlobalClient, type GlobalClientConfig, type SubscribeOptions, type Subscription } from '../../src/local/client.ts';
 
 /** A gate: `wait()` resolves once `open()` was called (at once if it already was). */
@@ -71,13 +72,61 @@ export class HeldClient extends GlobalClient {
     return this.held('txn', super.txn(...args));
   }
 
+  /**
+   * Makes every stream lag at `revision`, as a replica that fell behind but still sends
+   * progress notices at its own applied revision: events past it are queued (not delivered),
+   * and progress notices past it claim `revision` (or are dropped when `silent`: a Local cut
+   * off from its replica). `release(n)` delivers queued messages.
+   */
+  lagAt(revision: number, silent = false): void {
+    this.lagRevision = revision;
+    this.lagSilent = silent;
+  }
+
+  /** Delivers up to `count` queued messages in order (each at the stream's next read). */
+  release(count = Infinity): void {
+    this.releasable += count;
+  }
+
+  /** Ends the lag: queued messages are delivered, then the live stream. */
+  catchUp(): void {
+    this.lagRevision = null;
+  }
+
+  /** Messages queued by the lag on the newest stream, not yet delivered. */
+  get lagging(): number {
+    return this.lagQueue.length;
+  }
+
+  private lagRevision: number | null = null;
+  private lagSilent = false;
+  private lagQueue: SubscribeMessage[] = [];
+  private releasable = 0;
+
   override subscribe(options: SubscribeOptions): Subscription {
     const subscription = super.subscribe(options);
     const next = subscription.next.bind(subscription);
+    const queue: SubscribeMessage[] = []; // this stream's own (a resubscription starts afresh)
+    this.lagQueue = queue;
     subscription.next = async () => {
-      const result = await next();
-      await this.gates.get('stream')?.wait();
-      return result;
+      for (;;) {
+        if (queue.length > 0 && (this.lagRevision === null || this.releasable > 0)) {
+          if (this.lagRevision !== null) this.releasable--;
+          return { done: false, value: queue.shift()! };
+        }
+        const result = await next();
+        await this.gates.get('stream')?.wait();
+        if (result.done === true) return result;
+        const lag = this.lagRevision;
+        if (lag !== null && result.value.revision > lag) {
+          if (result.value.kind === 'events') queue.push(result.value);
+          else if (!this.lagSilent) return { done: false, value: { kind: 'progress', revision: lag } };
+        } else if (queue.length > 0) {
+          queue.push(result.value); // after a catch-up, behind what is still queued
+        } else {
+          return result;
+        }
+      }
     };
     return subscription;
   }

@@ -140,12 +140,13 @@ describe('Local', () => {
     assert.equal(await local.waitForRevision(revision, 5000), true);
   });
 
-  it('stops serving bindings after leaseMs of silence, keeps serving blobs, and recovers', async () => {
+  it('stops serving bindings when no probe proves it current for leaseMs, keeps serving blobs, and recovers', async () => {
     const fake = await fakeGlobal();
     const other = writer(fake);
     await other.set('k', text('v'));
     const clock = new FakeClock();
     const local = await openLocal(fake, { clock, random: new SeededRandom(1), leaseMs: 500 });
+    // The first probe goes out at once (time 1000): the lease runs to 1500 once it is met.
     await waitUntil(() => local.leaseHeld, 'the lease');
     const got = await local.get('k');
     assert.equal((await local.get('k'))?.source, 'cache');
@@ -160,7 +161,11 @@ describe('Local', () => {
     assert.equal(fake.gets, gets + 1);
     assert.equal(str(await local.getBlob(got!.kv.hash)), 'v', 'blobs are served without the lease');
     fake.silent = false;
-    await waitUntil(() => local.leaseHeld, 'the lease to come back with the next progress notice');
+    // Probes go out on the (fake) clock; the one held while silent gives up after its deadline.
+    await waitUntil(() => {
+      clock.advance(25);
+      return local.leaseHeld;
+    }, 'the lease to come back with the next probe');
     assert.equal((await local.get('k'))?.source, 'cache');
   });
 
