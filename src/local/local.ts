@@ -266,7 +266,7 @@ export class Local implements DstoreApi {
     } else {
       const held = acquireTimeWord();
       this.timeWord = held.word;
-      this.releaseTimeWord = held.release;
+      this.releaseTimeWord = () => held.release();
     }
     const onFatal = config.onFatal ?? ((err: unknown) => setImmediate(() => { throw err; }));
     const word = this.timeWord;

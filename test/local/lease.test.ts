@@ -127,7 +127,7 @@ describe('Local lease against a real Global', () => {
         hits++;
         lastHitMs = now;
       }
-      await null;
+      await Promise.resolve();
     }
     assert.ok(hits > 0, 'the loop hit the cache while the lease held');
     assert.ok(lastHitMs - heldFromMs <= LEASE_MS + SLACK_MS, `the last hit came ${Math.round(lastHitMs - heldFromMs)} ms after the last proof was sent; the lease is ${LEASE_MS} ms`);
