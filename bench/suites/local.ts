@@ -3,6 +3,9 @@
 // - hit_per_s: `Local.getCached` of one cached key with a 1 KiB value, in-process, the lease
 //   held; lru_raw_get_per_s: the same lookup on a bare lru-cache configured like the Local's
 //   (byte budget, size calculation), in the same run, same loop.
+// - hit_per_s_zipf / lru_raw_get_per_s_zipf: the same two lookups over ZIPF_KEYS cached keys of
+//   256 B, in a Zipf(0.99) key order (one precomputed sequence, the same for both sides): the
+//   Local's side checks its lease on every hit (one load of the time word, lease-clock.ts).
 // - miss_p50_ms: `Local.get` of a key not cached (4 KiB value) from a 3-replica Global, one
 //   at a time; each key is read once.
 // - invalidation_p99_ms: a DEL issued on one Local until the binding is gone at 8 other
@@ -37,7 +40,14 @@ const OTHER_LOCALS = 8;
 const SHARED_BLOB_BYTES = 64 * 1024 * 1024;
 const WORKERS = 8;
 
+const ZIPF_KEYS = 100_000;
+const ZIPF_EXPONENT = 0.99;
+const ZIPF_SEQUENCE_LENGTH = 1 << 20;
+const ZIPF_FILL_IN_FLIGHT = 512;
+
 const oneKiB = new Uint8Array(1024).map((_, i) => i % 251);
+const value256 = new Uint8Array(256).map((_, i) => (i * 7) % 253);
+const zipfKey = (i: number): string => `bench/zipf/${i}`;
 const fourKiB = new Uint8Array(4096).map((_, i) => i % 241);
 
 async function untilLease(local: Local): Promise<void> {
@@ -70,11 +80,100 @@ function timedRawHits(raw: LRUCache<string, Uint8Array>, key: string, seconds: n
   return calls / elapsed;
 }
 
+/** Key indices in [0, n) with P(i) proportional to 1 / (i + 1)^s, from a fixed seed. */
+function zipfSequence(n: number, s: number, length: number): Int32Array {
+  const cdf = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) cdf[i] = total += 1 / Math.pow(i + 1, s);
+  let seed = 0x9e3779b9;
+  const out = new Int32Array(length);
+  for (let j = 0; j < length; j++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // LCG: fixed, same for both sides
+    const u = (seed / 2 ** 32) * total;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    out[j] = lo;
+  }
+  return out;
+}
+
+function timedLocalZipf(local: Local, keys: readonly string[], order: Int32Array, seconds: number): number {
+  let calls = 0;
+  let at = 0;
+  const start = nowNs();
+  let elapsed = 0;
+  do {
+    for (let i = 0; i < 10_000; i++) {
+      if (local.getCached(keys[order[at]!]!) === undefined) throw new Error('lookup missed');
+      at = (at + 1) & (ZIPF_SEQUENCE_LENGTH - 1);
+    }
+    calls += 10_000;
+    elapsed = secondsSince(start);
+  } while (elapsed < seconds);
+  return calls / elapsed;
+}
+
+function timedRawZipf(raw: LRUCache<string, Uint8Array>, keys: readonly string[], order: Int32Array, seconds: number): number {
+  let calls = 0;
+  let at = 0;
+  const start = nowNs();
+  let elapsed = 0;
+  do {
+    for (let i = 0; i < 10_000; i++) {
+      if (raw.get(keys[order[at]!]!) === undefined) throw new Error('lookup missed');
+      at = (at + 1) & (ZIPF_SEQUENCE_LENGTH - 1);
+    }
+    calls += 10_000;
+    elapsed = secondsSince(start);
+  } while (elapsed < seconds);
+  return calls / elapsed;
+}
+
+/** Binds the Zipf keys in Global (once per bench run). */
+async function loadZipfKeys(cluster: BenchCluster): Promise<void> {
+  const writer = new GlobalClient({ addresses: cluster.addresses });
+  const perTxn = 1000;
+  const txns: Promise<unknown>[] = [];
+  for (let first = 0; first < ZIPF_KEYS; first += perTxn) {
+    const success = Array.from({ length: Math.min(perTxn, ZIPF_KEYS - first) }, (_, i) => ({ kind: 'put' as const, key: zipfKey(first + i), value: value256 }));
+    txns.push(writer.txn({ success }));
+    if (txns.length >= 8) await Promise.all(txns.splice(0));
+  }
+  await Promise.all(txns);
+  await writer.close();
+}
+
+async function measureZipfHere(kind: string, global: string): Promise<number> {
+  const keys = Array.from({ length: ZIPF_KEYS }, (_, i) => zipfKey(i));
+  const order = zipfSequence(ZIPF_KEYS, ZIPF_EXPONENT, ZIPF_SEQUENCE_LENGTH);
+  if (kind === 'raw-zipf') {
+    const raw = new LRUCache<string, Uint8Array>({ maxSize: LOCAL_DEFAULTS.cacheBytesMax, sizeCalculation: (v, k) => ENTRY_OVERHEAD_BYTES + v.byteLength + 2 * k.length });
+    for (const key of keys) raw.set(key, value256.slice());
+    for (let i = 0; i < WARMUP_CALLS; i++) timedRawZipf(raw, keys, order, WARMUP_SECONDS);
+    return timedRawZipf(raw, keys, order, HIT_RUN_SECONDS);
+  }
+  const local = Local.open({ global: [global] });
+  await untilLease(local);
+  for (let first = 0; first < ZIPF_KEYS; first += ZIPF_FILL_IN_FLIGHT) {
+    await Promise.all(keys.slice(first, first + ZIPF_FILL_IN_FLIGHT).map((k) => local.get(k)));
+  }
+  for (const key of keys) if (local.getCached(key) === undefined) throw new Error(`${key} is not cached`);
+  for (let i = 0; i < WARMUP_CALLS; i++) timedLocalZipf(local, keys, order, WARMUP_SECONDS);
+  const perS = timedLocalZipf(local, keys, order, HIT_RUN_SECONDS);
+  await local.close();
+  return perS;
+}
+
 /**
  * One hit-path measurement in a fresh process (`--measure local|raw`), so neither side
  * inherits the other's JIT state in lru-cache's shared code (that swings either figure by 2x).
  */
-async function measureHitsIn(kind: 'local' | 'raw', global: string): Promise<number> {
+async function measureHitsIn(kind: 'local' | 'raw' | 'local-zipf' | 'raw-zipf', global: string): Promise<number> {
   const self = fileURLToPath(import.meta.url);
   return new Promise<number>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', self, '--measure', kind, global], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -85,6 +184,7 @@ async function measureHitsIn(kind: 'local' | 'raw', global: string): Promise<num
 }
 
 async function measureHitsHere(kind: string, global: string): Promise<number> {
+  if (kind.endsWith('-zipf')) return measureZipfHere(kind, global);
   if (kind === 'raw') {
     const raw = new LRUCache<string, Uint8Array>({ maxSize: LOCAL_DEFAULTS.cacheBytesMax, sizeCalculation: (v, k) => ENTRY_OVERHEAD_BYTES + v.byteLength + 2 * k.length });
     raw.set('bench/hit', oneKiB);
@@ -101,15 +201,17 @@ async function measureHitsHere(kind: string, global: string): Promise<number> {
   return perS;
 }
 
-async function hitPath(global: string): Promise<{ hit: number[]; raw: number[] }> {
+async function hitPath(global: string, zipf: boolean): Promise<{ hit: number[]; raw: number[] }> {
   const hit: number[] = [];
   const raw: number[] = [];
   for (let run = 0; run < RUNS_MIN + 2; run++) {
-    hit.push(await measureHitsIn('local', global));
-    raw.push(await measureHitsIn('raw', global));
+    hit.push(await measureHitsIn(zipf ? 'local-zipf' : 'local', global));
+    raw.push(await measureHitsIn(zipf ? 'raw-zipf' : 'raw', global));
   }
   return { hit, raw };
 }
+
+const medianOf = (runs: number[]): number => runs.slice().sort((a, b) => a - b)[runs.length >> 1] ?? 0;
 
 async function missLatency(cluster: BenchCluster, run: number): Promise<number> {
   const writer = new GlobalClient({ addresses: cluster.addresses });
@@ -199,14 +301,18 @@ if (measureAt !== -1) {
 }
 
 const cluster = await startCluster(3);
-const hits = await hitPath(cluster.addresses[0]!);
+const hits = await hitPath(cluster.addresses[0]!, false);
+await loadZipfKeys(cluster);
+const zipfHits = await hitPath(cluster.addresses[0]!, true);
 const metrics: Record<string, MetricRuns> = {
-  hit_per_s: { runs: hits.hit, unit: 'gets/s', target: { atLeast: Math.max(3_000_000, 0.9 * (hits.raw.slice().sort((a, b) => a - b)[hits.raw.length >> 1] ?? 0)) } },
+  hit_per_s: { runs: hits.hit, unit: 'gets/s', target: { atLeast: Math.max(3_000_000, 0.9 * medianOf(hits.raw)) } },
   lru_raw_get_per_s: { runs: hits.raw, unit: 'gets/s' },
+  hit_per_s_zipf: { runs: zipfHits.hit, unit: 'gets/s', target: { atLeast: 0.9 * medianOf(zipfHits.raw) } },
+  lru_raw_get_per_s_zipf: { runs: zipfHits.raw, unit: 'gets/s' },
   miss_p50_ms: { runs: await repeat(RUNS_MIN, (run) => missLatency(cluster, run), false), unit: 'ms', target: { atMost: 0.5 } },
   invalidation_p99_ms: { runs: await repeat(RUNS_MIN, (run) => invalidationP99(cluster, run), false), unit: 'ms', target: { atMost: 2 } },
   node_shared_copies: { runs: await repeat(RUNS_MIN, () => sharedCopies(cluster), false), unit: 'copies', target: { atMost: 1 } },
 };
 await cluster.stop();
-report('local', metrics, { replicas: 3, global: 'one process per replica, fsync on', replicaNodeFlags: REPLICA_NODE_FLAGS.join(' '), otherLocals: OTHER_LOCALS, workers: WORKERS, valueBytes: { hit: 1024, miss: 4096 } });
+report('local', metrics, { replicas: 3, global: 'one process per replica, fsync on', replicaNodeFlags: REPLICA_NODE_FLAGS.join(' '), otherLocals: OTHER_LOCALS, workers: WORKERS, valueBytes: { hit: 1024, zipf: 256, miss: 4096 }, zipf: { keys: ZIPF_KEYS, exponent: ZIPF_EXPONENT } });
 process.exit(0);

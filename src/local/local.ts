@@ -372,7 +372,12 @@ export class Local implements DstoreApi {
     const result = await this.client.get(key, minRevision > 0 ? { minRevision } : {});
     this.noteRevision(result.revision);
     const kv = result.kv;
-    if (kv === null) return { found: null, revision: result.revision, source: 'global' };
+    if (kv === null) {
+      // Global says the key is unbound at this revision: a held binding older than that goes,
+      // so a later cached read cannot return what this read already saw replaced (monotonic reads).
+      this.cache.applyChange(key, result.revision, null);
+      return { found: null, revision: result.revision, source: 'global' };
+    }
     const value = kv.value ?? (await this.getBlob(kv.hash));
     const { value: _inline, ...binding } = kv;
     const cached = this.cache.putBlob(kv.hash, value) ?? value;

@@ -3,6 +3,7 @@
 // (and, when asked, the invalidation stream's messages) wait at a gate until the test opens it.
 // That turns races between an answer and the stream into sequences a test can write down.
 import type { SubscribeMessage } from '../../src/local/client-types.ts';
+import { LEASE_PROBE_KEY } from '../../src/local/invalidation-stream.ts';
 import { GlobalClient, type GlobalClientConfig, type SubscribeOptions, type Subscription } from '../../src/local/client.ts';
 
 /** A gate: `wait()` resolves once `open()` was called (at once if it already was). */
@@ -30,7 +31,8 @@ export class Gate {
   }
 }
 
-export type HeldCall = 'get' | 'set' | 'delete' | 'txn' | 'stream';
+/** 'probe' is the lease probe (a Get of LEASE_PROBE_KEY); 'get' every other Get. */
+export type HeldCall = 'get' | 'probe' | 'set' | 'delete' | 'txn' | 'stream';
 
 export class HeldClient extends GlobalClient {
   readonly gates = new Map<HeldCall, Gate>();
@@ -57,7 +59,7 @@ export class HeldClient extends GlobalClient {
   }
 
   override get(...args: Parameters<GlobalClient['get']>): ReturnType<GlobalClient['get']> {
-    return this.held('get', super.get(...args));
+    return this.held(args[0] === LEASE_PROBE_KEY ? 'probe' : 'get', super.get(...args));
   }
 
   override set(...args: Parameters<GlobalClient['set']>): ReturnType<GlobalClient['set']> {

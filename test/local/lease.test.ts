@@ -115,9 +115,9 @@ describe('Local lease against a real Global', () => {
     await a.set(key, text('v'));
     assert.equal(str(a.getCached(key)), 'v');
 
-    // No more proofs: probe answers (Gets) are held from now on.
+    // No more proofs: probe answers are held from now on.
     const heldFromMs = performance.now();
-    client.hold('get');
+    client.hold('probe');
     let hits = 0;
     let lastHitMs = 0;
     const endMs = heldFromMs + 3 * LEASE_MS;
@@ -131,6 +131,30 @@ describe('Local lease against a real Global', () => {
     }
     assert.ok(hits > 0, 'the loop hit the cache while the lease held');
     assert.ok(lastHitMs - heldFromMs <= LEASE_MS + SLACK_MS, `the last hit came ${Math.round(lastHitMs - heldFromMs)} ms after the last proof was sent; the lease is ${LEASE_MS} ms`);
-    client.gates.get('get')!.open();
+    client.gates.get('probe')!.open();
+  });
+
+  it('a proof answered late does not bring back a binding a read from Global saw replaced (monotonic reads)', async () => {
+    const client = new HeldClient({ addresses: cluster.addresses });
+    // One probe a second, a 2 s lease: a proof sent 1 s before the lease ran out still covers 1 s.
+    const a = await openLocal({ globalClient: client, leaseMs: 2_000, probeIntervalMs: 1_000 });
+    const writer = await openLocal();
+    const key = freshKey();
+    await writer.set(key, text('v1'));
+    await eventually('A to cache v1', async () => (await a.read(key)).source === 'cache');
+
+    client.lagAt(a.revision); // A's replica lags (its notices still claim this revision)
+    const probe = client.hold('probe');
+    await eventually('the next probe to be held (its answer is the revision before the delete)', () => probe.waiting === 1, 5_000);
+    await writer.del(key);
+    await eventually('A to lose its lease', () => !a.leaseHeld, 5_000);
+    const fromGlobal = await a.read(key);
+    assert.deepEqual([fromGlobal.source, fromGlobal.found], ['global', null], 'Global says the key is gone');
+
+    probe.open(); // the late proof: it was sent before the delete, and A applied its revision
+    await eventually('the lease to come back on the late proof', () => a.leaseHeld);
+    const again = await a.read(key);
+    assert.equal(again.found, null, 'a later read must not return v1, which the read before saw deleted');
+    client.catchUp();
   });
 });
