@@ -33,6 +33,11 @@ const HIT_RUN_SECONDS = 1;
 // lru-cache's private #get (docs/local.md); after a few calls the loop function itself is
 // optimized, as a long-running worker's would be.
 const WARMUP_CALLS = 3;
+// Lookups between two yields to the event loop. A Local's lease is renewed by probe answers,
+// which arrive only when its thread yields: a loop that never yields for longer than the lease
+// stops hitting (docs/coherence.md). Both sides yield alike.
+const BATCH_CALLS = 100_000;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const WARMUP_SECONDS = 0.3;
 const MISS_KEYS_PER_RUN = 300;
 const INVALIDATION_DELS_PER_RUN = 200;
@@ -56,25 +61,27 @@ async function untilLease(local: Local): Promise<void> {
 
 // Two copies of one loop, so each call site sees one function (a shared loop taking the
 // lookup as an argument would make both sides pay for a polymorphic call).
-function timedLocalHits(local: Local, key: string, seconds: number): number {
+async function timedLocalHits(local: Local, key: string, seconds: number): Promise<number> {
   let calls = 0;
   const start = nowNs();
   let elapsed = 0;
   do {
-    for (let i = 0; i < 10_000; i++) if (local.getCached(key) === undefined) throw new Error('lookup missed');
-    calls += 10_000;
+    for (let i = 0; i < BATCH_CALLS; i++) if (local.getCached(key) === undefined) throw new Error('lookup missed');
+    calls += BATCH_CALLS;
+    await yieldToEventLoop();
     elapsed = secondsSince(start);
   } while (elapsed < seconds);
   return calls / elapsed;
 }
 
-function timedRawHits(raw: LRUCache<string, Uint8Array>, key: string, seconds: number): number {
+async function timedRawHits(raw: LRUCache<string, Uint8Array>, key: string, seconds: number): Promise<number> {
   let calls = 0;
   const start = nowNs();
   let elapsed = 0;
   do {
-    for (let i = 0; i < 10_000; i++) if (raw.get(key) === undefined) throw new Error('lookup missed');
-    calls += 10_000;
+    for (let i = 0; i < BATCH_CALLS; i++) if (raw.get(key) === undefined) throw new Error('lookup missed');
+    calls += BATCH_CALLS;
+    await yieldToEventLoop();
     elapsed = secondsSince(start);
   } while (elapsed < seconds);
   return calls / elapsed;
@@ -102,33 +109,35 @@ function zipfSequence(n: number, s: number, length: number): Int32Array {
   return out;
 }
 
-function timedLocalZipf(local: Local, keys: readonly string[], order: Int32Array, seconds: number): number {
+async function timedLocalZipf(local: Local, keys: readonly string[], order: Int32Array, seconds: number): Promise<number> {
   let calls = 0;
   let at = 0;
   const start = nowNs();
   let elapsed = 0;
   do {
-    for (let i = 0; i < 10_000; i++) {
+    for (let i = 0; i < BATCH_CALLS; i++) {
       if (local.getCached(keys[order[at]!]!) === undefined) throw new Error('lookup missed');
       at = (at + 1) & (ZIPF_SEQUENCE_LENGTH - 1);
     }
-    calls += 10_000;
+    calls += BATCH_CALLS;
+    await yieldToEventLoop();
     elapsed = secondsSince(start);
   } while (elapsed < seconds);
   return calls / elapsed;
 }
 
-function timedRawZipf(raw: LRUCache<string, Uint8Array>, keys: readonly string[], order: Int32Array, seconds: number): number {
+async function timedRawZipf(raw: LRUCache<string, Uint8Array>, keys: readonly string[], order: Int32Array, seconds: number): Promise<number> {
   let calls = 0;
   let at = 0;
   const start = nowNs();
   let elapsed = 0;
   do {
-    for (let i = 0; i < 10_000; i++) {
+    for (let i = 0; i < BATCH_CALLS; i++) {
       if (raw.get(keys[order[at]!]!) === undefined) throw new Error('lookup missed');
       at = (at + 1) & (ZIPF_SEQUENCE_LENGTH - 1);
     }
-    calls += 10_000;
+    calls += BATCH_CALLS;
+    await yieldToEventLoop();
     elapsed = secondsSince(start);
   } while (elapsed < seconds);
   return calls / elapsed;
@@ -154,7 +163,7 @@ async function measureZipfHere(kind: string, global: string): Promise<number> {
   if (kind === 'raw-zipf') {
     const raw = new LRUCache<string, Uint8Array>({ maxSize: LOCAL_DEFAULTS.cacheBytesMax, sizeCalculation: (v, k) => ENTRY_OVERHEAD_BYTES + v.byteLength + 2 * k.length });
     for (const key of keys) raw.set(key, value256.slice());
-    for (let i = 0; i < WARMUP_CALLS; i++) timedRawZipf(raw, keys, order, WARMUP_SECONDS);
+    for (let i = 0; i < WARMUP_CALLS; i++) await timedRawZipf(raw, keys, order, WARMUP_SECONDS);
     return timedRawZipf(raw, keys, order, HIT_RUN_SECONDS);
   }
   const local = Local.open({ global: [global] });
@@ -163,8 +172,8 @@ async function measureZipfHere(kind: string, global: string): Promise<number> {
     await Promise.all(keys.slice(first, first + ZIPF_FILL_IN_FLIGHT).map((k) => local.get(k)));
   }
   for (const key of keys) if (local.getCached(key) === undefined) throw new Error(`${key} is not cached`);
-  for (let i = 0; i < WARMUP_CALLS; i++) timedLocalZipf(local, keys, order, WARMUP_SECONDS);
-  const perS = timedLocalZipf(local, keys, order, HIT_RUN_SECONDS);
+  for (let i = 0; i < WARMUP_CALLS; i++) await timedLocalZipf(local, keys, order, WARMUP_SECONDS);
+  const perS = await timedLocalZipf(local, keys, order, HIT_RUN_SECONDS);
   await local.close();
   return perS;
 }
@@ -188,15 +197,15 @@ async function measureHitsHere(kind: string, global: string): Promise<number> {
   if (kind === 'raw') {
     const raw = new LRUCache<string, Uint8Array>({ maxSize: LOCAL_DEFAULTS.cacheBytesMax, sizeCalculation: (v, k) => ENTRY_OVERHEAD_BYTES + v.byteLength + 2 * k.length });
     raw.set('bench/hit', oneKiB);
-    for (let i = 0; i < WARMUP_CALLS; i++) timedRawHits(raw, 'bench/hit', WARMUP_SECONDS);
+    for (let i = 0; i < WARMUP_CALLS; i++) await timedRawHits(raw, 'bench/hit', WARMUP_SECONDS);
     return timedRawHits(raw, 'bench/hit', HIT_RUN_SECONDS);
   }
   const local = Local.open({ global: [global] });
   await untilLease(local);
   await local.set('bench/hit', oneKiB).catch(() => local.get('bench/hit'));
   if (local.getCached('bench/hit') === undefined) throw new Error('the key is not cached');
-  for (let i = 0; i < WARMUP_CALLS; i++) timedLocalHits(local, 'bench/hit', WARMUP_SECONDS);
-  const perS = timedLocalHits(local, 'bench/hit', HIT_RUN_SECONDS);
+  for (let i = 0; i < WARMUP_CALLS; i++) await timedLocalHits(local, 'bench/hit', WARMUP_SECONDS);
+  const perS = await timedLocalHits(local, 'bench/hit', HIT_RUN_SECONDS);
   await local.close();
   return perS;
 }
