@@ -129,6 +129,9 @@ export class Freshness {
 }
 
 function checkMode(mode: string, what: string): void {
+  if (mode === 'strict') {
+    throw new InvalidArgumentError(`${what}: coherence mode "strict" (linearizable cached reads) is not built yet (docs/coherence.md): use 'bounded', or read from Global for a linearizable read`);
+  }
   if (!(COHERENCE_MODES as readonly string[]).includes(mode)) {
     throw new InvalidArgumentError(`${what}: unknown coherence mode ${JSON.stringify(mode)}: use one of ${COHERENCE_MODES.join(', ')}`);
   }

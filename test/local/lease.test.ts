@@ -157,4 +157,22 @@ describe('Local lease against a real Global', () => {
     assert.equal(again.found, null, 'a later read must not return v1, which the read before saw deleted');
     client.catchUp();
   });
+
+  it('an eventual prefix is served without the lease, a bounded key is not; strict is refused', async () => {
+    assert.throws(() => Local.open({ global: cluster.addresses, coherence: 'strict' as never }), /strict.*not built/);
+    const client = new HeldClient({ addresses: cluster.addresses });
+    const a = await openLocal({ globalClient: client, coherenceByPrefix: { 'lease/feed/': 'eventual' } });
+    assert.deepEqual([a.stats().coherence, a.stats().coherenceByPrefix], ['bounded', { 'lease/feed/': 'eventual' }]);
+    const bounded = freshKey();
+    const pushed = `lease/feed/${++keyCounter}`;
+    await a.set(bounded, text('b'));
+    await a.set(pushed, text('e'));
+
+    client.lagAt(a.revision, true); // cut off: no proof past this write can be met
+    await a.set(freshKey(), text('later'));
+    await eventually('A to lose its lease', () => !a.leaseHeld, 5_000);
+    assert.equal(a.getCached(bounded), undefined, 'a bounded key is not served past the lease');
+    assert.equal(str(a.getCached(pushed)), 'e', 'an eventual key is served while cut off');
+    client.catchUp();
+  });
 });
