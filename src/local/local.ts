@@ -35,7 +35,7 @@ import type {
   TxnResult,
   ValueInput,
 } from './client-types.ts';
-import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions, type RangeOptions } from './client.ts';
+import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions, type RangeOptions, type WriteOptions } from './client.ts';
 import { InvalidationStream, type InvalidationSink } from './invalidation-stream.ts';
 import type { StreamStatus } from './invalidation-state.ts';
 
@@ -360,11 +360,11 @@ export class Local implements DstoreApi {
   // ---- writes --------------------------------------------------------------------------
 
   /** Put-if-absent: KeyOccupiedError when `key` is bound. Applied here at once. */
-  async set(key: string, value: ValueInput): Promise<WriteResult> {
+  async set(key: string, value: ValueInput, options: WriteOptions = {}): Promise<WriteResult> {
     this.checkOpen();
     const tracked = this.trackOwnWrites([key]);
     try {
-      const result = await this.client.set(key, value);
+      const result = await this.client.set(key, value, options);
       this.noteRevision(result.revision);
       this.applyOwnWrite(result.kv, value, tracked.get(key));
       return { revision: result.revision, kv: result.kv };
@@ -374,9 +374,9 @@ export class Local implements DstoreApi {
   }
 
   /** Removes `key`'s binding on Global; this Local drops it at once, the others on their streams. */
-  async del(key: string): Promise<DeleteResult> {
+  async del(key: string, options: WriteOptions = {}): Promise<DeleteResult> {
     this.checkOpen();
-    const result = await this.client.delete(key);
+    const result = await this.client.delete(key, options);
     this.noteRevision(result.revision);
     // Deleted or not, the key is unbound at result.revision: a binding held from before goes.
     this.cache.applyChange(key, result.revision, null);
@@ -401,12 +401,12 @@ export class Local implements DstoreApi {
   }
 
   /** A mini-transaction on Global; the keys it wrote are updated or dropped here at once. */
-  async txn(txn: Txn): Promise<TxnResult> {
+  async txn(txn: Txn, options: WriteOptions = {}): Promise<TxnResult> {
     this.checkOpen();
     const puts = [...(txn.success ?? []), ...(txn.failure ?? [])].filter((op) => op.kind === 'put' || op.kind === 'putIfAbsent');
     const tracked = this.trackOwnWrites(puts.map((op) => op.key));
     try {
-      const result = await this.client.txn(txn);
+      const result = await this.client.txn(txn, options);
       this.noteRevision(result.revision);
       const ops = (result.succeeded ? txn.success : txn.failure) ?? [];
       ops.forEach((op, i) => this.applyOwnOp(op, result.results[i], result.revision, tracked));

@@ -1,0 +1,121 @@
+// The node server (local-server.ts) against a real Global (one in-process replica): what a
+// worker attached to it sees when the Local's forwarded write loses its answer (issue 12
+// fault 4), when a watcher stalls, and what its watch listeners may do. Lost answers come
+// from held-client.ts (the request is applied on Global, the answer replaced by a retryable
+// error); everything else is the real stack.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { GlobalClient } from '../../src/local/client.ts';
+import { Local } from '../../src/local/local.ts';
+import { LocalServer, type LocalServerLimits } from '../../src/local/local-server.ts';
+import { eventually, TestCluster } from '../global/cluster-harness.ts';
+import { HeldClient } from './held-client.ts';
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const str = (b: Uint8Array | null | undefined): string | undefined => (b === null || b === undefined ? undefined : new TextDecoder().decode(b));
+
+let cluster: TestCluster;
+let direct: GlobalClient;
+const cleanups: (() => Promise<void>)[] = [];
+before(async () => {
+  cluster = await TestCluster.start(1);
+  await cluster.waitForLeader();
+  direct = cluster.client();
+});
+after(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await cluster.stop();
+});
+
+/** A Local over a held client, served on 127.0.0.1:0, and a plain worker client attached to it. */
+async function node(limits: Partial<LocalServerLimits> = {}): Promise<{ held: HeldClient; local: Local; server: LocalServer; worker: GlobalClient }> {
+  const held = new HeldClient({ addresses: cluster.addresses });
+  const local = Local.open({ global: cluster.addresses, globalClient: held });
+  cleanups.push(() => local.close());
+  assert.equal(await local.ready(10_000), true);
+  const server = await LocalServer.listen(local, '127.0.0.1:0', undefined, limits);
+  cleanups.push(() => server.stop());
+  const worker = new GlobalClient({ addresses: [server.address], backoffInitialMs: 5, backoffMaxMs: 20 });
+  cleanups.push(() => worker.close());
+  return { held, local, server, worker };
+}
+
+/** Global's applied revision (every write in this file is serial, so it counts writes). */
+async function globalRevision(): Promise<number> {
+  return (await direct.status()).appliedRevision;
+}
+
+let keyCounter = 0;
+const freshKey = (): string => `lsc/k${++keyCounter}`;
+
+describe('node server against a real Global', () => {
+  it('a worker write whose forwarded answer was lost is applied once and answered truthfully (fault 4)', async () => {
+    const { held, server, worker } = await node();
+
+    // set (put-if-absent): the retry must not answer "occupied" for its own write.
+    const setKey = freshKey();
+    let before = await globalRevision();
+    held.loseAnswers('set', 1);
+    const set = await worker.set(setKey, text('v1'));
+    assert.equal(await globalRevision(), before + 1, 'set applied once');
+    assert.equal(set.revision, before + 1);
+    assert.equal((await direct.get(setKey)).kv?.version, 1);
+    assert.equal(server.unknownWrites, 0, 'the retry settled the unknown outcome');
+
+    // cas: the retry must not answer "failed" because its own write moved the revision.
+    before = await globalRevision();
+    held.loseAnswers('txn', 1);
+    const cas = await worker.txn({
+      compares: [{ key: setKey, target: 'modRevision', operator: 'equal', number: set.revision }],
+      success: [{ kind: 'put', key: setKey, value: text('v2') }],
+    });
+    assert.equal(cas.succeeded, true, 'cas answers success for the write it applied');
+    assert.equal(await globalRevision(), before + 1, 'cas applied once');
+
+    // put (overwrite): applied once, so the version moves by one.
+    const putKey = freshKey();
+    await direct.set(putKey, text('p0'));
+    before = await globalRevision();
+    held.loseAnswers('txn', 2);
+    await worker.txn({ success: [{ kind: 'put', key: putKey, value: text('p1') }] });
+    assert.equal(await globalRevision(), before + 1, 'put applied once');
+    assert.equal((await direct.get(putKey)).kv?.version, 2);
+
+    // add: a counter moves by the delta once.
+    const addKey = freshKey();
+    held.loseAnswers('txn', 1);
+    const added = await worker.txn({ success: [{ kind: 'add', key: addKey, delta: 5n }] });
+    const first = added.results[0];
+    assert.equal(first?.kind === 'number' ? first.value : null, 5n, 'add answers the counter after one add');
+    const again = await direct.txn({ success: [{ kind: 'add', key: addKey, delta: 0n }] });
+    const now = again.results[0];
+    assert.equal(now?.kind === 'number' ? now.value : null, 5n, 'the counter moved once');
+
+    // delete: a lost answer's retry says the key was deleted, by this write.
+    const delKey = freshKey();
+    await direct.set(delKey, text('d'));
+    held.loseAnswers('delete', 1);
+    before = await globalRevision();
+    const del = await worker.delete(delKey);
+    assert.equal(del.deleted, true, 'delete answers deleted for the delete it applied');
+    assert.equal(await globalRevision(), before + 1);
+    assert.equal(str((await direct.get(setKey)).kv?.value), 'v2');
+  });
+
+  it('keeps an unknown write for writeRetryWindowMs, then lets it go', async () => {
+    const { held, server } = await node({ writeRetryWindowMs: 1 });
+    const worker = (clientId: string): GlobalClient => {
+      const c = new GlobalClient({ addresses: [server.address], clientId, retriesMax: 0 });
+      cleanups.push(() => c.close());
+      return c;
+    };
+    held.loseAnswers('set', 1);
+    await assert.rejects(worker('window-test-a-0123456789abcdef').set(freshKey(), text('x')), { name: 'UnavailableError' });
+    const failedAtMs = performance.now();
+    assert.equal(server.unknownWrites, 1, 'kept while its window runs');
+    await eventually('the 1 ms window to pass', () => performance.now() > failedAtMs + 1);
+    // The next write sweeps the expired one (and releases its Global WriteId).
+    await worker('window-test-b-0123456789abcdef').set(freshKey(), text('y'));
+    assert.equal(server.unknownWrites, 0);
+  });
+});
