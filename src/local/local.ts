@@ -22,7 +22,6 @@ import { hashOf, parseHash, type Hash } from '../protocol/hash.ts';
 import { validateKey } from '../protocol/keys.ts';
 import { LocalCache, NO_BINDINGS, type BindingTable, type CacheStats, type Fill } from './cache.ts';
 import type {
-  ChangeEvent,
   DeleteResult,
   KeyBinding,
   Op,
@@ -38,6 +37,9 @@ import type {
 import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions, type RangeOptions, type WriteOptions } from './client.ts';
 import { InvalidationStream, type InvalidationSink } from './invalidation-stream.ts';
 import type { StreamStatus } from './invalidation-state.ts';
+import { guardListener, type WatchEvent, type WatchOptions } from './watch-listener.ts';
+
+export type { WatchEvent, WatchOptions } from './watch-listener.ts';
 
 export interface LocalConfig {
   /** Global replicas, "host:port"; at least one. */
@@ -123,8 +125,6 @@ export interface ReplaceResult {
   readonly kv: KeyBinding | null;
 }
 
-/** What a watcher sees: changes under its prefix in revision order, or a reset after compaction. */
-export type WatchEvent = ChangeEvent | { readonly type: 'reset'; readonly revision: number };
 
 export interface LocalStats {
   readonly hits: number;
@@ -159,7 +159,7 @@ export interface DstoreApi {
   putBlob(bytes: Uint8Array): Promise<PutBlobResult>;
   getBlob(hash: Hash): Promise<Uint8Array>;
   getBlobStream(hash: Hash): AsyncGenerator<Uint8Array, void, undefined>;
-  watch(prefix: string, listener: (event: WatchEvent) => void): () => void;
+  watch(prefix: string, listener: (event: WatchEvent) => void, options?: WatchOptions): () => void;
   close(): Promise<void>;
 }
 
@@ -529,13 +529,15 @@ export class Local implements DstoreApi {
   /**
    * Calls `listener` with every change under `prefix` this Local applies from its stream, in
    * revision order, and `{type: 'reset'}` when history was compacted (changes were missed).
-   * Returns the function that stops it.
+   * A listener that throws is removed and its error reported (watch-listener.ts); the
+   * stream and the other watchers go on. Returns the function that stops it.
    */
-  watch(prefix: string, listener: (event: WatchEvent) => void): () => void {
+  watch(prefix: string, listener: (event: WatchEvent) => void, options: WatchOptions = {}): () => void {
     this.checkOpen();
-    const watcher = { prefix, listener };
+    const remove = (): boolean => this.watchers.delete(watcher);
+    const watcher = { prefix, listener: guardListener(prefix, listener, options, remove) };
     this.watchers.add(watcher);
-    return () => this.watchers.delete(watcher);
+    return remove;
   }
 
   /**

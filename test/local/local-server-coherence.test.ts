@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GlobalClient } from '../../src/local/client.ts';
-import { Local } from '../../src/local/local.ts';
+import { attach } from '../../src/local/attach.ts';
+import { Local, type DstoreApi, type WatchEvent } from '../../src/local/local.ts';
 import { LocalServer, type LocalServerLimits } from '../../src/local/local-server.ts';
 import { eventually, TestCluster } from '../global/cluster-harness.ts';
 import { HeldClient } from './held-client.ts';
@@ -117,5 +118,53 @@ describe('node server against a real Global', () => {
     // The next write sweeps the expired one (and releases its Global WriteId).
     await worker('window-test-b-0123456789abcdef').set(freshKey(), text('y'));
     assert.equal(server.unknownWrites, 0);
+  });
+
+  /**
+   * Two watchers on `api`; the first throws on its first event. The second must see every
+   * change, the thrower is called once and reported once, and `whileWatching` checks the
+   * stream behind them still applies changes.
+   */
+  async function throwingListener(api: DstoreApi, streaming: () => boolean): Promise<void> {
+    const prefix = `${freshKey()}/`;
+    let thrown = 0;
+    const reported: unknown[] = [];
+    const seen: WatchEvent[] = [];
+    api.watch(prefix, () => {
+      thrown++;
+      throw new Error('listener bug');
+    }, { onError: (err) => reported.push(err) });
+    const stop = api.watch(prefix, (e) => seen.push(e));
+    cleanups.push(() => Promise.resolve(stop()));
+    // The watch starts at the revision the stream starts from: write until the second watcher sees one.
+    await eventually('the watchers to see a first change', async () => {
+      await direct.txn({ success: [{ kind: 'put', key: `${prefix}first`, value: text('1') }] });
+      return seen.length > 0;
+    });
+    const last = await direct.set(`${prefix}second`, text('2'));
+    await eventually('the second watcher to see the later change', () => seen.some((e) => e.type === 'put' && e.kv.modRevision === last.revision));
+    assert.equal(thrown, 1, 'the listener that threw is not called again');
+    assert.equal(reported.length, 1);
+    assert.match((reported[0] as Error).message, /listener bug/);
+    assert.equal(streaming(), true);
+  }
+
+  it('a throwing watch listener on a linked Local is removed and reported; the stream and other watchers go on (fault 9)', async () => {
+    const fatal: unknown[] = [];
+    const local = Local.open({ global: cluster.addresses, onFatal: (err) => fatal.push(err) });
+    cleanups.push(() => local.close());
+    assert.equal(await local.ready(10_000), true);
+    await throwingListener(local, () => local.streamStatus.state === 'streaming');
+    const later = await direct.set(freshKey(), text('after'));
+    await eventually('the Local to keep applying its stream', () => local.revision >= later.revision);
+    assert.equal(local.leaseHeld, true);
+    assert.deepEqual(fatal, []);
+  });
+
+  it('a throwing watch listener on an attached worker is removed and reported; other watchers go on (fault 9)', async () => {
+    const { server } = await node();
+    const worker = await attach(server.address);
+    cleanups.push(() => worker.close());
+    await throwingListener(worker, () => true);
   });
 });
