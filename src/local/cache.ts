@@ -8,7 +8,9 @@
 //   evicted. A blob that a cached binding refers to lives in (and is charged to) that
 //   binding's entry; otherwise it has an entry of its own. Dropping a binding (a newer
 //   change) keeps its bytes as a blob entry: only eviction removes a blob.
-// Whoever puts bytes here has verified them against their hash.
+// Whoever puts bytes here has verified them against their hash. Bytes that are a small view
+// of a larger buffer are copied first (`unpinned`), so an entry never holds more than twice
+// what it is charged.
 //
 // Fills (a miss being fetched from Global) are tracked here too, so an invalidation that
 // arrives while a fill is in flight wins over it: `Fill.invalidatedRevision` records the
@@ -60,6 +62,17 @@ export const NO_BINDINGS: BindingTable = Object.freeze({ get: (_key: string): Ui
 export interface CacheConfig {
   /** Byte budget of everything cached (values, bindings, overhead). */
   readonly cacheBytesMax: number;
+}
+
+/**
+ * `bytes`, or a copy of them when they are a small view of a larger ArrayBuffer (a value
+ * decoded from a received frame, a pooled Buffer): cached as they are, they would pin the
+ * whole buffer behind them (a 4-byte value held a 492 KB frame) while charged for 4 bytes.
+ * Copied when the buffer is at least twice the value, so what is held is at most twice what
+ * is charged, and a value that owns its buffer is never copied.
+ */
+export function unpinned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteLength * 2 <= bytes.buffer.byteLength ? new Uint8Array(bytes) : bytes;
 }
 
 function isBlobKey(lruKey: string): boolean {
@@ -166,10 +179,11 @@ export class LocalCache {
     const existing = this.peekBlob(hash);
     if (existing !== undefined) return existing;
     const lruKey = BLOB_KEY_PREFIX + hash;
-    this.lru.set(lruKey, bytes);
-    if (this.lru.peek(lruKey) !== bytes) return undefined;
+    const held = unpinned(bytes);
+    this.lru.set(lruKey, held);
+    if (this.lru.peek(lruKey) !== held) return undefined;
     this.blobEntries++;
-    return bytes;
+    return held;
   }
 
   // ---- bindings --------------------------------------------------------------------------
@@ -207,7 +221,7 @@ export class LocalCache {
   private placeBinding(kv: KeyBinding, value: Uint8Array): boolean {
     const held = this.bindings.get(kv.key);
     if (held !== undefined && held.modRevision >= kv.modRevision) return held.modRevision === kv.modRevision;
-    const bytes = this.peekBlob(kv.hash) ?? value;
+    const bytes = this.peekBlob(kv.hash) ?? unpinned(value);
     if (this.lru.peek(BLOB_KEY_PREFIX + kv.hash) !== undefined) this.lru.delete(BLOB_KEY_PREFIX + kv.hash); // now charged to the binding
     this.lru.set(internalized(kv.key), bytes); // disposes the old binding of the key, if any
     if (this.lru.peek(kv.key) !== bytes) return false; // larger than the whole budget
