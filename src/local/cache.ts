@@ -28,8 +28,13 @@ import type { KeyBinding } from './client-types.ts';
 // The prefix is a lone surrogate, which validateKey refuses in every key, so the two
 // namespaces cannot collide and the hot path looks a binding up by the caller's own string.
 const BLOB_KEY_PREFIX = '\ud800';
-/** Bytes charged per entry for the map slots, the binding object and the lru bookkeeping. */
-export const ENTRY_OVERHEAD_BYTES = 160;
+/**
+ * Bytes charged per entry beyond its value's length and twice its key's: the map slots, the
+ * binding object with its hash string, the value's array objects and the lru bookkeeping.
+ * Measured by scripts/measure-entry-overhead.ts (100k bindings, --expose-gc): 447-503 bytes
+ * for values of 4 B-1 KiB and keys of 8-64 characters; charged with a margin.
+ */
+export const ENTRY_OVERHEAD_BYTES = 512;
 
 /** A fetch of one missing key in flight. */
 export interface Fill {
@@ -98,7 +103,9 @@ export class LocalCache {
   // Invariant: `bindings` has exactly the binding keys in `lru`; `keysByHash` indexes them by
   // the hash they are bound to.
   private readonly bindings = new Map<string, KeyBinding>();
-  private readonly keysByHash = new Map<Hash, Set<string>>();
+  // The usual case, one key bound to a hash, is held as the key itself: a Set per entry
+  // cost about 160 bytes (scripts/measure-entry-overhead.ts).
+  private readonly keysByHash = new Map<Hash, string | Set<string>>();
   /** Fills in flight per key (usually one; a read at a minRevision may run beside another). */
   private readonly fills = new Map<string, Set<Fill>>();
   private epochCounter = 0;
@@ -155,18 +162,22 @@ export class LocalCache {
   blob(hash: Hash): Uint8Array | undefined {
     const own = this.lru.get(BLOB_KEY_PREFIX + hash);
     if (own !== undefined) return own;
-    const keys = this.keysByHash.get(hash);
-    if (keys === undefined) return undefined;
-    for (const key of keys) return this.lru.get(key);
-    return undefined;
+    const key = this.keyBoundTo(hash);
+    return key === undefined ? undefined : this.lru.get(key);
   }
 
   private peekBlob(hash: Hash): Uint8Array | undefined {
     const own = this.lru.peek(BLOB_KEY_PREFIX + hash);
     if (own !== undefined) return own;
+    const key = this.keyBoundTo(hash);
+    return key === undefined ? undefined : this.lru.peek(key);
+  }
+
+  /** One key bound to `hash`, if any. */
+  private keyBoundTo(hash: Hash): string | undefined {
     const keys = this.keysByHash.get(hash);
-    if (keys === undefined) return undefined;
-    for (const key of keys) return this.lru.peek(key);
+    if (typeof keys === 'string' || keys === undefined) return keys;
+    for (const key of keys) return key;
     return undefined;
   }
 
@@ -226,12 +237,10 @@ export class LocalCache {
     this.lru.set(internalized(kv.key), bytes); // disposes the old binding of the key, if any
     if (this.lru.peek(kv.key) !== bytes) return false; // larger than the whole budget
     this.bindings.set(kv.key, kv);
-    let keys = this.keysByHash.get(kv.hash);
-    if (keys === undefined) {
-      keys = new Set();
-      this.keysByHash.set(kv.hash, keys);
-    }
-    keys.add(kv.key);
+    const keys = this.keysByHash.get(kv.hash);
+    if (keys === undefined || keys === kv.key) this.keysByHash.set(kv.hash, kv.key);
+    else if (typeof keys === 'string') this.keysByHash.set(kv.hash, new Set([keys, kv.key]));
+    else keys.add(kv.key);
     return true;
   }
 
@@ -241,8 +250,12 @@ export class LocalCache {
     if (kv === undefined) return;
     this.bindings.delete(key);
     const keys = this.keysByHash.get(kv.hash);
-    keys?.delete(key);
-    if (keys?.size === 0) this.keysByHash.delete(kv.hash);
+    if (keys === key) {
+      this.keysByHash.delete(kv.hash);
+    } else if (typeof keys === 'object') {
+      keys.delete(key);
+      if (keys.size === 1) this.keysByHash.set(kv.hash, keys.values().next().value as string);
+    }
   }
 
   /** Drops the binding of `key`, keeping its value as a blob (blobs are never invalidated). */
