@@ -238,6 +238,8 @@ export interface SubscribeOptions {
   readonly prefix?: string;
   /** The replica to subscribe at; default the one the client talks to. */
   readonly address?: string;
+  /** Messages read ahead of the caller before the stream is paused (1..64). Default 64. */
+  readonly readAheadMax?: number;
 }
 
 function need<T>(value: T | null | undefined, what: string): T {
@@ -619,10 +621,11 @@ export class GlobalClient {
    */
   subscribe(options: SubscribeOptions): Subscription {
     checkInteger('fromRevision', options.fromRevision, 0);
+    if (options.readAheadMax !== undefined) checkInteger('readAheadMax', options.readAheadMax, 1, SUBSCRIBE_BUFFERED_MAX);
     if (this.closedFlag) throw new ClosedError('subscribe: the Global client is closed');
     const address = options.address ?? this.connection.currentAddress();
     const call = this.channel(address).Subscribe({ fromRevision: options.fromRevision, prefix: options.prefix ?? '' });
-    const reader = new CallReader<SubscribeResponse__Output>(call, SUBSCRIBE_BUFFERED_MAX);
+    const reader = new CallReader<SubscribeResponse__Output>(call, options.readAheadMax ?? SUBSCRIBE_BUFFERED_MAX);
     let untrack = (): void => {};
     const subscription = new Subscription(reader, address, options.fromRevision, () => untrack());
     untrack = this.track(() => subscription.closeByClient());

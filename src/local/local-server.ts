@@ -47,7 +47,6 @@ import { localServerSide, type LocalServerSecurity } from './local-security.ts';
 import { guardRequests, refuseGuardedMessages } from '../protocol/request-guard.ts';
 import { PLAINTEXT } from '../protocol/tls.ts';
 import { checkInteger } from '../protocol/config-check.ts';
-import { drained } from '../protocol/drained.ts';
 import { receiveBytesMax } from '../protocol/receive-limit.ts';
 import { serveAdmitted, StreamCaps } from '../protocol/stream-caps.ts';
 import { asDstoreError } from './retry.ts';
@@ -106,6 +105,11 @@ export interface LocalServerLimits {
    * write only within its call).
    */
   readonly writeRetryWindowMs: number;
+  /**
+   * A forwarded Subscribe whose worker reads nothing for this long while its stream is full
+   * is ended with RESOURCE_EXHAUSTED (the worker resubscribes from the revision named).
+   */
+  readonly subscribeStallMs: number;
 }
 
 export const LOCAL_SERVER_LIMITS_DEFAULTS: LocalServerLimits = Object.freeze({
@@ -119,13 +123,14 @@ export const LOCAL_SERVER_LIMITS_DEFAULTS: LocalServerLimits = Object.freeze({
   uploadBufferBytesMax: LIMITS_BEFORE_GLOBAL_ANSWERS.blobBytesMax,
   uploadIdleMs: 30_000,
   writeRetryWindowMs: 120_000,
+  subscribeStallMs: 30_000,
 });
 
 /** Merges `partial` over the defaults and checks every field; InvalidArgumentError names the first bad one. */
 export function validateLocalServerLimits(partial: Partial<LocalServerLimits> = {}): LocalServerLimits {
   const l = { ...LOCAL_SERVER_LIMITS_DEFAULTS, ...partial };
   checkInteger('LocalServerLimits.requestBytesMax', l.requestBytesMax, 64 * 1024, 256 * 1024 * 1024);
-  for (const name of ['sessionsMax', 'sessionsPerConnectionMax', 'subscribesMax', 'subscribesPerConnectionMax', 'uploadsMax', 'uploadsPerConnectionMax', 'uploadIdleMs', 'writeRetryWindowMs'] as const) {
+  for (const name of ['sessionsMax', 'sessionsPerConnectionMax', 'subscribesMax', 'subscribesPerConnectionMax', 'uploadsMax', 'uploadsPerConnectionMax', 'uploadIdleMs', 'writeRetryWindowMs', 'subscribeStallMs'] as const) {
     checkInteger(`LocalServerLimits.${name}`, l[name], 1);
   }
   checkInteger('LocalServerLimits.uploadBufferBytesMax', l.uploadBufferBytesMax, 0);
@@ -148,6 +153,7 @@ export class LocalServer {
   private readonly writes = new LRUCache<string, KeptWrite>({ max: WRITE_RESULTS_KEPT, dispose: (kept, writeId) => this.forget(kept, writeId) });
   /** Worker WriteIds whose last run failed with the outcome unknown, by failure time (oldest first). */
   private readonly unknownSince = new Map<string, number>();
+  private forwarding = 0;
   private readonly calls = new Set<{ cancel: () => void }>();
   private stopped = false;
   /** Caps on open streams, checked by the handlers below as each stream starts. */
@@ -341,6 +347,11 @@ export class LocalServer {
     }
   }
 
+  /** Subscribe streams being forwarded from Global now (tests). */
+  get subscribesForwarded(): number {
+    return this.forwarding;
+  }
+
   /** Worker writes whose outcome is unknown and whose retry would be sent as the same write (tests). */
   get unknownWrites(): number {
     return this.unknownSince.size;
@@ -527,31 +538,94 @@ export class LocalServer {
 
   // ---- Subscribe -------------------------------------------------------------------------
 
+  /**
+   * Subscribe, forwarded: the Local's own subscription to Global reads at most
+   * FORWARD_READ_AHEAD messages ahead, and at most FORWARD_UNSENT_MAX written messages wait to
+   * be handed to HTTP/2; beyond that the pump waits for the worker to read, which holds
+   * Global's stream back. A worker that reads nothing for `subscribeStallMs` while its stream
+   * is full is dropped with RESOURCE_EXHAUSTED naming the revision to resume from.
+   */
   subscribe(call: grpc.ServerWritableStream<SubscribeRequest__Output, SubscribeResponse>): void {
     let subscription: ReturnType<Local['client']['subscribe']>;
     try {
-      subscription = this.local.client.subscribe({ fromRevision: call.request.fromRevision, prefix: call.request.prefix });
+      subscription = this.local.client.subscribe({ fromRevision: call.request.fromRevision, prefix: call.request.prefix, readAheadMax: FORWARD_READ_AHEAD });
     } catch (err) {
       call.emit('error', toGrpcStatus(asDstoreError(err)));
       return;
     }
     const tracked = { cancel: () => subscription.close() };
     this.calls.add(tracked);
+    this.forwarding++;
     call.on('cancelled', () => subscription.close());
+    const stallMs = this.caps.subscribeStallMs;
     const pump = async (): Promise<void> => {
-      // A worker that does not read holds back Global's stream instead of filling memory here.
+      const window = new SendWindow(call);
       for await (const message of subscription) {
-        if (!call.write(subscribeMsg(message))) await drained(call);
+        window.write(subscribeMsg(message));
+        if (window.unsent >= FORWARD_UNSENT_MAX && !(await window.below(FORWARD_UNSENT_MAX, stallMs))) {
+          throw new ResourceExhaustedError(
+            `this watcher read nothing for ${stallMs} ms (subscribeStallMs) with ${window.unsent} messages waiting; its stream is ended after revision ${message.revision}: read faster, or subscribe again from revision ${message.revision + 1}`,
+          );
+        }
       }
       call.end();
     };
     pump().then(
-      () => this.calls.delete(tracked),
-      (err: unknown) => {
+      () => {
+        this.forwarding--;
         this.calls.delete(tracked);
+      },
+      (err: unknown) => {
+        this.forwarding--;
+        this.calls.delete(tracked);
+        subscription.close();
         call.emit('error', toGrpcStatus(asDstoreError(err)));
       },
     );
+  }
+}
+
+/** Messages a forwarded Subscribe reads ahead from Global before pausing it. */
+export const FORWARD_READ_AHEAD = 1;
+/** Messages written to a worker's Subscribe stream and not yet handed to HTTP/2 before the pump waits. */
+export const FORWARD_UNSENT_MAX = 2;
+
+/**
+ * Counts the messages written to a server stream whose write callback has not fired yet (not
+ * yet handed to HTTP/2, whose flow control holds back a client that does not read).
+ */
+class SendWindow {
+  unsent = 0;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly call: grpc.ServerWritableStream<SubscribeRequest__Output, SubscribeResponse>) {}
+
+  write(message: SubscribeResponse): void {
+    this.unsent++;
+    this.call.write(message, () => {
+      this.unsent--;
+      this.wake?.();
+    });
+  }
+
+  /** Resolves true once fewer than `max` are unsent (or the call ended), false after `waitMs`. */
+  below(max: number, waitMs: number): Promise<boolean> {
+    if (this.unsent < max) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const events = ['close', 'error', 'finish', 'cancelled'];
+      const finish = (ok: boolean): void => {
+        this.wake = null;
+        clearTimeout(timer);
+        for (const e of events) this.call.off(e, ended);
+        resolve(ok);
+      };
+      const ended = (): void => finish(true);
+      for (const e of events) this.call.on(e, ended);
+      this.wake = () => {
+        if (this.unsent < max) finish(true);
+      };
+      const timer = setTimeout(() => finish(this.unsent < max), waitMs);
+    });
   }
 }
 

@@ -167,4 +167,36 @@ describe('node server against a real Global', () => {
     cleanups.push(() => worker.close());
     await throwingListener(worker, () => true);
   });
+
+  it('drops a watcher that stops reading with RESOURCE_EXHAUSTED, holding a bounded backlog meanwhile (fault 10)', async () => {
+    const { server } = await node({ subscribeStallMs: 300 });
+    const worker = new GlobalClient({ addresses: [server.address] });
+    cleanups.push(() => worker.close());
+    const prefix = `${freshKey()}/`;
+    const subscription = worker.subscribe({ fromRevision: 0, prefix, readAheadMax: 1 });
+    cleanups.push(() => Promise.resolve(subscription.close()));
+    assert.equal((await subscription.next()).done, false, 'the forwarded stream flows');
+    assert.equal(server.subscribesForwarded, 1);
+    // About 1 MB per revision; the worker reads none of it. Tens of MB pass before the node
+    // server's writes stop completing (read-ahead and HTTP/2 buffers at each hop).
+    const value = new Uint8Array(60 * 1024).fill(1);
+    let written = 0;
+    await eventually('the node server to drop the stalled watcher', async () => {
+      if (server.subscribesForwarded === 0) return true;
+      if (written < 100) {
+        await direct.txn({ success: Array.from({ length: 16 }, (_, i) => ({ kind: 'put' as const, key: `${prefix}${written}-${i}`, value })) });
+        written++;
+      }
+      return false;
+    }, 20_000);
+    let error: unknown = null;
+    try {
+      for (;;) if ((await subscription.next()).done === true) break;
+    } catch (err) {
+      error = err;
+    }
+    assert.equal((error as { name?: string } | null)?.name, 'ResourceExhaustedError');
+    assert.match((error as Error).message, /subscribeStallMs/);
+    assert.match((error as Error).message, /subscribe again from revision \d+/);
+  });
 });
