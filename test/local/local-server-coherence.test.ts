@@ -199,4 +199,16 @@ describe('node server against a real Global', () => {
     assert.match((error as Error).message, /subscribeStallMs/);
     assert.match((error as Error).message, /subscribe again from revision \d+/);
   });
+
+  it('says outcomeUnknown on a write that got no answer, not on a read', async () => {
+    const { server, worker } = await node();
+    const key = freshKey();
+    await worker.set(key, text('v'));
+    await server.stop();
+    const write = await worker.set(freshKey(), text('w'), { deadlineMs: 300 }).then(() => null, (err: unknown) => err);
+    assert.equal((write as { name?: string }).name, 'UnavailableError');
+    assert.equal((write as { outcomeUnknown?: boolean }).outcomeUnknown, true, 'the write may have been applied');
+    const read = await worker.get(key, { deadlineMs: 300 }).then(() => null, (err: unknown) => err);
+    assert.equal((read as { outcomeUnknown?: boolean }).outcomeUnknown, false);
+  });
 });
