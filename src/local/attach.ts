@@ -16,6 +16,7 @@ import { GlobalClient, type GlobalClientConfig } from './client.ts';
 import { Freshness } from './freshness.ts';
 import { InvalidationStream } from './invalidation-stream.ts';
 import { LEASE_MS_MIN, type DstoreApi, type LocalGetOptions, type LocalValue, type ReplaceOptions, type ReplaceResult, type WatchEvent, type WriteResult } from './local.ts';
+import { guardListener, type WatchOptions } from './watch-listener.ts';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1:50052';
 
@@ -126,9 +127,17 @@ export class AttachedLocal implements DstoreApi {
     return this.client.getBlobStream(hash);
   }
 
-  /** Changes under `prefix` from now on, through the Local (which forwards Global's stream). */
-  watch(prefix: string, listener: (event: WatchEvent) => void): () => void {
+  /**
+   * Changes under `prefix` from now on, through the Local (which forwards Global's stream).
+   * A listener that throws is removed and its error reported (watch-listener.ts).
+   */
+  watch(prefix: string, listener: (event: WatchEvent) => void, options: WatchOptions = {}): () => void {
     let applied: number | null = null;
+    const stop = (): void => {
+      this.watchers.delete(stream);
+      void stream.close();
+    };
+    const guarded = guardListener(prefix, listener, options, stop);
     const stream = new InvalidationStream(
       this.client,
       {
@@ -137,12 +146,12 @@ export class AttachedLocal implements DstoreApi {
           applied ??= revision;
         },
         apply: (message) => {
-          if (message.kind === 'events') for (const event of message.events) listener(event);
+          if (message.kind === 'events') for (const event of message.events) guarded(event);
           applied = Math.max(applied ?? 0, message.revision);
         },
         compacted: (oldestRevision) => {
           applied = oldestRevision > 0 ? oldestRevision - 1 : null;
-          listener({ type: 'reset', revision: oldestRevision });
+          guarded({ type: 'reset', revision: oldestRevision });
         },
         leaseChanged: () => {},
       },
@@ -158,10 +167,7 @@ export class AttachedLocal implements DstoreApi {
     );
     this.watchers.add(stream);
     stream.start();
-    return () => {
-      this.watchers.delete(stream);
-      void stream.close();
-    };
+    return stop;
   }
 
   stats(): AttachedStats {

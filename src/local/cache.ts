@@ -8,7 +8,9 @@
 //   evicted. A blob that a cached binding refers to lives in (and is charged to) that
 //   binding's entry; otherwise it has an entry of its own. Dropping a binding (a newer
 //   change) keeps its bytes as a blob entry: only eviction removes a blob.
-// Whoever puts bytes here has verified them against their hash.
+// Whoever puts bytes here has verified them against their hash. Bytes that are a small view
+// of a larger buffer are copied first (`unpinned`), so an entry never holds more than twice
+// what it is charged.
 //
 // Fills (a miss being fetched from Global) are tracked here too, so an invalidation that
 // arrives while a fill is in flight wins over it: `Fill.invalidatedRevision` records the
@@ -26,8 +28,13 @@ import type { KeyBinding } from './client-types.ts';
 // The prefix is a lone surrogate, which validateKey refuses in every key, so the two
 // namespaces cannot collide and the hot path looks a binding up by the caller's own string.
 const BLOB_KEY_PREFIX = '\ud800';
-/** Bytes charged per entry for the map slots, the binding object and the lru bookkeeping. */
-export const ENTRY_OVERHEAD_BYTES = 160;
+/**
+ * Bytes charged per entry beyond its value's length and twice its key's: the map slots, the
+ * binding object with its hash string, the value's array objects and the lru bookkeeping.
+ * Measured by scripts/measure-entry-overhead.ts (100k bindings, --expose-gc): 447-503 bytes
+ * for values of 4 B-1 KiB and keys of 8-64 characters; charged with a margin.
+ */
+export const ENTRY_OVERHEAD_BYTES = 512;
 
 /** A fetch of one missing key in flight. */
 export interface Fill {
@@ -62,6 +69,17 @@ export interface CacheConfig {
   readonly cacheBytesMax: number;
 }
 
+/**
+ * `bytes`, or a copy of them when they are a small view of a larger ArrayBuffer (a value
+ * decoded from a received frame, a pooled Buffer): cached as they are, they would pin the
+ * whole buffer behind them (a 4-byte value held a 492 KB frame) while charged for 4 bytes.
+ * Copied when the buffer is at least twice the value, so what is held is at most twice what
+ * is charged, and a value that owns its buffer is never copied.
+ */
+export function unpinned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteLength * 2 <= bytes.buffer.byteLength ? new Uint8Array(bytes) : bytes;
+}
+
 function isBlobKey(lruKey: string): boolean {
   return lruKey.charCodeAt(0) === 0xd800;
 }
@@ -85,7 +103,9 @@ export class LocalCache {
   // Invariant: `bindings` has exactly the binding keys in `lru`; `keysByHash` indexes them by
   // the hash they are bound to.
   private readonly bindings = new Map<string, KeyBinding>();
-  private readonly keysByHash = new Map<Hash, Set<string>>();
+  // The usual case, one key bound to a hash, is held as the key itself: a Set per entry
+  // cost about 160 bytes (scripts/measure-entry-overhead.ts).
+  private readonly keysByHash = new Map<Hash, string | Set<string>>();
   /** Fills in flight per key (usually one; a read at a minRevision may run beside another). */
   private readonly fills = new Map<string, Set<Fill>>();
   private epochCounter = 0;
@@ -142,18 +162,22 @@ export class LocalCache {
   blob(hash: Hash): Uint8Array | undefined {
     const own = this.lru.get(BLOB_KEY_PREFIX + hash);
     if (own !== undefined) return own;
-    const keys = this.keysByHash.get(hash);
-    if (keys === undefined) return undefined;
-    for (const key of keys) return this.lru.get(key);
-    return undefined;
+    const key = this.keyBoundTo(hash);
+    return key === undefined ? undefined : this.lru.get(key);
   }
 
   private peekBlob(hash: Hash): Uint8Array | undefined {
     const own = this.lru.peek(BLOB_KEY_PREFIX + hash);
     if (own !== undefined) return own;
+    const key = this.keyBoundTo(hash);
+    return key === undefined ? undefined : this.lru.peek(key);
+  }
+
+  /** One key bound to `hash`, if any. */
+  private keyBoundTo(hash: Hash): string | undefined {
     const keys = this.keysByHash.get(hash);
-    if (keys === undefined) return undefined;
-    for (const key of keys) return this.lru.peek(key);
+    if (typeof keys === 'string' || keys === undefined) return keys;
+    for (const key of keys) return key;
     return undefined;
   }
 
@@ -166,10 +190,11 @@ export class LocalCache {
     const existing = this.peekBlob(hash);
     if (existing !== undefined) return existing;
     const lruKey = BLOB_KEY_PREFIX + hash;
-    this.lru.set(lruKey, bytes);
-    if (this.lru.peek(lruKey) !== bytes) return undefined;
+    const held = unpinned(bytes);
+    this.lru.set(lruKey, held);
+    if (this.lru.peek(lruKey) !== held) return undefined;
     this.blobEntries++;
-    return bytes;
+    return held;
   }
 
   // ---- bindings --------------------------------------------------------------------------
@@ -207,17 +232,15 @@ export class LocalCache {
   private placeBinding(kv: KeyBinding, value: Uint8Array): boolean {
     const held = this.bindings.get(kv.key);
     if (held !== undefined && held.modRevision >= kv.modRevision) return held.modRevision === kv.modRevision;
-    const bytes = this.peekBlob(kv.hash) ?? value;
+    const bytes = this.peekBlob(kv.hash) ?? unpinned(value);
     if (this.lru.peek(BLOB_KEY_PREFIX + kv.hash) !== undefined) this.lru.delete(BLOB_KEY_PREFIX + kv.hash); // now charged to the binding
     this.lru.set(internalized(kv.key), bytes); // disposes the old binding of the key, if any
     if (this.lru.peek(kv.key) !== bytes) return false; // larger than the whole budget
     this.bindings.set(kv.key, kv);
-    let keys = this.keysByHash.get(kv.hash);
-    if (keys === undefined) {
-      keys = new Set();
-      this.keysByHash.set(kv.hash, keys);
-    }
-    keys.add(kv.key);
+    const keys = this.keysByHash.get(kv.hash);
+    if (keys === undefined || keys === kv.key) this.keysByHash.set(kv.hash, kv.key);
+    else if (typeof keys === 'string') this.keysByHash.set(kv.hash, new Set([keys, kv.key]));
+    else keys.add(kv.key);
     return true;
   }
 
@@ -227,8 +250,12 @@ export class LocalCache {
     if (kv === undefined) return;
     this.bindings.delete(key);
     const keys = this.keysByHash.get(kv.hash);
-    keys?.delete(key);
-    if (keys?.size === 0) this.keysByHash.delete(kv.hash);
+    if (keys === key) {
+      this.keysByHash.delete(kv.hash);
+    } else if (typeof keys === 'object') {
+      keys.delete(key);
+      if (keys.size === 1) this.keysByHash.set(kv.hash, keys.values().next().value as string);
+    }
   }
 
   /** Drops the binding of `key`, keeping its value as a blob (blobs are never invalidated). */

@@ -123,6 +123,19 @@ interface WriteIdFields {
   readonly firstIncomplete: number;
 }
 
+/**
+ * A WriteId held by a caller that may send one write several times, each time as a new call
+ * (the node server, for a worker's retries): every set/delete/txn given it as
+ * `WriteOptions.writeId` is the same write to Global, applied at most once. Global keeps its
+ * result until `releaseWriteId`.
+ */
+export type ReservedWriteId = WriteIdFields;
+
+export interface WriteOptions extends CallOptions {
+  /** Send the write under this reserved WriteId instead of a new one (see ReservedWriteId). */
+  readonly writeId?: ReservedWriteId;
+}
+
 export interface ResolvedConfig extends ConnectionConfig {
   readonly blobDeadlineMs: number;
   readonly blobChunkBytes: number;
@@ -225,6 +238,8 @@ export interface SubscribeOptions {
   readonly prefix?: string;
   /** The replica to subscribe at; default the one the client talks to. */
   readonly address?: string;
+  /** Messages read ahead of the caller before the stream is paused (1..64). Default 64. */
+  readonly readAheadMax?: number;
 }
 
 function need<T>(value: T | null | undefined, what: string): T {
@@ -323,27 +338,27 @@ export class GlobalClient {
    * Values above the server's inline limit are uploaded as a blob first. Exactly once: every
    * retry carries the same WriteId.
    */
-  async set(key: string, value: ValueInput, options: CallOptions = {}): Promise<SetResult> {
+  async set(key: string, value: ValueInput, options: WriteOptions = {}): Promise<SetResult> {
     validateKey(key);
-    const writeId = this.nextWriteId();
+    const writeId = options.writeId ?? this.nextWriteId();
     try {
       const uploaded = await this.uploadLargeValues([value], options);
       const request = { set: { key, value: wireValueSource(value, (b) => uploaded.get(b)), writeId } };
       return await this.connection.request('set', key, request, (r) => decodeSet(need(r.set, 'set'), 'Set'), options);
     } finally {
-      this.writeDone(writeId.requestId);
+      if (options.writeId === undefined) this.writeDone(writeId.requestId);
     }
   }
 
   /** Removes `key`'s binding; `deleted` is false when it was not bound. Exactly once. */
-  async delete(key: string, options: CallOptions = {}): Promise<DeleteResult> {
+  async delete(key: string, options: WriteOptions = {}): Promise<DeleteResult> {
     validateKey(key);
-    const writeId = this.nextWriteId();
+    const writeId = options.writeId ?? this.nextWriteId();
     const request = { delete: { key, writeId } };
     try {
       return await this.connection.request('delete', key, request, (r) => decodeDelete(need(r.delete, 'delete'), 'Delete'), options);
     } finally {
-      this.writeDone(writeId.requestId);
+      if (options.writeId === undefined) this.writeDone(writeId.requestId);
     }
   }
 
@@ -351,17 +366,17 @@ export class GlobalClient {
    * A mini-transaction: if every compare holds, the success ops run, else the failure ops,
    * atomically at one revision. Large put values are uploaded as blobs first. Exactly once.
    */
-  async txn(txn: Txn, options: CallOptions = {}): Promise<TxnResult> {
+  async txn(txn: Txn, options: WriteOptions = {}): Promise<TxnResult> {
     const compares = txn.compares ?? [];
     const success = txn.success ?? [];
     const failure = txn.failure ?? [];
     for (const c of compares) validateKey(c.key, 'compare key');
     for (const op of [...success, ...failure]) validateOp(op);
-    const writeId = this.nextWriteId();
+    const writeId = options.writeId ?? this.nextWriteId();
     try {
       return await this.txnWith(writeId, compares, success, failure, options);
     } finally {
-      this.writeDone(writeId.requestId);
+      if (options.writeId === undefined) this.writeDone(writeId.requestId);
     }
   }
 
@@ -414,6 +429,19 @@ export class GlobalClient {
     this.writesOutstanding.add(requestId);
     while (this.lowestOutstanding < requestId && !this.writesOutstanding.has(this.lowestOutstanding)) this.lowestOutstanding++;
     return { clientId: this.config.clientId, requestId, firstIncomplete: this.lowestOutstanding };
+  }
+
+  /**
+   * A WriteId for a write the caller may send several times (see ReservedWriteId). It holds
+   * back WriteId.firstIncomplete, so Global keeps its result, until `releaseWriteId`.
+   */
+  reserveWriteId(): ReservedWriteId {
+    return this.nextWriteId();
+  }
+
+  /** The reserved write's outcome is known (or it will never be sent again): Global may forget it. */
+  releaseWriteId(writeId: ReservedWriteId): void {
+    this.writeDone(writeId.requestId);
   }
 
   /** The write's caller has its answer (or gave up): it will never be retried. */
@@ -593,10 +621,11 @@ export class GlobalClient {
    */
   subscribe(options: SubscribeOptions): Subscription {
     checkInteger('fromRevision', options.fromRevision, 0);
+    if (options.readAheadMax !== undefined) checkInteger('readAheadMax', options.readAheadMax, 1, SUBSCRIBE_BUFFERED_MAX);
     if (this.closedFlag) throw new ClosedError('subscribe: the Global client is closed');
     const address = options.address ?? this.connection.currentAddress();
     const call = this.channel(address).Subscribe({ fromRevision: options.fromRevision, prefix: options.prefix ?? '' });
-    const reader = new CallReader<SubscribeResponse__Output>(call, SUBSCRIBE_BUFFERED_MAX);
+    const reader = new CallReader<SubscribeResponse__Output>(call, options.readAheadMax ?? SUBSCRIBE_BUFFERED_MAX);
     let untrack = (): void => {};
     const subscription = new Subscription(reader, address, options.fromRevision, () => untrack());
     untrack = this.track(() => subscription.closeByClient());

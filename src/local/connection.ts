@@ -119,6 +119,11 @@ function describe(call: PendingCall): string {
   return call.key === '' ? call.kind : `${call.kind} ${JSON.stringify(call.key)}`;
 }
 
+/** A write sent at least once: if it fails now, it may or may not have been applied. */
+function isWrite(call: PendingCall): boolean {
+  return (call.kind === 'set' || call.kind === 'delete' || call.kind === 'txn') && call.attempts > 0;
+}
+
 /** Errors that say the request itself is wrong: resending it anywhere cannot help. */
 function isRequestError(err: DstoreError): boolean {
   // UNAUTHENTICATED: the credentials are wrong everywhere; retrying cannot help.
@@ -470,21 +475,23 @@ export class Connection {
 
   private giveUpError(call: PendingCall): UnavailableError {
     const elapsedMs = Math.round(this.clock.nowMs() - call.startedAtMs);
+    const unknown = isWrite(call);
     return new UnavailableError(
       `${describe(call)}: gave up after ${call.attempts} attempts in ${elapsedMs} ms; ${this.lastErrorText(call)}. ` +
+        (unknown ? 'The write may or may not have been applied (outcomeUnknown). ' : '') +
         `Check that a majority of the Global replicas (${this.knownAddresses.join(', ')}) are running and reachable, or raise retriesMax`,
-      { cause: call.lastError ?? undefined },
+      { cause: call.lastError ?? undefined, outcomeUnknown: unknown },
     );
   }
 
   private deadlineError(call: PendingCall): UnavailableError {
     const budgetMs = Math.round(call.deadlineAtMs - call.startedAtMs);
-    const write = call.kind === 'set' || call.kind === 'delete' || call.kind === 'txn';
+    const write = isWrite(call);
     return new UnavailableError(
       `${describe(call)}: no answer within its ${budgetMs} ms deadline (${call.attempts} attempts); ${this.lastErrorText(call)}. ` +
-        (write ? 'The write may or may not have been applied. ' : '') +
+        (write ? 'The write may or may not have been applied (outcomeUnknown). ' : '') +
         `Check that a majority of the Global replicas (${this.knownAddresses.join(', ')}) are running and reachable, or raise deadlineMs`,
-      { cause: call.lastError ?? undefined },
+      { cause: call.lastError ?? undefined, outcomeUnknown: write },
     );
   }
 

@@ -8,9 +8,12 @@
 //   Local serves from the one copy it caches. `consistency` is not a Global read here: the
 //   Local answers as fresh as its invalidation stream (min_revision is honoured).
 // - Session set, delete, txn: forwarded through the Local, which applies them at once
-//   (read-your-writes for every worker on the node). A write's WriteId is remembered for
-//   the last WRITE_RESULTS_KEPT writes, so a worker's retry gets the first result instead of
-//   being written twice.
+//   (read-your-writes for every worker on the node). Each worker WriteId is sent to Global
+//   under one WriteId of the Local's own client (reserved for it), so a worker's retry is the
+//   same write to Global: its first result when one came (kept for the last
+//   WRITE_RESULTS_KEPT writes), and when the forwarded write failed with its outcome unknown
+//   (a retryable error), the retry runs it again under the same Global WriteId and Global
+//   answers it once. Such an unknown write is kept for `writeRetryWindowMs` after its failure.
 // - Session range, missing_blobs: forwarded to Global. Status: the Local answers for itself,
 //   naming itself leader so an attached client stays with it.
 // - PutBlob: received whole, then stored on Global and cached. GetBlob: from the cache, else
@@ -37,13 +40,13 @@ import type { SubscribeResponse } from '../protocol/generated/dstore/v1/Subscrib
 import { hashToBytes, parseHash } from '../protocol/hash.ts';
 import { dstoreProto } from '../protocol/proto.ts';
 import type { ServerLimits } from './client-types.ts';
-import { BLOB_CHUNK_BYTES_MAX, VALUE_INLINE_BYTES_DEFAULT } from './client.ts';
+import { BLOB_CHUNK_BYTES_MAX, VALUE_INLINE_BYTES_DEFAULT, type ReservedWriteId, type WriteOptions } from './client.ts';
+import { systemClock } from '../protocol/backoff.ts';
 import type { Local } from './local.ts';
 import { localServerSide, type LocalServerSecurity } from './local-security.ts';
 import { guardRequests, refuseGuardedMessages } from '../protocol/request-guard.ts';
 import { PLAINTEXT } from '../protocol/tls.ts';
 import { checkInteger } from '../protocol/config-check.ts';
-import { drained } from '../protocol/drained.ts';
 import { receiveBytesMax } from '../protocol/receive-limit.ts';
 import { serveAdmitted, StreamCaps } from '../protocol/stream-caps.ts';
 import { asDstoreError } from './retry.ts';
@@ -95,6 +98,18 @@ export interface LocalServerLimits {
   readonly uploadBufferBytesMax: number;
   /** An upload that sends no message for this long is cancelled and its bytes dropped. */
   readonly uploadIdleMs: number;
+  /**
+   * How long after a forwarded write failed with its outcome unknown a worker's retry of it
+   * (same WriteId) is still sent under the same Global WriteId, so Global applies it once.
+   * Later it runs as a new write. Keep it above the workers' deadlineMs (a client retries a
+   * write only within its call).
+   */
+  readonly writeRetryWindowMs: number;
+  /**
+   * A forwarded Subscribe whose worker reads nothing for this long while its stream is full
+   * is ended with RESOURCE_EXHAUSTED (the worker resubscribes from the revision named).
+   */
+  readonly subscribeStallMs: number;
 }
 
 export const LOCAL_SERVER_LIMITS_DEFAULTS: LocalServerLimits = Object.freeze({
@@ -107,13 +122,15 @@ export const LOCAL_SERVER_LIMITS_DEFAULTS: LocalServerLimits = Object.freeze({
   uploadsPerConnectionMax: 4,
   uploadBufferBytesMax: LIMITS_BEFORE_GLOBAL_ANSWERS.blobBytesMax,
   uploadIdleMs: 30_000,
+  writeRetryWindowMs: 120_000,
+  subscribeStallMs: 30_000,
 });
 
 /** Merges `partial` over the defaults and checks every field; InvalidArgumentError names the first bad one. */
 export function validateLocalServerLimits(partial: Partial<LocalServerLimits> = {}): LocalServerLimits {
   const l = { ...LOCAL_SERVER_LIMITS_DEFAULTS, ...partial };
   checkInteger('LocalServerLimits.requestBytesMax', l.requestBytesMax, 64 * 1024, 256 * 1024 * 1024);
-  for (const name of ['sessionsMax', 'sessionsPerConnectionMax', 'subscribesMax', 'subscribesPerConnectionMax', 'uploadsMax', 'uploadsPerConnectionMax', 'uploadIdleMs'] as const) {
+  for (const name of ['sessionsMax', 'sessionsPerConnectionMax', 'subscribesMax', 'subscribesPerConnectionMax', 'uploadsMax', 'uploadsPerConnectionMax', 'uploadIdleMs', 'writeRetryWindowMs', 'subscribeStallMs'] as const) {
     checkInteger(`LocalServerLimits.${name}`, l[name], 1);
   }
   checkInteger('LocalServerLimits.uploadBufferBytesMax', l.uploadBufferBytesMax, 0);
@@ -122,10 +139,21 @@ export function validateLocalServerLimits(partial: Partial<LocalServerLimits> = 
 
 type Body = Omit<ServerResponse, 'id'>;
 
+/** A worker's write, by its WriteId: the Global WriteId it goes under and its latest run. */
+interface KeptWrite {
+  /** Reserved on the Local's client while the outcome is not known; null once released. */
+  global: ReservedWriteId | null;
+  /** The run in flight or its result; null after a run failed with the outcome unknown. */
+  result: Promise<Body> | null;
+}
+
 export class LocalServer {
   private limits: ServerLimits = LIMITS_BEFORE_GLOBAL_ANSWERS;
   private limitsKnown = false;
-  private readonly writes = new LRUCache<string, Promise<Body>>({ max: WRITE_RESULTS_KEPT });
+  private readonly writes = new LRUCache<string, KeptWrite>({ max: WRITE_RESULTS_KEPT, dispose: (kept, writeId) => this.forget(kept, writeId) });
+  /** Worker WriteIds whose last run failed with the outcome unknown, by failure time (oldest first). */
+  private readonly unknownSince = new Map<string, number>();
+  private forwarding = 0;
   private readonly calls = new Set<{ cancel: () => void }>();
   private stopped = false;
   /** Caps on open streams, checked by the handlers below as each stream starts. */
@@ -219,22 +247,22 @@ export class LocalServer {
       }
       case 'set': {
         const set = request.set!;
-        return this.once(writeIdText(set.writeId), async () => {
-          const r = await this.local.set(set.key, valueArg(set.value, 'set'));
+        return this.once(writeIdText(set.writeId), async (options) => {
+          const r = await this.local.set(set.key, valueArg(set.value, 'set'), options);
           return { set: { header: headerMsg({ revision: r.revision, replicaId: 0 }), kv: keyValueMsg(r.kv, null) } };
         });
       }
       case 'delete': {
         const del = request.delete!;
-        return this.once(writeIdText(del.writeId), async () => {
-          const r = await this.local.del(del.key);
+        return this.once(writeIdText(del.writeId), async (options) => {
+          const r = await this.local.del(del.key, options);
           return { delete: deleteMsg(r, r) };
         });
       }
       case 'txn': {
         const txn = request.txn!;
-        return this.once(writeIdText(txn.writeId), async () => {
-          const r = await this.local.txn(txnArg(txn));
+        return this.once(writeIdText(txn.writeId), async (options) => {
+          const r = await this.local.txn(txnArg(txn), options);
           return { txn: { header: headerMsg(r), succeeded: r.succeeded, results: r.results.map((x) => opResultMsg(x, r)) } };
         });
       }
@@ -268,19 +296,65 @@ export class LocalServer {
     return { get: { header, found: true, kv: keyValueMsg(got.kv, inline ? got.value : null) } };
   }
 
-  /** Runs a write once per WriteId; a retry of it gets the first run's outcome. */
-  private once(writeId: string | null, write: () => Promise<Body>): Promise<Body> {
-    if (writeId === null) return write();
-    let result = this.writes.get(writeId);
-    if (result === undefined) {
-      result = write();
-      this.writes.set(writeId, result);
-      // A write that failed retryably may be sent again: let the retry run it.
-      result.catch((err: unknown) => {
-        if (asDstoreError(err).retryable) this.writes.delete(writeId);
-      });
+  /**
+   * Runs a write once per worker WriteId: a retry joins the run in flight or gets its result;
+   * after a run failed with the outcome unknown, the retry runs it again under the same
+   * Global WriteId (so Global applies it at most once and answers with the first result).
+   */
+  private once(writeId: string | null, write: (options: WriteOptions) => Promise<Body>): Promise<Body> {
+    if (writeId === null) return write({});
+    this.expireUnknownWrites();
+    let kept = this.writes.get(writeId);
+    if (kept === undefined) {
+      kept = { global: this.local.client.reserveWriteId(), result: null };
+      this.writes.set(writeId, kept);
     }
-    return result;
+    if (kept.result !== null) return kept.result;
+    this.unknownSince.delete(writeId);
+    const run = kept;
+    const global = run.global!;
+    run.result = write({ writeId: global });
+    run.result.then(
+      () => this.release(run),
+      (err: unknown) => {
+        if (!asDstoreError(err).retryable || run.global === null) return this.release(run);
+        run.result = null;
+        this.unknownSince.set(writeId, systemClock.nowMs());
+      },
+    );
+    return run.result;
+  }
+
+  /** The write's outcome is known (its result is kept here): Global may forget its WriteId. */
+  private release(kept: KeptWrite): void {
+    if (kept.global !== null) this.local.client.releaseWriteId(kept.global);
+    kept.global = null;
+  }
+
+  /** Evicted from `writes` (or expired): its Global WriteId is released. */
+  private forget(kept: KeptWrite, writeId: string): void {
+    this.unknownSince.delete(writeId);
+    this.release(kept);
+  }
+
+  /** Drops the unknown writes whose retry window has passed (oldest first, so it stops early). */
+  private expireUnknownWrites(): void {
+    const before = systemClock.nowMs() - this.caps.writeRetryWindowMs;
+    for (const [writeId, sinceMs] of this.unknownSince) {
+      if (sinceMs > before) return;
+      this.writes.delete(writeId);
+      this.unknownSince.delete(writeId);
+    }
+  }
+
+  /** Subscribe streams being forwarded from Global now (tests). */
+  get subscribesForwarded(): number {
+    return this.forwarding;
+  }
+
+  /** Worker writes whose outcome is unknown and whose retry would be sent as the same write (tests). */
+  get unknownWrites(): number {
+    return this.unknownSince.size;
   }
 
   /**
@@ -464,31 +538,94 @@ export class LocalServer {
 
   // ---- Subscribe -------------------------------------------------------------------------
 
+  /**
+   * Subscribe, forwarded: the Local's own subscription to Global reads at most
+   * FORWARD_READ_AHEAD messages ahead, and at most FORWARD_UNSENT_MAX written messages wait to
+   * be handed to HTTP/2; beyond that the pump waits for the worker to read, which holds
+   * Global's stream back. A worker that reads nothing for `subscribeStallMs` while its stream
+   * is full is dropped with RESOURCE_EXHAUSTED naming the revision to resume from.
+   */
   subscribe(call: grpc.ServerWritableStream<SubscribeRequest__Output, SubscribeResponse>): void {
     let subscription: ReturnType<Local['client']['subscribe']>;
     try {
-      subscription = this.local.client.subscribe({ fromRevision: call.request.fromRevision, prefix: call.request.prefix });
+      subscription = this.local.client.subscribe({ fromRevision: call.request.fromRevision, prefix: call.request.prefix, readAheadMax: FORWARD_READ_AHEAD });
     } catch (err) {
       call.emit('error', toGrpcStatus(asDstoreError(err)));
       return;
     }
     const tracked = { cancel: () => subscription.close() };
     this.calls.add(tracked);
+    this.forwarding++;
     call.on('cancelled', () => subscription.close());
+    const stallMs = this.caps.subscribeStallMs;
     const pump = async (): Promise<void> => {
-      // A worker that does not read holds back Global's stream instead of filling memory here.
+      const window = new SendWindow(call);
       for await (const message of subscription) {
-        if (!call.write(subscribeMsg(message))) await drained(call);
+        window.write(subscribeMsg(message));
+        if (window.unsent >= FORWARD_UNSENT_MAX && !(await window.below(FORWARD_UNSENT_MAX, stallMs))) {
+          throw new ResourceExhaustedError(
+            `this watcher read nothing for ${stallMs} ms (subscribeStallMs) with ${window.unsent} messages waiting; its stream is ended after revision ${message.revision}: read faster, or subscribe again from revision ${message.revision + 1}`,
+          );
+        }
       }
       call.end();
     };
     pump().then(
-      () => this.calls.delete(tracked),
-      (err: unknown) => {
+      () => {
+        this.forwarding--;
         this.calls.delete(tracked);
+      },
+      (err: unknown) => {
+        this.forwarding--;
+        this.calls.delete(tracked);
+        subscription.close();
         call.emit('error', toGrpcStatus(asDstoreError(err)));
       },
     );
+  }
+}
+
+/** Messages a forwarded Subscribe reads ahead from Global before pausing it. */
+export const FORWARD_READ_AHEAD = 1;
+/** Messages written to a worker's Subscribe stream and not yet handed to HTTP/2 before the pump waits. */
+export const FORWARD_UNSENT_MAX = 2;
+
+/**
+ * Counts the messages written to a server stream whose write callback has not fired yet (not
+ * yet handed to HTTP/2, whose flow control holds back a client that does not read).
+ */
+class SendWindow {
+  unsent = 0;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly call: grpc.ServerWritableStream<SubscribeRequest__Output, SubscribeResponse>) {}
+
+  write(message: SubscribeResponse): void {
+    this.unsent++;
+    this.call.write(message, () => {
+      this.unsent--;
+      this.wake?.();
+    });
+  }
+
+  /** Resolves true once fewer than `max` are unsent (or the call ended), false after `waitMs`. */
+  below(max: number, waitMs: number): Promise<boolean> {
+    if (this.unsent < max) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const events = ['close', 'error', 'finish', 'cancelled'];
+      const finish = (ok: boolean): void => {
+        this.wake = null;
+        clearTimeout(timer);
+        for (const e of events) this.call.off(e, ended);
+        resolve(ok);
+      };
+      const ended = (): void => finish(true);
+      for (const e of events) this.call.on(e, ended);
+      this.wake = () => {
+        if (this.unsent < max) finish(true);
+      };
+      const timer = setTimeout(() => finish(this.unsent < max), waitMs);
+    });
   }
 }
 

@@ -22,7 +22,6 @@ import { hashOf, parseHash, type Hash } from '../protocol/hash.ts';
 import { validateKey } from '../protocol/keys.ts';
 import { LocalCache, NO_BINDINGS, type BindingTable, type CacheStats, type Fill } from './cache.ts';
 import type {
-  ChangeEvent,
   DeleteResult,
   KeyBinding,
   Op,
@@ -35,11 +34,14 @@ import type {
   TxnResult,
   ValueInput,
 } from './client-types.ts';
-import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions, type RangeOptions } from './client.ts';
+import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions, type RangeOptions, type WriteOptions } from './client.ts';
 import { Freshness, type CoherenceMode } from './freshness.ts';
 import { InvalidationStream, type InvalidationSink } from './invalidation-stream.ts';
 import { acquireTimeWord } from './lease-clock.ts';
 import type { StreamStatus } from './invalidation-state.ts';
+import { guardListener, type WatchEvent, type WatchOptions } from './watch-listener.ts';
+
+export type { WatchEvent, WatchOptions } from './watch-listener.ts';
 
 export interface LocalConfig {
   /** Global replicas, "host:port"; at least one. */
@@ -136,8 +138,6 @@ export interface ReplaceResult {
   readonly kv: KeyBinding | null;
 }
 
-/** What a watcher sees: changes under its prefix in revision order, or a reset after compaction. */
-export type WatchEvent = ChangeEvent | { readonly type: 'reset'; readonly revision: number };
 
 export interface LocalStats {
   readonly hits: number;
@@ -180,7 +180,7 @@ export interface DstoreApi {
   putBlob(bytes: Uint8Array): Promise<PutBlobResult>;
   getBlob(hash: Hash): Promise<Uint8Array>;
   getBlobStream(hash: Hash): AsyncGenerator<Uint8Array, void, undefined>;
-  watch(prefix: string, listener: (event: WatchEvent) => void): () => void;
+  watch(prefix: string, listener: (event: WatchEvent) => void, options?: WatchOptions): () => void;
   close(): Promise<void>;
 }
 
@@ -422,11 +422,11 @@ export class Local implements DstoreApi {
   // ---- writes --------------------------------------------------------------------------
 
   /** Put-if-absent: KeyOccupiedError when `key` is bound. Applied here at once. */
-  async set(key: string, value: ValueInput): Promise<WriteResult> {
+  async set(key: string, value: ValueInput, options: WriteOptions = {}): Promise<WriteResult> {
     this.checkOpen();
     const tracked = this.trackOwnWrites([key]);
     try {
-      const result = await this.client.set(key, value);
+      const result = await this.client.set(key, value, options);
       this.noteRevision(result.revision);
       this.applyOwnWrite(result.kv, value, tracked.get(key));
       return { revision: result.revision, kv: result.kv };
@@ -436,9 +436,9 @@ export class Local implements DstoreApi {
   }
 
   /** Removes `key`'s binding on Global; this Local drops it at once, the others on their streams. */
-  async del(key: string): Promise<DeleteResult> {
+  async del(key: string, options: WriteOptions = {}): Promise<DeleteResult> {
     this.checkOpen();
-    const result = await this.client.delete(key);
+    const result = await this.client.delete(key, options);
     this.noteRevision(result.revision);
     // Deleted or not, the key is unbound at result.revision: a binding held from before goes.
     this.cache.applyChange(key, result.revision, null);
@@ -463,12 +463,12 @@ export class Local implements DstoreApi {
   }
 
   /** A mini-transaction on Global; the keys it wrote are updated or dropped here at once. */
-  async txn(txn: Txn): Promise<TxnResult> {
+  async txn(txn: Txn, options: WriteOptions = {}): Promise<TxnResult> {
     this.checkOpen();
     const puts = [...(txn.success ?? []), ...(txn.failure ?? [])].filter((op) => op.kind === 'put' || op.kind === 'putIfAbsent');
     const tracked = this.trackOwnWrites(puts.map((op) => op.key));
     try {
-      const result = await this.client.txn(txn);
+      const result = await this.client.txn(txn, options);
       this.noteRevision(result.revision);
       const ops = (result.succeeded ? txn.success : txn.failure) ?? [];
       ops.forEach((op, i) => this.applyOwnOp(op, result.results[i], result.revision, tracked));
@@ -591,13 +591,15 @@ export class Local implements DstoreApi {
   /**
    * Calls `listener` with every change under `prefix` this Local applies from its stream, in
    * revision order, and `{type: 'reset'}` when history was compacted (changes were missed).
-   * Returns the function that stops it.
+   * A listener that throws is removed and its error reported (watch-listener.ts); the
+   * stream and the other watchers go on. Returns the function that stops it.
    */
-  watch(prefix: string, listener: (event: WatchEvent) => void): () => void {
+  watch(prefix: string, listener: (event: WatchEvent) => void, options: WatchOptions = {}): () => void {
     this.checkOpen();
-    const watcher = { prefix, listener };
+    const remove = (): boolean => this.watchers.delete(watcher);
+    const watcher = { prefix, listener: guardListener(prefix, listener, options, remove) };
     this.watchers.add(watcher);
-    return () => this.watchers.delete(watcher);
+    return remove;
   }
 
   /**

@@ -3,7 +3,7 @@
 // test/global/memory-bound.test.ts checks the two agree.
 
 import { receiveBytesMax } from '../protocol/receive-limit.ts';
-import { LOCAL_SERVER_LIMITS_DEFAULTS } from './local-server.ts';
+import { FORWARD_READ_AHEAD, FORWARD_UNSENT_MAX, LOCAL_SERVER_LIMITS_DEFAULTS } from './local-server.ts';
 
 export interface MemoryTerm {
   readonly name: string;
@@ -13,6 +13,10 @@ export interface MemoryTerm {
 
 /** Largest Subscribe message Global sends (one revision of 1,024 events on 1 KiB keys) and Local forwards. */
 const FORWARDED_MESSAGE_BYTES_MAX = 24 + 1024 * (1024 + 64);
+/** Messages grpc-js's client stream reads ahead of its reader (a Readable's objectMode highWaterMark). */
+const GRPC_READ_AHEAD = 16;
+/** Messages a forwarded Subscribe holds at most: read ahead from Global, in hand, and written but not yet handed to HTTP/2. */
+export const FORWARDED_MESSAGES_HELD = GRPC_READ_AHEAD + FORWARD_READ_AHEAD + 1 + FORWARD_UNSENT_MAX;
 
 /** The bounded terms of a Local's node server at the defaults (its cache has its own bound). */
 export function localServerMemoryTerms(): MemoryTerm[] {
@@ -20,7 +24,7 @@ export function localServerMemoryTerms(): MemoryTerm[] {
   const message = receiveBytesMax(l.requestBytesMax);
   return [
     { name: 'Session streams x one frame being received', count: l.sessionsMax, bytesEach: message },
-    { name: 'Subscribe streams x (one message + write buffer)', count: l.subscribesMax, bytesEach: 2 * FORWARDED_MESSAGE_BYTES_MAX },
+    { name: 'Subscribe streams x messages held while forwarding', count: l.subscribesMax, bytesEach: FORWARDED_MESSAGES_HELD * FORWARDED_MESSAGE_BYTES_MAX },
     { name: 'uploads x one message being received', count: l.uploadsMax, bytesEach: message },
     { name: 'upload bytes held (all uploads)', count: 1, bytesEach: l.uploadBufferBytesMax },
   ];

@@ -19,9 +19,26 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'RESOURCE_EXHAUSTED';
 
+export interface DstoreErrorOptions extends ErrorOptions {
+  /** See DstoreError.outcomeUnknown. Default false. */
+  readonly outcomeUnknown?: boolean;
+}
+
 export abstract class DstoreError extends Error {
   abstract readonly code: ErrorCode;
   abstract readonly retryable: boolean;
+  /**
+   * True when the failed call was a write that may or may not have been applied (it was
+   * sent, and no answer came before the client gave up): read the key to learn which, or
+   * retry it only where the write is idempotent. False when the error says it was not
+   * applied, or the call was a read.
+   */
+  readonly outcomeUnknown: boolean;
+
+  constructor(message?: string, options?: DstoreErrorOptions) {
+    super(message, options);
+    this.outcomeUnknown = options?.outcomeUnknown ?? false;
+  }
 }
 
 /** A key, blob or revision that does not exist. */
@@ -56,7 +73,7 @@ export class NotLeaderError extends DstoreError {
   constructor(
     message: string,
     readonly leaderHint: string,
-    options?: ErrorOptions,
+    options?: DstoreErrorOptions,
   ) {
     super(message, options);
   }
@@ -99,7 +116,7 @@ export class CompactedError extends DstoreError {
     message: string,
     /** The oldest revision that can still be subscribed from. */
     readonly oldestRevision: number,
-    options?: ErrorOptions,
+    options?: DstoreErrorOptions,
   ) {
     super(message, options);
   }

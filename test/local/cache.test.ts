@@ -110,6 +110,24 @@ describe('LocalCache', () => {
     assert.ok(cache.stats().bytes < before + 200, 'the value is charged once');
   });
 
+  it('keeps finding a value by hash while any of several keys bound to it is held', () => {
+    const cache = new LocalCache({ cacheBytesMax: 1 << 20 });
+    const v = bytes('shared');
+    const hash = hashOf(v);
+    for (const [i, key] of ['a', 'b', 'c'].entries()) ownWrite(cache, binding(key, v, i + 1), v);
+    assert.equal(cache.stats().blobs, 1);
+    cache.applyChange('a', 10, null);
+    cache.applyChange('c', 11, null);
+    assert.equal(cache.value('b'), v);
+    assert.equal(cache.blob(hash), v);
+    cache.applyChange('b', 12, null);
+    assert.equal(cache.value('b'), undefined);
+    assert.equal(cache.blob(hash), v, 'the value stays as a blob');
+    ownWrite(cache, binding('d', v, 13), v);
+    assert.equal(cache.value('d'), v);
+    assert.equal(cache.stats().blobs, 1);
+  });
+
   it('never answers a key lookup with a blob entry', () => {
     const cache = new LocalCache({ cacheBytesMax: 1 << 20 });
     const v = bytes('blob');

@@ -340,7 +340,8 @@ describe('client session: retries, backoff and deadlines', () => {
     const c = client({ addresses: [a.address], retriesMax: 2, backoffInitialMs: 1, backoffMaxMs: 2 });
     await assert.rejects(c.delete('k'), (err: unknown) => {
       assert.ok(err instanceof UnavailableError);
-      assert.match(err.message, /^delete "k": gave up after 3 attempts in \d+ ms; last error from .*: UNAVAILABLE: no quorum\. Check that/);
+      assert.match(err.message, /^delete "k": gave up after 3 attempts in \d+ ms; last error from .*: UNAVAILABLE: no quorum\. The write may or may not have been applied \(outcomeUnknown\)\. Check that/);
+      assert.equal(err.outcomeUnknown, true);
       assert.ok(err.cause instanceof UnavailableError);
       return true;
     });

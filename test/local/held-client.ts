@@ -5,6 +5,7 @@
 import type { SubscribeMessage } from '../../src/local/client-types.ts';
 import { LEASE_PROBE_KEY } from '../../src/local/invalidation-stream.ts';
 import { GlobalClient, type GlobalClientConfig, type SubscribeOptions, type Subscription } from '../../src/local/client.ts';
+import { UnavailableError } from '../../src/protocol/errors.ts';
 
 /** A gate: `wait()` resolves once `open()` was called (at once if it already was). */
 export class Gate {
@@ -36,6 +37,8 @@ export type HeldCall = 'get' | 'probe' | 'set' | 'delete' | 'txn' | 'stream';
 
 export class HeldClient extends GlobalClient {
   readonly gates = new Map<HeldCall, Gate>();
+  /** Answers still to lose, per call (see loseAnswers). */
+  private readonly losses = new Map<HeldCall, number>();
 
   constructor(config: GlobalClientConfig) {
     super(config);
@@ -52,9 +55,22 @@ export class HeldClient extends GlobalClient {
     return gate;
   }
 
+  /**
+   * The next `count` answers of `call` are lost: the request is applied on Global, then the
+   * caller gets a retryable UnavailableError instead of its result (the outcome is unknown).
+   */
+  loseAnswers(call: HeldCall, count: number): void {
+    this.losses.set(call, count);
+  }
+
   private async held<T>(call: HeldCall, result: Promise<T>): Promise<T> {
     const value = await result;
     await this.gates.get(call)?.wait();
+    const lose = this.losses.get(call) ?? 0;
+    if (lose > 0) {
+      this.losses.set(call, lose - 1);
+      throw new UnavailableError(`${call}: the answer was lost after Global applied it (held-client.ts)`);
+    }
     return value;
   }
 
