@@ -1,0 +1,65 @@
+// What one request adds to a Session frame, counted as a replica counts it: its elements
+// (src/global/request-prescan.ts refuses a frame of more than REQUEST_ELEMENTS_MAX) and its
+// size on the wire (the request guard refuses a frame over limits.request_bytes_max). A
+// client that builds frames within both never has its Session closed for a frame's size;
+// a replica uses the byte bound for what a frame holds when its wire size is not known.
+
+import type { ClientRequest, ClientRequest__Output } from './generated/dstore/v1/ClientRequest.ts';
+
+/**
+ * Most elements (requests, compares, ops, structured entries, missing_blobs hashes) in one
+ * request message: a unary Txn or MissingBlobs, or a whole Session frame. Counted on the wire
+ * before decoding (request-prescan.ts), so decoding any accepted message costs milliseconds.
+ */
+export const REQUEST_ELEMENTS_MAX = 65_536;
+
+type AnyRequest = ClientRequest | ClientRequest__Output;
+type AnyOp = NonNullable<NonNullable<AnyRequest['txn']>['success']>[number];
+
+function opEntries(op: AnyOp): number {
+  return (op.listAppend?.items?.length ?? 0) + (op.mapStore?.entries?.length ?? 0) + (op.mapDelete?.fields?.length ?? 0);
+}
+
+/** The elements `request` adds to a frame, as request-prescan.ts counts them (the request itself included). */
+export function requestElements(request: AnyRequest): number {
+  let n = 1;
+  const txn = request.txn;
+  if (txn) {
+    n += txn.compares?.length ?? 0;
+    for (const ops of [txn.success, txn.failure]) {
+      for (const op of ops ?? []) n += 1 + opEntries(op);
+    }
+  }
+  n += request.missingBlobs?.hashes?.length ?? 0;
+  return n;
+}
+
+// A field's tag is at most 2 bytes (field numbers below 2,048), a length or varint at most 10.
+const TAG_BYTES_MAX = 2;
+const LENGTH_BYTES_MAX = 5;
+const VARINT_BYTES_MAX = 10;
+
+/**
+ * An upper bound on the bytes `value` takes on the wire as one field of a protobuf message
+ * (as one element of a repeated field for an array's items): every field is counted as if
+ * set, with its longest tag and length prefix. Walks the plain object; strings are counted
+ * as UTF-8. Cost: one pass over the fields, no encoding.
+ */
+export function encodedBytesBound(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value === 'string') return TAG_BYTES_MAX + LENGTH_BYTES_MAX + Buffer.byteLength(value);
+  if (value instanceof Uint8Array) return TAG_BYTES_MAX + LENGTH_BYTES_MAX + value.byteLength;
+  if (typeof value === 'number' || typeof value === 'bigint') return TAG_BYTES_MAX + VARINT_BYTES_MAX;
+  if (typeof value === 'boolean') return TAG_BYTES_MAX + 1;
+  if (Array.isArray(value)) {
+    let sum = 0;
+    for (const item of value) sum += encodedBytesBound(item);
+    return sum;
+  }
+  if (typeof value === 'object') {
+    let sum = TAG_BYTES_MAX + LENGTH_BYTES_MAX;
+    for (const field of Object.values(value)) sum += encodedBytesBound(field);
+    return sum;
+  }
+  return 0;
+}
