@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { assertNever } from '../protocol/assert.ts';
 import { checkInteger } from '../protocol/config-check.ts';
 import { InvalidArgumentError, KeyOccupiedError, NotFoundError, ResourceExhaustedError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
-import { encodedBytesBound } from '../protocol/frame-budget.ts';
+import { encodedBytesBound, REQUEST_BYTES_MAX_GUARANTEED } from '../protocol/frame-budget.ts';
 import { hashToBytes, type Hash } from '../protocol/hash.ts';
 import { KEY_BYTES_MAX } from '../protocol/keys.ts';
 import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
@@ -64,7 +64,7 @@ export interface ServerLimits {
 /** The protocol promises every server takes Session frames of at least this many requests. */
 export const FRAME_REQUESTS_MIN = 256;
 /** Bounds of requestBytesMax: room for a useful frame, and no more than peers may send (peer-transport.ts). */
-export const REQUEST_BYTES_MAX_MIN = 64 * 1024;
+export const REQUEST_BYTES_MAX_MIN = REQUEST_BYTES_MAX_GUARANTEED;
 export const REQUEST_BYTES_MAX_MAX = 256 * 1024 * 1024;
 
 /** Throws InvalidArgumentError naming the first limit out of its range. */

@@ -4,7 +4,15 @@
 // client that builds frames within both never has its Session closed for a frame's size;
 // a replica uses the byte bound for what a frame holds when its wire size is not known.
 
+import type protobuf from 'protobufjs';
 import type { ClientRequest, ClientRequest__Output } from './generated/dstore/v1/ClientRequest.ts';
+import { dstoreRoot } from './proto.ts';
+
+/**
+ * request_bytes_max is never below this (src/global/global-service.ts REQUEST_BYTES_MAX_MIN):
+ * a client that does not know a server's limits yet sends frames no larger.
+ */
+export const REQUEST_BYTES_MAX_GUARANTEED = 64 * 1024;
 
 /**
  * Most elements (requests, compares, ops, structured entries, missing_blobs hashes) in one
@@ -62,4 +70,16 @@ export function encodedBytesBound(value: unknown): number {
     return sum;
   }
   return 0;
+}
+
+let clientRequestType: protobuf.Type | null = null;
+
+/**
+ * The exact bytes `request` takes in a frame (encoded, with its tag and length prefix). Costs
+ * an encoding: for the rare request whose `encodedBytesBound` is over a limit.
+ */
+export function encodedRequestBytes(request: ClientRequest): number {
+  clientRequestType ??= dstoreRoot().lookupType('dstore.v1.ClientRequest');
+  const t = clientRequestType;
+  return TAG_BYTES_MAX + LENGTH_BYTES_MAX + t.encode(t.fromObject(request)).finish().byteLength;
 }
