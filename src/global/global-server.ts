@@ -368,7 +368,7 @@ export class GlobalServer {
     return { store: this.running.storage.blobs, replicator: this.running.blobReplicator };
   }
 
-  /** Wire bytes of Session frames held with requests unanswered, all streams together (tests, tools). */
+  /** Bytes held by Session frames with requests unanswered, all streams together (tests, tools). */
   get sessionBytesInFlight(): number {
     if (this.running === null) throw new UnavailableError('server not started');
     return this.running.service.sessionBytesInFlight;

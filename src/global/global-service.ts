@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { assertNever } from '../protocol/assert.ts';
 import { checkInteger } from '../protocol/config-check.ts';
 import { InvalidArgumentError, KeyOccupiedError, NotFoundError, ResourceExhaustedError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
-import { encodedBytesBound, REQUEST_BYTES_MAX_GUARANTEED } from '../protocol/frame-budget.ts';
+import { decodedBytesBound, encodedBytesBound, REQUEST_BYTES_MAX_GUARANTEED } from '../protocol/frame-budget.ts';
 import { hashToBytes, type Hash } from '../protocol/hash.ts';
 import { KEY_BYTES_MAX } from '../protocol/keys.ts';
 import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
@@ -99,6 +99,11 @@ export interface GlobalServiceDeps {
 
 /** Requests one Session stream may have unanswered before the server stops reading it. */
 export const SESSION_REQUESTS_IN_FLIGHT_MAX = 8192;
+/**
+ * What one request in flight on a Session holds besides its decoded frame, at most: the
+ * promises and closures of its handling, and its answer until it is written.
+ */
+export const SESSION_REQUEST_HELD_BYTES = 1024;
 /** A Session frame goes out once the answers gathered for it reach about this many bytes. */
 export const SESSION_FRAME_BYTES_TARGET = 1024 * 1024;
 /**
@@ -161,7 +166,7 @@ function settle<T>(fn: () => Promise<T>): Promise<T> {
 export class GlobalService {
   /** The last state checksum computed, for the state machine and instance it was computed at. */
   private checksumMemo: { sm: StateMachine; appliedInstance: number; checksum: Uint8Array } | null = null;
-  /** Wire bytes of the Session frames of every stream that still have requests unanswered. */
+  /** Bytes held by the Session frames of every stream that still have requests unanswered. */
   private sessionsBytesHeld = 0;
 
   /** Throws InvalidArgumentError naming the first bad limit (checkServerLimits). */
@@ -173,7 +178,7 @@ export class GlobalService {
     return this.deps.limits;
   }
 
-  /** Wire bytes of Session frames held with requests unanswered, all streams together. */
+  /** Bytes held by Session frames with requests unanswered, all streams together. */
   get sessionBytesInFlight(): number {
     return this.sessionsBytesHeld;
   }
@@ -402,7 +407,8 @@ export class GlobalService {
    * SESSION_FRAME_BYTES_TARGET. Flow control: reading pauses while
    * SESSION_REQUESTS_IN_FLIGHT_MAX requests are unanswered or the client is not reading
    * answers, so a client cannot make the server buffer without bound. A frame is held (its
-   * decoded requests share its bytes) until its last request is answered: one that would
+   * decoded requests share its bytes) until its last request is answered, and counted as its
+   * wire bytes, its decoded objects and SESSION_REQUEST_HELD_BYTES per request: one that would
    * take this stream past limits.sessionBytesInFlightMax, or all streams past
    * allSessionsBytesInFlightMax, has each of its requests refused in band with
    * RESOURCE_EXHAUSTED (retryable) and is dropped at once; the stream goes on. A frame over a limit
@@ -416,7 +422,7 @@ export class GlobalService {
     let open = true;
     let clientEnded = false;
     let inFlight = 0;
-    /** Wire bytes of this stream's frames with requests unanswered. */
+    /** Bytes held by this stream's frames with requests unanswered. */
     let bytesHeld = 0;
     let writable = true;
     let paused = false;
@@ -470,7 +476,8 @@ export class GlobalService {
       }
       inFlight += frame.requests.length;
       const timers = this.deps.requests;
-      const bytes = wireBytesOf(frame) ?? encodedBytesBound(frame.requests);
+      // The frame's bytes stay whole while any request holds a Buffer field (a slice of them).
+      const bytes = (wireBytesOf(frame) ?? encodedBytesBound(frame.requests)) + decodedBytesBound(frame.requests) + frame.requests.length * SESSION_REQUEST_HELD_BYTES;
       const refusal = frame.requests.length === 0 ? null : this.bytesRefusal(bytes, bytesHeld);
       if (refusal !== null) {
         for (const request of frame.requests) {

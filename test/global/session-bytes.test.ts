@@ -20,8 +20,12 @@ const KIB = 1024;
 const REQUEST_BYTES_MAX = 256 * KIB;
 const SESSION_BYTES_MAX = 512 * KIB;
 const ALL_SESSIONS_BYTES_MAX = 1024 * KIB;
-/** A frame's bulk: two such frames fit a stream's cap, a third does not; four fit in all, a fifth does not. */
-const LONG_KEY = 'x'.repeat(240 * KIB);
+/**
+ * A frame's bulk: held as about 225 KiB (its wire bytes, the decoded key at two bytes a
+ * character, and per request overhead), so two such frames fit a stream's cap, a third does
+ * not; four fit in all, a fifth does not.
+ */
+const LONG_KEY = 'x'.repeat(74 * KIB);
 
 let cluster: TestCluster;
 const wires: WireClient[] = [];
