@@ -29,12 +29,8 @@ const REPLACEMENT_CHARACTER = '\uFFFD';
 export const TXN_OPS_MAX = 1024;
 /** Most list_append, map_store and map_delete ops in one transaction (each may decode and encode a whole value at apply). */
 export const TXN_STRUCTURED_OPS_MAX = 16;
-/**
- * Most elements (requests, compares, ops, structured entries, missing_blobs hashes) in one
- * request message: a unary Txn or MissingBlobs, or a whole Session frame. Counted on the wire
- * before decoding (request-prescan.ts), so decoding any accepted message costs milliseconds.
- */
-export const REQUEST_ELEMENTS_MAX = 65_536;
+/** Elements per request message (src/protocol/frame-budget.ts, where clients read it too). */
+export { REQUEST_ELEMENTS_MAX } from '../protocol/frame-budget.ts';
 /** Longest client id accepted in a WriteId, in UTF-8 bytes (global.proto: at most 64 bytes). */
 export const CLIENT_ID_BYTES_MAX = 64;
 

@@ -80,7 +80,18 @@ export const SERVER_LIMITS_DEFAULTS: ServerLimits = Object.freeze({
   requestBytesMax: 16 * 1024 * 1024,
   frameRequestsMax: 1024,
   rangeKeysMax: REPLICA_NODE_DEFAULTS.stateMachine.rangeKeysMax,
+  // Four frames of the largest size per stream, so a client can pipeline; the replica holds
+  // at most 1 GiB of requests in flight however many streams send (docs/limits.md).
+  sessionBytesInFlightMax: 64 * 1024 * 1024,
+  allSessionsBytesInFlightMax: 1024 * 1024 * 1024,
 });
+
+/** The default limits for a server bound with `requestBytesMax`: Sessions can always hold one frame of that size. */
+function defaultLimitsFor(requestBytesMax: number): ServerLimits {
+  const d = SERVER_LIMITS_DEFAULTS;
+  const sessionBytesInFlightMax = Math.max(d.sessionBytesInFlightMax, requestBytesMax);
+  return { ...d, requestBytesMax, sessionBytesInFlightMax, allSessionsBytesInFlightMax: Math.max(d.allSessionsBytesInFlightMax, sessionBytesInFlightMax) };
+}
 
 /**
  * Caps on long-lived client streams; beyond one, a new stream is refused RESOURCE_EXHAUSTED
@@ -158,7 +169,7 @@ export class GlobalServer {
       self?.log.debug('auth.refused', { service, method, reason });
     });
     const listenRequestBytesMax = options.requestBytesMax ?? SERVER_LIMITS_DEFAULTS.requestBytesMax;
-    checkServerLimits({ ...SERVER_LIMITS_DEFAULTS, requestBytesMax: listenRequestBytesMax });
+    checkServerLimits(defaultLimitsFor(listenRequestBytesMax));
     const server = new grpc.Server({
       'grpc.max_receive_message_length': receiveBytesMax(listenRequestBytesMax),
       'grpc.keepalive_permit_without_calls': 1,
@@ -195,7 +206,7 @@ export class GlobalServer {
     // Checked before anything is opened, so a bad limit leaks nothing.
     const stateMachine = options.node?.stateMachine ?? REPLICA_NODE_DEFAULTS.stateMachine;
     const requestBytesMax = this.options.requestBytesMax ?? SERVER_LIMITS_DEFAULTS.requestBytesMax;
-    const limits = { ...SERVER_LIMITS_DEFAULTS, valueInlineBytesMax: stateMachine.valueInlineBytesMax, rangeKeysMax: stateMachine.rangeKeysMax, requestBytesMax, ...options.limits };
+    const limits = { ...defaultLimitsFor(requestBytesMax), valueInlineBytesMax: stateMachine.valueInlineBytesMax, rangeKeysMax: stateMachine.rangeKeysMax, ...options.limits };
     checkServerLimits(limits);
     if (limits.requestBytesMax !== requestBytesMax) {
       throw new InvalidArgumentError(`limits.requestBytesMax (${limits.requestBytesMax}) differs from the ${requestBytesMax} the server was bound with (ListenOptions.requestBytesMax): give both the same value`);
@@ -355,6 +366,12 @@ export class GlobalServer {
   get blobs(): { readonly store: StorageEngine['blobs']; readonly replicator: BlobReplicator } {
     if (this.running === null) throw new UnavailableError('server not started');
     return { store: this.running.storage.blobs, replicator: this.running.blobReplicator };
+  }
+
+  /** Bytes held by Session frames with requests unanswered, all streams together (tests, tools). */
+  get sessionBytesInFlight(): number {
+    if (this.running === null) throw new UnavailableError('server not started');
+    return this.running.service.sessionBytesInFlight;
   }
 
   /** Stops serving, replicating and ticking; closes storage. Idempotent. */

@@ -6,10 +6,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { assertNever } from '../protocol/assert.ts';
 import { checkInteger } from '../protocol/config-check.ts';
-import { InvalidArgumentError, KeyOccupiedError, NotFoundError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
+import { InvalidArgumentError, KeyOccupiedError, NotFoundError, ResourceExhaustedError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
+import { decodedBytesBound, encodedBytesBound, REQUEST_BYTES_MAX_GUARANTEED } from '../protocol/frame-budget.ts';
 import { hashToBytes, type Hash } from '../protocol/hash.ts';
 import { KEY_BYTES_MAX } from '../protocol/keys.ts';
 import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
+import { wireBytesOf } from '../protocol/request-guard.ts';
 import type { ClientFrame__Output } from '../protocol/generated/dstore/v1/ClientFrame.ts';
 import type { ClientRequest__Output } from '../protocol/generated/dstore/v1/ClientRequest.ts';
 import type { DeleteRequest__Output } from '../protocol/generated/dstore/v1/DeleteRequest.ts';
@@ -50,12 +52,19 @@ export interface ServerLimits {
   /** Requests in one Session frame at most (never below the 256 the protocol promises). */
   readonly frameRequestsMax: number;
   readonly rangeKeysMax: number;
+  /**
+   * Bytes (on the wire) of the Session frames one stream may hold with requests unanswered;
+   * a frame that would pass it is refused in band, request by request (RESOURCE_EXHAUSTED).
+   */
+  readonly sessionBytesInFlightMax: number;
+  /** As sessionBytesInFlightMax, for all Session streams of this replica together. */
+  readonly allSessionsBytesInFlightMax: number;
 }
 
 /** The protocol promises every server takes Session frames of at least this many requests. */
 export const FRAME_REQUESTS_MIN = 256;
 /** Bounds of requestBytesMax: room for a useful frame, and no more than peers may send (peer-transport.ts). */
-export const REQUEST_BYTES_MAX_MIN = 64 * 1024;
+export const REQUEST_BYTES_MAX_MIN = REQUEST_BYTES_MAX_GUARANTEED;
 export const REQUEST_BYTES_MAX_MAX = 256 * 1024 * 1024;
 
 /** Throws InvalidArgumentError naming the first limit out of its range. */
@@ -65,6 +74,9 @@ export function checkServerLimits(l: ServerLimits): void {
   checkInteger('ServerLimits.blobBytesMax', l.blobBytesMax, 0);
   checkInteger('ServerLimits.frameRequestsMax', l.frameRequestsMax, FRAME_REQUESTS_MIN, 65_536);
   checkInteger('ServerLimits.rangeKeysMax', l.rangeKeysMax, 1);
+  // One frame of the largest size always fits: a client that waits for its answers makes progress.
+  checkInteger('ServerLimits.sessionBytesInFlightMax', l.sessionBytesInFlightMax, l.requestBytesMax);
+  checkInteger('ServerLimits.allSessionsBytesInFlightMax', l.allSessionsBytesInFlightMax, l.sessionBytesInFlightMax);
 }
 
 /** What the service needs besides the node: blob sizes (for writes by hash) and status. */
@@ -87,6 +99,11 @@ export interface GlobalServiceDeps {
 
 /** Requests one Session stream may have unanswered before the server stops reading it. */
 export const SESSION_REQUESTS_IN_FLIGHT_MAX = 8192;
+/**
+ * What one request in flight on a Session holds besides its decoded frame, at most: the
+ * promises and closures of its handling, and its answer until it is written.
+ */
+export const SESSION_REQUEST_HELD_BYTES = 1024;
 /** A Session frame goes out once the answers gathered for it reach about this many bytes. */
 export const SESSION_FRAME_BYTES_TARGET = 1024 * 1024;
 /**
@@ -149,6 +166,8 @@ function settle<T>(fn: () => Promise<T>): Promise<T> {
 export class GlobalService {
   /** The last state checksum computed, for the state machine and instance it was computed at. */
   private checksumMemo: { sm: StateMachine; appliedInstance: number; checksum: Uint8Array } | null = null;
+  /** Bytes held by the Session frames of every stream that still have requests unanswered. */
+  private sessionsBytesHeld = 0;
 
   /** Throws InvalidArgumentError naming the first bad limit (checkServerLimits). */
   constructor(private readonly deps: GlobalServiceDeps) {
@@ -157,6 +176,27 @@ export class GlobalService {
 
   get limits(): ServerLimits {
     return this.deps.limits;
+  }
+
+  /** Bytes held by Session frames with requests unanswered, all streams together. */
+  get sessionBytesInFlight(): number {
+    return this.sessionsBytesHeld;
+  }
+
+  /**
+   * Why a frame of `bytes` cannot be taken now by a stream holding `held` bytes, or null.
+   * A stream holding nothing always gets one frame (it is within requestBytesMax, and
+   * sessionBytesInFlightMax is at least that); in all, one frame always gets in too.
+   */
+  private bytesRefusal(bytes: number, held: number): string | null {
+    const l = this.deps.limits;
+    if (held > 0 && held + bytes > l.sessionBytesInFlightMax) {
+      return `this Session holds ${held} bytes of requests not answered yet; a frame of ${bytes} bytes more would pass ${l.sessionBytesInFlightMax} (limits.session_bytes_in_flight_max): read answers before sending more, then retry`;
+    }
+    if (this.sessionsBytesHeld > 0 && this.sessionsBytesHeld + bytes > l.allSessionsBytesInFlightMax) {
+      return `Sessions on this replica hold ${this.sessionsBytesHeld} bytes of requests not answered yet; a frame of ${bytes} bytes more would pass ${l.allSessionsBytesInFlightMax} (limits.all_sessions_bytes_in_flight_max): retry shortly, or send smaller frames`;
+    }
+    return null;
   }
 
   private header(revision: number): { revision: number; replicaId: number } {
@@ -366,7 +406,12 @@ export class GlobalService {
    * same burst of callbacks (one apply resolves a whole proposal's) go out together, in frames of about
    * SESSION_FRAME_BYTES_TARGET. Flow control: reading pauses while
    * SESSION_REQUESTS_IN_FLIGHT_MAX requests are unanswered or the client is not reading
-   * answers, so a client cannot make the server buffer without bound. A frame over a limit
+   * answers, so a client cannot make the server buffer without bound. A frame is held (its
+   * decoded requests share its bytes) until its last request is answered, and counted as its
+   * wire bytes, its decoded objects and SESSION_REQUEST_HELD_BYTES per request: one that would
+   * take this stream past limits.sessionBytesInFlightMax, or all streams past
+   * allSessionsBytesInFlightMax, has each of its requests refused in band with
+   * RESOURCE_EXHAUSTED (retryable) and is dropped at once; the stream goes on. A frame over a limit
    * closes this stream only, with INVALID_ARGUMENT (an undecodable one never gets here:
    * request-guard.ts); a half-close is answered by ending the stream once every request in flight is answered.
    */
@@ -377,6 +422,8 @@ export class GlobalService {
     let open = true;
     let clientEnded = false;
     let inFlight = 0;
+    /** Bytes held by this stream's frames with requests unanswered. */
+    let bytesHeld = 0;
     let writable = true;
     let paused = false;
     const updateFlow = (): void => {
@@ -429,6 +476,25 @@ export class GlobalService {
       }
       inFlight += frame.requests.length;
       const timers = this.deps.requests;
+      // The frame's bytes stay whole while any request holds a Buffer field (a slice of them).
+      const bytes = (wireBytesOf(frame) ?? encodedBytesBound(frame.requests)) + decodedBytesBound(frame.requests) + frame.requests.length * SESSION_REQUEST_HELD_BYTES;
+      const refusal = frame.requests.length === 0 ? null : this.bytesRefusal(bytes, bytesHeld);
+      if (refusal !== null) {
+        for (const request of frame.requests) {
+          timers?.done(opOfBody(request.body), performance.now(), true);
+          answer({ id: request.id, error: toErrorDetail(new ResourceExhaustedError(`request ${request.id}: ${refusal}`)) });
+        }
+        updateFlow();
+        return;
+      }
+      bytesHeld += bytes;
+      this.sessionsBytesHeld += bytes;
+      let unanswered = frame.requests.length;
+      const release = (): void => {
+        if (--unanswered > 0) return;
+        bytesHeld -= bytes;
+        this.sessionsBytesHeld -= bytes;
+      };
       let checksums = 0;
       for (const request of frame.requests) {
         const startMs = timers === undefined ? 0 : performance.now();
@@ -439,10 +505,12 @@ export class GlobalService {
         settle(run).then(
           (body) => {
             timers?.done(opOfBody(request.body), startMs, false);
+            release();
             answer({ id: request.id, ...body });
           },
           (err: unknown) => {
             timers?.done(opOfBody(request.body), startMs, true);
+            release();
             answer({ id: request.id, error: toErrorDetail(err) });
           },
         );

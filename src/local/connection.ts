@@ -7,7 +7,9 @@
 //    it, so every retry carries the same one) and appends it to `queue`.
 // 2. `flush()` (scheduled with process.nextTick, so requests issued in the same tick share a
 //    frame; no timer, so no added latency) moves up to frameRequestsMax queued calls into one
-//    ClientFrame on the current session, giving each a fresh wire id. While a frame is being
+//    ClientFrame on the current session, giving each a fresh wire id; a frame also stays
+//    within the server's request_bytes_max and REQUEST_ELEMENTS_MAX (frame-budget.ts), which
+//    would otherwise close the session and fail every request on it. While a frame is being
 //    written (until grpc-js flushed it), new requests accumulate and go in the next frame:
 //    under load frames grow by themselves. At most inFlightMax requests are unanswered.
 // 3. A ServerFrame's responses are matched by id, decoded, and resolve their callers.
@@ -40,6 +42,7 @@ import {
   UnauthenticatedError,
   UnavailableError,
 } from '../protocol/errors.ts';
+import { encodedBytesBound, encodedRequestBytes, REQUEST_BYTES_MAX_GUARANTEED, REQUEST_ELEMENTS_MAX, requestElements } from '../protocol/frame-budget.ts';
 import type { ClientRequest } from '../protocol/generated/dstore/v1/ClientRequest.ts';
 import type { GlobalClient as WireGlobalClient } from '../protocol/generated/dstore/v1/Global.ts';
 import type { ServerFrame__Output } from '../protocol/generated/dstore/v1/ServerFrame.ts';
@@ -95,6 +98,9 @@ interface PendingCall {
   readonly request: ClientRequest;
   wireId: number;
   readonly decode: (response: ServerResponse__Output) => unknown;
+  /** What `request` adds to a frame: elements as the server counts them, and at most this many bytes. */
+  readonly elements: number;
+  readonly bytesBound: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: DstoreError) => void;
   readonly startedAtMs: number;
@@ -113,6 +119,11 @@ interface PendingCall {
   lastAddress: string | null;
   backoff: Backoff | null;
   timer: Timer | null;
+}
+
+/** What a request adds to a frame (its id, set per send, counted at its largest). */
+function frameShare(request: ClientRequest): { elements: number; bytesBound: number } {
+  return { elements: requestElements(request), bytesBound: encodedBytesBound({ ...request, id: Number.MAX_SAFE_INTEGER }) };
 }
 
 function describe(call: PendingCall): string {
@@ -225,7 +236,7 @@ export class Connection {
     return new Promise<T>((resolve, reject) => {
       const now = this.clock.nowMs();
       const call: PendingCall = {
-        kind, key, request, decode,
+        kind, key, request, decode, ...frameShare(request),
         resolve: resolve as (value: unknown) => void,
         reject,
         startedAtMs: now,
@@ -315,16 +326,53 @@ export class Connection {
     session.writeFrame(requests, this.flushNow);
   }
 
-  /** Moves up to a frame's worth of queued calls onto `session`; returns their wire requests. */
+  /**
+   * Why `call` can never go out in a frame of at most `bytesMax` bytes (a known server limit),
+   * or null. Its exact size is computed only when the bound is over.
+   */
+  private oversize(call: PendingCall, bytesMax: number): TooLargeError | null {
+    if (call.elements > REQUEST_ELEMENTS_MAX) {
+      return new TooLargeError(`${describe(call)}: holds ${call.elements} compares, ops, list items, map entries and hashes, over the ${REQUEST_ELEMENTS_MAX} one message may carry (REQUEST_ELEMENTS_MAX): split it`);
+    }
+    if (call.bytesBound <= bytesMax) return null;
+    const bytes = encodedRequestBytes(call.request);
+    if (bytes <= bytesMax) return null;
+    return new TooLargeError(`${describe(call)}: the request takes ${bytes} bytes, over the server's request limit of ${bytesMax} bytes (limits.request_bytes_max): split it, or upload large values with PutBlob`);
+  }
+
+  /**
+   * Moves up to a frame's worth of queued calls onto `session` (at most frameRequestsMax
+   * requests, REQUEST_ELEMENTS_MAX elements and the server's request_bytes_max bytes, so the
+   * server never refuses the frame); returns their wire requests. Until the server's limits
+   * are known, frames stay within the smallest request_bytes_max a server may have, and a
+   * request larger than that waits for them.
+   */
   private takeFrame(session: Session<PendingCall>): ClientRequest[] {
     const frameMax = this.frameRequestsMax();
+    const serverBytesMax = this.limits !== null && this.limits.requestBytesMax > 0 ? this.limits.requestBytesMax : null;
+    const bytesMax = serverBytesMax ?? REQUEST_BYTES_MAX_GUARANTEED;
     let room = this.config.inFlightMax - session.inFlight.size;
+    let elements = 0;
+    let bytes = 0;
     const requests: ClientRequest[] = [];
     while (room > 0 && requests.length < frameMax && this.queueHead < this.queue.length) {
       const call = this.queue[this.queueHead]!;
+      if (call.state === 'queued' && (elements + call.elements > REQUEST_ELEMENTS_MAX || bytes + call.bytesBound > bytesMax)) {
+        if (requests.length > 0) break; // the next frame takes it
+        if (serverBytesMax === null && call.elements <= REQUEST_ELEMENTS_MAX) break; // waits for the limits (the status probe's answer)
+        const error = this.oversize(call, bytesMax);
+        if (error !== null) {
+          this.queue[this.queueHead] = undefined;
+          this.queueHead++;
+          this.fail(call, error);
+          continue;
+        }
+      }
       this.queue[this.queueHead] = undefined;
       this.queueHead++;
       if (call.state !== 'queued') continue; // failed by its deadline while queued
+      elements += call.elements;
+      bytes += call.bytesBound;
       const id = this.nextWireId++;
       call.request.id = id;
       call.wireId = id;
@@ -592,7 +640,7 @@ export class Connection {
   private probeStatus(session: Session<PendingCall>): void {
     const now = this.clock.nowMs();
     const call: PendingCall = {
-      kind: 'status', key: '', request: { status: {} },
+      kind: 'status', key: '', request: { status: {} }, ...frameShare({ status: {} }),
       decode: (r) => this.decodeStatusResponse(r),
       resolve: (value) => this.onProbeStatus(session, value as ServerStatus),
       reject: () => {},

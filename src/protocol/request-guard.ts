@@ -35,6 +35,14 @@ export function isRefused(message: unknown): message is RefusedMessage {
  */
 export type Prescan = (method: string, bytes: Buffer) => void;
 
+/** The size on the wire of each message the guard decoded, for the budgets of what is held (global-service.ts). */
+const wireBytes = new WeakMap<object, number>();
+
+/** How many bytes `message` took on the wire, when a guarded decoder decoded it; else undefined. */
+export function wireBytesOf(message: object): number | undefined {
+  return wireBytes.get(message);
+}
+
 export function guardRequests(service: grpc.ServiceDefinition, bytesMax: () => number, prescan?: Prescan): grpc.ServiceDefinition {
   const guarded: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(service)) {
@@ -49,7 +57,9 @@ export function guardRequests(service: grpc.ServiceDefinition, bytesMax: () => n
         }
         try {
           prescan?.(what, bytes);
-          return decode(bytes);
+          const message: unknown = decode(bytes);
+          if (typeof message === 'object' && message !== null) wireBytes.set(message, bytes.byteLength);
+          return message;
         } catch (err) {
           if (err instanceof DstoreError) return new RefusedMessage(err);
           return new RefusedMessage(new InvalidArgumentError(`${what} message of ${bytes.byteLength} bytes does not decode as its protobuf type: ${err instanceof Error ? err.message : String(err)}`));

@@ -81,9 +81,9 @@ export class GlobalProcess {
     });
   }
 
-  /** Starts `node --import tsx examples/global.ts ...args` in the repo root. */
-  static start(args: readonly string[]): GlobalProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', GLOBAL_EXAMPLE, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Starts `node --import tsx examples/global.ts ...args` (or another script) in the repo root. */
+  static start(args: readonly string[], script = GLOBAL_EXAMPLE): GlobalProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     return new GlobalProcess(child, args);
   }
 
