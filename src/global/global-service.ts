@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { assertNever } from '../protocol/assert.ts';
 import { checkInteger } from '../protocol/config-check.ts';
-import { InvalidArgumentError, KeyOccupiedError, NotFoundError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
+import { InvalidArgumentError, KeyOccupiedError, NotFoundError, SessionExpiredError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
 import { hashToBytes, type Hash } from '../protocol/hash.ts';
 import { KEY_BYTES_MAX } from '../protocol/keys.ts';
 import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
@@ -250,6 +250,7 @@ export class GlobalService {
       switch (result.failure.code) {
         case 'KEY_OCCUPIED': throw new KeyOccupiedError(result.failure.message);
         case 'INVALID_ARGUMENT': throw new InvalidArgumentError(result.failure.message);
+        case 'SESSION_EXPIRED': throw new SessionExpiredError(result.failure.message);
         default: return assertNever(result.failure.code, 'txn failure');
       }
     }
