@@ -324,9 +324,21 @@ export class Replica {
     if (this.recovery !== null) this.maybeFinishRecovery(this.recovery);
     const proposer = this.proposer;
     if (proposer === null) return;
-    for (const instance of [...proposer.trackedInstances()]) if (instance <= throughInstance) proposer.forget(instance);
-    // Others decided instances this leader has not even proposed: it is stale.
-    if (throughInstance >= proposer.nextInstance) this.stepDown();
+    // A snapshot says that its instances are decided, not with which values. Only this
+    // leader decides in its ballot, and it learns of such a decision first; so a snapshot
+    // through an instance it proposed and has not seen decided (tracked), or through one it
+    // has not proposed at all, means a higher ballot decided there, possibly another value.
+    // Leading on would announce a decided prefix in this ballot, and a follower holding this
+    // leader's value there would take it as decided. It steps down instead; the next phase 1
+    // starts above the snapshot at a higher ballot (docs/consensus.md, "A leader that learns
+    // it is stale"). A snapshot that reaches only instances it saw decided is harmless.
+    let stale = throughInstance >= proposer.nextInstance;
+    for (const instance of [...proposer.trackedInstances()]) {
+      if (instance > throughInstance) continue;
+      proposer.forget(instance);
+      stale = true;
+    }
+    if (stale) this.stepDown();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -669,13 +681,19 @@ export class Replica {
   }
 
   /**
-   * Records a value known to be decided. A leader that had proposed something else there in its
-   * own ballot is stale (a higher ballot decided it): it steps down before announcing anything.
+   * Records a value known to be decided. A leader is stale (a higher ballot decided there) when
+   * it had proposed something else there in its own ballot, or when the instance is at or above
+   * its next instance: its phase 1 saw every value decided before its ballot, and every one it
+   * proposes goes below that point. A stale leader steps down before announcing anything, and
+   * before its next proposal would land on a decided instance.
    */
   private learnDecided(instance: number, ballot: Ballot, value: Value): void {
     const slot = this.log.get(instance);
     const proposer = this.proposer;
-    const stale = proposer !== null && slot !== undefined && !slot.decided && ballotEquals(slot.ballot, proposer.ballot) && !valuesEqual(slot.value, value);
+    const stale = proposer !== null && (
+      instance >= proposer.nextInstance ||
+      (slot !== undefined && !slot.decided && ballotEquals(slot.ballot, proposer.ballot) && !valuesEqual(slot.value, value))
+    );
     if (this.log.learn(instance, ballot, value)) this.persistEntry(instance, this.log.get(instance)!);
     proposer?.forget(instance);
     if (stale) this.stepDown();

@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { assertNever } from '../protocol/assert.ts';
 import { checkInteger } from '../protocol/config-check.ts';
-import { InvalidArgumentError, KeyOccupiedError, NotFoundError, ResourceExhaustedError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
+import { InvalidArgumentError, KeyOccupiedError, NotFoundError, ResourceExhaustedError, SessionExpiredError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
 import { decodedBytesBound, encodedBytesBound, REQUEST_BYTES_MAX_GUARANTEED } from '../protocol/frame-budget.ts';
 import { hashToBytes, type Hash } from '../protocol/hash.ts';
 import { KEY_BYTES_MAX } from '../protocol/keys.ts';
@@ -290,6 +290,7 @@ export class GlobalService {
       switch (result.failure.code) {
         case 'KEY_OCCUPIED': throw new KeyOccupiedError(result.failure.message);
         case 'INVALID_ARGUMENT': throw new InvalidArgumentError(result.failure.message);
+        case 'SESSION_EXPIRED': throw new SessionExpiredError(result.failure.message);
         default: return assertNever(result.failure.code, 'txn failure');
       }
     }

@@ -127,6 +127,27 @@ export class ProposalBatcher<R> {
     this.flush();
   }
 
+  /**
+   * A snapshot installed from a peer replaced the state through `throughInstance`: the
+   * instances at or below it are never handed to `decided`, so their waiters are settled
+   * here, or they would wait forever and hold their places in flight. A waiter whose command's
+   * result the new state knows (`answer`: it ran) gets it; every other one fails with
+   * `unknown(instance)` (another value may have won its instance). Then proposes what queued.
+   */
+  coveredBySnapshot(throughInstance: number, answer: (command: Uint8Array) => R | undefined, unknown: (instance: number) => Error): void {
+    for (const [instance, batch] of [...this.inFlight]) {
+      if (instance > throughInstance) continue;
+      this.inFlight.delete(instance);
+      let err: Error | undefined;
+      for (const w of batch) {
+        const result = answer(w.command);
+        if (result !== undefined) w.resolve(result);
+        else w.reject((err ??= unknown(instance)));
+      }
+    }
+    this.flush();
+  }
+
   /** Leadership lost: everything in flight or queued fails with a retryable error. */
   failAllPending(err: Error): void {
     for (const batch of this.inFlight.values()) this.failAll(batch, err);

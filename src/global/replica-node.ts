@@ -102,6 +102,12 @@ export class ReplicaNode {
   private readonly applied: ProgressWaiters;
   private readonly revisions: ProgressWaiters;
   private ticker: Timer | null = null;
+  /** `clock.nowMs()` at start: the core's ticks count whole tickMs from here. */
+  private tickEpochMs = 0;
+  /** Ticks since start accounted for (fed to the core, or skipped in a capped burst). */
+  private ticksCounted = 0;
+  /** The most ticks fed to the core at once after a stall (see `catchUpTicks`). */
+  private readonly tickBurstMax: number;
   private loopScheduled = false;
   private loopRunning = false;
   private closed = false;
@@ -138,6 +144,7 @@ export class ReplicaNode {
     const recovered = recoveredAbove(env.storage.recovered(), stateMachine.appliedInstance);
     const consensus: ReplicaConfig = { ...defaultConfig(config.replicaId, [...config.members.keys()]), ...config.consensus };
     this.replica = new Replica(consensus, new SplitMix32(env.seed), recovered);
+    this.tickBurstMax = 2 * consensus.electionTimeoutTicks;
     this.snapshotThrough = recovered.snapshotThrough;
     this.batcher = new ProposalBatcher<TxnResult>((commands) => this.propose(commands), config.batcher);
     this.applied = new ProgressWaiters('applied instance', env.clock);
@@ -168,13 +175,36 @@ export class ReplicaNode {
     const status = this.replica.status();
     this.wasRecovering = status.recovery !== null;
     if (this.wasRecovering) this.env.onRecovery?.('started', status);
+    this.tickEpochMs = this.env.clock.nowMs();
     const tick = (): void => {
       if (this.closed) return;
-      this.replica.tick();
-      this.kick();
-      this.ticker = this.env.clock.setTimer(tick, this.config.tickMs, false);
+      this.catchUpTicks();
+      // Aimed at the next tick boundary on the monotonic clock, so lateness does not add up.
+      const nextMs = this.tickEpochMs + (this.ticksCounted + 1) * this.config.tickMs;
+      this.ticker = this.env.clock.setTimer(tick, Math.max(1, nextMs - this.env.clock.nowMs()), false);
     };
     this.ticker = this.env.clock.setTimer(tick, this.config.tickMs, false);
+    this.kick();
+  }
+
+  /**
+   * Brings the core's tick count up to the monotonic clock: one tick per whole tickMs since
+   * start (docs/consensus.md, "Time and the lease"). A timer only says when to look; the clock
+   * says how many ticks are due, so a stalled event loop (GC, a long synchronous step, a paused
+   * VM or process) resumes with every tick it missed instead of one. Called before anything
+   * that depends on time: each timer, each lease read, `hasLiveLeader`. After a stall longer
+   * than `tickBurstMax` ticks the core gets only that many: by then every timeout it counts
+   * (lease, check quorum, election) has run out, and counting fewer ticks only ever makes the
+   * core wait longer (a lease measured from a round sent during the burst is shorter, not
+   * longer, than the real one).
+   */
+  private catchUpTicks(): void {
+    if (this.closed || this.ticker === null) return;
+    const due = Math.floor((this.env.clock.nowMs() - this.tickEpochMs) / this.config.tickMs);
+    const missed = due - this.ticksCounted;
+    if (missed <= 0) return;
+    this.ticksCounted = due;
+    for (let i = Math.min(missed, this.tickBurstMax); i > 0; i--) this.replica.tick();
     this.kick();
   }
 
@@ -215,6 +245,7 @@ export class ReplicaNode {
    * within the election timeout: its applied state is not known to be stale.
    */
   hasLiveLeader(): boolean {
+    this.catchUpTicks();
     const s = this.replica.status();
     return s.role === 'leader' ? s.leaseValid : s.role === 'follower' && s.leaderId !== 0;
   }
@@ -268,6 +299,8 @@ export class ReplicaNode {
    */
   async linearizableBarrier(): Promise<void> {
     if (this.closed) throw new ClosedError('replica is shutting down');
+    // The lease is judged against the clock as it is now, not as of the last timer that ran.
+    this.catchUpTicks();
     if (!this.isLeader()) throw this.notLeader();
     const readThrough = await new Promise<number>((resolve, reject) => {
       if (this.collectingRead === null) {
@@ -277,6 +310,7 @@ export class ReplicaNode {
         queueMicrotask(() => {
           this.collectingRead = null;
           this.readsInFlight.set(round.id, round.waiters);
+          this.catchUpTicks();
           this.replica.read(round.id);
           this.kick();
         });
@@ -484,9 +518,25 @@ export class ReplicaNode {
         this.applied.reset(this.sm.appliedInstance);
         this.revisions.reset(this.sm.revision);
       }
-      // A no-op when the core already applied through it.
+      // A no-op when the core already applied through it. A leader whose proposals the
+      // snapshot covers steps down here (replica.ts explains why).
       this.replica.installSnapshot(through);
+      // The instances it covers are never handed out as decided: settle their waiters now.
+      this.batcher.coveredBySnapshot(through, (command) => this.resultInState(command), (instance) => new UnavailableError(
+        `instance ${instance} was covered by a snapshot installed from a peer before this replica learned what was decided there; the write may or may not have run: retry with the same write id (it runs at most once)`,
+      ));
     });
+  }
+
+  /**
+   * The result the state machine recorded for a command this replica proposed, when its
+   * WriteId's session holds one (the command ran); undefined when that is not known.
+   */
+  private resultInState(bytes: Uint8Array): TxnResult | undefined {
+    const writeId = this.proposedHere.get(bytes)?.writeId ?? null;
+    if (writeId === null) return undefined;
+    const seen = this.sm.sessions.lookup(writeId);
+    return seen.kind === 'duplicate' ? seen.result : undefined;
   }
 
   /** Runs `work` between advance() and the next ready(); rejects with what it throws. */

@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'COMPACTED'
   | 'UNAUTHENTICATED'
   | 'INTERNAL'
-  | 'RESOURCE_EXHAUSTED';
+  | 'RESOURCE_EXHAUSTED'
+  | 'SESSION_EXPIRED';
 
 export interface DstoreErrorOptions extends ErrorOptions {
   /** See DstoreError.outcomeUnknown. Default false. */
@@ -147,6 +148,18 @@ export class ResourceExhaustedError extends DstoreError {
   override readonly name = 'ResourceExhaustedError';
   readonly code = 'RESOURCE_EXHAUSTED';
   readonly retryable = true;
+}
+
+/**
+ * A write whose client session the replicated state no longer holds (too many other clients
+ * were active since): it did not run now, and may have run before the session expired; it
+ * never runs twice. Not retryable as it is: check the state, then write anew (the client's
+ * later writes run exactly once again).
+ */
+export class SessionExpiredError extends DstoreError {
+  override readonly name = 'SessionExpiredError';
+  readonly code = 'SESSION_EXPIRED';
+  readonly retryable = false;
 }
 
 export function isRetryable(err: unknown): boolean {

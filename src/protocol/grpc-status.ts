@@ -19,6 +19,7 @@ import {
   NotFoundError,
   NotLeaderError,
   ResourceExhaustedError,
+  SessionExpiredError,
   TooLargeError,
   UnauthenticatedError,
   UnavailableError,
@@ -50,6 +51,7 @@ function grpcCodeOf(code: ErrorCode): GrpcCode {
     case 'UNAUTHENTICATED': return GrpcCode.UNAUTHENTICATED;
     case 'INTERNAL': return GrpcCode.INTERNAL;
     case 'RESOURCE_EXHAUSTED': return GrpcCode.RESOURCE_EXHAUSTED;
+    case 'SESSION_EXPIRED': return GrpcCode.FAILED_PRECONDITION;
     default: return assertNever(code, 'error code');
   }
 }
@@ -116,6 +118,7 @@ export function fromGrpcError(err: GrpcErrorLike): DstoreError {
       return new UnavailableError(details, options);
     case GrpcCode.CANCELLED: return new ClosedError(details, options);
     case GrpcCode.UNAUTHENTICATED: return new UnauthenticatedError(details, options);
+    case GrpcCode.FAILED_PRECONDITION: return new SessionExpiredError(details, options);
     default:
       return new InternalError(`gRPC status ${err.code ?? 'unknown'}: ${details}`, options);
   }
@@ -159,6 +162,7 @@ export function fromErrorDetail(detail: ErrorDetailFields): DstoreError {
     case 'UNAUTHENTICATED': return new UnauthenticatedError(detail.message);
     case 'INTERNAL': return new InternalError(detail.message);
     case 'RESOURCE_EXHAUSTED': return new ResourceExhaustedError(detail.message);
+    case 'SESSION_EXPIRED': return new SessionExpiredError(detail.message);
     default: return new InternalError(`unknown error code ${JSON.stringify(detail.code)}: ${detail.message}`);
   }
 }

@@ -307,6 +307,26 @@ export class Cluster {
     return highest;
   }
 
+  /** Checks agreement: every instance applied on two replicas holds the same value on both. */
+  agree(): void {
+    const chosen = new Map<number, { id: number; text: string }>();
+    let conflicts = 0;
+    for (const node of this.nodes.values()) {
+      for (let i = 1; i <= node.appliedThrough; i++) {
+        const value = node.values[i - 1];
+        if (value === undefined) continue;
+        const text = formatValue(value);
+        const first = chosen.get(i);
+        if (first === undefined) chosen.set(i, { id: node.id, text });
+        else if (first.text !== text) {
+          conflicts++;
+          this.print(`DISAGREE at ${i}: ${first.id} applied ${first.text}, ${node.id} applied ${text}`);
+        }
+      }
+    }
+    if (conflicts === 0) this.print(`agreement: every applied instance holds one value (through ${Math.max(0, ...chosen.keys())})`);
+  }
+
   queued(): void {
     for (const m of this.queue) this.print(`queued ${formatMessage(m)}`);
     if (this.queue.length === 0) this.print('(no messages queued)');

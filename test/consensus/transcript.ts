@@ -11,6 +11,7 @@
 //   deliver [from=] [to=] [type=] [count=]     drop [from=] [to=] [type=] [count=]
 //   stabilize     partition 1 | 2,3    heal     crash ID     restart ID     wipe ID
 //   compact ID    install-snapshot ID from=ID  status [IDS]  log [IDS]  queued
+//   agree         (every instance applied on two replicas holds the same value on both)
 
 import { Cluster, type Filter } from './harness.ts';
 import type { ReplicaConfig } from '../../src/consensus/config.ts';
@@ -134,6 +135,7 @@ function execute(command: string, state: { cluster: Cluster | null }): string[] 
     case 'status': cluster.status(positional.length > 0 ? parseIds(positional[0]!, cluster) : cluster.ids); break;
     case 'log': cluster.logs(positional.length > 0 ? parseIds(positional[0]!, cluster) : cluster.ids); break;
     case 'queued': cluster.queued(); break;
+    case 'agree': cluster.agree(); break;
     default: throw new Error(`unknown command "${verb}"`);
   }
   return cluster.takeOutput();

@@ -1,6 +1,7 @@
 // Proves DB-level batching: no waiting under light load, batches grow while proposals are
 // in flight, limits hold, results route back to their submitters, and a lost instance or
-// lost leadership rejects with retryable errors instead of hanging.
+// lost leadership rejects with retryable errors instead of hanging, and so does a proposal
+// that a snapshot from a peer covered (unless the snapshot says what it returned).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NotLeaderError, UnavailableError } from '../../src/protocol/errors.ts';
@@ -102,6 +103,22 @@ describe('proposal batcher', () => {
     void b.submit(cmd('b')).catch(() => {});
     await assert.rejects(b.submit(cmd('c')), (e: unknown) => e instanceof UnavailableError && /1 commands queued/.test(e.message));
     b.failAllPending(new UnavailableError('test over'));
+  });
+
+  it('settles the proposals a snapshot covers: a known result, or a retryable refusal; then proposes what queued', async () => {
+    const log = new FakeLog();
+    const b = new ProposalBatcher<string>(log.propose, { ...BATCHER_DEFAULTS, proposalsInFlightMax: 2 });
+    const ran = b.submit(cmd('ran'));
+    const lost = b.submit(cmd('lost'));
+    const queued = b.submit(cmd('queued'));
+    assert.equal(b.proposalsInFlight, 2);
+    const lostOutcome = assert.rejects(lost, (e: unknown) => e instanceof UnavailableError && /instance 2 covered/.test(e.message));
+    b.coveredBySnapshot(2, (c) => (str(c) === 'ran' ? 'from the snapshot' : undefined), (instance) => new UnavailableError(`instance ${instance} covered`));
+    assert.equal(await ran, 'from the snapshot');
+    await lostOutcome;
+    assert.equal(b.proposalsInFlight, 1, 'the queued command went out in a freed slot');
+    log.decideOwn(b, 2);
+    assert.equal(await queued, 'applied queued');
   });
 
   it('validates its limits', () => {

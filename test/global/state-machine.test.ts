@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hashOf } from '../../src/protocol/hash.ts';
-import { decodeList, decodeMap, encodeInteger } from '../../src/protocol/structured-values.ts';
+import { decodeInteger, decodeList, decodeMap, encodeInteger } from '../../src/protocol/structured-values.ts';
 import { decodeSnapshot, encodeSnapshot, stateChecksum } from '../../src/global/state/snapshot.ts';
 import { StateMachine, STATE_MACHINE_DEFAULTS } from '../../src/global/state/state-machine.ts';
 import type { Command, Compare, KeyValue, Op, RangeSpec, TxnResult, WriteId } from '../../src/global/state/types.ts';
@@ -265,7 +265,7 @@ describe('state machine: exactly-once retries', () => {
 
   it('keeps write results but not read results for duplicates', () => {
     const h = new Harness();
-    const id = { clientId: 'c1', requestId: 7, firstIncomplete: 0 };
+    const id = { clientId: 'c1', requestId: 1, firstIncomplete: 0 };
     h.one(txn([put('a', '1'), { kind: 'get', key: 'a', withValue: true }], [], [], id));
     const retry = h.one(txn([], [], [], id));
     assert.equal(retry.results[0]!.kind, 'written');
@@ -285,8 +285,8 @@ describe('state machine: exactly-once retries', () => {
     const h = new Harness();
     h.one(txn([put('a', '1')], [], [], { clientId: 'c', requestId: 1, firstIncomplete: 1 }));
     h.one(txn([put('b', '1')], [], [], { clientId: 'c', requestId: 2, firstIncomplete: 2 }));
-    assert.equal(h.sm.sessions.lookup({ clientId: 'c', requestId: 1 }).kind, 'tooOld', 'answered below 2: forgotten');
-    assert.equal(h.sm.sessions.lookup({ clientId: 'c', requestId: 2 }).kind, 'duplicate');
+    assert.equal(h.sm.sessions.lookup({ clientId: 'c', requestId: 1, firstIncomplete: 0 }).kind, 'tooOld', 'answered below 2: forgotten');
+    assert.equal(h.sm.sessions.lookup({ clientId: 'c', requestId: 2, firstIncomplete: 0 }).kind, 'duplicate');
     const retry = h.one(txn([put('a', 'twice')], [], [], { clientId: 'c', requestId: 1, firstIncomplete: 1 }));
     assert.equal(retry.failure?.code, 'INVALID_ARGUMENT');
     assert.equal(h.value('a'), '1', 'never run twice');
@@ -298,8 +298,36 @@ describe('state machine: exactly-once retries', () => {
     h.one(txn([put('b', '1')], [], [], { clientId: 'mid', requestId: 1, firstIncomplete: 0 }));
     h.one(txn([put('c', '1')], [], [], { clientId: 'new', requestId: 1, firstIncomplete: 0 }));
     assert.equal(h.sm.sessions.size, 2);
-    assert.equal(h.sm.sessions.lookup({ clientId: 'old', requestId: 1 }).kind, 'new');
-    assert.equal(h.sm.sessions.lookup({ clientId: 'mid', requestId: 1 }).kind, 'duplicate');
+    assert.equal(h.sm.sessions.lookup({ clientId: 'old', requestId: 1, firstIncomplete: 0 }).kind, 'new');
+    assert.equal(h.sm.sessions.lookup({ clientId: 'mid', requestId: 1, firstIncomplete: 0 }).kind, 'duplicate');
+  });
+
+  it('answers a retry from a forgotten session with SESSION_EXPIRED, never a second run, the same on every replica', () => {
+    const config = { ...STATE_MACHINE_DEFAULTS, sessionClientsMax: 2 };
+    const add = (requestId: number, firstIncomplete: number): Command => txn([{ kind: 'add', key: 'n', delta: 1n }], [], [], { clientId: 'c', requestId, firstIncomplete });
+    const replicas = [new Harness(new StateMachine(config)), new Harness(new StateMachine(config))];
+    const all = (command: Command): TxnResult[] => replicas.map((h) => h.one(command));
+    all(add(1, 1));
+    all(add(2, 2)); // runs; its answer is lost, the client will retry it
+    all(add(3, 2)); // sent while 2 was outstanding; runs too
+    all(txn([put('x', '1')], [], [], { clientId: 'other-1', requestId: 1, firstIncomplete: 1 }));
+    all(txn([put('y', '1')], [], [], { clientId: 'other-2', requestId: 1, firstIncomplete: 1 }));
+    const counter = (h: Harness): bigint => decodeInteger(h.sm.get('n', true)!.value!, 'n');
+    assert.equal(counter(replicas[0]!), 3n);
+
+    for (const retry of [add(2, 2), add(2, 2), add(3, 2)]) {
+      for (const r of all(retry)) {
+        assert.equal(r.failure?.code, 'SESSION_EXPIRED', 'a retry from a forgotten session is refused');
+        assert.match(r.failure.message, /session expired.*did not run now/);
+      }
+    }
+    // Halfway, one replica restarts from a snapshot: the expiry travels with it.
+    replicas[1] = new Harness(decodeSnapshot(encodeSnapshot(replicas[1]!.sm), config));
+    assert.equal(all(add(4, 2))[0]!.failure?.code, 'SESSION_EXPIRED', 'sent before the answer to 2 (firstIncomplete 2 <= 2)');
+    const fresh = all(add(5, 5));
+    assert.ok(fresh.every((r) => r.failure === null), 'a write sent after the refusals runs');
+    assert.deepEqual(replicas.map(counter), [4n, 4n], 'every write ran once: 1, 2, 3 before the eviction and 5 after');
+    assert.equal(stateChecksum(replicas[0]!.sm), stateChecksum(replicas[1].sm));
   });
 });
 

@@ -14,6 +14,7 @@ import {
   KeyOccupiedError,
   NotFoundError,
   NotLeaderError,
+  SessionExpiredError,
   TooLargeError,
   UnauthenticatedError,
   UnavailableError,
@@ -33,6 +34,7 @@ const samples: [DstoreError, status][] = [
   [new CompactedError('revision 3 compacted', 17), status.OUT_OF_RANGE],
   [new UnauthenticatedError('no token'), status.UNAUTHENTICATED],
   [new InternalError('bug'), status.INTERNAL],
+  [new SessionExpiredError('client c has no session for request 2'), status.FAILED_PRECONDITION],
 ];
 
 function assertSameError(actual: DstoreError, expected: DstoreError): void {

@@ -11,6 +11,9 @@
 //   and reads back verified.
 // - Blobs: every acknowledged blob (not collected) is present; every blob present reads back
 //   matching its hash.
+// Each case also checks that it tested something: most workloads opened their store and had
+// operations acknowledged before the crash (a store that fails at once would pass every
+// check above vacuously), and an operation may fail only because the machine crashed.
 // A failure prints the seed; rerun one with CRASH_SEED=<n>, or a fresh set of seeds with
 // CRASH_SEED_OFFSET=<n>.
 import assert from 'node:assert/strict';
@@ -47,6 +50,35 @@ async function crashDuring(seed: number, opsMax: number, setup: (fs: FaultFileSy
   const midRun = fs.isCrashed;
   const disk = fs.afterCrash ?? fs.crashNow(modeFor(seed));
   return { disk, midRun };
+}
+
+/**
+ * For a workload's `catch`: an operation may fail only because the machine crashed (no other
+ * fault is injected here). Anything else is rethrown, so a store that fails for another
+ * reason fails the test instead of passing it by acknowledging nothing.
+ */
+function onlyCrashes(fs: FaultFileSystem): (err: unknown) => undefined {
+  return (err) => {
+    if (!fs.isCrashed) throw err;
+    return undefined;
+  };
+}
+
+/** How much of the workloads ran before their crash, so that a pass means something. */
+class Coverage {
+  opened = 0;
+  midRun = 0;
+  seedsWithAcks = 0;
+  acks = 0;
+
+  /** Fails unless most workloads opened their store and acknowledged operations before the crash. */
+  check(cases: number, acksMin: number): void {
+    if (ONLY_SEED !== undefined) return;
+    assert.ok(this.opened > cases * 0.8, `only ${this.opened} of ${cases} workloads opened their store before the crash`);
+    assert.ok(this.midRun > cases * 0.7, `only ${this.midRun} of ${cases} crashes hit mid-run`);
+    assert.ok(this.seedsWithAcks > cases * 0.5, `only ${this.seedsWithAcks} of ${cases} workloads had an operation acknowledged before the crash`);
+    assert.ok(this.acks >= acksMin, `only ${this.acks} operations acknowledged in all (at least ${acksMin} expected)`);
+  }
 }
 
 function withSeed(seed: number, fn: () => void): void {
@@ -142,21 +174,29 @@ describe('crash consistency: stable store', () => {
   const wal = { segmentBytesTarget: 1024 };
 
   it('recovers the state after a prefix of the calls including every acknowledged one (800 crash points)', async () => {
-    for (const seed of seeds(800, 10_000)) {
+    const cases = seeds(800, 10_000);
+    const coverage = new Coverage();
+    for (const seed of cases) {
       // states[k] = model state after the first k calls (persist or compact).
       const states: string[] = [];
       let ackedMax = 0;
       const model: ModelState = { hardState: INITIAL_HARD_STATE, entries: new Map(), snapshotThrough: 0 };
       states.push(describeState(model));
-      const { disk } = await crashDuring(
+      let acks = 0;
+      const { disk, midRun } = await crashDuring(
         seed,
-        100,
+        36,
         async (fs) => {
           await fs.mkdirp('/d');
         },
         async (_fs, random) => {
-          const store = await StableStore.open({ fs: _fs, dir: DIR, wal }).catch(() => undefined);
+          const store = await StableStore.open({ fs: _fs, dir: DIR, wal }).catch(onlyCrashes(_fs));
           if (store === undefined) return;
+          coverage.opened++;
+          const acked = (index: number) => (): void => {
+            ackedMax = Math.max(ackedMax, index);
+            acks++;
+          };
           const calls: Array<Promise<void>> = [];
           let round = 1;
           for (let step = 1; step <= 30; step++) {
@@ -166,7 +206,7 @@ describe('crash consistency: stable store', () => {
               model.snapshotThrough = through;
               for (const instance of [...model.entries.keys()]) if (instance <= through) model.entries.delete(instance);
               states.push(describeState(model));
-              calls.push(store.compact(through).then(() => void (ackedMax = Math.max(ackedMax, index))));
+              calls.push(store.compact(through).then(acked(index), onlyCrashes(_fs)));
               continue;
             }
             if (random.chance(0.2)) round++;
@@ -184,13 +224,16 @@ describe('crash consistency: stable store', () => {
               model.hardState = hardState;
             }
             states.push(describeState(model));
-            calls.push(store.persist(hardState === undefined ? { entries } : { hardState, entries }).then(() => void (ackedMax = Math.max(ackedMax, index))));
-            if (random.chance(0.3)) await Promise.allSettled(calls);
+            calls.push(store.persist(hardState === undefined ? { entries } : { hardState, entries }).then(acked(index), onlyCrashes(_fs)));
+            if (random.chance(0.3)) await Promise.all(calls);
           }
-          await Promise.allSettled(calls);
-          await store.close().catch(() => undefined);
+          await Promise.all(calls);
+          await store.close().catch(onlyCrashes(_fs));
         },
       );
+      if (midRun) coverage.midRun++;
+      if (acks > 0) coverage.seedsWithAcks++;
+      coverage.acks += acks;
       const store = await StableStore.open({ fs: disk, dir: DIR, wal });
       const recovered = store.recovered();
       const got = describeState({ hardState: recovered.hardState, entries: recovered.entries.map((e) => [e.instance, entryText(e)] as [number, string]), snapshotThrough: recovered.snapshotThrough });
@@ -203,6 +246,7 @@ describe('crash consistency: stable store', () => {
       });
       await store.close();
     }
+    coverage.check(cases.length, cases.length * 3);
   });
 });
 
@@ -212,10 +256,12 @@ describe('crash consistency: snapshots', () => {
   const DIR = '/d/snapshots';
 
   it('leaves the previous or a newer whole snapshot, never a partial one (400 crash points)', async () => {
-    for (const seed of seeds(400, 20_000)) {
+    const cases = seeds(400, 20_000);
+    const coverage = new Coverage();
+    for (const seed of cases) {
       let ackedThrough = 0;
       const contents = new Map<number, Buffer>();
-      const { disk } = await crashDuring(
+      const { disk, midRun } = await crashDuring(
         seed,
         60,
         async (fs) => {
@@ -226,8 +272,9 @@ describe('crash consistency: snapshots', () => {
           ackedThrough = 1;
         },
         async (fs, random) => {
-          const store = await SnapshotStore.open({ fs, dir: DIR }).catch(() => undefined);
+          const store = await SnapshotStore.open({ fs, dir: DIR }).catch(onlyCrashes(fs));
           if (store === undefined) return;
+          coverage.opened++;
           for (let through = 2; through <= 5; through++) {
             const payload = Buffer.from(new SeededRandom(seed + through).fill(new Uint8Array(200 + random.below(3000))));
             contents.set(through, payload);
@@ -235,12 +282,16 @@ describe('crash consistency: snapshots', () => {
             try {
               await store.write(through, pieces);
               ackedThrough = through;
-            } catch {
+              coverage.acks++;
+            } catch (err) {
+              onlyCrashes(fs)(err);
               return;
             }
           }
         },
       );
+      if (midRun) coverage.midRun++;
+      if (ackedThrough > 1) coverage.seedsWithAcks++;
       const store = await SnapshotStore.open({ fs: disk, dir: DIR });
       const latest = store.latest();
       withSeed(seed, () => {
@@ -253,6 +304,7 @@ describe('crash consistency: snapshots', () => {
       const names = await disk.readdir(DIR);
       withSeed(seed, () => assert.ok(names.every((n) => !n.includes('partial')), `partial files left: ${names.join(',')}`));
     }
+    coverage.check(cases.length, cases.length);
   });
 });
 
@@ -263,27 +315,31 @@ describe('crash consistency: blobs', () => {
   const config = { inlineBytesMax: 512, graceMs: 100, packSegmentBytesTarget: 4096, packCompactBytesMin: 0 };
 
   it('keeps every acknowledged blob and returns only bytes that match their hash (600 crash points)', async () => {
-    for (const seed of seeds(600, 30_000)) {
+    const cases = seeds(600, 30_000);
+    const coverage = new Coverage();
+    let collections = 0;
+    for (const seed of cases) {
       const clock = { ms: 0, nowMs(): number { return this.ms; } };
       const acked = new Map<Hash, Buffer>();
       const collected = new Set<Hash>();
-      const { disk } = await crashDuring(
+      const { disk, midRun } = await crashDuring(
         seed,
-        200,
+        100,
         async (fs) => {
           await fs.mkdirp('/d');
         },
         async (fs, random) => {
-          const store = await BlobStore.open({ fs, dir: DIR, clock, config }).catch(() => undefined);
+          const store = await BlobStore.open({ fs, dir: DIR, clock, config }).catch(onlyCrashes(fs));
           if (store === undefined) return;
+          coverage.opened++;
           const puts: Array<Promise<void>> = [];
           for (let i = 0; i < 24; i++) {
             const bytes = Buffer.from(new SeededRandom(seed * 100 + i).fill(new Uint8Array(random.chance(0.6) ? random.below(600) : 600 + random.below(6000))));
             if (random.chance(0.5)) {
-              puts.push(store.put(bytes).then((hash) => void acked.set(hash, bytes), () => undefined));
+              puts.push(store.put(bytes).then((hash) => void acked.set(hash, bytes), onlyCrashes(fs)));
             } else {
               const half = bytes.byteLength >> 1;
-              puts.push(store.putStream([bytes.subarray(0, half), bytes.subarray(half)]).then((r) => void acked.set(r.hash, bytes), () => undefined));
+              puts.push(store.putStream([bytes.subarray(0, half), bytes.subarray(half)]).then((r) => void acked.set(r.hash, bytes), onlyCrashes(fs)));
             }
             if (random.chance(0.15)) {
               await Promise.all(puts);
@@ -291,13 +347,17 @@ describe('crash consistency: blobs', () => {
               const keep = new Set([...acked.keys()].filter(() => random.chance(0.5)));
               // Marked before the call: a collection cut short by the crash may have deleted them.
               for (const h of store.hashes()) if (!keep.has(h)) collected.add(h);
-              const report = await store.collectGarbage((h) => keep.has(h)).catch(() => undefined);
+              const report = await store.collectGarbage((h) => keep.has(h)).catch(onlyCrashes(fs));
               if (report === undefined) return;
+              collections++;
             }
           }
           await Promise.all(puts);
         },
       );
+      if (midRun) coverage.midRun++;
+      if (acked.size > 0) coverage.seedsWithAcks++;
+      coverage.acks += acked.size;
       const store = await BlobStore.open({ fs: disk, dir: DIR, clock, config });
       for (const [hash, bytes] of acked) {
         if (collected.has(hash)) continue;
@@ -309,5 +369,7 @@ describe('crash consistency: blobs', () => {
         withSeed(seed, () => assert.equal(hashOf(got), hash));
       }
     }
+    coverage.check(cases.length, cases.length * 3);
+    if (ONLY_SEED === undefined) assert.ok(collections > cases.length * 0.3, `only ${collections} garbage collections completed before a crash`);
   });
 });

@@ -7,6 +7,19 @@
 // recorded are forgotten first). A retry older than what is kept is refused rather
 // than run twice. Read results are not kept (they can be large): a duplicate gets its
 // writes' results and `notRetained` in place of reads.
+//
+// A forgotten client (session expired): request ids start at 1, so a write from a client
+// with no session and a request id above 1 comes from a client that wrote before; its
+// earlier writes, this one included, may have run under the forgotten session. It is
+// refused (`expired`: SESSION_EXPIRED, the outcome unknown to the client, never run twice)
+// and the session starts again with `expiredThrough` set to its request id. From then on
+// every write the client sent before it had that answer is refused the same way: those
+// say so by their WriteId.firstIncomplete <= expiredThrough (the refused write was still
+// outstanding when they were sent). Writes sent after run exactly once as usual. (Raft
+// dissertation section 6.3 and etcd's sessions expire the same way: with an error, never a
+// second run.) A client that does not send firstIncomplete (0) is judged by its request id.
+// What this cannot tell apart: a client's very first write (request id 1) retried after its
+// session was forgotten looks like a new client's first write (docs/architecture.md).
 
 import { assert } from '../../protocol/assert.ts';
 import type { OpResult, TxnResult, WriteId } from './types.ts';
@@ -16,12 +29,16 @@ export interface ClientSession {
   readonly results: Map<number, TxnResult>;
   /** Highest request id forgotten for this client; 0 = none. */
   forgottenThrough: number;
+  /** The write at which this client's session was found expired (see above); 0 = never. */
+  expiredThrough: number;
 }
 
 export type SessionLookup =
   | { readonly kind: 'new' }
   | { readonly kind: 'duplicate'; readonly result: TxnResult }
-  | { readonly kind: 'tooOld'; readonly forgottenThrough: number };
+  | { readonly kind: 'tooOld'; readonly forgottenThrough: number }
+  /** The client's session was forgotten and this write may have run under it (see above). */
+  | { readonly kind: 'expired' };
 
 function retained(result: OpResult): OpResult {
   return result.kind === 'get' || result.kind === 'range' ? { kind: 'notRetained' } : result;
@@ -43,19 +60,30 @@ export class Sessions {
     );
   }
 
-  lookup(id: Pick<WriteId, 'clientId' | 'requestId'>): SessionLookup {
+  lookup(id: WriteId): SessionLookup {
     const session = this.clients.get(id.clientId);
-    if (session === undefined) return { kind: 'new' };
+    if (session === undefined) return id.requestId === 1 ? { kind: 'new' } : { kind: 'expired' };
     const result = session.results.get(id.requestId);
     if (result !== undefined) return { kind: 'duplicate', result };
     if (id.requestId <= session.forgottenThrough) return { kind: 'tooOld', forgottenThrough: session.forgottenThrough };
+    const sentWhileOutstanding = id.firstIncomplete === 0 ? id.requestId : id.firstIncomplete;
+    if (sentWhileOutstanding <= session.expiredThrough) return { kind: 'expired' };
     return { kind: 'new' };
+  }
+
+  /**
+   * Records the refusal of a write `lookup` found `expired`, so its retries get the same
+   * answer; a client without a session gets a new one that remembers the expiry.
+   */
+  expire(id: WriteId, refusal: TxnResult): void {
+    if (!this.clients.has(id.clientId)) this.clients.set(id.clientId, { results: new Map(), forgottenThrough: 0, expiredThrough: id.requestId });
+    this.record(id, refusal);
   }
 
   record(id: WriteId, result: TxnResult): void {
     let session = this.clients.get(id.clientId);
     if (session === undefined) {
-      session = { results: new Map(), forgottenThrough: 0 };
+      session = { results: new Map(), forgottenThrough: 0, expiredThrough: 0 };
     } else {
       this.clients.delete(id.clientId);
     }

@@ -12,7 +12,7 @@ import { CorruptError } from '../../protocol/errors.ts';
 import { hashFromBytes, hashOf, hashToBytes, type Hash } from '../../protocol/hash.ts';
 import type { ClientSession } from './sessions.ts';
 import { StateMachine, type StateMachineConfig, STATE_MACHINE_DEFAULTS } from './state-machine.ts';
-import type { KeyBinding, OpResult, TxnResult } from './types.ts';
+import type { KeyBinding, OpResult, TxnFailure, TxnResult } from './types.ts';
 
 const FORMAT_VERSION = 1;
 const root = protobuf.loadSync(fileURLToPath(new URL('./snapshot.proto', import.meta.url)));
@@ -28,7 +28,7 @@ interface SnapshotMsg {
   revision: number;
   values: { hash: Uint8Array; size: number; held: boolean; bytes: Uint8Array }[];
   keys: KeyBindingMsg[];
-  sessions: { clientId: string; forgottenThrough: number; results: StoredResultMsg[] }[];
+  sessions: { clientId: string; forgottenThrough: number; expiredThrough: number; results: StoredResultMsg[] }[];
 }
 
 function bindingMsg(kb: KeyBinding): KeyBindingMsg {
@@ -70,6 +70,7 @@ export function encodeSnapshot(sm: StateMachine): Uint8Array {
     sessions: [...sm.sessions.entries()].map(([clientId, s]) => ({
       clientId,
       forgottenThrough: s.forgottenThrough,
+      expiredThrough: s.expiredThrough,
       results: [...s.results.entries()].map(([requestId, r]) => resultMsg(requestId, r)),
     })),
   };
@@ -115,6 +116,7 @@ export function decodeSnapshot(bytes: Uint8Array, config: StateMachineConfig = S
   }
   sm.sessions.restore(msg.sessions.map((s): [string, ClientSession] => [s.clientId, {
     forgottenThrough: s.forgottenThrough,
+    expiredThrough: s.expiredThrough,
     results: new Map(s.results.map((r) => [r.requestId, resultOf(r)])),
   }]));
   sm.restoreCounters(msg.appliedInstance, msg.revision);
@@ -130,6 +132,6 @@ function resultOf(r: StoredResultMsg): TxnResult {
     assert(o.notRetained === true, 'stored op result has one kind');
     return { kind: 'notRetained' };
   });
-  const failure = r.failureCode === '' ? null : { code: r.failureCode as 'KEY_OCCUPIED' | 'INVALID_ARGUMENT', message: r.failureMessage };
+  const failure = r.failureCode === '' ? null : { code: r.failureCode as TxnFailure['code'], message: r.failureMessage };
   return { revision: r.revision, succeeded: r.succeeded, results, failure, duplicate: true };
 }

@@ -96,6 +96,11 @@ export class StateMachine {
     if (id !== null) {
       const seen = this.sessions.lookup(id);
       if (seen.kind === 'duplicate') return seen.result;
+      if (seen.kind === 'expired') {
+        const refusal = this.failed('SESSION_EXPIRED', `client ${id.clientId} has no session for request ${id.requestId}: its session expired (the ${this.config.sessionClientsMax} most recently active clients keep theirs). The write did not run now; it, and any write this client sent before this answer, may have run before the session expired, and will not run again. Check the state it would have changed before writing it anew; this client's later writes run exactly once`);
+        this.sessions.expire(id, refusal);
+        return refusal;
+      }
       if (seen.kind === 'tooOld') {
         return this.failed('INVALID_ARGUMENT', `request ${id.requestId} of client ${id.clientId} is older than the ${this.config.sessionResultsPerClientMax} results kept for exactly-once retries (kept from ${seen.forgottenThrough + 1}); it may or may not have run`);
       }
@@ -133,7 +138,7 @@ export class StateMachine {
     this.changes.append(exec.revision, events);
   }
 
-  private failed(code: 'INVALID_ARGUMENT', message: string): TxnResult {
+  private failed(code: 'INVALID_ARGUMENT' | 'SESSION_EXPIRED', message: string): TxnResult {
     return { revision: this.revisionNow, succeeded: false, results: [], failure: { code, message }, duplicate: false };
   }
 

@@ -99,7 +99,7 @@ export type OpResult =
 
 /** Errors that abort a transaction: deterministic, so they are results, not exceptions. */
 export interface TxnFailure {
-  readonly code: 'KEY_OCCUPIED' | 'INVALID_ARGUMENT';
+  readonly code: 'KEY_OCCUPIED' | 'INVALID_ARGUMENT' | 'SESSION_EXPIRED';
   readonly message: string;
 }
 

@@ -11,7 +11,8 @@ import type { Long } from '@grpc/proto-loader';
  * UNAVAILABLE (UNAVAILABLE), TOO_LARGE (INVALID_ARGUMENT), CORRUPT (DATA_LOSS),
  * CLOSED (CANCELLED), COMPACTED (OUT_OF_RANGE), UNAUTHENTICATED (UNAUTHENTICATED),
  * INTERNAL (INTERNAL), RESOURCE_EXHAUSTED (RESOURCE_EXHAUSTED; a cap on open streams or
- * transfers, retryable).
+ * transfers, retryable), SESSION_EXPIRED (FAILED_PRECONDITION; a write whose client
+ * session was forgotten: it did not run now, may have run before, never runs twice).
  */
 export interface ErrorDetail {
   /**
@@ -45,7 +46,8 @@ export interface ErrorDetail {
  * UNAVAILABLE (UNAVAILABLE), TOO_LARGE (INVALID_ARGUMENT), CORRUPT (DATA_LOSS),
  * CLOSED (CANCELLED), COMPACTED (OUT_OF_RANGE), UNAUTHENTICATED (UNAUTHENTICATED),
  * INTERNAL (INTERNAL), RESOURCE_EXHAUSTED (RESOURCE_EXHAUSTED; a cap on open streams or
- * transfers, retryable).
+ * transfers, retryable), SESSION_EXPIRED (FAILED_PRECONDITION; a write whose client
+ * session was forgotten: it did not run now, may have run before, never runs twice).
  */
 export interface ErrorDetail__Output {
   /**

@@ -25,7 +25,9 @@ export interface TxnRequest {
   /**
    * Writes with a WriteId run exactly once: a retry gets the first run's result. A retry
    * older than the results kept for that client fails with INVALID_ARGUMENT ("may or may
-   * not have run") instead of running twice.
+   * not have run") instead of running twice; a write from a client whose session expired
+   * (too many other clients since) fails with FAILED_PRECONDITION (SESSION_EXPIRED, "may or
+   * may not have run before"), also never running twice.
    */
   'writeId'?: (_dstore_v1_WriteId | null);
   /**
@@ -55,7 +57,9 @@ export interface TxnRequest__Output {
   /**
    * Writes with a WriteId run exactly once: a retry gets the first run's result. A retry
    * older than the results kept for that client fails with INVALID_ARGUMENT ("may or may
-   * not have run") instead of running twice.
+   * not have run") instead of running twice; a write from a client whose session expired
+   * (too many other clients since) fails with FAILED_PRECONDITION (SESSION_EXPIRED, "may or
+   * may not have run before"), also never running twice.
    */
   'writeId': (_dstore_v1_WriteId__Output | null);
   /**

@@ -5,7 +5,9 @@ import type { Long } from '@grpc/proto-loader';
 /**
  * Identifies a write for exactly-once execution: a retried request with the same
  * (client_id, request_id) gets the first attempt's result instead of running twice.
- * A client picks a random client_id once and numbers its requests from 1.
+ * A client picks a random client_id once and numbers its requests from 1 (a write from a
+ * client the server holds no session for and a request id above 1 is refused with
+ * SESSION_EXPIRED: its session was forgotten, and it may have run under it).
  */
 export interface WriteId {
   /**
@@ -26,7 +28,9 @@ export interface WriteId {
 /**
  * Identifies a write for exactly-once execution: a retried request with the same
  * (client_id, request_id) gets the first attempt's result instead of running twice.
- * A client picks a random client_id once and numbers its requests from 1.
+ * A client picks a random client_id once and numbers its requests from 1 (a write from a
+ * client the server holds no session for and a request id above 1 is refused with
+ * SESSION_EXPIRED: its session was forgotten, and it may have run under it).
  */
 export interface WriteId__Output {
   /**
