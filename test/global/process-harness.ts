@@ -83,7 +83,12 @@ export class GlobalProcess {
 
   /** Starts `node --import tsx examples/global.ts ...args` in the repo root. */
   static start(args: readonly string[]): GlobalProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', GLOBAL_EXAMPLE, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    return GlobalProcess.startScript(GLOBAL_EXAMPLE, args);
+  }
+
+  /** Starts `node --import tsx <script> ...args` in the repo root (script relative to it). */
+  static startScript(script: string, args: readonly string[]): GlobalProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     return new GlobalProcess(child, args);
   }
 
