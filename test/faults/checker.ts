@@ -53,6 +53,7 @@ interface Ordered {
 }
 
 const isWrite = (op: Op): op is Write => op.kind !== 'read';
+/** A write that took effect and was acknowledged. */
 const okWritten = (op: Op): op is Write => isWrite(op) && op.outcome === 'ok' && op.written === true;
 const isGlobalRead = (op: Op): op is ReadOp => op.kind === 'read' && op.local === null && op.outcome === 'ok';
 const isLocalRead = (op: Op): op is ReadOp => op.kind === 'read' && op.local !== null && op.outcome === 'ok';
@@ -193,8 +194,9 @@ class Checker {
       this.placed.set(w, revision);
     };
     for (const op of this.history) {
-      if (okWritten(op)) place(op, op.revision!);
-      else if (isWrite(op) && op.outcome === 'unknown') {
+      if (!isWrite(op)) continue;
+      if (op.outcome === 'ok' && op.written === true) place(op, op.revision!);
+      else if (op.outcome === 'unknown') {
         const seen = seenAt.get(op);
         if (seen !== undefined) place(op, seen.revision);
         else {
@@ -263,7 +265,7 @@ class Checker {
   /** (a) per key: in Global's order every read sees the last write before it and every condition held. */
   private walkKey(key: string, ops: Ordered[]): void {
     ops.sort((x, y) => x.pos - y.pos);
-    let state: State = { kind: 'absent' };
+    let state = { kind: 'absent' } as State; // (widened: `set` below reassigns it)
     let last: Ordered | null = null;
     const timeline: { pos: number; state: State }[] = [{ pos: -1, state }];
     const show = (s: State): string => (s.kind === 'bound' ? `${s.value}@${s.modRevision}` : s.kind === 'absent' ? 'unbound' : 'unknown');
@@ -319,7 +321,7 @@ class Checker {
       if (op.kind !== 'set' || op.outcome !== 'fail') continue;
       const from = this.floorAt(op.invokeMs);
       const to = this.ceilingAfter(op.completeMs);
-      const timeline = this.timelines.get(op.key) ?? [{ pos: -1, state: { kind: 'absent' } as State }];
+      const timeline = this.timelines.get(op.key) ?? [{ pos: -1, state: { kind: 'absent' } }];
       const first = countBelow(timeline, (t) => t.pos, from, true) - 1;
       const bound = timeline.slice(first).some((t) => t.pos <= to && t.state.kind !== 'absent');
       if (!bound && this.explain(op.key, ['put', 'set', 'cas'], op.completeMs) === null) {
