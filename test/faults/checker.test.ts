@@ -90,6 +90,12 @@ describe('history checker: accepts', () => {
       .read('k', 'v2@2', 2, [200, 201]));
   });
 
+  it('a cas of unknown outcome seen by a read, its condition held', () => {
+    const h = new History().put('k', 'v1', 1, [0, 1]);
+    h.ops.push({ id: 99, kind: 'cas', process: 'g', local: null, key: 'k', value: 'v2', expectedModRevision: 1, outcome: 'unknown', error: 'UNAVAILABLE', invokeMs: 2, completeMs: 100 });
+    assertAccepted(h.read('k', 'v2@2', 2, [50, 51]));
+  });
+
   it('a revision nobody acknowledged when a write of unknown outcome may have taken it', () => {
     assertAccepted(new History()
       .put('k', 'v1', 1, [0, 1])

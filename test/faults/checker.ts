@@ -277,8 +277,9 @@ class Checker {
     for (const o of ops) {
       const op = o.op;
       const context = last === null ? [op] : [last.op, op];
-      if (op.kind === 'read' || (op.kind === 'delete' && op.written !== true)) {
-        // Observed the state at o.revision.
+      const tookEffect = o.pos % 2 === 0;
+      if (op.kind === 'read' || (op.kind === 'delete' && !tookEffect)) {
+        // A read or a delete of an unbound key: observed the state at o.revision.
         const found = op.kind === 'read' ? (op.found ?? null) : null;
         if (state.kind === 'bound' && found === null) {
           if (this.explain(key, ['delete'], op.completeMs) === null) {
@@ -290,7 +291,8 @@ class Checker {
         set(o.pos, found === null ? { kind: 'absent' } : { kind: 'bound', ...found });
         continue;
       }
-      if (op.kind === 'cas' && op.written !== true) {
+      if (op.kind === 'cas' && !tookEffect) {
+        // A cas that did not succeed: the key was not at the modRevision it compared.
         const held = state.kind === 'absent' ? op.expectedModRevision === 0 : state.kind === 'bound' && state.modRevision === op.expectedModRevision;
         if (held) {
           if (this.explain(key, ANY, op.completeMs) === null) this.report('a', `cas did not succeed at revision ${o.revision}, but ${key} was ${show(state)} then, as it expected`, context);

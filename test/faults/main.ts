@@ -1,7 +1,9 @@
-// `npm run faults -- --time S --seed N [--replicas 3|5] [--lease-ms L]` (docs/faults.md)
+// `npm run faults -- --time S --seed N [--replicas 3|5] [--lease-ms L] [--history FILE]` (docs/faults.md)
 // Runs the fault suite for S seconds of faults, prints each fault as it is injected, then
 // every violation found and the summary; the last line is always
-// `faults: seed=N ... violations=V`. Exits non-zero if any violation was found.
+// `faults: seed=N ... violations=V`. Exits non-zero if any violation was found. --history
+// writes the recorded history to FILE, one operation per line as JSON (for a closer look).
+import { writeFileSync } from 'node:fs';
 import { formatViolation } from './checker.ts';
 import { runFaults, summary } from './run.ts';
 
@@ -12,17 +14,22 @@ interface Args {
   seed: number;
   replicas: number;
   leaseMs: number;
+  history: string | null;
 }
 
 function usage(message: string): never {
-  console.error(`faults: ${message}\nusage: npm run faults -- --time S --seed N [--replicas 3|5] [--lease-ms L]`);
+  console.error(`faults: ${message}\nusage: npm run faults -- --time S --seed N [--replicas 3|5] [--lease-ms L] [--history FILE]`);
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { time: 60, seed: Math.floor(Math.random() * 2 ** 31), replicas: 3, leaseMs: 500 };
+  const args: Args = { time: 60, seed: Math.floor(Math.random() * 2 ** 31), replicas: 3, leaseMs: 500, history: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
+    if (flag === '--history') {
+      args.history = argv[++i] ?? usage('--history needs a file name');
+      continue;
+    }
     const value = Number(argv[++i]);
     if (!Number.isSafeInteger(value) || value < 0) usage(`${flag} needs a non-negative integer, got ${argv[i]}`);
     if (flag === '--time') args.time = value;
@@ -38,6 +45,7 @@ function parseArgs(argv: readonly string[]): Args {
 const args = parseArgs(process.argv.slice(2));
 console.log(`faults: seed=${args.seed} time=${args.time}s replicas=${args.replicas} leaseMs=${args.leaseMs}`);
 const result = await runFaults({ timeS: args.time, seed: args.seed, replicas: args.replicas, leaseMs: args.leaseMs, log: (line) => console.log(`  ${line}`) });
+if (args.history !== null) writeFileSync(args.history, result.history.map((op) => JSON.stringify(op)).join('\n') + '\n');
 for (const v of result.violations.slice(0, VIOLATIONS_SHOWN_MAX)) console.log(`\nVIOLATION ${formatViolation(v)}`);
 if (result.violations.length > VIOLATIONS_SHOWN_MAX) console.log(`\n... and ${result.violations.length - VIOLATIONS_SHOWN_MAX} more`);
 if (result.violations.length > 0) console.log(`\nreplay (same faults, not the same timing): npm run faults -- --time ${args.time} --seed ${args.seed} --replicas ${args.replicas} --lease-ms ${args.leaseMs}`);
