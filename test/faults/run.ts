@@ -54,7 +54,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
       locals.push(local);
     }
     for (const local of locals) if (!(await local.ready(30_000))) throw new Error('a linked Local got no lease within 30 s');
-    const worker: AttachedLocal = await attach(nodeAddress, { client: { ...clientConfig, deadlineMs: deadlineMs + 1000 } });
+    // The worker outwaits its node's deadline, so that it retries a write the node gave up on.
+    const worker: AttachedLocal = await attach(nodeAddress, { client: { ...clientConfig, deadlineMs: 3 * deadlineMs } });
     closers.push(() => worker.close());
 
     const recorder = new Recorder();
