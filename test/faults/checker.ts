@@ -117,7 +117,8 @@ class Checker {
   private minPosInvoked: number[] = [];
   /** Per key: the state from each position on (positions ascending). */
   private readonly timelines = new Map<string, { pos: number; state: State }[]>();
-  private deletes = new Map<string, Write[]>();
+  /** Per key: revisions of acknowledged deletes (ascending), and the first invocation of a delete of unknown outcome. */
+  private deletes = new Map<string, { revisions: number[]; unknownFromMs: number }>();
 
   constructor(
     private readonly history: readonly Op[],
@@ -360,7 +361,11 @@ class Checker {
   /** (b), (c), (d): reads through Locals. */
   private checkLocalReads(): void {
     const reads = this.history.filter(isLocalRead);
-    this.deletes = groupBy(this.history.filter((op): op is Write => op.kind === 'delete'), (d) => d.key);
+    for (const [key, ds] of groupBy(this.history.filter((op): op is Write => op.kind === 'delete'), (d) => d.key)) {
+      const revisions = ds.filter(okWritten).map((d) => d.revision!).sort((x, y) => x - y);
+      const unknownFromMs = Math.min(...ds.filter((d) => d.outcome === 'unknown').map((d) => d.invokeMs));
+      this.deletes.set(key, { revisions, unknownFromMs });
+    }
     const acked = groupBy(this.history.filter(okWritten), (w) => w.key);
     const latestAcked = new Map([...acked].map(([k, ws]) => [k, new LatestAcked(ws)]));
     const own = new Map([...groupBy(this.history.filter((op): op is Write => okWritten(op) && op.local !== null), (w) => `${w.local}\n${w.key}`)].map(([k, ws]) => [k, new LatestAcked(ws)]));
@@ -388,7 +393,10 @@ class Checker {
     if (r.revision === undefined || r.revision < revision) return false;
     if (w.kind === 'delete') return true;
     // Unbound after a put: a delete of the key must have come after it.
-    return (this.deletes.get(r.key) ?? []).some((d) => ((d.outcome === 'ok' && d.written === true && d.revision! > revision && d.revision! <= r.revision!) || (d.outcome === 'unknown' && d.invokeMs < r.completeMs)));
+    const deletes = this.deletes.get(r.key);
+    if (deletes === undefined) return false;
+    const after = countBelow(deletes.revisions, (d) => d, revision, true);
+    return (after < deletes.revisions.length && deletes.revisions[after]! <= r.revision) || deletes.unknownFromMs < r.completeMs;
   }
 
   /** (d) within one Local and key, reads in real-time order never see an older state. */
