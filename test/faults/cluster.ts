@@ -1,0 +1,126 @@
+// The processes of a fault run: Global replicas (examples/global.ts) on loopback ports found
+// free at start, each with its own data directory kept across restarts, and Local node
+// servers (node-server.ts). Replicas can be killed with SIGKILL, paused with SIGSTOP,
+// continued and restarted on their address and data; `stopAll` kills every process started
+// and removes the data, whatever state it is in.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts, GlobalProcess, StatusReader } from '../global/process-harness.ts';
+
+const LISTENING = /^Dstore server listening on /;
+const NODE_LISTENING = /^node server listening on (\S+)$/;
+const START_TIMEOUT_MS = 60_000;
+
+export type ReplicaState = 'up' | 'paused' | 'down';
+
+export interface Replica {
+  readonly id: number;
+  readonly address: string;
+  readonly args: readonly string[];
+  process: GlobalProcess;
+  state: ReplicaState;
+}
+
+export class FaultCluster {
+  readonly replicas: Replica[] = [];
+  private readonly everyProcess: GlobalProcess[] = [];
+  private readonly statuses = new StatusReader();
+  private readonly dataRoot = mkdtempSync(join(tmpdir(), 'dstore-faults-'));
+
+  get addresses(): string[] {
+    return this.replicas.map((r) => r.address);
+  }
+
+  private launch(args: readonly string[], script?: string): GlobalProcess {
+    const p = GlobalProcess.start(args, script);
+    this.everyProcess.push(p);
+    return p;
+  }
+
+  /** Starts `count` replicas on free ports; retries on new ports when one was taken meanwhile. */
+  async start(count: number, attemptsMax = 3): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const ports = await freePorts(count);
+      const peers = ports.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(',');
+      this.replicas.length = 0;
+      for (const [i, port] of ports.entries()) {
+        const dir = mkdtempSync(join(this.dataRoot, `r${i + 1}-`));
+        const args = ['--id', String(i + 1), '--listen', `127.0.0.1:${port}`, '--peers', peers, '--data', dir, '--cluster-id', 'faults'];
+        this.replicas.push({ id: i + 1, address: `127.0.0.1:${port}`, args, process: this.launch(args), state: 'up' });
+      }
+      try {
+        await Promise.all(this.replicas.map((r) => r.process.waitForLine(LISTENING, START_TIMEOUT_MS)));
+        return;
+      } catch (err) {
+        const busy = this.replicas.some((r) => r.process.lines.some((l) => l.includes('cannot listen on')));
+        await Promise.all(this.replicas.map((r) => r.process.stop('SIGKILL')));
+        if (!busy || attempt >= attemptsMax) throw err;
+      }
+    }
+  }
+
+  /** Starts a Local node server process following the replicas; resolves with its address. */
+  async startNodeServer(leaseMs: number, deadlineMs: number): Promise<string> {
+    const args = ['--global', this.addresses.join(','), '--lease-ms', String(leaseMs), '--deadline-ms', String(deadlineMs)];
+    const p = this.launch(args, 'test/faults/node-server.ts');
+    const m = await p.waitForLine(NODE_LISTENING, START_TIMEOUT_MS);
+    return m[1]!;
+  }
+
+  /** The leader a majority of the running replicas name (each asked with a short deadline), or null. */
+  async leader(): Promise<Replica | null> {
+    const up = this.replicas.filter((r) => r.state === 'up');
+    const named = await Promise.all(up.map((r) => this.statuses.status(r.address, false, 500).then((s) => s.leaderId, () => 0)));
+    const votes = new Map<number, number>();
+    for (const id of named) if (id !== 0) votes.set(id, (votes.get(id) ?? 0) + 1);
+    const majority = Math.floor(this.replicas.length / 2) + 1;
+    for (const [id, n] of votes) if (n >= majority) return this.replicas.find((r) => r.id === id && r.state === 'up') ?? null;
+    return null;
+  }
+
+  /** Waits until a majority names one running leader; false after `timeoutMs`. */
+  async awaitLeader(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      if ((await this.leader()) !== null) return true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return false;
+  }
+
+  async kill(r: Replica): Promise<void> {
+    if (r.state === 'down') return;
+    r.process.child.kill('SIGKILL');
+    await r.process.exited;
+    this.statuses.drop(r.address);
+    r.state = 'down';
+  }
+
+  pause(r: Replica): void {
+    if (r.state !== 'up') return;
+    r.process.child.kill('SIGSTOP');
+    r.state = 'paused';
+  }
+
+  resume(r: Replica): void {
+    if (r.state !== 'paused') return;
+    r.process.child.kill('SIGCONT');
+    r.state = 'up';
+  }
+
+  /** Starts a killed replica again on its address and data; resolves once it listens. */
+  async restart(r: Replica): Promise<void> {
+    if (r.state !== 'down') return;
+    r.process = this.launch(r.args);
+    await r.process.waitForLine(LISTENING, START_TIMEOUT_MS);
+    r.state = 'up';
+  }
+
+  /** Kills every process started (paused ones too) and removes the data. */
+  async stopAll(): Promise<void> {
+    this.statuses.close();
+    await Promise.all(this.everyProcess.map((p) => p.stop('SIGKILL')));
+    rmSync(this.dataRoot, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,101 @@
+// The nemesis: one fault at a time, drawn from a seeded PRNG, on the replica processes.
+// Each round waits a quiet while, injects one fault, holds it, heals it (continues paused
+// replicas, restarts killed ones on their data), and waits until a majority names a leader
+// again. The seed fixes the schedule (which fault, which replicas among leader and
+// followers, how long); the processes' timing does not repeat exactly, so a replayed seed
+// runs the same faults, not the same history.
+import { setTimeout as delay } from 'node:timers/promises';
+import { SplitMix32 } from '../../src/consensus/random.ts';
+import type { FaultCluster, Replica } from './cluster.ts';
+
+export const FAULT_KINDS = ['kill', 'kill-leader', 'kill-majority', 'pause', 'pause-leader', 'pause-majority'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Time between faults, and how long a fault is held: drawn uniformly in [min, max). */
+export interface NemesisTiming {
+  readonly quietMs: readonly [number, number];
+  readonly holdMs: readonly [number, number];
+  /** After healing, how long to wait for a leader before giving up (the run then fails). */
+  readonly recoverMs: number;
+}
+
+export const NEMESIS_TIMING: NemesisTiming = { quietMs: [300, 1500], holdMs: [200, 2500], recoverMs: 30_000 };
+
+export class Nemesis {
+  readonly faults: Record<FaultKind, number> = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  readonly signals = { sigkill: 0, sigstop: 0, sigcont: 0, restart: 0 };
+  private readonly random: SplitMix32;
+
+  constructor(
+    private readonly cluster: FaultCluster,
+    seed: number,
+    private readonly log: (line: string) => void,
+    private readonly now: () => number,
+    private readonly timing: NemesisTiming = NEMESIS_TIMING,
+  ) {
+    this.random = new SplitMix32(seed);
+  }
+
+  /** Injects faults until `untilMs` (on `now`'s clock), then leaves the cluster healed with a leader. */
+  async run(untilMs: number): Promise<void> {
+    while (this.now() + this.timing.quietMs[0] < untilMs) {
+      await delay(this.draw(this.timing.quietMs));
+      if (this.now() >= untilMs) break;
+      const kind = FAULT_KINDS[this.random.nextInt(FAULT_KINDS.length)]!;
+      const holdMs = this.draw(this.timing.holdMs);
+      const targets = await this.targets(kind);
+      this.faults[kind]++;
+      this.log(`${(this.now() / 1000).toFixed(1)}s ${kind} ${targets.map((r) => `r${r.id}`).join(',')} for ${holdMs} ms`);
+      await this.inject(kind, targets);
+      await delay(holdMs);
+      await this.heal();
+    }
+  }
+
+  /** Continues every paused replica, restarts every killed one, and waits for a leader. */
+  async heal(): Promise<void> {
+    for (const r of this.cluster.replicas) {
+      if (r.state === 'paused') {
+        this.cluster.resume(r);
+        this.signals.sigcont++;
+      }
+    }
+    await Promise.all(this.cluster.replicas.filter((r) => r.state === 'down').map(async (r) => {
+      await this.cluster.restart(r);
+      this.signals.restart++;
+    }));
+    if (!(await this.cluster.awaitLeader(this.timing.recoverMs))) {
+      throw new Error(`no leader within ${this.timing.recoverMs} ms after healing every replica`);
+    }
+  }
+
+  private draw([min, max]: readonly [number, number]): number {
+    return min + this.random.nextInt(max - min);
+  }
+
+  /** The replicas a fault hits: the leader (or any replica when none is known), a random one, or a majority with the leader. */
+  private async targets(kind: FaultKind): Promise<Replica[]> {
+    const all = this.cluster.replicas;
+    // Drawn before asking who leads, so the schedule does not depend on the answer.
+    const shuffled = [...all];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = this.random.nextInt(i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    if (kind === 'kill' || kind === 'pause') return [shuffled[0]!];
+    const leader = (await this.cluster.leader()) ?? shuffled[0]!;
+    if (kind === 'kill-leader' || kind === 'pause-leader') return [leader];
+    const majority = Math.floor(all.length / 2) + 1;
+    return [leader, ...shuffled.filter((r) => r !== leader)].slice(0, majority);
+  }
+
+  private async inject(kind: FaultKind, targets: readonly Replica[]): Promise<void> {
+    if (kind.startsWith('kill')) {
+      this.signals.sigkill += targets.length;
+      await Promise.all(targets.map((r) => this.cluster.kill(r)));
+    } else {
+      this.signals.sigstop += targets.length;
+      for (const r of targets) this.cluster.pause(r);
+    }
+  }
+}
