@@ -17,26 +17,28 @@ import type { ReadState } from './ready.ts';
 /** Heartbeat rounds and their acknowledgements, for the lease, read index and check-quorum. */
 export class LeaderLease {
   private seqLast = 0;
-  private readonly sendTickBySeq = new Map<number, number>();
+  /** Send ticks by round: `clock` is real time (the lease), `live` counts tick calls (check quorum). */
+  private readonly sendTickBySeq = new Map<number, { readonly clock: number; readonly live: number }>();
   /** Highest seq acked by each replica, indexed like `Members.bit`. */
   private readonly ackedSeqByIndex: number[];
   private quorumSeqValue = 0;
-  /** Send tick of the newest round a majority acked: the last time a majority surely followed us. */
-  private quorumContactTickValue: number;
+  /** Send ticks of the newest round a majority acked: the last time a majority surely followed us. */
+  private quorumContact: { readonly clock: number; readonly live: number };
 
   constructor(
     private readonly members: Members,
     private readonly leaseTicks: number,
-    nowTicks: number,
+    clockTicks: number,
+    liveTicks: number,
   ) {
     this.ackedSeqByIndex = new Array<number>(members.size).fill(0);
-    this.quorumContactTickValue = nowTicks;
+    this.quorumContact = { clock: clockTicks, live: liveTicks };
   }
 
-  /** Opens a heartbeat round sent at `nowTicks`; returns its seq. */
-  openRound(nowTicks: number): number {
+  /** Opens a heartbeat round sent at `clockTicks` of real time and `liveTicks` tick calls; returns its seq. */
+  openRound(clockTicks: number, liveTicks: number): number {
     this.seqLast++;
-    this.sendTickBySeq.set(this.seqLast, nowTicks);
+    this.sendTickBySeq.set(this.seqLast, { clock: clockTicks, live: liveTicks });
     // The leader acks its own round; in a group of one that alone is a majority.
     this.recomputeQuorumSeq();
     return this.seqLast;
@@ -45,7 +47,8 @@ export class LeaderLease {
   get lastSeq(): number { return this.seqLast; }
   /** The newest round a majority (this leader included) acknowledged; 0 before any. */
   get quorumSeq(): number { return this.quorumSeqValue; }
-  get quorumContactTick(): number { return this.quorumContactTickValue; }
+  /** The same contact in tick calls, for check quorum (a liveness timer). */
+  get quorumContactLiveTick(): number { return this.quorumContact.live; }
 
   /** Records a follower's ack of round `seq` (stale or duplicate acks are harmless). */
   ack(fromId: number, seq: number): void {
@@ -63,7 +66,7 @@ export class LeaderLease {
     const quorumSeq = seqs[this.members.quorum - 1] ?? 0;
     if (quorumSeq <= this.quorumSeqValue) return;
     this.quorumSeqValue = quorumSeq;
-    this.quorumContactTickValue = this.sendTickBySeq.get(quorumSeq) ?? this.quorumContactTickValue;
+    this.quorumContact = this.sendTickBySeq.get(quorumSeq) ?? this.quorumContact;
     for (const seq of this.sendTickBySeq.keys()) {
       if (seq >= quorumSeq) break;
       this.sendTickBySeq.delete(seq);
@@ -71,8 +74,8 @@ export class LeaderLease {
   }
 
   /** True while a majority's acks guarantee no other leader can decide anything. */
-  leaseValid(nowTicks: number): boolean {
-    return this.quorumSeqValue > 0 && nowTicks < this.quorumContactTickValue + this.leaseTicks;
+  leaseValid(clockTicks: number): boolean {
+    return this.quorumSeqValue > 0 && clockTicks < this.quorumContact.clock + this.leaseTicks;
   }
 }
 

@@ -103,7 +103,15 @@ export class Replica {
   // Role and timers, all in this replica's ticks.
   private role: Role = 'follower';
   private leaderId = 0;
+  /** Tick calls so far: the clock of liveness timers (election, check quorum, retries). */
   private nowTicks = 0;
+  /**
+   * Ticks of real time, a stall counting every tick it lasted: the lease's clock, which must
+   * never run slow. Liveness timers count `nowTicks` instead, one per call, so that a stalled
+   * process (GC, a long synchronous step, a paused VM) resumes by reading the messages that
+   * queued meanwhile, not by campaigning or stepping down on a silence that was its own.
+   */
+  private clockTicks = 0;
   /** Ticks since a leader was last heard from; starts at 0 so a restarted replica keeps a lease-holder's promise. */
   private leaderSilentTicks = 0;
   private electionElapsedTicks = 0;
@@ -191,8 +199,14 @@ export class Replica {
   // ---------------------------------------------------------------------------------------
   // Inputs
 
-  /** Advances logical time by one tick: election timeouts, heartbeats, retries, lease expiry. */
-  tick(): void {
+  /**
+   * Advances time: `elapsedTicks` of real time have passed since the last call (more than one
+   * after a stall). The lease counts them all; election timeouts, heartbeats and retries count
+   * one tick per call.
+   */
+  tick(elapsedTicks = 1): void {
+    assert(Number.isSafeInteger(elapsedTicks) && elapsedTicks >= 1, 'tick: elapsedTicks must be a positive integer');
+    this.clockTicks += elapsedTicks;
     this.nowTicks++;
     const recovery = this.recovery;
     if (recovery !== null) return this.tickRecovery(recovery);
@@ -252,7 +266,7 @@ export class Replica {
       return;
     }
     const readThrough = proposer.nextInstance - 1;
-    if (this.config.leaseReadsEnabled && lease.leaseValid(this.nowTicks)) {
+    if (this.config.leaseReadsEnabled && lease.leaseValid(this.clockTicks)) {
       this.readStates.push({ requestId, outcome: 'ready', readThrough, via: 'lease' });
       return;
     }
@@ -399,7 +413,7 @@ export class Replica {
       appliedThrough: this.appliedThrough,
       snapshotThrough: this.log.snapshotThrough,
       nextInstance: this.proposer?.nextInstance ?? 0,
-      leaseValid: this.lease?.leaseValid(this.nowTicks) ?? false,
+      leaseValid: this.lease?.leaseValid(this.clockTicks) ?? false,
       recovery: this.recovery?.status() ?? null,
     };
   }
@@ -545,7 +559,7 @@ export class Replica {
     const recoverFrom = Math.max(this.log.decidedThrough, campaign.decidedThroughMax) + 1;
     const nextInstance = Math.max(recoverFrom, campaign.highestInstance + 1, this.log.highestInstance + 1);
     const proposer = new Proposer(ballot, nextInstance, this.members, this.nowTicks);
-    const lease = new LeaderLease(this.members, this.config.leaseTicks, this.nowTicks);
+    const lease = new LeaderLease(this.members, this.config.leaseTicks, this.clockTicks, this.nowTicks);
     this.role = 'leader';
     this.leaderId = this.id;
     this.currentCampaign = null;
@@ -707,7 +721,7 @@ export class Replica {
     const lease = this.lease;
     assert(proposer !== null && lease !== null, 'leader without proposer or lease');
     // Check quorum: a leader no majority has answered for two election timeouts stops leading.
-    if (this.nowTicks - lease.quorumContactTick >= 2 * this.config.electionTimeoutTicks) return this.stepDown();
+    if (this.nowTicks - lease.quorumContactLiveTick >= 2 * this.config.electionTimeoutTicks) return this.stepDown();
     if (this.log.decidedThrough < this.prefixToLearn.through) {
       // The promiser that reported this prefix may have lost it since (a wiped replica's
       // Promise still in flight): ask again, and if nothing comes for two election timeouts,
@@ -720,7 +734,7 @@ export class Replica {
   }
 
   private broadcastHeartbeat(proposer: Proposer, lease: LeaderLease): void {
-    const seq = lease.openRound(this.nowTicks);
+    const seq = lease.openRound(this.clockTicks, this.nowTicks);
     this.heartbeatSentTick = this.nowTicks;
     this.unsentRoundSeq = seq;
     for (const to of this.members.peerIds) {

@@ -106,8 +106,6 @@ export class ReplicaNode {
   private tickEpochMs = 0;
   /** Ticks since start accounted for (fed to the core, or skipped in a capped burst). */
   private ticksCounted = 0;
-  /** The most ticks fed to the core at once after a stall (see `catchUpTicks`). */
-  private readonly tickBurstMax: number;
   private loopScheduled = false;
   private loopRunning = false;
   private closed = false;
@@ -144,7 +142,6 @@ export class ReplicaNode {
     const recovered = recoveredAbove(env.storage.recovered(), stateMachine.appliedInstance);
     const consensus: ReplicaConfig = { ...defaultConfig(config.replicaId, [...config.members.keys()]), ...config.consensus };
     this.replica = new Replica(consensus, new SplitMix32(env.seed), recovered);
-    this.tickBurstMax = 2 * consensus.electionTimeoutTicks;
     this.snapshotThrough = recovered.snapshotThrough;
     this.batcher = new ProposalBatcher<TxnResult>((commands) => this.propose(commands), config.batcher);
     this.applied = new ProgressWaiters('applied instance', env.clock);
@@ -192,11 +189,9 @@ export class ReplicaNode {
    * start (docs/consensus.md, "Time and the lease"). A timer only says when to look; the clock
    * says how many ticks are due, so a stalled event loop (GC, a long synchronous step, a paused
    * VM or process) resumes with every tick it missed instead of one. Called before anything
-   * that depends on time: each timer, each lease read, `hasLiveLeader`. After a stall longer
-   * than `tickBurstMax` ticks the core gets only that many: by then every timeout it counts
-   * (lease, check quorum, election) has run out, and counting fewer ticks only ever makes the
-   * core wait longer (a lease measured from a round sent during the burst is shorter, not
-   * longer, than the real one).
+   * that depends on time: each timer, each lease read, `hasLiveLeader`. The core's lease counts
+   * every missed tick; its election and check-quorum timers count one per call, so a stall
+   * reads the messages queued meanwhile before it can look like silence (replica.ts, `tick`).
    */
   private catchUpTicks(): void {
     if (this.closed || this.ticker === null) return;
@@ -204,7 +199,7 @@ export class ReplicaNode {
     const missed = due - this.ticksCounted;
     if (missed <= 0) return;
     this.ticksCounted = due;
-    for (let i = Math.min(missed, this.tickBurstMax); i > 0; i--) this.replica.tick();
+    this.replica.tick(missed);
     this.kick();
   }
 

@@ -190,6 +190,25 @@ describe('reads', () => {
   });
 });
 
+describe('a stall (many ticks at once)', () => {
+  it('ends the lease at once but neither steps the leader down nor lets a follower campaign before it read its messages', () => {
+    const group = groupLedBy1([1, 2, 3]);
+    const [leader, follower] = [group.get(1)!, group.get(2)!];
+    const stallTicks = 5 * 10; // five election timeouts
+    leader.tick(stallTicks);
+    assert.equal(leader.status().leaseValid, false, 'the lease counts real time: it ran out during the stall');
+    assert.equal(leader.status().role, 'leader', 'check quorum counts tick calls: no step-down before the acks queued meanwhile are read');
+    follower.tick(stallTicks);
+    assert.equal(follower.campaign(), false, 'a follower that stalled has not yet read the heartbeats queued during the stall');
+    assert.equal(follower.status().leaderId, 1);
+    settle(group);
+    leader.tick();
+    settle(group);
+    assert.equal(leader.status().leaseValid, true, 'the next acked round renews the lease');
+    assert.throws(() => leader.tick(0), AssertionError);
+  });
+});
+
 describe('campaigning', () => {
   it('will not campaign while it may hold a lease it acked (after a start, or hearing a leader)', () => {
     const r = replica(2, [1, 2, 3]);
