@@ -169,6 +169,8 @@ async function main(): Promise<void> {
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
   // Statements run one at a time in input order, also when a pipe delivers many lines at once.
   let queue: Promise<void> = Promise.resolve();
+  // Before the first prompt: whoever sees it may rely on the history being owner-only.
+  tightenHistory();
   const session = repl.start({
     prompt: 'db > ',
     terminal,
@@ -190,7 +192,6 @@ async function main(): Promise<void> {
     },
   });
   for (const name of REMOVED_REPL_COMMANDS) delete (session.commands as Record<string, unknown>)[name];
-  tightenHistory();
   if (terminal) {
     session.setupHistory(historyFile(), (err) => {
       if (err !== null) console.error(`(history is not kept: ${err.message})`);
