@@ -1,9 +1,9 @@
-// The worst-case memory a Local's node server's bounded terms can hold at the defaults;
+// The worst-case memory a Local's node server's bounded terms can hold;
 // docs/limits.md ("Worst-case memory at the defaults") states the figure and
 // test/global/memory-bound.test.ts checks the two agree.
 
 import { receiveBytesMax } from '../protocol/receive-limit.ts';
-import { FORWARD_READ_AHEAD, FORWARD_UNSENT_MAX, LOCAL_SERVER_LIMITS_DEFAULTS } from './local-server.ts';
+import { FORWARD_READ_AHEAD, FORWARD_UNSENT_MAX, LOCAL_SERVER_LIMITS_DEFAULTS, type LocalServerLimits } from './local-server.ts';
 
 export interface MemoryTerm {
   readonly name: string;
@@ -18,12 +18,17 @@ const GRPC_READ_AHEAD = 16;
 /** Messages a forwarded Subscribe holds at most: read ahead from Global, in hand, and written but not yet handed to HTTP/2. */
 export const FORWARDED_MESSAGES_HELD = GRPC_READ_AHEAD + FORWARD_READ_AHEAD + 1 + FORWARD_UNSENT_MAX;
 
-/** The bounded terms of a Local's node server at the defaults (its cache has its own bound). */
-export function localServerMemoryTerms(): MemoryTerm[] {
-  const l = LOCAL_SERVER_LIMITS_DEFAULTS;
+/**
+ * The bounded terms of a Local's node server (at the defaults unless `limits` says otherwise;
+ * its cache has its own bound). test/local/memory-process.test.ts measures them on a process.
+ */
+export function localServerMemoryTerms(limits: LocalServerLimits = LOCAL_SERVER_LIMITS_DEFAULTS): MemoryTerm[] {
+  const l = limits;
   const message = receiveBytesMax(l.requestBytesMax);
   return [
     { name: 'Session streams x one frame being received', count: l.sessionsMax, bytesEach: message },
+    // What Session frames hold while their requests are in flight, as src/protocol/session-bytes.ts counts it.
+    { name: 'Session requests in flight, all streams', count: 1, bytesEach: l.allSessionsBytesInFlightMax },
     { name: 'Subscribe streams x messages held while forwarding', count: l.subscribesMax, bytesEach: FORWARDED_MESSAGES_HELD * FORWARDED_MESSAGE_BYTES_MAX },
     { name: 'uploads x one message being received', count: l.uploadsMax, bytesEach: message },
     { name: 'upload bytes held (all uploads)', count: 1, bytesEach: l.uploadBufferBytesMax },
