@@ -7,11 +7,11 @@ import * as grpc from '@grpc/grpc-js';
 import { assertNever } from '../protocol/assert.ts';
 import { checkInteger } from '../protocol/config-check.ts';
 import { InvalidArgumentError, KeyOccupiedError, NotFoundError, ResourceExhaustedError, SessionExpiredError, TooLargeError, type DstoreError } from '../protocol/errors.ts';
-import { decodedBytesBound, encodedBytesBound, REQUEST_BYTES_MAX_GUARANTEED } from '../protocol/frame-budget.ts';
+import { REQUEST_BYTES_MAX_GUARANTEED } from '../protocol/frame-budget.ts';
 import { hashToBytes, type Hash } from '../protocol/hash.ts';
 import { KEY_BYTES_MAX } from '../protocol/keys.ts';
 import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
-import { wireBytesOf } from '../protocol/request-guard.ts';
+import { checkSessionBytesLimits, SessionBytesInFlight } from '../protocol/session-bytes.ts';
 import type { ClientFrame__Output } from '../protocol/generated/dstore/v1/ClientFrame.ts';
 import type { ClientRequest__Output } from '../protocol/generated/dstore/v1/ClientRequest.ts';
 import type { DeleteRequest__Output } from '../protocol/generated/dstore/v1/DeleteRequest.ts';
@@ -75,8 +75,7 @@ export function checkServerLimits(l: ServerLimits): void {
   checkInteger('ServerLimits.frameRequestsMax', l.frameRequestsMax, FRAME_REQUESTS_MIN, 65_536);
   checkInteger('ServerLimits.rangeKeysMax', l.rangeKeysMax, 1);
   // One frame of the largest size always fits: a client that waits for its answers makes progress.
-  checkInteger('ServerLimits.sessionBytesInFlightMax', l.sessionBytesInFlightMax, l.requestBytesMax);
-  checkInteger('ServerLimits.allSessionsBytesInFlightMax', l.allSessionsBytesInFlightMax, l.sessionBytesInFlightMax);
+  checkSessionBytesLimits('ServerLimits', l, l.requestBytesMax);
 }
 
 /** What the service needs besides the node: blob sizes (for writes by hash) and status. */
@@ -99,11 +98,6 @@ export interface GlobalServiceDeps {
 
 /** Requests one Session stream may have unanswered before the server stops reading it. */
 export const SESSION_REQUESTS_IN_FLIGHT_MAX = 8192;
-/**
- * What one request in flight on a Session holds besides its decoded frame, at most: the
- * promises and closures of its handling, and its answer until it is written.
- */
-export const SESSION_REQUEST_HELD_BYTES = 1024;
 /** A Session frame goes out once the answers gathered for it reach about this many bytes. */
 export const SESSION_FRAME_BYTES_TARGET = 1024 * 1024;
 /**
@@ -167,11 +161,16 @@ export class GlobalService {
   /** The last state checksum computed, for the state machine and instance it was computed at. */
   private checksumMemo: { sm: StateMachine; appliedInstance: number; checksum: Uint8Array } | null = null;
   /** Bytes held by the Session frames of every stream that still have requests unanswered. */
-  private sessionsBytesHeld = 0;
+  private readonly sessionBytes: SessionBytesInFlight;
 
   /** Throws InvalidArgumentError naming the first bad limit (checkServerLimits). */
   constructor(private readonly deps: GlobalServiceDeps) {
     checkServerLimits(deps.limits);
+    this.sessionBytes = new SessionBytesInFlight(deps.limits, {
+      where: 'this replica',
+      sessionBytesInFlightMax: 'limits.session_bytes_in_flight_max',
+      allSessionsBytesInFlightMax: 'limits.all_sessions_bytes_in_flight_max',
+    });
   }
 
   get limits(): ServerLimits {
@@ -180,23 +179,7 @@ export class GlobalService {
 
   /** Bytes held by Session frames with requests unanswered, all streams together. */
   get sessionBytesInFlight(): number {
-    return this.sessionsBytesHeld;
-  }
-
-  /**
-   * Why a frame of `bytes` cannot be taken now by a stream holding `held` bytes, or null.
-   * A stream holding nothing always gets one frame (it is within requestBytesMax, and
-   * sessionBytesInFlightMax is at least that); in all, one frame always gets in too.
-   */
-  private bytesRefusal(bytes: number, held: number): string | null {
-    const l = this.deps.limits;
-    if (held > 0 && held + bytes > l.sessionBytesInFlightMax) {
-      return `this Session holds ${held} bytes of requests not answered yet; a frame of ${bytes} bytes more would pass ${l.sessionBytesInFlightMax} (limits.session_bytes_in_flight_max): read answers before sending more, then retry`;
-    }
-    if (this.sessionsBytesHeld > 0 && this.sessionsBytesHeld + bytes > l.allSessionsBytesInFlightMax) {
-      return `Sessions on this replica hold ${this.sessionsBytesHeld} bytes of requests not answered yet; a frame of ${bytes} bytes more would pass ${l.allSessionsBytesInFlightMax} (limits.all_sessions_bytes_in_flight_max): retry shortly, or send smaller frames`;
-    }
-    return null;
+    return this.sessionBytes.bytesHeld;
   }
 
   private header(revision: number): { revision: number; replicaId: number } {
@@ -407,10 +390,9 @@ export class GlobalService {
    * same burst of callbacks (one apply resolves a whole proposal's) go out together, in frames of about
    * SESSION_FRAME_BYTES_TARGET. Flow control: reading pauses while
    * SESSION_REQUESTS_IN_FLIGHT_MAX requests are unanswered or the client is not reading
-   * answers, so a client cannot make the server buffer without bound. A frame is held (its
-   * decoded requests share its bytes) until its last request is answered, and counted as its
-   * wire bytes, its decoded objects and SESSION_REQUEST_HELD_BYTES per request: one that would
-   * take this stream past limits.sessionBytesInFlightMax, or all streams past
+   * answers, so a client cannot make the server buffer without bound. A frame is held until
+   * its last request is answered (src/protocol/session-bytes.ts): one that would take this
+   * stream past limits.sessionBytesInFlightMax, or all streams past
    * allSessionsBytesInFlightMax, has each of its requests refused in band with
    * RESOURCE_EXHAUSTED (retryable) and is dropped at once; the stream goes on. A frame over a limit
    * closes this stream only, with INVALID_ARGUMENT (an undecodable one never gets here:
@@ -424,7 +406,7 @@ export class GlobalService {
     let clientEnded = false;
     let inFlight = 0;
     /** Bytes held by this stream's frames with requests unanswered. */
-    let bytesHeld = 0;
+    const streamBytes = this.sessionBytes.stream();
     let writable = true;
     let paused = false;
     const updateFlow = (): void => {
@@ -478,9 +460,8 @@ export class GlobalService {
       inFlight += frame.requests.length;
       const timers = this.deps.requests;
       // The frame's bytes stay whole while any request holds a Buffer field (a slice of them).
-      const bytes = (wireBytesOf(frame) ?? encodedBytesBound(frame.requests)) + decodedBytesBound(frame.requests) + frame.requests.length * SESSION_REQUEST_HELD_BYTES;
-      const refusal = frame.requests.length === 0 ? null : this.bytesRefusal(bytes, bytesHeld);
-      if (refusal !== null) {
+      const { release, refusal } = streamBytes.admit(frame);
+      if (release === null) {
         for (const request of frame.requests) {
           timers?.done(opOfBody(request.body), performance.now(), true);
           answer({ id: request.id, error: toErrorDetail(new ResourceExhaustedError(`request ${request.id}: ${refusal}`)) });
@@ -488,14 +469,6 @@ export class GlobalService {
         updateFlow();
         return;
       }
-      bytesHeld += bytes;
-      this.sessionsBytesHeld += bytes;
-      let unanswered = frame.requests.length;
-      const release = (): void => {
-        if (--unanswered > 0) return;
-        bytesHeld -= bytes;
-        this.sessionsBytesHeld -= bytes;
-      };
       let checksums = 0;
       for (const request of frame.requests) {
         const startMs = timers === undefined ? 0 : performance.now();

@@ -48,6 +48,7 @@ import { guardRequests, refuseGuardedMessages } from '../protocol/request-guard.
 import { PLAINTEXT } from '../protocol/tls.ts';
 import { checkInteger } from '../protocol/config-check.ts';
 import { receiveBytesMax } from '../protocol/receive-limit.ts';
+import { checkSessionBytesLimits, SessionBytesInFlight } from '../protocol/session-bytes.ts';
 import { serveAdmitted, StreamCaps } from '../protocol/stream-caps.ts';
 import { asDstoreError } from './retry.ts';
 import {
@@ -89,6 +90,14 @@ export interface LocalServerLimits {
   readonly requestBytesMax: number;
   readonly sessionsMax: number;
   readonly sessionsPerConnectionMax: number;
+  /**
+   * Bytes the Session frames of one stream may hold with requests unanswered (at least
+   * requestBytesMax); a frame that would pass it is refused in band, request by request
+   * (RESOURCE_EXHAUSTED), as a replica does (src/protocol/session-bytes.ts).
+   */
+  readonly sessionBytesInFlightMax: number;
+  /** As sessionBytesInFlightMax, for all Session streams of this node server together. */
+  readonly allSessionsBytesInFlightMax: number;
   readonly subscribesMax: number;
   readonly subscribesPerConnectionMax: number;
   /** PutBlob uploads in progress (each is held whole until stored on Global). */
@@ -116,6 +125,9 @@ export const LOCAL_SERVER_LIMITS_DEFAULTS: LocalServerLimits = Object.freeze({
   requestBytesMax: LIMITS_BEFORE_GLOBAL_ANSWERS.requestBytesMax,
   sessionsMax: 256,
   sessionsPerConnectionMax: 16,
+  // As a replica's: four frames of the largest size per stream, 1 GiB in all.
+  sessionBytesInFlightMax: 64 * 1024 * 1024,
+  allSessionsBytesInFlightMax: 1024 * 1024 * 1024,
   subscribesMax: 256,
   subscribesPerConnectionMax: 16,
   uploadsMax: 16,
@@ -126,14 +138,22 @@ export const LOCAL_SERVER_LIMITS_DEFAULTS: LocalServerLimits = Object.freeze({
   subscribeStallMs: 30_000,
 });
 
-/** Merges `partial` over the defaults and checks every field; InvalidArgumentError names the first bad one. */
+/**
+ * Merges `partial` over the defaults and checks every field; InvalidArgumentError names the
+ * first bad one. The Session byte caps default to at least one frame of requestBytesMax.
+ */
 export function validateLocalServerLimits(partial: Partial<LocalServerLimits> = {}): LocalServerLimits {
-  const l = { ...LOCAL_SERVER_LIMITS_DEFAULTS, ...partial };
+  const d = LOCAL_SERVER_LIMITS_DEFAULTS;
+  const requestBytesMax = partial.requestBytesMax ?? d.requestBytesMax;
+  const sessionBytesInFlightMax = partial.sessionBytesInFlightMax ?? Math.max(d.sessionBytesInFlightMax, requestBytesMax);
+  const allSessionsBytesInFlightMax = partial.allSessionsBytesInFlightMax ?? Math.max(d.allSessionsBytesInFlightMax, sessionBytesInFlightMax);
+  const l = { ...d, ...partial, sessionBytesInFlightMax, allSessionsBytesInFlightMax };
   checkInteger('LocalServerLimits.requestBytesMax', l.requestBytesMax, 64 * 1024, 256 * 1024 * 1024);
   for (const name of ['sessionsMax', 'sessionsPerConnectionMax', 'subscribesMax', 'subscribesPerConnectionMax', 'uploadsMax', 'uploadsPerConnectionMax', 'uploadIdleMs', 'writeRetryWindowMs', 'subscribeStallMs'] as const) {
     checkInteger(`LocalServerLimits.${name}`, l[name], 1);
   }
   checkInteger('LocalServerLimits.uploadBufferBytesMax', l.uploadBufferBytesMax, 0);
+  checkSessionBytesLimits('LocalServerLimits', l, l.requestBytesMax);
   return l;
 }
 
@@ -162,6 +182,8 @@ export class LocalServer {
   private readonly uploadCaps: StreamCaps;
   /** Bytes announced by the uploads in progress (reserved from their headers). */
   private uploadBytesReserved = 0;
+  /** Bytes held by Session frames with requests unanswered. */
+  private readonly sessionBytes: SessionBytesInFlight;
 
   private constructor(
     private readonly server: grpc.Server,
@@ -174,6 +196,16 @@ export class LocalServer {
     this.sessionCaps = new StreamCaps('Session streams', 'this Local', { totalMax: l.sessionsMax, totalName: 'sessionsMax', perConnectionMax: l.sessionsPerConnectionMax, perConnectionName: 'sessionsPerConnectionMax' });
     this.subscribeCaps = new StreamCaps('Subscribe streams', 'this Local', { totalMax: l.subscribesMax, totalName: 'subscribesMax', perConnectionMax: l.subscribesPerConnectionMax, perConnectionName: 'subscribesPerConnectionMax' });
     this.uploadCaps = new StreamCaps('PutBlob uploads', 'this Local', { totalMax: l.uploadsMax, totalName: 'uploadsMax', perConnectionMax: l.uploadsPerConnectionMax, perConnectionName: 'uploadsPerConnectionMax' });
+    this.sessionBytes = new SessionBytesInFlight(l, {
+      where: 'this Local',
+      sessionBytesInFlightMax: `sessionBytesInFlightMax = ${l.sessionBytesInFlightMax}`,
+      allSessionsBytesInFlightMax: `allSessionsBytesInFlightMax = ${l.allSessionsBytesInFlightMax}`,
+    });
+  }
+
+  /** Bytes held by Session frames with requests unanswered, all streams together (tests). */
+  get sessionBytesInFlight(): number {
+    return this.sessionBytes.bytesHeld;
   }
 
   /** Uploads in progress and the bytes they reserved (tests, status). */
@@ -359,7 +391,11 @@ export class LocalServer {
 
   /**
    * One Session stream: answers completed in the same turn go out in one frame. A half-close
-   * is answered by ending the stream once every request in flight is answered.
+   * is answered by ending the stream once every request in flight is answered. A frame is held
+   * until its last request is answered (src/protocol/session-bytes.ts): one that would take
+   * this stream past sessionBytesInFlightMax, or all streams past allSessionsBytesInFlightMax,
+   * has each of its requests refused in band with RESOURCE_EXHAUSTED (retryable) and is
+   * dropped at once; the stream goes on.
    */
   session(call: grpc.ServerDuplexStream<ClientFrame__Output, ServerFrame>): void {
     let outgoing: ServerResponse[] = [];
@@ -367,6 +403,7 @@ export class LocalServer {
     let open = true;
     let clientEnded = false;
     let inFlight = 0;
+    const streamBytes = this.sessionBytes.stream();
     const tracked = { cancel: () => call.end() };
     this.calls.add(tracked);
     const close = (): void => {
@@ -398,11 +435,22 @@ export class LocalServer {
         return;
       }
       inFlight += frame.requests.length;
+      const { release, refusal } = streamBytes.admit(frame);
+      if (release === null) {
+        for (const request of frame.requests) answer({ id: request.id, error: toErrorDetail(new ResourceExhaustedError(`request ${request.id}: ${refusal}`)) });
+        return;
+      }
       for (const request of frame.requests) {
         // settle: a decoder's throw (a bad hash, say) is that request's answer, not an escape into grpc-js.
         settle(() => this.dispatch(request)).then(
-          (body) => answer({ id: request.id, ...body }),
-          (err: unknown) => answer({ id: request.id, error: toErrorDetail(asDstoreError(err)) }),
+          (body) => {
+            release();
+            answer({ id: request.id, ...body });
+          },
+          (err: unknown) => {
+            release();
+            answer({ id: request.id, error: toErrorDetail(asDstoreError(err)) });
+          },
         );
       }
     });

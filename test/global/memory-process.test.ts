@@ -11,16 +11,15 @@
 // sent all but its last byte; PutBlob and StoreBlob uploads stopped within a chunk.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import * as http2 from 'node:http2';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { replicaMemoryTerms, totalBytes, type MemoryLimits } from '../../src/global/memory-bound.ts';
 import { GlobalClient } from '../../src/local/client.ts';
 import { receiveBytesMax } from '../../src/protocol/receive-limit.ts';
-import { dstoreRoot } from '../../src/protocol/proto.ts';
 import { GlobalProcess } from './process-harness.ts';
+import { call, decode, encode, grpcMessage, halfMessage, RawConnections, RESOURCE_EXHAUSTED, UNAVAILABLE, vm } from './raw-grpc.ts';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -45,116 +44,19 @@ const OPTIONS = {
 /** The largest message the replica's gRPC receives (grpc.max_receive_message_length). */
 const RECEIVE_BYTES_MAX = receiveBytesMax(LIMITS.requestBytesMax);
 
-const root = dstoreRoot();
-const encode = (type: string, message: object): Buffer => {
-  const t = root.lookupType(type);
-  return Buffer.from(t.encode(t.fromObject(message)).finish());
-};
-const grpcMessage = (payload: Buffer): Buffer => {
-  const prefix = Buffer.alloc(5);
-  prefix.writeUInt32BE(payload.byteLength, 1);
-  return Buffer.concat([prefix, payload]);
-};
-/** The 5-byte prefix of a message of `length` bytes and all of its payload but the last byte: it never completes. */
-const halfMessage = (length: number): Buffer => {
-  const prefix = Buffer.alloc(5);
-  prefix.writeUInt32BE(length, 1);
-  return Buffer.concat([prefix, Buffer.alloc(length - 1, 1)]);
-};
-
-function vm(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  assert.ok(m !== null, `/proc/${pid}/status has ${field}`);
-  return Number(m[1]) * 1024;
-}
-
-/** One raw gRPC call on an HTTP/2 connection: its answers' payloads, and its status once ended. */
-class RawStream {
-  readonly answers: Buffer[] = [];
-  status: { code: number; message: string } | null = null;
-  private pending = Buffer.alloc(0);
-  private readonly waiters = new Set<() => void>();
-
-  constructor(
-    readonly stream: http2.ClientHttp2Stream,
-    read: boolean,
-  ) {
-    const onHeaders = (headers: http2.IncomingHttpHeaders): void => {
-      const code = headers['grpc-status'];
-      if (code !== undefined) this.status = { code: Number(code), message: decodeURIComponent(String(headers['grpc-message'] ?? '')) };
-      this.wake();
-    };
-    stream.on('response', onHeaders);
-    stream.on('trailers', onHeaders);
-    stream.on('error', () => undefined);
-    if (read) {
-      stream.on('data', (chunk: Buffer) => {
-        this.pending = Buffer.concat([this.pending, chunk]);
-        while (this.pending.byteLength >= 5 && this.pending.byteLength >= 5 + this.pending.readUInt32BE(1)) {
-          const length = this.pending.readUInt32BE(1);
-          this.answers.push(this.pending.subarray(5, 5 + length));
-          this.pending = this.pending.subarray(5 + length);
-        }
-        this.wake();
-      });
-    } else {
-      stream.pause(); // never read: HTTP/2 flow control holds the replica's writes back
-    }
-  }
-
-  private wake(): void {
-    for (const w of this.waiters) w();
-  }
-
-  /** Resolves once `done()` holds; rejects after 10 s naming `what`. */
-  until(what: string, done: () => boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!done()) return;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out waiting for ${what}; status ${JSON.stringify(this.status)}`));
-      }, 10_000);
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  /** Writes and resolves once the bytes are handed to the connection. */
-  write(bytes: Buffer): Promise<void> {
-    return new Promise((resolve) => this.stream.write(bytes, () => resolve()));
-  }
-}
-
-const connections: http2.ClientHttp2Session[] = [];
-function connect(address: string): http2.ClientHttp2Session {
-  const c = http2.connect(`http://${address}`);
-  c.on('error', () => undefined);
-  connections.push(c);
-  return c;
-}
-function call(connection: http2.ClientHttp2Session, path: string, read: boolean, metadata: Record<string, string> = {}): RawStream {
-  return new RawStream(connection.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...metadata }), read);
-}
-
-const RESOURCE_EXHAUSTED = 8;
-const UNAVAILABLE = 14;
-
 describe('worst-case memory of a replica process', () => {
   let replica: GlobalProcess;
   let dataDir: string;
   let address: string;
+  let connections: RawConnections;
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'dstore-memory-'));
     replica = GlobalProcess.start([JSON.stringify(OPTIONS), dataDir], 'test/global/fixtures/replica-with-options.ts');
     address = (await replica.waitForLine(/listening on (\S+)/))[1]!;
+    connections = new RawConnections(address);
   });
   after(async () => {
-    for (const c of connections.splice(0)) c.destroy();
+    connections.close();
     await replica.stop('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -175,7 +77,7 @@ describe('worst-case memory of a replica process', () => {
     const baseline = vm(replica.pid, 'VmRSS');
 
     // Subscribe streams from revision 1 that never read, then one more: refused.
-    const subscribes = connect(address);
+    const subscribes = connections.connect();
     const request = grpcMessage(encode('dstore.v1.SubscribeRequest', { fromRevision: 1 }));
     for (let i = 0; i < LIMITS.subscribersMax; i++) call(subscribes, '/dstore.v1.Global/Subscribe', false).stream.end(request);
     const extraSubscribe = call(subscribes, '/dstore.v1.Global/Subscribe', true);
@@ -184,7 +86,7 @@ describe('worst-case memory of a replica process', () => {
     assert.equal(extraSubscribe.status?.code, RESOURCE_EXHAUSTED);
 
     // Session frames in flight up to allSessionsBytesInFlightMax: 1 MB frames, 8 per stream.
-    const sessionsConnection = connect(address);
+    const sessionsConnection = connections.connect();
     const sessions = Array.from({ length: LIMITS.sessionsMax }, () => call(sessionsConnection, '/dstore.v1.Global/Session', true));
     let id = 1;
     const heldFrame = (): Buffer => grpcMessage(encode('dstore.v1.ClientFrame', {
@@ -200,12 +102,11 @@ describe('worst-case memory of a replica process', () => {
     for (let s = 0; s < heldSessions; s++) await sessions[s]!.until('the bulk refusals', () => sessions[s]!.answers.length >= framesPerSession);
     // The next stream's frames get in until all streams hold allSessionsBytesInFlightMax; then one is refused.
     const over = sessions[heldSessions]!;
-    const ServerFrame = root.lookupType('dstore.v1.ServerFrame');
     let refusal: { code: string; message: string } | undefined;
     for (let f = 0; f < framesPerSession && refusal === undefined; f++) {
       await over.write(heldFrame());
       await over.until('an answer', () => over.answers.length > f);
-      const answer = ServerFrame.toObject(ServerFrame.decode(over.answers[f]!)) as { responses: { error?: { code: string; message: string } }[] };
+      const answer = decode('dstore.v1.ServerFrame', over.answers[f]!) as { responses: { error?: { code: string; message: string } }[] };
       if (answer.responses[0]?.error?.code === 'RESOURCE_EXHAUSTED') refusal = answer.responses[0].error;
     }
     assert.match(refusal?.message ?? 'no refusal', /all_sessions_bytes_in_flight_max/);
@@ -221,7 +122,7 @@ describe('worst-case memory of a replica process', () => {
       ['/dstore.v1.Global/PutBlob', LIMITS.clientTransfersMax, RESOURCE_EXHAUSTED, {}],
       ['/dstore.v1.Replica/StoreBlob', LIMITS.peerTransfersMax, UNAVAILABLE, { 'dstore-cluster-id': 'memory-test' }],
     ] as const) {
-      const uploads = connect(address);
+      const uploads = connections.connect();
       const header = (): Buffer => grpcMessage(encode('dstore.v1.PutBlobRequest', { header: { size: 64 * MIB, hash: randomBytes(32) } }));
       await Promise.all(Array.from({ length: max }, async () => {
         const upload = call(uploads, path, true, metadata);
