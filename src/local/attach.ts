@@ -15,11 +15,12 @@ import type { DeleteResult, PutBlobResult, RangeResult, RangeSpec, Txn, TxnResul
 import { GlobalClient, type GlobalClientConfig } from './client.ts';
 import { Freshness } from './freshness.ts';
 import { InvalidationStream } from './invalidation-stream.ts';
-import { InvalidArgumentError } from '../protocol/errors.ts';
+import { InternalError, InvalidArgumentError } from '../protocol/errors.ts';
 import { validateKey } from '../protocol/keys.ts';
 import { controlled } from './call-control.ts';
 import { LEASE_MS_MIN, pickControl, withDeadline, type DstoreApi, type LocalGetOptions, type LocalRead, type LocalValue, type LocalWriteOptions, type ReplaceOptions, type ReplaceResult, type WatchEvent, type WriteResult } from './local.ts';
 import { jsonOf, jsonValue, textOf, toValueInput, type ValueLike } from './value-text.ts';
+import { watchEvents, type WatchEventsOptions } from './watch-events.ts';
 import { guardListener, type WatchOptions } from './watch-listener.ts';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1:50052';
@@ -93,7 +94,9 @@ export class AttachedLocal implements DstoreApi {
   /** As `get`, and also says at which revision a missing key was missing. */
   read(key: string, options: LocalGetOptions = {}): Promise<LocalRead> {
     validateKey(key);
-    return controlled(`get ${JSON.stringify(key)}`, options, false, (deadlineMs) => this.readNow(key, options, deadlineMs));
+    return controlled(`get ${JSON.stringify(key)}`, options, false, async (deadlineMs) =>
+      options.consistency === 'linearizable' ? (await this.readGlobal([key], deadlineMs))[0]! : this.readNow(key, options, deadlineMs),
+    );
   }
 
   /**
@@ -102,14 +105,35 @@ export class AttachedLocal implements DstoreApi {
    */
   getMany(keys: readonly string[], options: LocalGetOptions = {}): Promise<LocalRead[]> {
     for (const key of keys) validateKey(key);
-    return controlled(`getMany of ${keys.length} keys`, options, false, (deadlineMs) => Promise.all(keys.map((key) => this.readNow(key, options, deadlineMs))));
+    if (keys.length === 0) return Promise.resolve([]);
+    return controlled(`getMany of ${keys.length} keys`, options, false, (deadlineMs) =>
+      options.consistency === 'linearizable' ? this.readGlobal(keys, deadlineMs) : Promise.all(keys.map((key) => this.readNow(key, options, deadlineMs))),
+    );
+  }
+
+  /**
+   * Linearizable reads through the node: the node server serves every Session get from its
+   * cache, but forwards a transaction to Global, where its gets run linearizably at one
+   * revision (at the cost of a transaction: one consensus round). The node's cache is not
+   * refreshed by it; its stream brings the same changes.
+   */
+  private async readGlobal(keys: readonly string[], deadlineMs: number | undefined): Promise<LocalRead[]> {
+    this.getCount += keys.length;
+    const result = await this.client.txn({ success: keys.map((key) => ({ kind: 'get' as const, key, withValue: true })) }, deadlineMs === undefined ? {} : { deadlineMs });
+    this.noteRevision(result.revision);
+    return Promise.all(keys.map(async (key, i): Promise<LocalRead> => {
+      const op = result.results[i];
+      if (op?.kind !== 'get') throw new InternalError(`the node's Local answered the read of ${JSON.stringify(key)} with a ${op?.kind ?? 'missing'} result`);
+      if (op.kv === null) return { found: null, revision: result.revision, source: 'global' };
+      const { value: inline, ...binding } = op.kv;
+      const value = inline ?? (await this.getBlob(op.kv.hash));
+      return { found: { kv: binding, value, source: 'global', revision: result.revision }, revision: result.revision, source: 'global' };
+    }));
   }
 
   private async readNow(key: string, options: LocalGetOptions, deadlineMs: number | undefined): Promise<LocalRead> {
     if (options.consistency !== undefined && options.consistency !== 'cached') {
-      // The node server serves every Session get from its cache (docs/local.md): it has no
-      // way yet to be asked for a linearizable read, so none is pretended here.
-      throw new InvalidArgumentError(`consistency ${JSON.stringify(options.consistency)} is not available attached yet: read through a linked Local or a GlobalClient to Global`);
+      throw new InvalidArgumentError(`consistency must be 'cached' or 'linearizable', got ${JSON.stringify(options.consistency)}`);
     }
     this.getCount++;
     const result = await this.client.get(key, {
@@ -224,7 +248,21 @@ export class AttachedLocal implements DstoreApi {
    * A listener that throws is removed and its error reported (watch-listener.ts).
    */
   watch(prefix: string, listener: (event: WatchEvent) => void, options: WatchOptions = {}): () => void {
-    let applied: number | null = null;
+    return this.watchFrom(prefix, listener, options, 0);
+  }
+
+  /**
+   * `watch` as an async iterable (watch-events.ts), from `fromRevision` when given (the node's
+   * Local forwards the Subscribe to Global, whose history serves older revisions).
+   */
+  watchEvents(prefix: string, options: WatchEventsOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    const fromRevision = options.fromRevision ?? 0;
+    return watchEvents(prefix, options, (listener, fail) => ({ liveFrom: fromRevision, stop: this.watchFrom(prefix, listener, { onError: fail }, fromRevision) }), (from) => this.client.subscribe({ fromRevision: from, prefix }));
+  }
+
+  private watchFrom(prefix: string, listener: (event: WatchEvent) => void, options: WatchOptions, fromRevision: number): () => void {
+    checkInteger('fromRevision', fromRevision, 0);
+    let applied: number | null = fromRevision > 0 ? fromRevision - 1 : null;
     const stop = (): void => {
       this.watchers.delete(stream);
       void stream.close();

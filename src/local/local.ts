@@ -41,10 +41,12 @@ import { acquireTimeWord } from './lease-clock.ts';
 import type { StreamStatus } from './invalidation-state.ts';
 import { guardListener, type WatchEvent, type WatchOptions } from './watch-listener.ts';
 import { controlled, type CallControl } from './call-control.ts';
+import { watchEvents, type WatchEventsOptions } from './watch-events.ts';
 import { jsonOf, jsonValue, textOf, toValueInput, type ValueLike } from './value-text.ts';
 
 export type { WatchEvent, WatchOptions } from './watch-listener.ts';
 export type { CallControl } from './call-control.ts';
+export type { WatchEventsOptions } from './watch-events.ts';
 export type { ValueLike } from './value-text.ts';
 
 export interface LocalConfig {
@@ -204,6 +206,7 @@ export interface DstoreApi {
   getBlob(hash: Hash): Promise<Uint8Array>;
   getBlobStream(hash: Hash): AsyncGenerator<Uint8Array, void, undefined>;
   watch(prefix: string, listener: (event: WatchEvent) => void, options?: WatchOptions): () => void;
+  watchEvents(prefix: string, options?: WatchEventsOptions): AsyncGenerator<WatchEvent, void, undefined>;
   close(): Promise<void>;
 }
 
@@ -700,6 +703,22 @@ export class Local implements DstoreApi {
     const watcher = { prefix, listener: guardListener(prefix, listener, options, remove) };
     this.watchers.add(watcher);
     return remove;
+  }
+
+  /**
+   * `watch` as an async iterable: `for await (const event of local.watchEvents(prefix, {
+   * fromRevision, signal }))`. Live events come as this Local applies them (after its cache
+   * changed, as `watch`); with `fromRevision` below what it has applied, the older events are
+   * read from Global's history first (CompactedError if that history is gone). watch-events.ts.
+   */
+  async *watchEvents(prefix: string, options: WatchEventsOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    this.checkOpen();
+    // Until the Local knows its revision, "older than live" has no boundary: wait for it.
+    if (this.applied === null && (options.fromRevision ?? 0) > 0) await this.waitForRevision(1);
+    yield* watchEvents(prefix, options, (listener, fail) => {
+      const liveFrom = (this.applied ?? 0) + 1;
+      return { liveFrom, stop: this.watch(prefix, listener, { onError: fail }) };
+    }, (fromRevision) => this.client.subscribe({ fromRevision, prefix }));
   }
 
   /**

@@ -168,6 +168,26 @@ for (const [mode, open] of [['linked', linkedLocal], ['attached', attachedLocal]
       controller.abort();
       await assert.rejects(api.get(key, { signal: controller.signal }), CancelledError);
     });
+
+    it('watchEvents: an async iterable that resumes from a revision, ended by its signal', async () => {
+      const { api } = subject;
+      const prefix = `${freshKey()}/`;
+      const r1 = (await direct.set(`${prefix}a`, new TextEncoder().encode('1'))).revision;
+      await direct.set(`${freshKey()}-outside`, new TextEncoder().encode('x'));
+      const r2 = (await direct.txn({ success: [{ kind: 'delete', key: `${prefix}a` }] })).revision;
+      await api.get(`${prefix}probe`, { minRevision: r2 }); // linked: the Local applied r2, so r1..r2 come from history
+      const controller = new AbortController();
+      const seen: string[] = [];
+      let r3 = 0;
+      for await (const event of api.watchEvents(prefix, { fromRevision: r1, signal: controller.signal })) {
+        seen.push(event.type === 'put' ? `put ${event.kv.key} @${event.kv.modRevision}` : event.type === 'delete' ? `delete ${event.key} @${event.revision}` : `reset @${event.revision}`);
+        if (seen.length === 2) r3 = (await direct.set(`${prefix}b`, new TextEncoder().encode('2'))).revision;
+        if (seen.length === 3) controller.abort();
+      }
+      assert.deepEqual(seen, [`put ${prefix}a @${r1}`, `delete ${prefix}a @${r2}`, `put ${prefix}b @${r3}`]);
+      const later = api.watchEvents(prefix, { fromRevision: r3 + 1, signal: AbortSignal.abort() });
+      assert.equal((await later.next()).done, true, 'an aborted signal ends the loop at once');
+    });
   });
 }
 
@@ -211,6 +231,25 @@ describe('attached: parity', () => {
     assert.equal(stats.hits, null);
     assert.equal(stats.leaseValid, null);
     assert.ok(stats.revision >= w.revision);
-    await assert.rejects(worker.get(key, { consistency: 'linearizable' }), InvalidArgumentError);
+  });
+
+  it('consistency linearizable reads Global through the node even when the node has the key cached', async () => {
+    const { worker, held } = await attachedLocal();
+    const key = freshKey();
+    await direct.set(key, new TextEncoder().encode('v1'));
+    assert.equal(text((await worker.get(key))?.value), 'v1');
+    const gate = held.hold('stream'); // the node's Local does not see the overwrite
+    try {
+      const put = await direct.txn({ success: [{ kind: 'put', key, value: new TextEncoder().encode('v2') }] });
+      assert.equal(text((await worker.get(key))?.value), 'v1', "served from the node's cache, stale within its lease");
+      const fresh = await worker.get(key, { consistency: 'linearizable' });
+      assert.equal(text(fresh?.value), 'v2');
+      assert.equal(fresh?.source, 'global');
+      assert.ok(fresh!.revision >= put.revision);
+      const many = await worker.getMany([freshKey(), key], { consistency: 'linearizable' });
+      assert.deepEqual(many.map((r) => text(r.found?.value)), [undefined, 'v2']);
+    } finally {
+      gate.open();
+    }
   });
 });
