@@ -46,7 +46,7 @@ export function controlled<T>(what: string, control: CallControl, write: boolean
         done();
         resolve(value);
       },
-      (err: unknown) => {
+      (err: Error) => {
         done();
         reject(err);
       },

@@ -208,7 +208,7 @@ describe('linked Local: consistency linearizable', () => {
       const fresh = await local.get(key, { consistency: 'linearizable' });
       assert.equal(fresh?.source, 'global');
       assert.equal(text(fresh?.value), 'v2');
-      assert.ok(fresh!.revision >= put.revision);
+      assert.ok(fresh !== null && fresh.revision >= put.revision);
       const after = await local.get(key);
       assert.equal(text(after?.value), 'v2', 'monotonic: the cache holds the newer answer');
       assert.equal(after?.source, 'cache');
@@ -245,7 +245,7 @@ describe('attached: parity', () => {
       const fresh = await worker.get(key, { consistency: 'linearizable' });
       assert.equal(text(fresh?.value), 'v2');
       assert.equal(fresh?.source, 'global');
-      assert.ok(fresh!.revision >= put.revision);
+      assert.ok(fresh !== null && fresh.revision >= put.revision);
       const many = await worker.getMany([freshKey(), key], { consistency: 'linearizable' });
       assert.deepEqual(many.map((r) => text(r.found?.value)), [undefined, 'v2']);
     } finally {
