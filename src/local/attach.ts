@@ -92,7 +92,7 @@ export class AttachedLocal implements DstoreApi {
   }
 
   /** As `get`, and also says at which revision a missing key was missing. */
-  read(key: string, options: LocalGetOptions = {}): Promise<LocalRead> {
+  async read(key: string, options: LocalGetOptions = {}): Promise<LocalRead> {
     validateKey(key);
     return controlled(`get ${JSON.stringify(key)}`, options, false, async (deadlineMs) =>
       options.consistency === 'linearizable' ? (await this.readGlobal([key], deadlineMs))[0]! : this.readNow(key, options, deadlineMs),
@@ -103,9 +103,9 @@ export class AttachedLocal implements DstoreApi {
    * Reads of many keys, in the order of `keys`: sent together (one Session frame as far as
    * the frame allows), each served by the node's Local (its cache, else a fill).
    */
-  getMany(keys: readonly string[], options: LocalGetOptions = {}): Promise<LocalRead[]> {
+  async getMany(keys: readonly string[], options: LocalGetOptions = {}): Promise<LocalRead[]> {
     for (const key of keys) validateKey(key);
-    if (keys.length === 0) return Promise.resolve([]);
+    if (keys.length === 0) return [];
     return controlled(`getMany of ${keys.length} keys`, options, false, (deadlineMs) =>
       options.consistency === 'linearizable' ? this.readGlobal(keys, deadlineMs) : Promise.all(keys.map((key) => this.readNow(key, options, deadlineMs))),
     );
@@ -168,7 +168,7 @@ export class AttachedLocal implements DstoreApi {
   }
 
   /** Put-if-absent (KeyOccupiedError when bound), exactly once. */
-  set(key: string, value: ValueLike, options: LocalWriteOptions = {}): Promise<WriteResult> {
+  async set(key: string, value: ValueLike, options: LocalWriteOptions = {}): Promise<WriteResult> {
     const input = toValueInput(value);
     return controlled(`set ${JSON.stringify(key)}`, options, true, async (deadlineMs) => {
       const r = await this.client.set(key, input, withDeadline(options, deadlineMs));
@@ -186,11 +186,11 @@ export class AttachedLocal implements DstoreApi {
     return { revision: result.revision, kv: written.kv };
   }
 
-  putJson(key: string, value: unknown, options: LocalWriteOptions = {}): Promise<WriteResult> {
+  async putJson(key: string, value: unknown, options: LocalWriteOptions = {}): Promise<WriteResult> {
     return this.put(key, jsonValue(key, value), options);
   }
 
-  del(key: string, options: LocalWriteOptions = {}): Promise<DeleteResult> {
+  async del(key: string, options: LocalWriteOptions = {}): Promise<DeleteResult> {
     return controlled(`del ${JSON.stringify(key)}`, options, true, async (deadlineMs) => {
       const r = await this.client.delete(key, withDeadline(options, deadlineMs));
       this.noteRevision(r.revision);
@@ -209,7 +209,7 @@ export class AttachedLocal implements DstoreApi {
     return { replaced: result.succeeded, revision: result.revision, kv: written?.kind === 'written' ? written.kv : null };
   }
 
-  txn(txn: Txn, options: LocalWriteOptions = {}): Promise<TxnResult> {
+  async txn(txn: Txn, options: LocalWriteOptions = {}): Promise<TxnResult> {
     return controlled('txn', options, true, async (deadlineMs) => {
       const r = await this.client.txn(txn, withDeadline(options, deadlineMs));
       this.noteRevision(r.revision);

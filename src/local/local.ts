@@ -373,13 +373,13 @@ export class Local implements DstoreApi {
    * served, the rest from Global at once (their requests leave together, in one Session
    * frame as far as the frame allows), each placed like a fill. Each answer says its revision.
    */
-  getMany(keys: readonly string[], options: LocalGetOptions = {}): Promise<LocalRead[]> {
+  async getMany(keys: readonly string[], options: LocalGetOptions = {}): Promise<LocalRead[]> {
     for (const key of keys) validateKey(key);
     return controlled(`getMany of ${keys.length} keys`, options, false, () => Promise.all(keys.map((key) => this.readNow(key, options))));
   }
 
   /** As `get`, and also says at which revision a missing key was missing. */
-  read(key: string, options: LocalGetOptions = {}): Promise<LocalRead> {
+  async read(key: string, options: LocalGetOptions = {}): Promise<LocalRead> {
     validateKey(key);
     return controlled(`get ${JSON.stringify(key)}`, options, false, () => this.readNow(key, options));
   }
@@ -492,7 +492,7 @@ export class Local implements DstoreApi {
   // ---- writes --------------------------------------------------------------------------
 
   /** Put-if-absent: KeyOccupiedError when `key` is bound. Applied here at once. */
-  set(key: string, value: ValueLike, options: LocalWriteOptions = {}): Promise<WriteResult> {
+  async set(key: string, value: ValueLike, options: LocalWriteOptions = {}): Promise<WriteResult> {
     validateKey(key);
     const input = toValueInput(value);
     return controlled(`set ${JSON.stringify(key)}`, options, true, (deadlineMs) => this.setNow(key, input, withDeadline(options, deadlineMs)));
@@ -511,7 +511,7 @@ export class Local implements DstoreApi {
   }
 
   /** `put` of `JSON.stringify(value)` as UTF-8. */
-  putJson(key: string, value: unknown, options: LocalWriteOptions = {}): Promise<WriteResult> {
+  async putJson(key: string, value: unknown, options: LocalWriteOptions = {}): Promise<WriteResult> {
     return this.put(key, jsonValue(key, value), options);
   }
 
@@ -529,7 +529,7 @@ export class Local implements DstoreApi {
   }
 
   /** Removes `key`'s binding on Global; this Local drops it at once, the others on their streams. */
-  del(key: string, options: LocalWriteOptions = {}): Promise<DeleteResult> {
+  async del(key: string, options: LocalWriteOptions = {}): Promise<DeleteResult> {
     validateKey(key);
     return controlled(`del ${JSON.stringify(key)}`, options, true, (deadlineMs) => this.delNow(key, withDeadline(options, deadlineMs)));
   }
@@ -562,7 +562,7 @@ export class Local implements DstoreApi {
   }
 
   /** A mini-transaction on Global; the keys it wrote are updated or dropped here at once. */
-  txn(txn: Txn, options: LocalWriteOptions = {}): Promise<TxnResult> {
+  async txn(txn: Txn, options: LocalWriteOptions = {}): Promise<TxnResult> {
     return controlled('txn', options, true, (deadlineMs) => this.txnNow(txn, withDeadline(options, deadlineMs)));
   }
 

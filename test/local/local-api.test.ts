@@ -108,6 +108,12 @@ for (const [mode, open] of [['linked', linkedLocal], ['attached', attachedLocal]
       const binary = freshKey();
       await api.put(binary, new Uint8Array([0xff, 0xfe]));
       await assert.rejects(api.getText(binary), (err: unknown) => err instanceof InvalidArgumentError && err.message.includes(JSON.stringify(binary)) && /UTF-8/.test(err.message));
+      // Bad arguments are rejections (never synchronous throws), as everywhere in the API.
+      await assert.rejects(api.set('', 'x'), InvalidArgumentError);
+      await assert.rejects(api.put('', 'x', { deadlineMs: 100 }), InvalidArgumentError);
+      await assert.rejects(api.getMany([key, '']), InvalidArgumentError);
+      await assert.rejects(api.putJson(key, undefined), InvalidArgumentError);
+      await assert.rejects(api.get(key, { deadlineMs: 0 }), InvalidArgumentError);
       const replaced = await api.replace(key, 'next');
       assert.equal(replaced.replaced, true);
       assert.equal(await api.getText(key), 'next');
