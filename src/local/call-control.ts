@@ -4,7 +4,7 @@
 // work already shared with other callers (a fill) goes on for them.
 
 import { checkInteger } from '../protocol/config-check.ts';
-import { CancelledError, DeadlineExceededError } from '../protocol/errors.ts';
+import { CancelledError, DeadlineExceededError, DstoreError } from '../protocol/errors.ts';
 
 export interface CallControl {
   /** This call's deadline, from the call to its answer. Default: the client's deadlineMs. */
@@ -23,6 +23,7 @@ export function controlled<T>(what: string, control: CallControl, write: boolean
   if (deadlineMs !== undefined) checkInteger('deadlineMs', deadlineMs, 1, 3_600_000);
   if (signal?.aborted === true) return Promise.reject(new CancelledError(`${what}: cancelled before it was sent (its AbortSignal had fired); nothing was written`, { cause: signal.reason }));
   if (deadlineMs === undefined && signal === undefined) return run(undefined);
+  const startedMs = performance.now();
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const done = (): void => {
@@ -48,6 +49,12 @@ export function controlled<T>(what: string, control: CallControl, write: boolean
       },
       (err: Error) => {
         done();
+        // The Global client has the same deadline and may give up first, as UNAVAILABLE: it is
+        // this call's deadline all the same (the client's error says whether a write was sent).
+        if (deadlineMs !== undefined && err instanceof DstoreError && err.code === 'UNAVAILABLE' && performance.now() - startedMs >= deadlineMs - 1) {
+          reject(new DeadlineExceededError(`${what}: no answer within its ${deadlineMs} ms deadline. ${err.message}`, { cause: err, outcomeUnknown: err.outcomeUnknown }));
+          return;
+        }
         reject(err);
       },
     );

@@ -35,6 +35,8 @@ const text = (b: Uint8Array | null | undefined): string | undefined => (b === nu
 interface Subject {
   readonly api: DstoreApi;
   readonly held: HeldClient;
+  /** Session frames the API's own client has sent (the linked Local's, or the worker's). */
+  readonly frames: () => number;
 }
 
 async function linkedLocal(): Promise<Subject & { local: Local }> {
@@ -42,7 +44,7 @@ async function linkedLocal(): Promise<Subject & { local: Local }> {
   const local = Local.open({ global: cluster.addresses, globalClient: held, leaseMs: 5000 });
   cleanups.push(() => local.close());
   assert.equal(await local.ready(10_000), true);
-  return { api: local, held, local };
+  return { api: local, held, local, frames: () => held.framesSent };
 }
 
 async function attachedLocal(): Promise<Subject & { worker: AttachedLocal }> {
@@ -54,7 +56,7 @@ async function attachedLocal(): Promise<Subject & { worker: AttachedLocal }> {
   cleanups.push(() => server.stop());
   const worker = await attach(server.address, { client: { backoffInitialMs: 5, backoffMaxMs: 20 } });
   cleanups.push(() => worker.close());
-  return { api: worker, held, worker };
+  return { api: worker, held, worker, frames: () => worker.client.framesSent };
 }
 
 /** Runs `body` with `call` held, then opens the gate (so nothing stays pending). */
@@ -124,8 +126,12 @@ for (const [mode, open] of [['linked', linkedLocal], ['attached', attachedLocal]
       const [a, missing, b] = [freshKey(), freshKey(), freshKey()];
       await direct.set(a, new TextEncoder().encode('A'));
       const wb = await direct.set(b, new TextEncoder().encode('B'));
+      await api.get(`${freshKey()}-sync`, { minRevision: wb.revision }); // the stream is at wb: no waits below
+      const framesBefore = subject.frames();
       const reads = await api.getMany([b, missing, a, b], { minRevision: wb.revision });
       assert.deepEqual(reads.map((r) => text(r.found?.value)), ['B', undefined, 'A', 'B']);
+      // One frame for the misses (a lease probe may add one); a read per key would be 3-4.
+      assert.ok(subject.frames() - framesBefore <= 2, `${subject.frames() - framesBefore} frames for 3 misses`);
       for (const r of reads) assert.ok(r.revision >= wb.revision, `revision ${r.revision} >= ${wb.revision}`);
       assert.deepEqual(await api.getMany([]), []);
     });
