@@ -51,6 +51,8 @@ export async function* watchEvents(
   const aborted = (): boolean => signal?.aborted === true;
   if (aborted()) return;
   let queue: WatchEvent[] = [];
+  /** queue[head] is the oldest event not yet handed to the loop. */
+  let head = 0;
   let failure: { err: unknown } | null = null;
   let wake: (() => void) | null = null;
   const notify = (): void => {
@@ -58,12 +60,13 @@ export async function* watchEvents(
     wake = null;
     w?.();
   };
-  let lastTaken = Math.max(0, fromRevision - 1);
   const live = start(
     (event) => {
       if (failure !== null) return;
-      if (queue.length >= bufferMax) {
-        failure = { err: new ResourceExhaustedError(`watchEvents(${JSON.stringify(prefix)}): the loop fell ${bufferMax} events behind (bufferMax); watch again with fromRevision ${lastTaken + 1} to resume`) };
+      if (queue.length - head >= bufferMax) {
+        // Resume from the oldest event not handed over (its revision's earlier events repeat).
+        const resumeAt = Math.max(fromRevision, eventRevision(queue[head] ?? event));
+        failure = { err: new ResourceExhaustedError(`watchEvents(${JSON.stringify(prefix)}): the loop fell ${bufferMax} events behind (bufferMax); watch again with fromRevision ${resumeAt} to resume (events of that revision already seen repeat)`) };
         live.stop();
       } else {
         queue.push(event);
@@ -87,7 +90,6 @@ export async function* watchEvents(
               const at = eventRevision(event);
               if (at < fromRevision) continue;
               if (at >= live.liveFrom) break; // the live watch has it
-              lastTaken = at;
               yield event;
             }
           }
@@ -98,15 +100,15 @@ export async function* watchEvents(
       }
     }
     for (;;) {
-      while (queue.length > 0) {
-        const batch = queue;
-        queue = [];
-        for (const event of batch) {
-          if (event.type !== 'reset' && eventRevision(event) < fromRevision) continue;
-          lastTaken = Math.max(lastTaken, eventRevision(event));
-          yield event;
-          if (aborted()) return;
+      while (head < queue.length) {
+        const event = queue[head++]!;
+        if (head === queue.length) {
+          queue = [];
+          head = 0;
         }
+        if (event.type !== 'reset' && eventRevision(event) < fromRevision) continue;
+        yield event;
+        if (aborted()) return;
       }
       if (failure !== null) throw (failure as { err: unknown }).err;
       if (aborted()) return;

@@ -9,7 +9,7 @@ import { attach, type AttachedLocal } from '../../src/local/attach.ts';
 import { GlobalClient } from '../../src/local/client.ts';
 import { Local, type DstoreApi } from '../../src/local/local.ts';
 import { LocalServer } from '../../src/local/local-server.ts';
-import { CancelledError, DeadlineExceededError, InvalidArgumentError, KeyOccupiedError } from '../../src/protocol/errors.ts';
+import { CancelledError, DeadlineExceededError, InvalidArgumentError, KeyOccupiedError, ResourceExhaustedError } from '../../src/protocol/errors.ts';
 import { TestCluster } from '../global/cluster-harness.ts';
 import { HeldClient, type Gate } from './held-client.ts';
 
@@ -199,6 +199,21 @@ for (const [mode, open] of [['linked', linkedLocal], ['attached', attachedLocal]
       assert.deepEqual(seen, [`put ${prefix}a @${r1}`, `delete ${prefix}a @${r2}`, `put ${prefix}b @${r3}`]);
       const later = api.watchEvents(prefix, { fromRevision: r3 + 1, signal: AbortSignal.abort() });
       assert.equal((await later.next()).done, true, 'an aborted signal ends the loop at once');
+    });
+
+    it('watchEvents: a loop that falls bufferMax events behind ends with ResourceExhaustedError naming where to resume', async () => {
+      const { api } = subject;
+      const prefix = `${freshKey()}/`;
+      const start = (await direct.set(`${prefix}0`, new TextEncoder().encode('0'))).revision;
+      const events = api.watchEvents(prefix, { fromRevision: start + 1, bufferMax: 1 });
+      const first = events.next(); // starts the watch
+      const burst = await direct.txn({ success: [1, 2, 3].map((i) => ({ kind: 'put' as const, key: `${prefix}${i}`, value: new TextEncoder().encode(String(i)) })) });
+      const got = await first;
+      assert.equal(got.done, false);
+      assert.equal(got.value?.type === 'put' ? got.value.kv.modRevision : 0, burst.revision);
+      const err = await events.next().then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof ResourceExhaustedError, `got ${String(err)}`);
+      assert.match(err.message, new RegExp(`fromRevision ${burst.revision} to resume`), 'the revision whose events were not all handed over');
     });
   });
 }
