@@ -11,11 +11,16 @@ import { LRUCache } from 'lru-cache';
 import { systemClock, systemRandom } from '../protocol/backoff.ts';
 import { checkInteger } from '../protocol/config-check.ts';
 import type { Hash } from '../protocol/hash.ts';
-import type { DeleteResult, PutBlobResult, RangeResult, RangeSpec, Txn, TxnResult, ValueInput } from './client-types.ts';
+import type { DeleteResult, PutBlobResult, RangeResult, RangeSpec, Txn, TxnResult } from './client-types.ts';
 import { GlobalClient, type GlobalClientConfig } from './client.ts';
 import { Freshness } from './freshness.ts';
 import { InvalidationStream } from './invalidation-stream.ts';
-import { LEASE_MS_MIN, type DstoreApi, type LocalGetOptions, type LocalValue, type ReplaceOptions, type ReplaceResult, type WatchEvent, type WriteResult } from './local.ts';
+import { InternalError, InvalidArgumentError } from '../protocol/errors.ts';
+import { validateKey } from '../protocol/keys.ts';
+import { controlled } from './call-control.ts';
+import { LEASE_MS_MIN, pickControl, withDeadline, type DstoreApi, type LocalGetOptions, type LocalRead, type LocalValue, type LocalWriteOptions, type ReplaceOptions, type ReplaceResult, type WatchEvent, type WriteResult } from './local.ts';
+import { jsonOf, jsonValue, textOf, toValueInput, type ValueLike } from './value-text.ts';
+import { watchEvents, type WatchEventsOptions } from './watch-events.ts';
 import { guardListener, type WatchOptions } from './watch-listener.ts';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1:50052';
@@ -28,7 +33,19 @@ export interface AttachConfig {
   readonly client?: Omit<GlobalClientConfig, 'addresses'>;
 }
 
+/**
+ * The worker's side of `Local.stats()`: the fields named as there mean the same, and those
+ * only the node's Local knows (its hits and misses, cache bytes, lease, stream) are null here:
+ * ask the node (its REPL's STATS) for them.
+ */
 export interface AttachedStats {
+  /** Known only to the node's Local: null. */
+  readonly hits: null;
+  readonly misses: null;
+  readonly leaseValid: null;
+  /** The highest revision any answer to this worker reflected (0 before the first). */
+  readonly revision: number;
+  /** Reads sent to the node's Local (get, read, getMany: one per key). */
   readonly gets: number;
   readonly blobHits: number;
   readonly blobMisses: number;
@@ -57,6 +74,7 @@ export class AttachedLocal implements DstoreApi {
   private readonly blobs: LRUCache<Hash, Uint8Array>;
   private readonly watchers = new Set<InvalidationStream>();
   private getCount = 0;
+  private latestSeen = 0;
   private blobHitCount = 0;
   private blobMissCount = 0;
 
@@ -70,35 +88,133 @@ export class AttachedLocal implements DstoreApi {
   }
 
   async get(key: string, options: LocalGetOptions = {}): Promise<LocalValue | null> {
+    return (await this.read(key, options)).found;
+  }
+
+  /** As `get`, and also says at which revision a missing key was missing. */
+  async read(key: string, options: LocalGetOptions = {}): Promise<LocalRead> {
+    validateKey(key);
+    return controlled(`get ${JSON.stringify(key)}`, options, false, async (deadlineMs) =>
+      options.consistency === 'linearizable' ? (await this.readGlobal([key], deadlineMs))[0]! : this.readNow(key, options, deadlineMs),
+    );
+  }
+
+  /**
+   * Reads of many keys, in the order of `keys`: sent together (one Session frame as far as
+   * the frame allows), each served by the node's Local (its cache, else a fill).
+   */
+  async getMany(keys: readonly string[], options: LocalGetOptions = {}): Promise<LocalRead[]> {
+    for (const key of keys) validateKey(key);
+    if (keys.length === 0) return [];
+    return controlled(`getMany of ${keys.length} keys`, options, false, (deadlineMs) =>
+      options.consistency === 'linearizable' ? this.readGlobal(keys, deadlineMs) : Promise.all(keys.map((key) => this.readNow(key, options, deadlineMs))),
+    );
+  }
+
+  /**
+   * Linearizable reads through the node: the node server serves every Session get from its
+   * cache, but forwards a transaction to Global, where its gets run linearizably at one
+   * revision (at the cost of a transaction: one consensus round). The node's cache is not
+   * refreshed by it; its stream brings the same changes.
+   */
+  private async readGlobal(keys: readonly string[], deadlineMs: number | undefined): Promise<LocalRead[]> {
+    this.getCount += keys.length;
+    const result = await this.client.txn({ success: keys.map((key) => ({ kind: 'get' as const, key, withValue: true })) }, deadlineMs === undefined ? {} : { deadlineMs });
+    this.noteRevision(result.revision);
+    return Promise.all(keys.map(async (key, i): Promise<LocalRead> => {
+      const op = result.results[i];
+      if (op?.kind !== 'get') throw new InternalError(`the node's Local answered the read of ${JSON.stringify(key)} with a ${op?.kind ?? 'missing'} result`);
+      if (op.kv === null) return { found: null, revision: result.revision, source: 'global' };
+      const { value: inline, ...binding } = op.kv;
+      const value = inline ?? (await this.getBlob(op.kv.hash));
+      return { found: { kv: binding, value, source: 'global', revision: result.revision }, revision: result.revision, source: 'global' };
+    }));
+  }
+
+  private async readNow(key: string, options: LocalGetOptions, deadlineMs: number | undefined): Promise<LocalRead> {
+    if (options.consistency !== undefined && options.consistency !== 'cached') {
+      throw new InvalidArgumentError(`consistency must be 'cached' or 'linearizable', got ${JSON.stringify(options.consistency)}`);
+    }
     this.getCount++;
-    const result = await this.client.get(key, { withValue: true, ...(options.minRevision === undefined ? {} : { minRevision: options.minRevision }) });
-    const kv = result.kv;
-    if (kv === null) return null;
-    const { value: inline, ...binding } = kv;
-    return { kv: binding, value: inline ?? (await this.getBlob(kv.hash)), source: 'local', revision: result.revision };
-  }
-
-  async set(key: string, value: ValueInput): Promise<WriteResult> {
-    const r = await this.client.set(key, value);
-    return { revision: r.revision, kv: r.kv };
-  }
-
-  del(key: string): Promise<DeleteResult> {
-    return this.client.delete(key);
-  }
-
-  async replace(key: string, value: Uint8Array, options: ReplaceOptions = {}): Promise<ReplaceResult> {
-    const expected = options.ifModRevision ?? (await this.client.get(key, { withValue: false })).kv?.modRevision ?? 0;
-    const result = await this.client.txn({
-      compares: [{ key, target: 'modRevision', operator: 'equal', number: expected }],
-      success: [{ kind: 'put', key, value }],
+    const result = await this.client.get(key, {
+      withValue: true,
+      ...(options.minRevision === undefined ? {} : { minRevision: options.minRevision }),
+      ...(deadlineMs === undefined ? {} : { deadlineMs }),
     });
+    this.noteRevision(result.revision);
+    const kv = result.kv;
+    if (kv === null) return { found: null, revision: result.revision, source: 'local' };
+    const { value: inline, ...binding } = kv;
+    const value = inline ?? (await this.getBlob(kv.hash));
+    return { found: { kv: binding, value, source: 'local', revision: result.revision }, revision: result.revision, source: 'local' };
+  }
+
+  async getText(key: string, options: LocalGetOptions = {}): Promise<string | null> {
+    const found = await this.get(key, options);
+    return found === null ? null : textOf(key, found.value);
+  }
+
+  async getJson<T = unknown>(key: string, options: LocalGetOptions = {}): Promise<T | null> {
+    const found = await this.get(key, options);
+    return found === null ? null : jsonOf<T>(key, found.value);
+  }
+
+  /**
+   * Always undefined: the worker holds no bindings (only immutable blobs), and whether the
+   * node's binding may be served is known only to the node's Local. Use `get`.
+   */
+  getCached(_key: string): Uint8Array | undefined {
+    return undefined;
+  }
+
+  /** Put-if-absent (KeyOccupiedError when bound), exactly once. */
+  async set(key: string, value: ValueLike, options: LocalWriteOptions = {}): Promise<WriteResult> {
+    const input = toValueInput(value);
+    return controlled(`set ${JSON.stringify(key)}`, options, true, async (deadlineMs) => {
+      const r = await this.client.set(key, input, withDeadline(options, deadlineMs));
+      this.noteRevision(r.revision);
+      return { revision: r.revision, kv: r.kv };
+    });
+  }
+
+  /** Binds `key` whether or not it is bound (an overwrite), exactly once. */
+  async put(key: string, value: ValueLike, options: LocalWriteOptions = {}): Promise<WriteResult> {
+    validateKey(key);
+    const result = await this.txn({ success: [{ kind: 'put', key, value: toValueInput(value) }] }, options);
+    const written = result.results[0];
+    if (written?.kind !== 'written') throw new InvalidArgumentError(`the put of ${JSON.stringify(key)} was answered without its binding (result ${written?.kind ?? 'missing'})`);
+    return { revision: result.revision, kv: written.kv };
+  }
+
+  async putJson(key: string, value: unknown, options: LocalWriteOptions = {}): Promise<WriteResult> {
+    return this.put(key, jsonValue(key, value), options);
+  }
+
+  async del(key: string, options: LocalWriteOptions = {}): Promise<DeleteResult> {
+    return controlled(`del ${JSON.stringify(key)}`, options, true, async (deadlineMs) => {
+      const r = await this.client.delete(key, withDeadline(options, deadlineMs));
+      this.noteRevision(r.revision);
+      return r;
+    });
+  }
+
+  async replace(key: string, value: ValueLike, options: ReplaceOptions = {}): Promise<ReplaceResult> {
+    const { ifModRevision, ...control } = options;
+    const expected = ifModRevision ?? (await this.read(key, pickControl(control))).found?.kv.modRevision ?? 0;
+    const result = await this.txn({
+      compares: [{ key, target: 'modRevision', operator: 'equal', number: expected }],
+      success: [{ kind: 'put', key, value: toValueInput(value) }],
+    }, control);
     const written = result.succeeded ? result.results[0] : undefined;
     return { replaced: result.succeeded, revision: result.revision, kv: written?.kind === 'written' ? written.kv : null };
   }
 
-  txn(txn: Txn): Promise<TxnResult> {
-    return this.client.txn(txn);
+  async txn(txn: Txn, options: LocalWriteOptions = {}): Promise<TxnResult> {
+    return controlled('txn', options, true, async (deadlineMs) => {
+      const r = await this.client.txn(txn, withDeadline(options, deadlineMs));
+      this.noteRevision(r.revision);
+      return r;
+    });
   }
 
   range(spec: RangeSpec): Promise<RangeResult> {
@@ -132,7 +248,21 @@ export class AttachedLocal implements DstoreApi {
    * A listener that throws is removed and its error reported (watch-listener.ts).
    */
   watch(prefix: string, listener: (event: WatchEvent) => void, options: WatchOptions = {}): () => void {
-    let applied: number | null = null;
+    return this.watchFrom(prefix, listener, options, 0);
+  }
+
+  /**
+   * `watch` as an async iterable (watch-events.ts), from `fromRevision` when given (the node's
+   * Local forwards the Subscribe to Global, whose history serves older revisions).
+   */
+  watchEvents(prefix: string, options: WatchEventsOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    const fromRevision = options.fromRevision ?? 0;
+    return watchEvents(prefix, options, (listener, fail) => ({ liveFrom: fromRevision, stop: this.watchFrom(prefix, listener, { onError: fail }, fromRevision) }), (from) => this.client.subscribe({ fromRevision: from, prefix }));
+  }
+
+  private watchFrom(prefix: string, listener: (event: WatchEvent) => void, options: WatchOptions, fromRevision: number): () => void {
+    checkInteger('fromRevision', fromRevision, 0);
+    let applied: number | null = fromRevision > 0 ? fromRevision - 1 : null;
     const stop = (): void => {
       this.watchers.delete(stream);
       void stream.close();
@@ -170,8 +300,26 @@ export class AttachedLocal implements DstoreApi {
     return stop;
   }
 
+  /**
+   * Resolves true once the node's Local answers (its Status), false after `timeoutMs`. Whether
+   * that Local holds its lease is its own business: it serves from Global until it does.
+   */
+  async ready(timeoutMs = this.client.config.deadlineMs): Promise<boolean> {
+    checkInteger('timeoutMs', timeoutMs, 1, 3_600_000);
+    try {
+      await this.client.status({ deadlineMs: timeoutMs });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private noteRevision(revision: number): void {
+    if (revision > this.latestSeen) this.latestSeen = revision;
+  }
+
   stats(): AttachedStats {
-    return { gets: this.getCount, blobHits: this.blobHitCount, blobMisses: this.blobMissCount, blobs: this.blobs.size, blobBytes: this.blobs.calculatedSize };
+    return { hits: null, misses: null, leaseValid: null, revision: this.latestSeen, gets: this.getCount, blobHits: this.blobHitCount, blobMisses: this.blobMissCount, blobs: this.blobs.size, blobBytes: this.blobs.calculatedSize };
   }
 
   async close(): Promise<void> {

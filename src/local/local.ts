@@ -17,7 +17,7 @@
 
 import { systemClock, systemRandom, type Clock, type Random, type Timer } from '../protocol/backoff.ts';
 import { checkInteger } from '../protocol/config-check.ts';
-import { ClosedError, CorruptError } from '../protocol/errors.ts';
+import { ClosedError, CorruptError, InvalidArgumentError } from '../protocol/errors.ts';
 import { hashOf, parseHash, type Hash } from '../protocol/hash.ts';
 import { validateKey } from '../protocol/keys.ts';
 import { LocalCache, NO_BINDINGS, type BindingTable, type CacheStats, type Fill } from './cache.ts';
@@ -40,8 +40,14 @@ import { InvalidationStream, type InvalidationSink } from './invalidation-stream
 import { acquireTimeWord } from './lease-clock.ts';
 import type { StreamStatus } from './invalidation-state.ts';
 import { guardListener, type WatchEvent, type WatchOptions } from './watch-listener.ts';
+import { controlled, type CallControl } from './call-control.ts';
+import { watchEvents, type WatchEventsOptions } from './watch-events.ts';
+import { jsonOf, jsonValue, textOf, toValueInput, type ValueLike } from './value-text.ts';
 
 export type { WatchEvent, WatchOptions } from './watch-listener.ts';
+export type { CallControl } from './call-control.ts';
+export type { WatchEventsOptions } from './watch-events.ts';
+export type { ValueLike } from './value-text.ts';
 
 export interface LocalConfig {
   /** Global replicas, "host:port"; at least one. */
@@ -115,10 +121,21 @@ export interface LocalRead {
   readonly source: ReadSource;
 }
 
-export interface LocalGetOptions {
+/**
+ * 'cached' (default): served from the cache while the lease (or the key's mode) allows, else
+ * read from Global. 'linearizable': always read from Global, linearizably, even when cached;
+ * the answer refreshes the cache under the fill rules (never older than what is held).
+ */
+export type LocalReadConsistency = 'cached' | 'linearizable';
+
+export interface LocalGetOptions extends CallControl {
   /** Wait until this Local has applied at least this revision (a write's revision). */
   readonly minRevision?: number;
+  readonly consistency?: LocalReadConsistency;
 }
+
+/** Options of the Local API's writes: a deadline and a signal (call-control.ts). */
+export interface LocalWriteOptions extends CallControl, WriteOptions {}
 
 export interface WriteResult {
   /** The revision the write committed at. */
@@ -126,7 +143,7 @@ export interface WriteResult {
   readonly kv: KeyBinding;
 }
 
-export interface ReplaceOptions {
+export interface ReplaceOptions extends LocalWriteOptions {
   /** Replace only if the key's modRevision is this (0: only if absent). Default: the current one. */
   readonly ifModRevision?: number;
 }
@@ -172,16 +189,35 @@ export interface LocalStats {
 /** The API a worker uses, whether it links a Local (`Local`) or attaches to one (`AttachedLocal`). */
 export interface DstoreApi {
   get(key: string, options?: LocalGetOptions): Promise<LocalValue | null>;
-  set(key: string, value: ValueInput): Promise<WriteResult>;
-  del(key: string): Promise<DeleteResult>;
-  replace(key: string, value: Uint8Array, options?: ReplaceOptions): Promise<ReplaceResult>;
-  txn(txn: Txn): Promise<TxnResult>;
+  read(key: string, options?: LocalGetOptions): Promise<LocalRead>;
+  getMany(keys: readonly string[], options?: LocalGetOptions): Promise<LocalRead[]>;
+  getText(key: string, options?: LocalGetOptions): Promise<string | null>;
+  getJson<T = unknown>(key: string, options?: LocalGetOptions): Promise<T | null>;
+  getCached(key: string): Uint8Array | undefined;
+  ready(timeoutMs?: number): Promise<boolean>;
+  set(key: string, value: ValueLike, options?: LocalWriteOptions): Promise<WriteResult>;
+  put(key: string, value: ValueLike, options?: LocalWriteOptions): Promise<WriteResult>;
+  putJson(key: string, value: unknown, options?: LocalWriteOptions): Promise<WriteResult>;
+  del(key: string, options?: LocalWriteOptions): Promise<DeleteResult>;
+  replace(key: string, value: ValueLike, options?: ReplaceOptions): Promise<ReplaceResult>;
+  txn(txn: Txn, options?: LocalWriteOptions): Promise<TxnResult>;
   range(spec: RangeSpec): Promise<RangeResult>;
   putBlob(bytes: Uint8Array): Promise<PutBlobResult>;
   getBlob(hash: Hash): Promise<Uint8Array>;
   getBlobStream(hash: Hash): AsyncGenerator<Uint8Array, void, undefined>;
   watch(prefix: string, listener: (event: WatchEvent) => void, options?: WatchOptions): () => void;
+  watchEvents(prefix: string, options?: WatchEventsOptions): AsyncGenerator<WatchEvent, void, undefined>;
   close(): Promise<void>;
+}
+
+/** The Global client's options of a call: the write id (node server) and the deadline. */
+export function withDeadline(options: LocalWriteOptions, deadlineMs: number | undefined): WriteOptions {
+  return { ...(options.writeId === undefined ? {} : { writeId: options.writeId }), ...(deadlineMs === undefined ? {} : { deadlineMs }) };
+}
+
+/** The deadline and signal of a call, for the calls it makes. */
+export function pickControl(options: CallControl): CallControl {
+  return { ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }), ...(options.signal === undefined ? {} : { signal: options.signal }) };
 }
 
 interface Waiter {
@@ -320,12 +356,46 @@ export class Local implements DstoreApi {
     return (await this.read(key, options)).found;
   }
 
+  /** `get`'s value as UTF-8 text (InvalidArgumentError naming the key when it is not). */
+  async getText(key: string, options: LocalGetOptions = {}): Promise<string | null> {
+    const found = await this.get(key, options);
+    return found === null ? null : textOf(key, found.value);
+  }
+
+  /** `get`'s value parsed as JSON (InvalidArgumentError naming the key when it is not). */
+  async getJson<T = unknown>(key: string, options: LocalGetOptions = {}): Promise<T | null> {
+    const found = await this.get(key, options);
+    return found === null ? null : jsonOf<T>(key, found.value);
+  }
+
+  /**
+   * Reads of many keys, answered in the order of `keys`: each from the cache where it may be
+   * served, the rest from Global at once (their requests leave together, in one Session
+   * frame as far as the frame allows), each placed like a fill. Each answer says its revision.
+   */
+  async getMany(keys: readonly string[], options: LocalGetOptions = {}): Promise<LocalRead[]> {
+    for (const key of keys) validateKey(key);
+    return controlled(`getMany of ${keys.length} keys`, options, false, () => Promise.all(keys.map((key) => this.readNow(key, options))));
+  }
+
   /** As `get`, and also says at which revision a missing key was missing. */
   async read(key: string, options: LocalGetOptions = {}): Promise<LocalRead> {
     validateKey(key);
+    return controlled(`get ${JSON.stringify(key)}`, options, false, () => this.readNow(key, options));
+  }
+
+  private async readNow(key: string, options: LocalGetOptions): Promise<LocalRead> {
     this.checkOpen();
     const minRevision = options.minRevision ?? 0;
     checkInteger('minRevision', minRevision, 0);
+    if (options.consistency === 'linearizable') {
+      // Global, linearizably: neither the cache nor a fill that began before this call will do.
+      this.missCount++;
+      return this.startFill(key, minRevision);
+    }
+    if (options.consistency !== undefined && options.consistency !== 'cached') {
+      throw new InvalidArgumentError(`consistency must be 'cached' or 'linearizable', got ${JSON.stringify(options.consistency)}`);
+    }
     let globalMinRevision = 0;
     if (minRevision > 0 && !this.heldAtLeast(key, minRevision)) {
       const reached = await this.waitForRevision(minRevision, this.minRevisionWaitMs);
@@ -422,7 +492,30 @@ export class Local implements DstoreApi {
   // ---- writes --------------------------------------------------------------------------
 
   /** Put-if-absent: KeyOccupiedError when `key` is bound. Applied here at once. */
-  async set(key: string, value: ValueInput, options: WriteOptions = {}): Promise<WriteResult> {
+  async set(key: string, value: ValueLike, options: LocalWriteOptions = {}): Promise<WriteResult> {
+    validateKey(key);
+    const input = toValueInput(value);
+    return controlled(`set ${JSON.stringify(key)}`, options, true, (deadlineMs) => this.setNow(key, input, withDeadline(options, deadlineMs)));
+  }
+
+  /**
+   * Binds `key` to `value` whether or not it is bound (an overwrite: etcd put, Redis SET),
+   * exactly once (one WriteId, as `set`). Applied here at once.
+   */
+  async put(key: string, value: ValueLike, options: LocalWriteOptions = {}): Promise<WriteResult> {
+    validateKey(key);
+    const result = await this.txn({ success: [{ kind: 'put', key, value: toValueInput(value) }] }, options);
+    const written = result.results[0];
+    if (written?.kind !== 'written') throw new CorruptError(`Global answered the put of ${JSON.stringify(key)} without its binding (result ${written?.kind ?? 'missing'})`);
+    return { revision: result.revision, kv: written.kv };
+  }
+
+  /** `put` of `JSON.stringify(value)` as UTF-8. */
+  async putJson(key: string, value: unknown, options: LocalWriteOptions = {}): Promise<WriteResult> {
+    return this.put(key, jsonValue(key, value), options);
+  }
+
+  private async setNow(key: string, value: ValueInput, options: WriteOptions): Promise<WriteResult> {
     this.checkOpen();
     const tracked = this.trackOwnWrites([key]);
     try {
@@ -436,7 +529,12 @@ export class Local implements DstoreApi {
   }
 
   /** Removes `key`'s binding on Global; this Local drops it at once, the others on their streams. */
-  async del(key: string, options: WriteOptions = {}): Promise<DeleteResult> {
+  async del(key: string, options: LocalWriteOptions = {}): Promise<DeleteResult> {
+    validateKey(key);
+    return controlled(`del ${JSON.stringify(key)}`, options, true, (deadlineMs) => this.delNow(key, withDeadline(options, deadlineMs)));
+  }
+
+  private async delNow(key: string, options: WriteOptions): Promise<DeleteResult> {
     this.checkOpen();
     const result = await this.client.delete(key, options);
     this.noteRevision(result.revision);
@@ -450,20 +548,25 @@ export class Local implements DstoreApi {
    * `ifModRevision` (default: the binding this Local reads now; 0 = only if absent).
    * `replaced` is false when the key changed in between.
    */
-  async replace(key: string, value: Uint8Array, options: ReplaceOptions = {}): Promise<ReplaceResult> {
+  async replace(key: string, value: ValueLike, options: ReplaceOptions = {}): Promise<ReplaceResult> {
     validateKey(key);
-    const expected = options.ifModRevision ?? (await this.get(key))?.kv.modRevision ?? 0;
+    const { ifModRevision, ...control } = options;
+    const expected = ifModRevision ?? (await this.get(key, pickControl(control)))?.kv.modRevision ?? 0;
     checkInteger('ifModRevision', expected, 0);
     const result = await this.txn({
       compares: [{ key, target: 'modRevision', operator: 'equal', number: expected }],
-      success: [{ kind: 'put', key, value }],
-    });
+      success: [{ kind: 'put', key, value: toValueInput(value) }],
+    }, control);
     const written = result.succeeded ? result.results[0] : undefined;
     return { replaced: result.succeeded, revision: result.revision, kv: written?.kind === 'written' ? written.kv : null };
   }
 
   /** A mini-transaction on Global; the keys it wrote are updated or dropped here at once. */
-  async txn(txn: Txn, options: WriteOptions = {}): Promise<TxnResult> {
+  async txn(txn: Txn, options: LocalWriteOptions = {}): Promise<TxnResult> {
+    return controlled('txn', options, true, (deadlineMs) => this.txnNow(txn, withDeadline(options, deadlineMs)));
+  }
+
+  private async txnNow(txn: Txn, options: WriteOptions): Promise<TxnResult> {
     this.checkOpen();
     const puts = [...(txn.success ?? []), ...(txn.failure ?? [])].filter((op) => op.kind === 'put' || op.kind === 'putIfAbsent');
     const tracked = this.trackOwnWrites(puts.map((op) => op.key));
@@ -603,11 +706,27 @@ export class Local implements DstoreApi {
   }
 
   /**
+   * `watch` as an async iterable: `for await (const event of local.watchEvents(prefix, {
+   * fromRevision, signal }))`. Live events come as this Local applies them (after its cache
+   * changed, as `watch`); with `fromRevision` below what it has applied, the older events are
+   * read from Global's history first (CompactedError if that history is gone). watch-events.ts.
+   */
+  async *watchEvents(prefix: string, options: WatchEventsOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    this.checkOpen();
+    // Until the Local knows its revision, "older than live" has no boundary: wait for it.
+    if (this.applied === null && (options.fromRevision ?? 0) > 0) await this.waitForRevision(1);
+    yield* watchEvents(prefix, options, (listener, fail) => {
+      const liveFrom = (this.applied ?? 0) + 1;
+      return { liveFrom, stop: this.watch(prefix, listener, { onError: fail }) };
+    }, (fromRevision) => this.client.subscribe({ fromRevision, prefix }));
+  }
+
+  /**
    * Resolves once the Local can serve from its cache (it holds the lease) -> true, or once
    * its stream failed for the first time or `timeoutMs` passed -> false. For start-up: a
    * REPL or worker that waits here gets cache hits from its first command.
    */
-  ready(timeoutMs: number): Promise<boolean> {
+  ready(timeoutMs: number = this.client.config.deadlineMs): Promise<boolean> {
     if (this.leaseValid) return Promise.resolve(true);
     if (this.closedFlag || this.stream.status.state === 'backoff') return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {

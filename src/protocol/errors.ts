@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'INTERNAL'
   | 'RESOURCE_EXHAUSTED'
-  | 'SESSION_EXPIRED';
+  | 'SESSION_EXPIRED'
+  | 'DEADLINE_EXCEEDED'
+  | 'CANCELLED';
 
 export interface DstoreErrorOptions extends ErrorOptions {
   /** See DstoreError.outcomeUnknown. Default false. */
@@ -159,6 +161,26 @@ export class ResourceExhaustedError extends DstoreError {
 export class SessionExpiredError extends DstoreError {
   override readonly name = 'SessionExpiredError';
   readonly code = 'SESSION_EXPIRED';
+  readonly retryable = false;
+}
+
+/**
+ * A call's own deadline (`deadlineMs` of that call) passed before its answer came. A write
+ * that was sent says so in `outcomeUnknown`. Retryable: the same call may succeed with more time.
+ */
+export class DeadlineExceededError extends DstoreError {
+  override readonly name = 'DeadlineExceededError';
+  readonly code = 'DEADLINE_EXCEEDED';
+  readonly retryable = true;
+}
+
+/**
+ * The caller cancelled the call (its AbortSignal fired). A write that was sent says so in
+ * `outcomeUnknown`: it may still be applied. Not retryable: the caller asked to stop.
+ */
+export class CancelledError extends DstoreError {
+  override readonly name = 'CancelledError';
+  readonly code = 'CANCELLED';
   readonly retryable = false;
 }
 

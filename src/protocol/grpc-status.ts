@@ -9,9 +9,11 @@
 import { Metadata, status as GrpcCode } from '@grpc/grpc-js';
 import { assertNever } from './assert.ts';
 import {
+  CancelledError,
   ClosedError,
   CompactedError,
   CorruptError,
+  DeadlineExceededError,
   DstoreError,
   InternalError,
   InvalidArgumentError,
@@ -52,6 +54,8 @@ function grpcCodeOf(code: ErrorCode): GrpcCode {
     case 'INTERNAL': return GrpcCode.INTERNAL;
     case 'RESOURCE_EXHAUSTED': return GrpcCode.RESOURCE_EXHAUSTED;
     case 'SESSION_EXPIRED': return GrpcCode.FAILED_PRECONDITION;
+    case 'DEADLINE_EXCEEDED': return GrpcCode.DEADLINE_EXCEEDED;
+    case 'CANCELLED': return GrpcCode.CANCELLED;
     default: return assertNever(code, 'error code');
   }
 }
@@ -99,6 +103,10 @@ export function fromGrpcError(err: GrpcErrorLike): DstoreError {
       return new InternalError(details, options);
     case 'RESOURCE_EXHAUSTED':
       return new ResourceExhaustedError(details, options);
+    case 'DEADLINE_EXCEEDED':
+      return new DeadlineExceededError(details, options);
+    case 'CANCELLED':
+      return new CancelledError(details, options);
     case 'COMPACTED': {
       const oldest = metadataString(err.metadata, OLDEST_REVISION_METADATA);
       return new CompactedError(details, oldest !== undefined && /^\d+$/.test(oldest) ? Number(oldest) : 0, options);
@@ -163,6 +171,8 @@ export function fromErrorDetail(detail: ErrorDetailFields): DstoreError {
     case 'INTERNAL': return new InternalError(detail.message);
     case 'RESOURCE_EXHAUSTED': return new ResourceExhaustedError(detail.message);
     case 'SESSION_EXPIRED': return new SessionExpiredError(detail.message);
+    case 'DEADLINE_EXCEEDED': return new DeadlineExceededError(detail.message);
+    case 'CANCELLED': return new CancelledError(detail.message);
     default: return new InternalError(`unknown error code ${JSON.stringify(detail.code)}: ${detail.message}`);
   }
 }

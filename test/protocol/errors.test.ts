@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Metadata, status } from '@grpc/grpc-js';
 import {
+  CancelledError,
   ClosedError,
   CompactedError,
   CorruptError,
+  DeadlineExceededError,
   DstoreError,
   InternalError,
   InvalidArgumentError,
@@ -35,6 +37,8 @@ const samples: [DstoreError, status][] = [
   [new UnauthenticatedError('no token'), status.UNAUTHENTICATED],
   [new InternalError('bug'), status.INTERNAL],
   [new SessionExpiredError('client c has no session for request 2'), status.FAILED_PRECONDITION],
+  [new DeadlineExceededError('get "a": no answer within its 100 ms deadline'), status.DEADLINE_EXCEEDED],
+  [new CancelledError('put "a": cancelled by its AbortSignal'), status.CANCELLED],
 ];
 
 function assertSameError(actual: DstoreError, expected: DstoreError): void {
@@ -61,7 +65,7 @@ describe('errors <-> gRPC status', () => {
 
   it('marks exactly the transient errors retryable', () => {
     const retryable = samples.filter(([e]) => isRetryable(e)).map(([e]) => e.code);
-    assert.deepEqual(retryable, ['NOT_LEADER', 'UNAVAILABLE']);
+    assert.deepEqual(retryable, ['NOT_LEADER', 'UNAVAILABLE', 'DEADLINE_EXCEEDED']);
     assert.equal(isRetryable(new Error('plain')), false);
   });
 
