@@ -293,9 +293,11 @@ export class GlobalService {
     let result: TxnResult;
     try {
       result = await this.deps.node.submit(writeIdOf(txn.writeId), txn);
-    } finally {
-      finish?.();
+    } catch (err) {
+      finish?.(null);
+      throw err;
     }
+    finish?.(result.revision);
     if (result.failure !== null) {
       switch (result.failure.code) {
         case 'KEY_OCCUPIED': throw new KeyOccupiedError(result.failure.message);

@@ -24,7 +24,7 @@ export interface HoldServiceConfig {
   readonly clockDriftBoundPercent: number;
 }
 
-type HoldNode = Pick<ReplicaNode, 'status' | 'hasLiveLeader' | 'leaderAddress'>;
+type HoldNode = Pick<ReplicaNode, 'status' | 'hasLiveLeader' | 'leaderAddress' | 'linearizableBarrier'>;
 
 /** The keys a transaction may write (both branches: which one runs is decided when applied). */
 export function writtenKeys(txn: TxnRequest__Output): string[] {
@@ -98,10 +98,10 @@ export class HoldService {
   /**
    * Resolves when a write of `keys` may be proposed: after this leadership's grace period,
    * and once every live holder of one of them dropped it or its hold ran out. Returns
-   * `finish`, to call once the write was applied or failed. UnavailableError (retryable) when
-   * leadership changed meanwhile.
+   * `finish`, to call once the write was applied (with its revision) or failed (null).
+   * UnavailableError (retryable) when leadership changed meanwhile.
    */
-  async gate(keys: readonly string[]): Promise<() => void> {
+  async gate(keys: readonly string[]): Promise<(appliedRevision: number | null) => void> {
     const none = (): void => {};
     if (!this.enabled || keys.length === 0) return none;
     const registry = this.current();
@@ -109,16 +109,20 @@ export class HoldService {
     await this.waitFor(() => (this.clock.nowMs() >= registry.graceUntilMs ? null : registry.graceUntilMs), -1);
     if (this.current() !== registry) throw new UnavailableError('leadership changed while a write waited for strict holders: retry (exactly-once with the same write id)');
     const inv = registry.begin(keys, this.clock.nowMs());
-    const finish = (): void => registry.finish(inv.id);
+    const finish = (appliedRevision: number | null): void => {
+      const holders = registry.finish(inv.id);
+      if (appliedRevision === null) return;
+      for (const holderId of holders) this.streams.get(holderId)?.send({ released: { id: inv.id, revision: appliedRevision } });
+    };
     for (const send of inv.sends) this.streams.get(send.holderId)?.send({ invalidate: { id: inv.id, keys: [...send.keys] } });
     try {
       await this.waitFor(() => registry.waitUntilMs(inv.id, this.clock.nowMs()), inv.id);
     } catch (err) {
-      finish();
+      finish(null);
       throw err;
     }
     if (this.current() !== registry) {
-      finish();
+      finish(null);
       throw new UnavailableError('leadership changed while a write waited for strict holders: retry (exactly-once with the same write id)');
     }
     return finish;
@@ -148,6 +152,8 @@ export class HoldService {
   hold(call: grpc.ServerDuplexStream<HoldRequest__Output, HoldResponse>): void {
     let holderId: string | null = null;
     let registry: HolderRegistry | null = null;
+    /** The registration was answered: keep-alives may come. */
+    let registered = false;
     let open = true;
     const close = (): void => {
       open = false;
@@ -185,9 +191,17 @@ export class HoldService {
           this.streams.set(holderId, { send, end });
           // The writes in flight first: the Local must not count its hold before it knows them.
           for (const s of sends) send({ invalidate: { id: s.id, keys: [...s.keys] } });
-          kept(req.register.seq);
+          // Answered once this leader applied everything that may have been decided, writes of
+          // a previous leader included: what the Local reads from now on is not older than them.
+          const seq = req.register.seq;
+          this.node.linearizableBarrier().then(() => {
+            if (!open) return;
+            if (leading() !== current) return end(this.notLeader());
+            registered = true;
+            kept(seq);
+          }, (err: unknown) => end(err instanceof NotLeaderError ? err : new UnavailableError(`Hold register: ${err instanceof Error ? err.message : String(err)}: retry`)));
         } else if (req.keepAlive) {
-          if (holderId === null || registry === null) throw new InvalidArgumentError('Hold: keep_alive before register: register first');
+          if (holderId === null || registry === null || !registered) throw new InvalidArgumentError('Hold: keep_alive before the registration was answered: wait for its Kept');
           if (leading() === null) throw this.notLeader();
           if (!registry.keepAlive(holderId, now)) throw new UnavailableError('Hold: this hold ran out before its keep-alive arrived (writes may have gone ahead without it): register anew');
           kept(req.keepAlive.seq);

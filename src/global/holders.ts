@@ -39,6 +39,8 @@ interface Invalidation {
   readonly keys: readonly string[];
   /** Holders that have not acked yet. */
   readonly waiting: Set<string>;
+  /** Holders it was sent to (they are told when it is released). */
+  readonly sentTo: Set<string>;
 }
 
 export class HolderRegistry {
@@ -89,7 +91,9 @@ export class HolderRegistry {
     const sends: InvalidateSend[] = [];
     for (const [id, inv] of this.invalidations) {
       const keys = inv.keys.filter((key) => covers(prefixes, key));
-      if (keys.length > 0) sends.push({ holderId, id, keys });
+      if (keys.length === 0) continue;
+      inv.sentTo.add(holderId);
+      sends.push({ holderId, id, keys });
     }
     return sends;
   }
@@ -128,15 +132,18 @@ export class HolderRegistry {
   begin(keys: readonly string[], nowMs: number): { id: number; sends: InvalidateSend[] } {
     const id = this.nextId++;
     const waiting = new Set<string>();
+    const sentTo = new Set<string>();
     const sends: InvalidateSend[] = [];
     for (const [holderId, hold] of this.holds) {
       if (nowMs >= hold.untilMs) continue;
       const held = keys.filter((key) => covers(hold.prefixes, key));
       if (held.length === 0) continue;
       waiting.add(holderId);
-      if (!hold.detached) sends.push({ holderId, id, keys: held });
+      if (hold.detached) continue;
+      sentTo.add(holderId);
+      sends.push({ holderId, id, keys: held });
     }
-    this.invalidations.set(id, { keys: [...keys], waiting });
+    this.invalidations.set(id, { keys: [...keys], waiting, sentTo });
     return { id, sends };
   }
 
@@ -160,9 +167,15 @@ export class HolderRegistry {
     return until;
   }
 
-  /** The write of invalidation `id` was applied, failed or given up: forget it. */
-  finish(id: number): void {
+  /**
+   * The write of invalidation `id` was applied, failed or given up: forget it. Returns the
+   * holders it was sent to that are still attached (to tell them, when it was applied).
+   */
+  finish(id: number): string[] {
+    const inv = this.invalidations.get(id);
     this.invalidations.delete(id);
+    if (inv === undefined) return [];
+    return [...inv.sentTo].filter((holderId) => this.holds.get(holderId)?.detached === false);
   }
 
   /** Writes begun and not finished. */

@@ -70,8 +70,9 @@ describe('HolderRegistry', () => {
     const unheld = r.begin(['v/k'], 30);
     assert.deepEqual(unheld.sends, []);
     assert.deepEqual(r.register('c', ['v/'], 40), [{ holderId: 'c', id: unheld.id, keys: ['v/k'] }], 'a write nobody held is told too');
-    r.finish(inv.id);
-    r.finish(unheld.id);
+    r.detach('a');
+    assert.deepEqual(r.finish(inv.id), ['b'], 'a finished write is released at the attached holders it was sent to');
+    assert.deepEqual(r.finish(unheld.id), ['c']);
     assert.equal(r.writesInFlight, 0);
     assert.deepEqual(r.register('d', ['s/', 'v/'], 50), [], 'a finished write is forgotten');
   });

@@ -1,5 +1,6 @@
 // Strict holds against a real in-process cluster (global.proto Hold, hold-service.ts): a write
-// to a held key takes effect only after the holder dropped it, or once its hold ran out when it
+// to a held key takes effect only after the holder dropped it (and the holder learns the
+// revision it took effect at), or once its hold ran out when it
 // never answers; after a failover, a write completes only once every hold the old leader
 // granted has run out on the holder's own clock.
 import assert from 'node:assert/strict';
@@ -120,6 +121,8 @@ describe('strict holds on a real cluster', () => {
     h.ack(Number(inv.invalidate!.id));
     const result = await write;
     assert.ok(result.kv !== null);
+    const released = await h.next((m) => m.kind === 'released');
+    assert.deepEqual([Number(released.released!.id), Number(released.released!.revision)], [Number(inv.invalidate!.id), result.revision], 'the holder learns the revision at which it may cache the key again');
     // Unheld keys are not invalidated at this holder.
     const before = h.received.length;
     await client.set('t/a', new TextEncoder().encode('v'));

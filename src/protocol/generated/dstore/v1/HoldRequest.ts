@@ -3,16 +3,18 @@
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * The keys of Invalidate `id` were dropped and will not be cached until a change to them
- * newer than this Local's stream position at the invalidation has been applied.
+ * The keys of Invalidate `id` were dropped, and will not be cached again until this Local's
+ * stream applied a change to them newer than its position at the invalidation, or the
+ * revision of Released `id`, or its Hold stream is replaced (then it drops every strict key).
  */
 export interface _dstore_v1_HoldRequest_Invalidated {
   'id'?: (number | string | Long);
 }
 
 /**
- * The keys of Invalidate `id` were dropped and will not be cached until a change to them
- * newer than this Local's stream position at the invalidation has been applied.
+ * The keys of Invalidate `id` were dropped, and will not be cached again until this Local's
+ * stream applied a change to them newer than its position at the invalidation, or the
+ * revision of Released `id`, or its Hold stream is replaced (then it drops every strict key).
  */
 export interface _dstore_v1_HoldRequest_Invalidated__Output {
   'id': (number);

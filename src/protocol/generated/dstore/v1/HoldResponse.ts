@@ -36,14 +36,36 @@ export interface _dstore_v1_HoldResponse_Kept__Output {
   'leaseMs': (number);
 }
 
+/**
+ * The write of Invalidate `id` took effect at `revision`: once this Local applied it, the
+ * keys may be cached again. Not sent for a write that failed (the keys then stay uncached
+ * until a newer change to them is applied, or the stream is replaced).
+ */
+export interface _dstore_v1_HoldResponse_Released {
+  'id'?: (number | string | Long);
+  'revision'?: (number | string | Long);
+}
+
+/**
+ * The write of Invalidate `id` took effect at `revision`: once this Local applied it, the
+ * keys may be cached again. Not sent for a write that failed (the keys then stay uncached
+ * until a newer change to them is applied, or the stream is replaced).
+ */
+export interface _dstore_v1_HoldResponse_Released__Output {
+  'id': (number);
+  'revision': (number);
+}
+
 export interface HoldResponse {
   'kept'?: (_dstore_v1_HoldResponse_Kept | null);
   'invalidate'?: (_dstore_v1_HoldResponse_Invalidate | null);
-  'kind'?: "kept"|"invalidate";
+  'released'?: (_dstore_v1_HoldResponse_Released | null);
+  'kind'?: "kept"|"invalidate"|"released";
 }
 
 export interface HoldResponse__Output {
   'kept'?: (_dstore_v1_HoldResponse_Kept__Output | null);
   'invalidate'?: (_dstore_v1_HoldResponse_Invalidate__Output | null);
-  'kind'?: "kept"|"invalidate";
+  'released'?: (_dstore_v1_HoldResponse_Released__Output | null);
+  'kind'?: "kept"|"invalidate"|"released";
 }
