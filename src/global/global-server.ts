@@ -15,6 +15,7 @@ import type { ReplicaHandlers } from '../protocol/generated/dstore/v1/Replica.ts
 import { BlobReplicator, stateMachineReferences, type BlobReplicatorConfig } from './blob-replicator.ts';
 import { BlobService } from './blob-service.ts';
 import { checkServerLimits, GlobalService, type ServerLimits } from './global-service.ts';
+import { HoldService } from './hold-service.ts';
 import { addReflection, ServingHealth } from './introspection.ts';
 import { GlobalMetrics, type RequestTimers } from './metrics.ts';
 import { checkServerSecurity, NO_SECURITY, peerCredentials, serverSide, type ServerSecurity } from './server-security.ts';
@@ -24,7 +25,7 @@ import { receiveBytesMax } from '../protocol/receive-limit.ts';
 import { guardingServer, guardRequests, refuseGuardedMessages } from '../protocol/request-guard.ts';
 import { prescanGlobalRequest } from './request-prescan.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
-import { formatBallot } from '../consensus/index.ts';
+import { defaultConfig, formatBallot } from '../consensus/index.ts';
 import { serveSnapshot, SnapshotFetcher, type SnapshotFetcherConfig } from './snapshot-transfer.ts';
 import { NodeFileSystem } from './storage/fs.ts';
 import { checkSubscriptionHubConfig, SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscriptionHubConfig } from './subscriptions.ts';
@@ -50,6 +51,12 @@ export interface GlobalServerOptions {
   /** Storage tuning (WAL segment size, snapshots retained, ...); defaults suit production. */
   readonly storage?: Pick<StorageEngineOptions, 'wal' | 'snapshots' | 'blobs'>;
   readonly snapshotFetch?: Partial<SnapshotFetcherConfig>;
+  /**
+   * Strict holds (docs/coherence.md `strict`): how long a Local may serve strict keys after an
+   * answered keep-alive. 0 (the default) turns them off: Hold is refused, and writes never
+   * wait for holders nor for a new leader's grace period.
+   */
+  readonly holderLeaseMs?: number;
   readonly clock?: Clock;
   /** Called on an unrecoverable error; the default logs and exits the process. */
   readonly onFatal?: (err: unknown) => void;
@@ -119,6 +126,7 @@ interface Running {
   readonly node: ReplicaNode;
   readonly transport: PeerTransport;
   readonly service: GlobalService;
+  readonly holds: HoldService;
   /** The service's unary handlers, built once at start (not per call). */
   readonly unary: ReturnType<GlobalService['unaryHandlers']>;
   readonly subscriptions: SubscriptionHub;
@@ -245,7 +253,7 @@ export class GlobalServer {
     });
     const credentials = peerCredentials(this.security);
     const identity = new PeerIdentity(options.members, this.security.tls !== null);
-    const holder: { node: ReplicaNode | null } = { node: null };
+    const holder: { node: ReplicaNode | null; holds: HoldService | null } = { node: null, holds: null };
     const transport = new PeerTransport({
       selfId: options.replicaId,
       clusterId: options.clusterId,
@@ -272,6 +280,7 @@ export class GlobalServer {
         onFatal,
         onLeaderChange: (leader, previous) => {
           metrics?.leaderChanged();
+          holder.holds?.noticeLeadership();
           log.info('leader.changed', { leader, previous, self: leader === options.replicaId });
         },
         onRecovery: (event, s) => {
@@ -299,8 +308,15 @@ export class GlobalServer {
     });
     node.addAppliedListener(blobReplicator.onApplied);
     const blobService = new BlobService({ blobs: storage.blobs, replicator: blobReplicator, blobBytesMax });
+    const holds = new HoldService(node, clock, {
+      holderLeaseMs: options.holderLeaseMs ?? 0,
+      clockDriftBoundPercent: options.node?.consensus?.clockDriftBoundPercent ?? defaultConfig(options.replicaId, [options.replicaId]).clockDriftBoundPercent,
+    });
+    holder.holds = holds;
+    holds.noticeLeadership();
     const service = new GlobalService({
       node,
+      holds,
       limits,
       blobSize: (hash) => storage.blobs.sizeBytes(hash),
       ensureBlobDurable: (hash) => blobReplicator.ensureDurable(hash),
@@ -325,7 +341,7 @@ export class GlobalServer {
     node.setSnapshotNeededHandler((from, throughMin) => fetcher.request(from, throughMin));
     const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, subscriptionConfig, () => node.hasLiveLeader());
     node.addAppliedListener((revision) => subscriptions.applied(revision));
-    this.running = { storage, node, transport, service, unary: service.unaryHandlers(), subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId, requests: metrics?.requests, identity, sessionCaps, subscribeCaps };
+    this.running = { storage, node, transport, service, holds, unary: service.unaryHandlers(), subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId, requests: metrics?.requests, identity, sessionCaps, subscribeCaps };
     metrics?.attach({
       node,
       dataDir: options.dataDir,
@@ -481,6 +497,7 @@ function globalHandlers(target: () => Running | null): GlobalHandlers {
       running.blobService.handleGetBlob(call);
     }),
     Subscribe: whenRunning(target, (running, call) => serveAdmitted(running.subscribeCaps, call, () => running.subscriptions.subscribe(call))),
+    Hold: whenRunning(target, (running, call) => running.holds.hold(call)),
   };
 }
 

@@ -35,6 +35,7 @@ import type { TxnRequest__Output } from '../protocol/generated/dstore/v1/TxnRequ
 import type { TxnResponse } from '../protocol/generated/dstore/v1/TxnResponse.ts';
 import type { ValueSource__Output } from '../protocol/generated/dstore/v1/ValueSource.ts';
 import { checkKey, hashField, isReadOnly, keyValueMsg, opResultMsg, rangeSpecOf, txnOf, writeIdOf } from './codec.ts';
+import { writtenKeys, type HoldService } from './hold-service.ts';
 import { opOfBody, type GlobalOp, type RequestTimers } from './metrics.ts';
 import type { ReplicaNode } from './replica-node.ts';
 import { stateChecksum } from './state/snapshot.ts';
@@ -94,6 +95,8 @@ export interface GlobalServiceDeps {
   readonly blobBytes: () => number;
   /** Request latency and failures by operation (metrics.ts); none when metrics are off. */
   readonly requests?: RequestTimers;
+  /** Strict holds (hold-service.ts): every write waits for the holders of its keys. */
+  readonly holds?: HoldService;
 }
 
 /** Requests one Session stream may have unanswered before the server stops reading it. */
@@ -268,7 +271,16 @@ export class GlobalService {
     this.checkOps(txn.success, 'success', blobs);
     this.checkOps(txn.failure, 'failure', blobs);
     await this.resolveBlobs(blobs);
-    const result = await this.deps.node.submit(writeIdOf(txn.writeId), txn);
+    // Strict holders drop the keys before the write can take effect (docs/coherence.md).
+    const finish = this.deps.holds === undefined ? null : await this.deps.holds.gate(writtenKeys(txn));
+    let result: TxnResult;
+    try {
+      result = await this.deps.node.submit(writeIdOf(txn.writeId), txn);
+    } catch (err) {
+      finish?.(null);
+      throw err;
+    }
+    finish?.(result.revision);
     if (result.failure !== null) {
       switch (result.failure.code) {
         case 'KEY_OCCUPIED': throw new KeyOccupiedError(result.failure.message);

@@ -14,13 +14,24 @@
 //
 // Modes per key prefix (longest prefix wins, else the Local's default):
 // - 'bounded': served while the lease holds (the rule above);
-// - 'eventual': served whatever the lease says: push-only, no staleness bound.
+// - 'eventual': served whatever the lease says: push-only, no staleness bound;
+// - 'strict': served while the lease holds AND the strict hold does: Global's leader has this
+//   Local in its holder table (src/global/holders.ts) and makes every write to a strict key
+//   wait until this Local dropped the key or the hold ran out. The hold runs from the SEND time
+//   of the last answered keep-alive for the lease the leader named (`held`). Built per prefix
+//   only, and refused by name until the Local drives the hold (`strictHolds`).
 
 import { InvalidArgumentError } from '../protocol/errors.ts';
 import { validateKey } from '../protocol/keys.ts';
 
-export type CoherenceMode = 'bounded' | 'eventual';
+export type CoherenceMode = 'bounded' | 'eventual' | 'strict';
+/** The modes a Local accepts today ('strict' only once it drives a hold: `strictHolds`). */
 export const COHERENCE_MODES: readonly CoherenceMode[] = ['bounded', 'eventual'];
+
+export interface FreshnessOptions {
+  /** This Local keeps a strict hold with Global's leader, so 'strict' may be configured. */
+  readonly strictHolds?: boolean;
+}
 
 /** A probe's answer: every write acknowledged before `sentMs` is at or below `revision`. */
 export interface ProbeAnswer {
@@ -36,6 +47,8 @@ export class Freshness {
   private pending: ProbeAnswer[] = [];
   private appliedRevision = -1;
   private untilMs = -Infinity;
+  /** End of the strict hold (ms on the caller's clock); -Infinity while none is held. */
+  private holdUntilMs = -Infinity;
   private readonly prefixModes: readonly (readonly [string, CoherenceMode])[];
   readonly modesByPrefix: Readonly<Record<string, CoherenceMode>>;
 
@@ -44,11 +57,16 @@ export class Freshness {
     readonly leaseMs: number,
     readonly defaultMode: CoherenceMode = 'bounded',
     modesByPrefix: Readonly<Record<string, CoherenceMode>> = {},
+    options: FreshnessOptions = {},
   ) {
-    checkMode(defaultMode, 'coherence');
+    const strict = options.strictHolds === true;
+    checkMode(defaultMode, 'coherence', strict);
+    if (defaultMode === 'strict') {
+      throw new InvalidArgumentError('coherence: "strict" is chosen per key prefix (coherenceByPrefix: {\'orders/\': \'strict\'}), so that Global invalidates only those keys at this Local');
+    }
     for (const [prefix, mode] of Object.entries(modesByPrefix)) {
       validateKey(prefix, 'coherenceByPrefix key');
-      checkMode(mode, `coherenceByPrefix[${JSON.stringify(prefix)}]`);
+      checkMode(mode, `coherenceByPrefix[${JSON.stringify(prefix)}]`, strict);
     }
     this.modesByPrefix = Object.freeze({ ...modesByPrefix });
     // Longest first, so the first match is the longest prefix.
@@ -72,7 +90,37 @@ export class Freshness {
 
   /** Whether a binding of `key` held in the cache may be served at `nowMs`. */
   mayServe(key: string, nowMs: number): boolean {
-    return nowMs < this.untilMs || this.modeOf(key) === 'eventual';
+    switch (this.modeOf(key)) {
+      case 'bounded': return nowMs < this.untilMs;
+      case 'eventual': return true;
+      case 'strict': return nowMs < this.untilMs && nowMs < this.holdUntilMs;
+    }
+  }
+
+  /** The prefixes served in 'strict' mode (what the hold registers with the leader). */
+  get strictPrefixes(): string[] {
+    return this.prefixModes.filter(([, mode]) => mode === 'strict').map(([prefix]) => prefix);
+  }
+
+  /** The end of the strict hold (ms on the caller's clock); -Infinity while none is held. */
+  get strictHoldUntilMs(): number {
+    return this.holdUntilMs;
+  }
+
+  /**
+   * The leader answered a keep-alive (or the registration) sent at `sentMs`, naming a hold of
+   * `leaseMs`. Returns true when the hold was extended.
+   */
+  held(sentMs: number, leaseMs: number): boolean {
+    const until = sentMs + leaseMs;
+    if (until <= this.holdUntilMs) return false;
+    this.holdUntilMs = until;
+    return true;
+  }
+
+  /** The hold is gone (its stream broke, or it is registered anew): strict keys are not served. */
+  dropHold(): void {
+    this.holdUntilMs = -Infinity;
   }
 
   /** Whether some key may be served without the lease (the hot path must then ask modeOf). */
@@ -118,6 +166,7 @@ export class Freshness {
   revoke(): void {
     this.pending = [];
     this.untilMs = -Infinity;
+    this.holdUntilMs = -Infinity;
   }
 
   private extend(sentMs: number): boolean {
@@ -128,7 +177,8 @@ export class Freshness {
   }
 }
 
-function checkMode(mode: string, what: string): void {
+function checkMode(mode: string, what: string, strictHolds: boolean): void {
+  if (mode === 'strict' && strictHolds) return;
   if (mode === 'strict') {
     throw new InvalidArgumentError(`${what}: coherence mode "strict" (linearizable cached reads) is not built yet (docs/coherence.md): use 'bounded', or read from Global for a linearizable read`);
   }

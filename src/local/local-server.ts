@@ -694,6 +694,8 @@ function handlers(self: () => LocalServer): GlobalHandlers {
     PutBlob: withCallback((call, callback) => self().putBlob(call, callback)),
     GetBlob: streaming((call) => self().getBlob(call)),
     Subscribe: streaming((call) => serveAdmitted(self().subscribeCaps, call, () => self().subscribe(call))),
+    // Strict holds are the node's Local's business with Global's leader, not a worker's.
+    Hold: (call) => call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'a Local does not serve Hold: strict holds are kept by the node\'s Local with Global\'s leader' }),
   };
 }
 

@@ -20,6 +20,7 @@ export interface TestClusterOptions {
   readonly streams?: GlobalServerOptions['streams'];
   readonly subscriptions?: GlobalServerOptions['subscriptions'];
   readonly storage?: GlobalServerOptions['storage'];
+  readonly holderLeaseMs?: number;
   /** Security, logger and metrics registry of replica `id` (default: plaintext, no metrics). */
   readonly listen?: (id: number) => ListenOptions;
   /** How `client()` and `status()` reach the replicas (default: plaintext, no token). */
@@ -84,6 +85,7 @@ export class TestCluster {
       ...(this.options.streams === undefined ? {} : { streams: this.options.streams }),
       ...(this.options.subscriptions === undefined ? {} : { subscriptions: this.options.subscriptions }),
       ...(this.options.storage === undefined ? {} : { storage: this.options.storage }),
+      ...(this.options.holderLeaseMs === undefined ? {} : { holderLeaseMs: this.options.holderLeaseMs }),
       onFatal: (err) => {
         throw err instanceof Error ? err : new Error(String(err));
       },
@@ -123,15 +125,20 @@ export class TestCluster {
     }, timeoutMs);
   }
 
-  /** Status straight from one replica (unary call, optionally with the state checksum). */
-  status(id: number, withChecksum = false): Promise<StatusOf> {
+  /** A generated gRPC client of replica `id` alone (no leader finding, no retries); closed by `stop`. */
+  raw(id: number): GlobalClientType {
     let raw = this.rawClients.get(id);
     if (raw === undefined) {
       const channel = clientChannel(this.options.clientSecurity ?? PLAINTEXT);
       raw = new (dstoreProto().dstore.v1.Global)(this.members.get(id)!, channel.credentials, channel.options);
       this.rawClients.set(id, raw);
     }
-    const client = raw;
+    return raw;
+  }
+
+  /** Status straight from one replica (unary call, optionally with the state checksum). */
+  status(id: number, withChecksum = false): Promise<StatusOf> {
+    const client = this.raw(id);
     return new Promise((resolve, reject) => {
       client.Status({ withChecksum }, { deadline: Date.now() + 5_000 }, (err, res) => (err !== null || res === undefined ? reject(err ?? new Error('no status')) : resolve(res)));
     });

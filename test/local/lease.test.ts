@@ -159,7 +159,7 @@ describe('Local lease against a real Global', () => {
   });
 
   it('an eventual prefix is served without the lease, a bounded key is not; strict is refused', async () => {
-    assert.throws(() => Local.open({ global: cluster.addresses, coherence: 'strict' as never }), /strict.*not built/);
+    assert.throws(() => Local.open({ global: cluster.addresses, coherence: 'strict' }), /strict.*not built/);
     const client = new HeldClient({ addresses: cluster.addresses });
     const a = await openLocal({ globalClient: client, coherenceByPrefix: { 'lease/feed/': 'eventual' } });
     assert.deepEqual([a.stats().coherence, a.stats().coherenceByPrefix], ['bounded', { 'lease/feed/': 'eventual' }]);

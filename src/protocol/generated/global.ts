@@ -14,6 +14,8 @@ import type { GetBlobResponse as _dstore_v1_GetBlobResponse, GetBlobResponse__Ou
 import type { GetRequest as _dstore_v1_GetRequest, GetRequest__Output as _dstore_v1_GetRequest__Output } from './dstore/v1/GetRequest.ts';
 import type { GetResponse as _dstore_v1_GetResponse, GetResponse__Output as _dstore_v1_GetResponse__Output } from './dstore/v1/GetResponse.ts';
 import type { GlobalClient as _dstore_v1_GlobalClient, GlobalDefinition as _dstore_v1_GlobalDefinition } from './dstore/v1/Global.ts';
+import type { HoldRequest as _dstore_v1_HoldRequest, HoldRequest__Output as _dstore_v1_HoldRequest__Output } from './dstore/v1/HoldRequest.ts';
+import type { HoldResponse as _dstore_v1_HoldResponse, HoldResponse__Output as _dstore_v1_HoldResponse__Output } from './dstore/v1/HoldResponse.ts';
 import type { KeyValue as _dstore_v1_KeyValue, KeyValue__Output as _dstore_v1_KeyValue__Output } from './dstore/v1/KeyValue.ts';
 import type { ListValue as _dstore_v1_ListValue, ListValue__Output as _dstore_v1_ListValue__Output } from './dstore/v1/ListValue.ts';
 import type { MapValue as _dstore_v1_MapValue, MapValue__Output as _dstore_v1_MapValue__Output } from './dstore/v1/MapValue.ts';
@@ -59,6 +61,8 @@ export interface ProtoGrpcType {
       GetRequest: MessageTypeDefinition<_dstore_v1_GetRequest, _dstore_v1_GetRequest__Output>
       GetResponse: MessageTypeDefinition<_dstore_v1_GetResponse, _dstore_v1_GetResponse__Output>
       Global: SubtypeConstructor<typeof grpc.Client, _dstore_v1_GlobalClient> & { service: _dstore_v1_GlobalDefinition }
+      HoldRequest: MessageTypeDefinition<_dstore_v1_HoldRequest, _dstore_v1_HoldRequest__Output>
+      HoldResponse: MessageTypeDefinition<_dstore_v1_HoldResponse, _dstore_v1_HoldResponse__Output>
       KeyValue: MessageTypeDefinition<_dstore_v1_KeyValue, _dstore_v1_KeyValue__Output>
       ListValue: MessageTypeDefinition<_dstore_v1_ListValue, _dstore_v1_ListValue__Output>
       MapValue: MessageTypeDefinition<_dstore_v1_MapValue, _dstore_v1_MapValue__Output>

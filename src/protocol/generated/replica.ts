@@ -26,6 +26,8 @@ import type { GetResponse as _dstore_v1_GetResponse, GetResponse__Output as _dst
 import type { GlobalClient as _dstore_v1_GlobalClient, GlobalDefinition as _dstore_v1_GlobalDefinition } from './dstore/v1/Global.ts';
 import type { Heartbeat as _dstore_v1_Heartbeat, Heartbeat__Output as _dstore_v1_Heartbeat__Output } from './dstore/v1/Heartbeat.ts';
 import type { HeartbeatReply as _dstore_v1_HeartbeatReply, HeartbeatReply__Output as _dstore_v1_HeartbeatReply__Output } from './dstore/v1/HeartbeatReply.ts';
+import type { HoldRequest as _dstore_v1_HoldRequest, HoldRequest__Output as _dstore_v1_HoldRequest__Output } from './dstore/v1/HoldRequest.ts';
+import type { HoldResponse as _dstore_v1_HoldResponse, HoldResponse__Output as _dstore_v1_HoldResponse__Output } from './dstore/v1/HoldResponse.ts';
 import type { KeyValue as _dstore_v1_KeyValue, KeyValue__Output as _dstore_v1_KeyValue__Output } from './dstore/v1/KeyValue.ts';
 import type { ListValue as _dstore_v1_ListValue, ListValue__Output as _dstore_v1_ListValue__Output } from './dstore/v1/ListValue.ts';
 import type { LogEntry as _dstore_v1_LogEntry, LogEntry__Output as _dstore_v1_LogEntry__Output } from './dstore/v1/LogEntry.ts';
@@ -97,6 +99,8 @@ export interface ProtoGrpcType {
       Global: SubtypeConstructor<typeof grpc.Client, _dstore_v1_GlobalClient> & { service: _dstore_v1_GlobalDefinition }
       Heartbeat: MessageTypeDefinition<_dstore_v1_Heartbeat, _dstore_v1_Heartbeat__Output>
       HeartbeatReply: MessageTypeDefinition<_dstore_v1_HeartbeatReply, _dstore_v1_HeartbeatReply__Output>
+      HoldRequest: MessageTypeDefinition<_dstore_v1_HoldRequest, _dstore_v1_HoldRequest__Output>
+      HoldResponse: MessageTypeDefinition<_dstore_v1_HoldResponse, _dstore_v1_HoldResponse__Output>
       KeyValue: MessageTypeDefinition<_dstore_v1_KeyValue, _dstore_v1_KeyValue__Output>
       ListValue: MessageTypeDefinition<_dstore_v1_ListValue, _dstore_v1_ListValue__Output>
       LogEntry: MessageTypeDefinition<_dstore_v1_LogEntry, _dstore_v1_LogEntry__Output>

@@ -9,6 +9,8 @@ import type { GetBlobRequest as _dstore_v1_GetBlobRequest, GetBlobRequest__Outpu
 import type { GetBlobResponse as _dstore_v1_GetBlobResponse, GetBlobResponse__Output as _dstore_v1_GetBlobResponse__Output } from '../../dstore/v1/GetBlobResponse.ts';
 import type { GetRequest as _dstore_v1_GetRequest, GetRequest__Output as _dstore_v1_GetRequest__Output } from '../../dstore/v1/GetRequest.ts';
 import type { GetResponse as _dstore_v1_GetResponse, GetResponse__Output as _dstore_v1_GetResponse__Output } from '../../dstore/v1/GetResponse.ts';
+import type { HoldRequest as _dstore_v1_HoldRequest, HoldRequest__Output as _dstore_v1_HoldRequest__Output } from '../../dstore/v1/HoldRequest.ts';
+import type { HoldResponse as _dstore_v1_HoldResponse, HoldResponse__Output as _dstore_v1_HoldResponse__Output } from '../../dstore/v1/HoldResponse.ts';
 import type { MissingBlobsRequest as _dstore_v1_MissingBlobsRequest, MissingBlobsRequest__Output as _dstore_v1_MissingBlobsRequest__Output } from '../../dstore/v1/MissingBlobsRequest.ts';
 import type { MissingBlobsResponse as _dstore_v1_MissingBlobsResponse, MissingBlobsResponse__Output as _dstore_v1_MissingBlobsResponse__Output } from '../../dstore/v1/MissingBlobsResponse.ts';
 import type { PutBlobRequest as _dstore_v1_PutBlobRequest, PutBlobRequest__Output as _dstore_v1_PutBlobRequest__Output } from '../../dstore/v1/PutBlobRequest.ts';
@@ -66,6 +68,23 @@ export interface GlobalClient extends grpc.Client {
    */
   getBlob(argument: _dstore_v1_GetBlobRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_dstore_v1_GetBlobResponse__Output>;
   getBlob(argument: _dstore_v1_GetBlobRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_dstore_v1_GetBlobResponse__Output>;
+  
+  /**
+   * A Local's hold on strict-mode prefixes (docs/coherence.md, `strict`), on the leader only
+   * (elsewhere NOT_LEADER with a leader_hint). The Local registers, then keeps its hold
+   * alive; the leader sends an invalidation for every write to a held key before the write
+   * is proposed, and waits for its ack or for the hold's lease to run out.
+   */
+  Hold(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_dstore_v1_HoldRequest, _dstore_v1_HoldResponse__Output>;
+  Hold(options?: grpc.CallOptions): grpc.ClientDuplexStream<_dstore_v1_HoldRequest, _dstore_v1_HoldResponse__Output>;
+  /**
+   * A Local's hold on strict-mode prefixes (docs/coherence.md, `strict`), on the leader only
+   * (elsewhere NOT_LEADER with a leader_hint). The Local registers, then keeps its hold
+   * alive; the leader sends an invalidation for every write to a held key before the write
+   * is proposed, and waits for its ack or for the hold's lease to run out.
+   */
+  hold(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_dstore_v1_HoldRequest, _dstore_v1_HoldResponse__Output>;
+  hold(options?: grpc.CallOptions): grpc.ClientDuplexStream<_dstore_v1_HoldRequest, _dstore_v1_HoldResponse__Output>;
   
   /**
    * Which of the given blobs Global does not have, so a client uploads only those.
@@ -206,6 +225,14 @@ export interface GlobalHandlers extends grpc.UntypedServiceImplementation {
   GetBlob: grpc.handleServerStreamingCall<_dstore_v1_GetBlobRequest__Output, _dstore_v1_GetBlobResponse>;
   
   /**
+   * A Local's hold on strict-mode prefixes (docs/coherence.md, `strict`), on the leader only
+   * (elsewhere NOT_LEADER with a leader_hint). The Local registers, then keeps its hold
+   * alive; the leader sends an invalidation for every write to a held key before the write
+   * is proposed, and waits for its ack or for the hold's lease to run out.
+   */
+  Hold: grpc.handleBidiStreamingCall<_dstore_v1_HoldRequest__Output, _dstore_v1_HoldResponse>;
+  
+  /**
    * Which of the given blobs Global does not have, so a client uploads only those.
    */
   MissingBlobs: grpc.handleUnaryCall<_dstore_v1_MissingBlobsRequest__Output, _dstore_v1_MissingBlobsResponse>;
@@ -255,6 +282,7 @@ export interface GlobalDefinition extends grpc.ServiceDefinition {
   Delete: MethodDefinition<_dstore_v1_DeleteRequest, _dstore_v1_DeleteResponse, _dstore_v1_DeleteRequest__Output, _dstore_v1_DeleteResponse__Output>
   Get: MethodDefinition<_dstore_v1_GetRequest, _dstore_v1_GetResponse, _dstore_v1_GetRequest__Output, _dstore_v1_GetResponse__Output>
   GetBlob: MethodDefinition<_dstore_v1_GetBlobRequest, _dstore_v1_GetBlobResponse, _dstore_v1_GetBlobRequest__Output, _dstore_v1_GetBlobResponse__Output>
+  Hold: MethodDefinition<_dstore_v1_HoldRequest, _dstore_v1_HoldResponse, _dstore_v1_HoldRequest__Output, _dstore_v1_HoldResponse__Output>
   MissingBlobs: MethodDefinition<_dstore_v1_MissingBlobsRequest, _dstore_v1_MissingBlobsResponse, _dstore_v1_MissingBlobsRequest__Output, _dstore_v1_MissingBlobsResponse__Output>
   PutBlob: MethodDefinition<_dstore_v1_PutBlobRequest, _dstore_v1_PutBlobResponse, _dstore_v1_PutBlobRequest__Output, _dstore_v1_PutBlobResponse__Output>
   Range: MethodDefinition<_dstore_v1_RangeRequest, _dstore_v1_RangeResponse, _dstore_v1_RangeRequest__Output, _dstore_v1_RangeResponse__Output>
