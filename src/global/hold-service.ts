@@ -7,7 +7,7 @@
 // before completing a write, by which time every hold answered here has run out.
 
 import type * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, NotLeaderError, UnavailableError, type DstoreError } from '../protocol/errors.ts';
+import { DstoreError, InvalidArgumentError, NotLeaderError, UnavailableError } from '../protocol/errors.ts';
 import { toGrpcStatus } from '../protocol/grpc-status.ts';
 import type { Clock, Timer } from '../protocol/backoff.ts';
 import type { HoldRequest__Output } from '../protocol/generated/dstore/v1/HoldRequest.ts';
@@ -213,7 +213,7 @@ export class HoldService {
           throw new InvalidArgumentError('Hold: message has no kind: send register, keep_alive or invalidated');
         }
       } catch (err) {
-        end(err instanceof InvalidArgumentError || err instanceof NotLeaderError || err instanceof UnavailableError ? err : new UnavailableError(`Hold: ${String(err)}`));
+        end(err instanceof DstoreError ? err : new UnavailableError(`Hold: ${String(err)}`));
       }
     });
     call.on('end', () => {

@@ -17,8 +17,17 @@
 // out by then); holders re-register with it.
 
 import { checkInteger } from '../protocol/config-check.ts';
-import { InvalidArgumentError } from '../protocol/errors.ts';
+import { InvalidArgumentError, ResourceExhaustedError } from '../protocol/errors.ts';
 import { validateKey } from '../protocol/keys.ts';
+
+// Every write checks each of its keys against every hold's prefixes, so both counts are
+// capped: one registration cannot make every write slow.
+/** Holds on one leader's table, live or waited out. */
+export const HOLDS_MAX = 1024;
+/** Prefixes of one hold. */
+export const HOLD_PREFIXES_MAX = 64;
+/** A holder id's length in UTF-16 units (a Local sends a short random id). */
+export const HOLDER_ID_LENGTH_MAX = 128;
 
 /** One invalidation to send on a holder's stream. */
 export interface InvalidateSend {
@@ -84,9 +93,13 @@ export class HolderRegistry {
    */
   register(holderId: string, prefixes: readonly string[], nowMs: number): InvalidateSend[] {
     if (holderId === '') throw new InvalidArgumentError('Hold register: holder_id is empty: send a unique id per registration');
+    if (holderId.length > HOLDER_ID_LENGTH_MAX) throw new InvalidArgumentError(`Hold register: holder_id is ${holderId.length} characters, at most ${HOLDER_ID_LENGTH_MAX}: send a short unique id`);
     if (this.holds.has(holderId)) throw new InvalidArgumentError(`Hold register: holder_id ${JSON.stringify(holderId)} is in use: send a new id per registration`);
     if (prefixes.length === 0) throw new InvalidArgumentError('Hold register: no prefixes: name the strict prefixes this Local serves');
+    if (prefixes.length > HOLD_PREFIXES_MAX) throw new InvalidArgumentError(`Hold register: ${prefixes.length} prefixes, at most ${HOLD_PREFIXES_MAX}: serve fewer, shorter-shared prefixes in strict mode`);
     for (const prefix of prefixes) validateKey(prefix, 'Hold register prefix');
+    this.expire(nowMs);
+    if (this.holds.size >= HOLDS_MAX) throw new ResourceExhaustedError(`Hold register: ${HOLDS_MAX} holds are live on this leader: retry once one ran out (every Local with strict prefixes holds one)`);
     this.holds.set(holderId, { prefixes: [...prefixes], untilMs: nowMs + this.leaderLeaseMs, detached: false });
     const sends: InvalidateSend[] = [];
     for (const [id, inv] of this.invalidations) {

@@ -4,8 +4,8 @@
 // keep-alive, and a new leader's grace period covers every hold an old leader granted.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidArgumentError } from '../../src/protocol/errors.ts';
-import { HolderRegistry } from '../../src/global/holders.ts';
+import { InvalidArgumentError, ResourceExhaustedError } from '../../src/protocol/errors.ts';
+import { HOLDER_ID_LENGTH_MAX, HOLD_PREFIXES_MAX, HOLDS_MAX, HolderRegistry } from '../../src/global/holders.ts';
 
 describe('HolderRegistry', () => {
   it("stretches the leader's view of a hold by the drift bound", () => {
@@ -93,6 +93,17 @@ describe('HolderRegistry', () => {
     assert.throws(() => r.register('', ['s/'], 1), InvalidArgumentError);
     assert.throws(() => r.register('b', [], 1), InvalidArgumentError);
     assert.throws(() => r.register('b', [''], 1), InvalidArgumentError);
+  });
+
+  it('caps what one registration can make every write check: holds, prefixes per hold, id length', () => {
+    const r = new HolderRegistry(1000, 0, 0);
+    assert.throws(() => r.register('x'.repeat(HOLDER_ID_LENGTH_MAX + 1), ['s/'], 0), /holder_id is 129 characters, at most 128/);
+    assert.throws(() => r.register('p', Array.from({ length: HOLD_PREFIXES_MAX + 1 }, (_, i) => `p${i}/`), 0), /65 prefixes, at most 64/);
+    for (let i = 0; i < HOLDS_MAX; i++) r.register(`h${i}`, ['s/'], 0);
+    assert.throws(() => r.register('one-more', ['s/'], 1), ResourceExhaustedError);
+    // Once the holds ran out (leaderLeaseMs 1000), a registration makes room for itself.
+    r.register('one-more', ['s/'], 1000);
+    assert.equal(r.liveCount(1000), 1);
   });
 
   it('forgets run-out holds on expire', () => {

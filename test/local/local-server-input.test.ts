@@ -70,6 +70,11 @@ describe('Local node server: malformed input', () => {
     const junk = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]);
     for (const [name, method] of Object.entries(service)) {
       const o = await rawCall(raw, method, [junk]);
+      if (name === 'Hold') {
+        // Not served by a Local (a Local holds with Global's leader): refused before reading.
+        assert.equal(o.code, grpc.status.UNIMPLEMENTED, `${name}: ${grpc.status[o.code]} ${o.details}`);
+        continue;
+      }
       assert.equal(o.code, grpc.status.INVALID_ARGUMENT, `${name}: ${grpc.status[o.code]} ${o.details}`);
       assert.match(o.details, new RegExp(`^${name} message of 7 bytes does not decode as its protobuf type: `), name);
     }

@@ -41,6 +41,7 @@ describe('dstore.v1 protocol', () => {
       MissingBlobs: 'unary->unary',
       Subscribe: 'unary->stream',
       Status: 'unary->unary',
+      Hold: 'stream->stream',
     });
   });
 
