@@ -20,7 +20,7 @@ import { validateKey } from '../protocol/keys.ts';
 import { controlled } from './call-control.ts';
 import { LEASE_MS_MIN, pickControl, withDeadline, type DstoreApi, type LocalGetOptions, type LocalRead, type LocalValue, type LocalWriteOptions, type ReplaceOptions, type ReplaceResult, type WatchEvent, type WriteResult } from './local.ts';
 import { jsonOf, jsonValue, textOf, toValueInput, type ValueLike } from './value-text.ts';
-import { watchEvents, type WatchEventsOptions } from './watch-events.ts';
+import { eventRevision, watchEvents, type WatchEventsOptions } from './watch-events.ts';
 import { guardListener, type WatchOptions } from './watch-listener.ts';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1:50052';
@@ -75,6 +75,8 @@ export class AttachedLocal implements DstoreApi {
   private readonly watchers = new Set<InvalidationStream>();
   private getCount = 0;
   private latestSeen = 0;
+  /** Newest revision of a change any watch of this worker handed over (reads wait for it). */
+  private watchedRevision = 0;
   private blobHitCount = 0;
   private blobMissCount = 0;
 
@@ -136,9 +138,12 @@ export class AttachedLocal implements DstoreApi {
       throw new InvalidArgumentError(`consistency must be 'cached' or 'linearizable', got ${JSON.stringify(options.consistency)}`);
     }
     this.getCount++;
+    // Never older than a change a watch of this worker already handed over: the node's cache
+    // may lag the watch stream it forwards (docs/coherence.md, clause "watch then read").
+    const minRevision = Math.max(options.minRevision ?? 0, this.watchedRevision);
     const result = await this.client.get(key, {
       withValue: true,
-      ...(options.minRevision === undefined ? {} : { minRevision: options.minRevision }),
+      ...(minRevision === 0 ? {} : { minRevision }),
       ...(deadlineMs === undefined ? {} : { deadlineMs }),
     });
     this.noteRevision(result.revision);
@@ -257,7 +262,19 @@ export class AttachedLocal implements DstoreApi {
    */
   watchEvents(prefix: string, options: WatchEventsOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
     const fromRevision = options.fromRevision ?? 0;
-    return watchEvents(prefix, options, (listener, fail) => ({ liveFrom: fromRevision, stop: this.watchFrom(prefix, listener, { onError: fail }, fromRevision) }), (from) => this.client.subscribe({ fromRevision: from, prefix }));
+    return this.noted(watchEvents(prefix, options, (listener, fail) => ({ liveFrom: fromRevision, stop: this.watchFrom(prefix, listener, { onError: fail }, fromRevision) }), (from) => this.client.subscribe({ fromRevision: from, prefix })));
+  }
+
+  /** `events`, noting each one's revision before it is handed over (see readNow). */
+  private async *noted(events: AsyncGenerator<WatchEvent, void, undefined>): AsyncGenerator<WatchEvent, void, undefined> {
+    for await (const event of events) {
+      this.noteWatched(eventRevision(event));
+      yield event;
+    }
+  }
+
+  private noteWatched(revision: number): void {
+    if (revision > this.watchedRevision) this.watchedRevision = revision;
   }
 
   private watchFrom(prefix: string, listener: (event: WatchEvent) => void, options: WatchOptions, fromRevision: number): () => void {
@@ -276,7 +293,10 @@ export class AttachedLocal implements DstoreApi {
           applied ??= revision;
         },
         apply: (message) => {
-          if (message.kind === 'events') for (const event of message.events) guarded(event);
+          if (message.kind === 'events') {
+            this.noteWatched(message.revision);
+            for (const event of message.events) guarded(event);
+          }
           applied = Math.max(applied ?? 0, message.revision);
         },
         compacted: (oldestRevision) => {

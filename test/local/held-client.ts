@@ -121,8 +121,17 @@ export class HeldClient extends GlobalClient {
   private lagQueue: SubscribeMessage[] = [];
   private releasable = 0;
 
+  /**
+   * The 'stream' gate holds only the first stream this client opened (a Local's own), not the
+   * ones opened later (a node server's forwarded Subscribes): a node whose cache lags behind
+   * the watch streams it forwards.
+   */
+  holdFirstStreamOnly = false;
+  private streamsOpened = 0;
+
   override subscribe(options: SubscribeOptions): Subscription {
     const subscription = super.subscribe(options);
+    const first = this.streamsOpened++ === 0;
     const next = subscription.next.bind(subscription);
     const queue: SubscribeMessage[] = []; // this stream's own (a resubscription starts afresh)
     this.lagQueue = queue;
@@ -133,7 +142,7 @@ export class HeldClient extends GlobalClient {
           return { done: false, value: queue.shift()! };
         }
         const result = await next();
-        await this.gates.get('stream')?.wait();
+        if (first || !this.holdFirstStreamOnly) await this.gates.get('stream')?.wait();
         if (result.done === true) return result;
         const lag = this.lagRevision;
         if (lag !== null && result.value.revision > lag) {

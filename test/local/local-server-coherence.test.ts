@@ -200,6 +200,34 @@ describe('node server against a real Global', () => {
     assert.match((error as Error).message, /subscribe again from revision \d+/);
   });
 
+  it("an attached worker's read after a watch event reflects it, though the node's cache lags the watch (fault 9)", async () => {
+    const held = new HeldClient({ addresses: cluster.addresses });
+    // minRevisionWaitMs short: a node that cannot catch up reads Global at that revision.
+    const local = Local.open({ global: cluster.addresses, globalClient: held, minRevisionWaitMs: 200 });
+    cleanups.push(() => local.close());
+    assert.equal(await local.ready(10_000), true);
+    const server = await LocalServer.listen(local, '127.0.0.1:0');
+    cleanups.push(() => server.stop());
+    const worker = await attach(server.address);
+    cleanups.push(() => worker.close());
+    const key = freshKey();
+    await direct.set(key, text('v1'));
+    assert.equal(str((await worker.get(key))?.value), 'v1', 'now cached on the node');
+    const seen: WatchEvent[] = [];
+    worker.watch(key, (event) => seen.push(event));
+    const marker = await direct.set(`${key}/marker`, text('m'));
+    await eventually('the watch to stream', () => seen.some((e) => e.type === 'put' && e.kv.modRevision === marker.revision));
+    // The node's own stream stops here; the watch it forwards goes on.
+    held.holdFirstStreamOnly = true;
+    cleanups.push(() => Promise.resolve(held.gates.get('stream')?.open()));
+    held.hold('stream');
+    const deleted = await direct.delete(key);
+    await eventually('the delete to reach the watch', () => seen.some((e) => e.type === 'delete' && e.revision === deleted.revision));
+    assert.ok(local.revision < deleted.revision, 'the node has not applied the delete');
+    assert.equal(local.leaseHeld, true, "the node's lease still holds: its cache would serve the old binding");
+    assert.equal(await worker.get(key), null, 'a read after the delete event must not see the deleted binding');
+  });
+
   it('says outcomeUnknown on a write that got no answer, not on a read', async () => {
     const { server, worker } = await node();
     const key = freshKey();
