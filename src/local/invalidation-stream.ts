@@ -1,7 +1,8 @@
 // The driver of the invalidation stream: keeps one Subscribe stream open to some Global
 // replica, hands its messages in order to the Local (the sink), resumes after a break from
 // the revision after the last one applied (on the next replica, after backoff), and handles
-// "history compacted" by telling the sink and resubscribing from the oldest revision kept.
+// "history compacted" (from every replica it knows: their histories differ) by telling the
+// sink and resubscribing from the oldest revision kept.
 //
 // It also earns the lease (freshness.ts owns the rule): every probeIntervalMs it sends a
 // probe, a linearizable Get of LEASE_PROBE_KEY without its value, whose answer's revision is
@@ -67,6 +68,8 @@ export class InvalidationStream {
   /** Subscriptions opened after the first (resumes after a break or a compaction). */
   resubscribes = 0;
   compactions = 0;
+  /** Replicas that answered COMPACTED for the revision this stream resumes from. */
+  private readonly compactedAt = new Set<string>();
   /** Streams dropped because their replica stayed behind what Global had committed. */
   lagDrops = 0;
   lastError: DstoreError | null = null;
@@ -163,6 +166,15 @@ export class InvalidationStream {
         if (!(err instanceof DstoreError)) throw err;
         this.lastError = err;
         if (err instanceof CompactedError) {
+          // Replicas keep histories of different lengths (one just restarted from a snapshot
+          // keeps less): try each before dropping every binding.
+          this.compactedAt.add(this.address);
+          const untried = this.client.config.addresses.find((address) => !this.compactedAt.has(address));
+          if (untried !== undefined) {
+            this.address = untried;
+            continue;
+          }
+          this.compactedAt.clear();
           this.compactions++;
           this.sink.compacted(err.oldestRevision);
           continue;
@@ -186,6 +198,7 @@ export class InvalidationStream {
         this.fsm.heard();
         if (wasConnecting) {
           this.backoff.reset();
+          this.compactedAt.clear();
           this.reason = `streaming from ${subscription.address}`;
           this.emit();
         }
