@@ -14,7 +14,7 @@
 // SIGINT / SIGTERM stop it cleanly (and, with --cluster, every child). A replica started by
 // `--cluster` also stops when its parent goes away, however the parent died (the IPC channel
 // to the parent closes), so no replica outlives the command that started it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,6 +33,7 @@ import {
   type OpsRaw,
 } from '../src/protocol/ops-flags.ts';
 import { parseTokenFile } from '../src/protocol/auth.ts';
+import { RESTARTS_ENV, Supervisor } from '../src/global/supervisor.ts';
 import { interpretArgs, parseHostPort, type ClusterArgs, type ReplicaArgs } from '../src/global/cluster-args.ts';
 import { fetchClusterStatus, formatJson, formatTable, summarize } from '../src/global/cluster-status.ts';
 import { GlobalServer } from '../src/global/global-server.ts';
@@ -61,6 +62,12 @@ function serverSecurityFromFlags(raw: ReplicaOps): ServerSecurity {
 /** How long `--cluster` waits for its children to stop cleanly before it kills them. */
 const CHILD_STOP_GRACE_MS = 5_000;
 
+/** Restarts so far, as a --cluster parent tells its child (supervisor.ts). */
+function restartsFromEnv(): number {
+  const n = Number(process.env[RESTARTS_ENV] ?? '0');
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
 async function runReplica(args: ReplicaArgs, ops: ReplicaOps): Promise<void> {
   const security = serverSecurityFromFlags(ops);
   const logger = loggerFromFlags(ops);
@@ -70,7 +77,7 @@ async function runReplica(args: ReplicaArgs, ops: ReplicaOps): Promise<void> {
   const server = await GlobalServer.listen(args.listen, { security, logger, ...(registry === undefined ? {} : { metrics: registry }) });
   // A lone replica advertises the address it bound (port 0 picks one), for leader hints.
   const members = args.members.size === 1 ? new Map([[args.replicaId, server.address]]) : args.members;
-  await server.start({ replicaId: args.replicaId, members, dataDir: args.dataDir, clusterId: args.clusterId });
+  await server.start({ replicaId: args.replicaId, members, dataDir: args.dataDir, clusterId: args.clusterId, restarts: restartsFromEnv() });
   let metrics: MetricsEndpoint | null = null;
   if (registry !== undefined && metricsListen !== null) {
     metrics = await serveMetrics(registry, metricsListen, { tls: security.tls, logger });
@@ -117,36 +124,30 @@ function runCluster(args: ClusterArgs, ops: ReplicaOps): void {
   const address = (id: number): string => `${args.host}:${args.firstPort + id - 1}`;
   const peers = ids.map((id) => `${id}=${address(id)}`).join(',');
   const self = fileURLToPath(import.meta.url);
-  const children = new Map<number, ChildProcess>();
+  // process.execArgv carries the TypeScript loader this process was started with (tsx).
+  const command = (id: number): string[] => [process.execPath, ...REPLICA_NODE_FLAGS, ...process.execArgv, self, '--id', String(id), '--peers', peers, '--data', `${args.dataDir}/replica-${id}`, '--cluster-id', args.clusterId, ...childOpsArgs(ops, id)];
+  const supervisor = new Supervisor({
+    ids,
+    command,
+    spawn: (id, restarts) => {
+      const [file, ...rest] = command(id);
+      const child = spawn(file!, rest, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, [RESTARTS_ENV]: String(restarts) } });
+      createInterface({ input: child.stdout! }).on('line', (line) => console.log(`[${id}] ${line}`));
+      createInterface({ input: child.stderr! }).on('line', (line) => console.error(`[${id}] ${line}`));
+      return child;
+    },
+    log: (line) => console.log(line),
+    error: (line) => console.error(line),
+    stopGraceMs: CHILD_STOP_GRACE_MS,
+  });
+  supervisor.start();
+  console.log(`Dstore cluster of ${args.size}: ${ids.map(address).join(', ')} (a replica that exits is restarted; Ctrl-C stops all)`);
   let stopping = false;
-  for (const id of ids) {
-    // process.execArgv carries the TypeScript loader this process was started with (tsx).
-    const child = spawn(
-      process.execPath,
-      [...REPLICA_NODE_FLAGS, ...process.execArgv, self, '--id', String(id), '--peers', peers, '--data', `${args.dataDir}/replica-${id}`, '--cluster-id', args.clusterId, ...childOpsArgs(ops, id)],
-      { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
-    );
-    children.set(id, child);
-    createInterface({ input: child.stdout! }).on('line', (line) => console.log(`[${id}] ${line}`));
-    createInterface({ input: child.stderr! }).on('line', (line) => console.error(`[${id}] ${line}`));
-    child.on('exit', (code, signal) => {
-      children.delete(id);
-      if (!stopping) console.error(`[${id}] exited (${signal ?? code}); the others keep running`);
-      if (children.size === 0) process.exit(stopping ? 0 : 1);
-    });
-  }
-  console.log(`Dstore cluster of ${args.size}: ${ids.map(address).join(', ')} (Ctrl-C stops all)`);
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    console.log(`cluster: ${signal}, stopping ${children.size} replicas`);
-    for (const child of children.values()) child.kill('SIGTERM');
-    setTimeout(() => {
-      for (const [id, child] of children) {
-        console.error(`[${id}] did not stop within ${CHILD_STOP_GRACE_MS} ms: killing it`);
-        child.kill('SIGKILL');
-      }
-    }, CHILD_STOP_GRACE_MS).unref();
+    console.log(`cluster: ${signal}, stopping ${supervisor.running} replicas`);
+    void supervisor.stop().then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -23,6 +23,8 @@ export interface MemberStatus {
     readonly isLeader: boolean;
     /** Started without its consensus state and does not vote yet (docs/operations.md). */
     readonly recovering: boolean;
+    /** Times its supervisor (global.ts --cluster) restarted it. */
+    readonly restarts: number;
     readonly leaderId: number;
     readonly decidedInstance: number;
     readonly appliedInstance: number;
@@ -96,6 +98,7 @@ export async function fetchClusterStatus(addresses: readonly string[], security:
         version: s.version,
         isLeader: s.isLeader,
         recovering: s.recovering,
+        restarts: s.restarts,
         leaderId: s.leaderId,
         decidedInstance: s.decidedInstance,
         appliedInstance: s.appliedInstance,
@@ -140,10 +143,10 @@ export function formatBytes(bytes: number): string {
 
 /** The table people read: a summary line, then one row per member. Pure. */
 export function formatTable(cluster: ClusterStatus): string {
-  const header = ['ID', 'ADDRESS', 'ROLE', 'DECIDED', 'APPLIED', 'REVISION', 'LAG', 'KEYS', 'WAL', 'BLOBS', 'PEERS', 'VERSION'];
+  const header = ['ID', 'ADDRESS', 'ROLE', 'DECIDED', 'APPLIED', 'REVISION', 'LAG', 'KEYS', 'WAL', 'BLOBS', 'PEERS', 'RESTARTS', 'VERSION'];
   const rows = cluster.members.map((m) => {
     const s = m.status;
-    if (s === null) return [String(m.id || '?'), m.address, 'DOWN', '-', '-', '-', '-', '-', '-', '-', '-', '-'];
+    if (s === null) return [String(m.id || '?'), m.address, 'DOWN', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'];
     return [
       String(m.id),
       m.address,
@@ -156,6 +159,7 @@ export function formatTable(cluster: ClusterStatus): string {
       formatBytes(s.walBytes),
       formatBytes(s.blobBytes),
       `${s.peersConnected}/${s.peersTotal}`,
+      String(s.restarts),
       s.version,
     ];
   });

@@ -57,6 +57,8 @@ export interface GlobalServerOptions {
    * wait for holders nor for a new leader's grace period.
    */
   readonly holderLeaseMs?: number;
+  /** Times a supervisor restarted this replica (Status `restarts`; global.ts --cluster). */
+  readonly restarts?: number;
   readonly clock?: Clock;
   /** Called on an unrecoverable error; the default logs and exits the process. */
   readonly onFatal?: (err: unknown) => void;
@@ -323,6 +325,7 @@ export class GlobalServer {
       isConnected: (id) => transport.isConnected(id),
       walBytes: () => storage.stable.walBytes(),
       blobBytes: () => storage.blobs.totalBytes(),
+      restarts: options.restarts ?? 0,
       ...(metrics === null ? {} : { requests: metrics.requests }),
     });
     const fetcher = new SnapshotFetcher({

@@ -93,6 +93,8 @@ export interface GlobalServiceDeps {
   readonly isConnected: (replicaId: number) => boolean;
   readonly walBytes: () => number;
   readonly blobBytes: () => number;
+  /** Times a supervisor restarted this replica (Status `restarts`). */
+  readonly restarts?: number;
   /** Request latency and failures by operation (metrics.ts); none when metrics are off. */
   readonly requests?: RequestTimers;
   /** Strict holds (hold-service.ts): every write waits for the holders of its keys. */
@@ -352,6 +354,7 @@ export class GlobalService {
       leaderAddress: node.leaderAddress(),
       isLeader: s.role === 'leader',
       recovering: s.recovery !== null,
+      restarts: this.deps.restarts ?? 0,
       decidedInstance: s.decidedThrough,
       appliedRevision: sm.revision,
       oldestRevision: sm.oldestRevision,

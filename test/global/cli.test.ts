@@ -125,6 +125,28 @@ describe('examples/global.ts', () => {
     for (let id = 1; id <= 3; id++) assert.ok(parent.lines.includes(`[${id}] replica ${id}: SIGTERM, shutting down`) || parent.lines.includes(`[${id}] replica ${id}: SIGINT, shutting down`), parent.output());
   });
 
+  it('--cluster 3 restarts a replica killed with SIGKILL on its data dir, says so with its command line, and status shows it', async () => {
+    const { parent, firstPort, pids } = await startCluster();
+    const address2 = `127.0.0.1:${firstPort + 1}`;
+    const client = new GlobalClient({ addresses: [0, 1, 2].map((i) => `127.0.0.1:${firstPort + i}`) });
+    clients.push(client);
+    const before = await client.set('cli/supervised', new TextEncoder().encode('v'));
+    process.kill(pids[1]!, 'SIGKILL');
+    const said = await parent.waitForLine(/^\[2\] exited \(SIGKILL\) after \d+ ms; restart 1 in \d+ ms: (.*)$/);
+    assert.match(said[1]!, /global\.ts --id 2 --peers 1=127\.0\.0\.1:\d+,2=127\.0\.0\.1:\d+,3=127\.0\.0\.1:\d+ --data \S+\/replica-2 --cluster-id dstore/);
+    const again = await parent.waitForLine(new RegExp(`^\\[2\\] replica 2 of 3 \\(pid (?!${pids[1]}\\))(\\d+)\\)`));
+    const newPid = Number(again[1]);
+    const s = await eventually('the restarted replica to answer and catch up', async () => {
+      const st = await statuses.status(address2);
+      return st.appliedRevision >= before.revision ? st : undefined;
+    });
+    assert.equal(s.restarts, 1);
+    statuses.drop(address2);
+    const exit = await parent.stop('SIGINT');
+    assert.deepEqual(exit, { code: 0, signal: null }, parent.output());
+    for (const pid of [pids[0]!, newPid, pids[2]!]) assert.equal(pidAlive(pid), false, `pid ${pid} stopped with its parent`);
+  });
+
   it('--cluster 3: the replicas stop by themselves when the parent is killed with SIGKILL', async () => {
     const { parent, pids } = await startCluster();
     await parent.stop('SIGKILL');

@@ -89,6 +89,11 @@ export interface StatusResponse {
    * not vote yet: it waits for every other member to answer and catches up as a learner.
    */
   'recovering'?: (boolean);
+  /**
+   * Times this replica's supervisor (`global.ts --cluster`) started it again after it exited
+   * unexpectedly; 0 when it runs unsupervised.
+   */
+  'restarts'?: (number);
 }
 
 export interface StatusResponse__Output {
@@ -128,4 +133,9 @@ export interface StatusResponse__Output {
    * not vote yet: it waits for every other member to answer and catches up as a learner.
    */
   'recovering': (boolean);
+  /**
+   * Times this replica's supervisor (`global.ts --cluster`) started it again after it exited
+   * unexpectedly; 0 when it runs unsupervised.
+   */
+  'restarts': (number);
 }
