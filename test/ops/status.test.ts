@@ -49,7 +49,7 @@ describe('cluster status', () => {
     assert.equal(table[0], `cluster: 3 members, 3 answering, leader ${leaderId}: healthy`);
     assert.match(table[1]!, /^ID\s+ADDRESS\s+ROLE\s+DECIDED\s+APPLIED\s+REVISION\s+LAG\s+KEYS\s+WAL\s+BLOBS\s+PEERS\s+RESTARTS\s+VERSION$/);
     const leaderRow = table.find((l) => l.startsWith(`${leaderId} `))!;
-    assert.match(leaderRow, new RegExp(`^${leaderId}\\s+127\\.0\\.0\\.1:\\d+\\s+leader\\s+\\d+\\s+\\d+\\s+5\\s+0\\s+5\\s+[\\d.]+ (B|KiB|MiB)\\s+0 B\\s+2/2\\s+0\\.1\\.0$`));
+    assert.match(leaderRow, new RegExp(`^${leaderId}\\s+127\\.0\\.0\\.1:\\d+\\s+leader\\s+\\d+\\s+\\d+\\s+5\\s+0\\s+5\\s+[\\d.]+ (B|KiB|MiB)\\s+0 B\\s+2/2\\s+0\\s+0\\.1\\.0$`));
     const parsed = JSON.parse(formatJson(status)) as ClusterStatus;
     assert.equal(parsed.leaderId, leaderId);
     assert.equal(parsed.members[0]?.status?.appliedRevision, 5);
