@@ -30,7 +30,9 @@ import type { ClientSecurity } from '../src/protocol/tls.ts';
 
 const DEFAULT_GLOBAL = '127.0.0.1:50051';
 const DEFAULT_LISTEN = '127.0.0.1:50052';
-const USAGE = `usage: local.ts [--global host:port[,host:port...]] [--listen host:port] [--data DIR (embedded Global only)] [--no-embed]
+/** How long one command may take, retries and failover included (--deadline-ms). */
+const DEFAULT_DEADLINE_MS = 10_000;
+const USAGE = `usage: local.ts [--global host:port[,host:port...]] [--listen host:port] [--data DIR (embedded Global only)] [--no-embed] [--deadline-ms N]
        ${OPS_FLAGS_USAGE}`;
 /** How long start-up waits for the invalidation stream before showing the prompt anyway. */
 const STARTUP_SYNC_MS = 2000;
@@ -48,6 +50,7 @@ interface Args {
   readonly security: ClientSecurity;
   readonly metricsListen: string | null;
   readonly logger: Logger;
+  readonly deadlineMs: number;
 }
 
 function parseCommandLine(): Args {
@@ -57,6 +60,7 @@ function parseCommandLine(): Args {
       listen: { type: 'string' },
       data: { type: 'string' },
       'no-embed': { type: 'boolean' },
+      'deadline-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...OPS_FLAG_OPTIONS,
     },
@@ -68,7 +72,11 @@ function parseCommandLine(): Args {
   }
   const global = (values.global ?? DEFAULT_GLOBAL).split(',').map((a) => a.trim()).filter((a) => a !== '');
   const security = clientSecurityFromFlags(values);
+  const deadlineText = values['deadline-ms'] ?? String(DEFAULT_DEADLINE_MS);
+  const deadlineMs = /^[0-9]{1,7}$/.test(deadlineText) ? Number(deadlineText) : NaN;
+  if (!(deadlineMs >= 1 && deadlineMs <= 3_600_000)) throw new Error(`--deadline-ms must be a whole number of ms in 1..3600000, got ${JSON.stringify(deadlineText)}`);
   return {
+    deadlineMs,
     global,
     globalGiven: values.global !== undefined,
     listen: values.listen ?? DEFAULT_LISTEN,
@@ -142,7 +150,9 @@ async function main(): Promise<void> {
     }
   }
   const globalText = args.global.join(',');
-  const local = Local.open({ global: args.global, client: { deadlineMs: 3000, connectTimeoutMs: 1000, retriesMax: 4, security: args.security } });
+  // Retries end at the deadline only, so a command typed during a failover waits for the new
+  // leader instead of giving up after a count.
+  const local = Local.open({ global: args.global, client: { deadlineMs: args.deadlineMs, connectTimeoutMs: 1000, security: args.security } });
   let server: LocalServer;
   let metrics: MetricsEndpoint | null = null;
   try {

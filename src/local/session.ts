@@ -13,6 +13,11 @@ import { clientChannel, PLAINTEXT, type ClientSecurity } from '../protocol/tls.t
 
 export type SessionCall = grpc.ClientDuplexStream<ClientFrame, ServerFrame__Output>;
 
+/** Interval of the client's HTTP/2 PINGs while calls are open (channelOptions). */
+export const KEEPALIVE_MS = 1000;
+/** A PING unanswered this long ends the connection. */
+export const KEEPALIVE_TIMEOUT_MS = 1000;
+
 /** Channel options for every channel the client opens. `messageBytesMax` bounds both directions. */
 export function channelOptions(messageBytesMax: number, backoffInitialMs: number, backoffMaxMs: number): grpc.ChannelOptions {
   return {
@@ -25,6 +30,14 @@ export function channelOptions(messageBytesMax: number, backoffInitialMs: number
     'grpc.max_reconnect_backoff_ms': backoffMaxMs,
     // The client retries itself, with WriteIds; grpc-js must not replay anything on its own.
     'grpc.enable_retries': 0,
+    // Liveness of the replica, not of a request: an HTTP/2 PING every KEEPALIVE_MS on a
+    // connection with calls open, unanswered for KEEPALIVE_TIMEOUT_MS, ends the connection, and
+    // its calls go to another replica. A paused (SIGSTOP) or cut-off replica is left within
+    // about 2 s, while a request that is slow on a live replica (a read waiting for its
+    // revision, a write waiting for strict holders) is not cut short, as a per-attempt timer
+    // would (docs/operations.md "What a client sees").
+    'grpc.keepalive_time_ms': KEEPALIVE_MS,
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   };
 }
 

@@ -7,6 +7,7 @@
 // test need Global's Subscribe stream, which lands from another branch: until it does, those
 // tests skip and say so (they start running by themselves once Global serves Subscribe).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -88,10 +89,16 @@ describe('REPL process', () => {
     const down = await TestCluster.start(1);
     const downAddress = down.addresses[0]!;
     await down.stop();
-    const repl = await startRepl(['--global', downAddress, '--listen', '127.0.0.1:0']);
+    const repl = await startRepl(['--global', downAddress, '--listen', '127.0.0.1:0', '--deadline-ms', '1500']);
     assert.match(await repl.run('GET k'), new RegExp(`^Global is unavailable \\(${downAddress.replaceAll('.', '\\.')}\\): .*The REPL keeps running`));
     assert.match(await repl.run('STATS'), /lease not held/);
     assert.equal(await repl.end(), 0);
+  });
+
+  it('refuses a bad --deadline-ms with status 2, the reason and the usage line', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/local.ts', '--deadline-ms', '10s'], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^local\.ts: --deadline-ms must be a whole number of ms in 1\.\.3600000, got "10s"\nusage: local\.ts /);
   });
 
   it('answers every row of the table, and two REPLs stay coherent across a DEL', async () => {
