@@ -3,10 +3,18 @@
 // servers (node-server.ts). Replicas can be killed with SIGKILL, paused with SIGSTOP,
 // continued and restarted on their address and data; `stopAll` kills every process started
 // and removes the data, whatever state it is in.
+//
+// Every link goes through a proxy the suite controls (link-proxy.ts): replica i reaches
+// replica j through `peerLink(i, j)` (its --peers names the proxy), and clients (Locals, the
+// node server, the Global client) reach replica j through `clientLink(j)`. The suite's own
+// status checks go straight to the replicas, so they see through any partition. Leader hints
+// name the address a replica knows its peer by, i.e. a peer link: a client that follows one
+// crosses that link (and its partition) to the leader.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts, GlobalProcess, StatusReader } from '../global/process-harness.ts';
+import { LinkProxy } from './link-proxy.ts';
 
 const LISTENING = /^Dstore server listening on /;
 const NODE_LISTENING = /^node server listening on (\S+)$/;
@@ -24,12 +32,36 @@ export interface Replica {
 
 export class FaultCluster {
   readonly replicas: Replica[] = [];
+  /** `${from}->${to}`: replica `from`'s link to replica `to`. */
+  private readonly peerLinks = new Map<string, LinkProxy>();
+  /** By replica id: the clients' link to it. */
+  private readonly clientLinks = new Map<number, LinkProxy>();
   private readonly everyProcess: GlobalProcess[] = [];
   private readonly statuses = new StatusReader();
   private readonly dataRoot = mkdtempSync(join(tmpdir(), 'dstore-faults-'));
 
+  /** The addresses clients use: each replica through its client link. */
   get addresses(): string[] {
-    return this.replicas.map((r) => r.address);
+    return this.replicas.map((r) => this.clientLink(r.id).address);
+  }
+
+  /** Replica `from`'s link to replica `to` (from != to). */
+  peerLink(from: number, to: number): LinkProxy {
+    const link = this.peerLinks.get(`${from}->${to}`);
+    if (link === undefined) throw new Error(`no link ${from}->${to}`);
+    return link;
+  }
+
+  /** The clients' link to replica `id`. */
+  clientLink(id: number): LinkProxy {
+    const link = this.clientLinks.get(id);
+    if (link === undefined) throw new Error(`no client link to ${id}`);
+    return link;
+  }
+
+  /** Every link, to heal them all. */
+  get links(): LinkProxy[] {
+    return [...this.peerLinks.values(), ...this.clientLinks.values()];
   }
 
   private launch(args: readonly string[], script?: string): GlobalProcess {
@@ -42,10 +74,15 @@ export class FaultCluster {
   async start(count: number, attemptsMax = 3): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const ports = await freePorts(count);
-      const peers = ports.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(',');
+      await this.stopLinks();
+      for (const [j, port] of ports.entries()) {
+        this.clientLinks.set(j + 1, await LinkProxy.start({ host: '127.0.0.1', port }));
+        for (let i = 0; i < count; i++) if (i !== j) this.peerLinks.set(`${i + 1}->${j + 1}`, await LinkProxy.start({ host: '127.0.0.1', port }));
+      }
       this.replicas.length = 0;
       for (const [i, port] of ports.entries()) {
         const dir = mkdtempSync(join(this.dataRoot, `r${i + 1}-`));
+        const peers = ports.map((p, j) => `${j + 1}=${i === j ? `127.0.0.1:${p}` : this.peerLink(i + 1, j + 1).address}`).join(',');
         const args = ['--id', String(i + 1), '--listen', `127.0.0.1:${port}`, '--peers', peers, '--data', dir, '--cluster-id', 'faults'];
         this.replicas.push({ id: i + 1, address: `127.0.0.1:${port}`, args, process: this.launch(args), state: 'up' });
       }
@@ -121,6 +158,13 @@ export class FaultCluster {
   async stopAll(): Promise<void> {
     this.statuses.close();
     await Promise.all(this.everyProcess.map((p) => p.stop('SIGKILL')));
+    await this.stopLinks();
     rmSync(this.dataRoot, { recursive: true, force: true });
+  }
+
+  private async stopLinks(): Promise<void> {
+    await Promise.all(this.links.map((l) => l.stop()));
+    this.peerLinks.clear();
+    this.clientLinks.clear();
   }
 }

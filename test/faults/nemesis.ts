@@ -8,8 +8,22 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { SplitMix32 } from '../../src/consensus/random.ts';
 import type { FaultCluster, Replica } from './cluster.ts';
 
-export const FAULT_KINDS = ['kill', 'kill-leader', 'kill-majority', 'pause', 'pause-leader', 'pause-majority'] as const;
+export const FAULT_KINDS = [
+  'kill', 'kill-leader', 'kill-majority', 'pause', 'pause-leader', 'pause-majority',
+  // Network faults (link-proxy.ts): the leader cut from its peers both ways (clients still
+  // reach it); the leader's messages to one follower lost (the other way works); one replica
+  // that reaches only one peer; every link of one replica slowed; the clients cut from the
+  // leader.
+  'isolate-leader', 'one-way', 'partial', 'slow', 'clients-cut-leader',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** One fault as it happened, on the run's clock: from injection until healed with a leader. */
+export interface FaultWindow {
+  readonly kind: FaultKind;
+  readonly startMs: number;
+  readonly healedMs: number;
+}
 
 /** Time between faults, and how long a fault is held: drawn uniformly in [min, max). */
 export interface NemesisTiming {
@@ -23,7 +37,8 @@ export const NEMESIS_TIMING: NemesisTiming = { quietMs: [300, 1500], holdMs: [20
 
 export class Nemesis {
   readonly faults: Record<FaultKind, number> = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
-  readonly signals = { sigkill: 0, sigstop: 0, sigcont: 0, restart: 0 };
+  readonly signals = { sigkill: 0, sigstop: 0, sigcont: 0, restart: 0, 'links-cut': 0, 'links-slowed': 0 };
+  readonly windows: FaultWindow[] = [];
   private readonly random: SplitMix32;
 
   constructor(
@@ -46,14 +61,17 @@ export class Nemesis {
       const targets = await this.targets(kind);
       this.faults[kind]++;
       this.log(`${(this.now() / 1000).toFixed(1)}s ${kind} ${targets.map((r) => `r${r.id}`).join(',')} for ${holdMs} ms`);
+      const startMs = this.now();
       await this.inject(kind, targets);
       await delay(holdMs);
       await this.heal();
+      this.windows.push({ kind, startMs, healedMs: this.now() });
     }
   }
 
-  /** Continues every paused replica, restarts every killed one, and waits for a leader. */
+  /** Heals every link, continues every paused replica, restarts every killed one, and waits for a leader. */
   async heal(): Promise<void> {
+    for (const link of this.cluster.links) link.heal();
     for (const r of this.cluster.replicas) {
       if (r.state === 'paused') {
         this.cluster.resume(r);
@@ -82,15 +100,48 @@ export class Nemesis {
       const j = this.random.nextInt(i + 1);
       [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
     }
-    if (kind === 'kill' || kind === 'pause') return [shuffled[0]!];
+    if (kind === 'kill' || kind === 'pause' || kind === 'slow') return [shuffled[0]!];
     const leader = (await this.cluster.leader()) ?? shuffled[0]!;
-    if (kind === 'kill-leader' || kind === 'pause-leader') return [leader];
+    if (kind === 'kill-leader' || kind === 'pause-leader' || kind === 'isolate-leader' || kind === 'clients-cut-leader') return [leader];
+    // [replica, the one peer it still reaches] / [leader, the follower it cannot reach]
+    if (kind === 'partial') return [shuffled[0]!, shuffled[1]!];
+    if (kind === 'one-way') return [leader, shuffled.find((r) => r !== leader)!];
     const majority = Math.floor(all.length / 2) + 1;
     return [leader, ...shuffled.filter((r) => r !== leader)].slice(0, majority);
   }
 
   private async inject(kind: FaultKind, targets: readonly Replica[]): Promise<void> {
-    if (kind.startsWith('kill')) {
+    const all = this.cluster.replicas;
+    const cut = (from: Replica, to: Replica): void => {
+      this.cluster.peerLink(from.id, to.id).cut();
+      this.signals['links-cut']++;
+    };
+    const cutBoth = (a: Replica, b: Replica): void => {
+      cut(a, b);
+      cut(b, a);
+    };
+    if (kind === 'isolate-leader') {
+      const [leader] = targets;
+      for (const r of all) if (r !== leader) cutBoth(leader!, r);
+    } else if (kind === 'one-way') {
+      cut(targets[0]!, targets[1]!);
+    } else if (kind === 'partial') {
+      const [r, reached] = targets;
+      for (const other of all) if (other !== r && other !== reached) cutBoth(r!, other);
+    } else if (kind === 'slow') {
+      const [r] = targets;
+      const delayMs = this.draw([50, 300]);
+      for (const other of all) {
+        if (other === r) continue;
+        this.cluster.peerLink(r!.id, other.id).slow(delayMs);
+        this.cluster.peerLink(other.id, r!.id).slow(delayMs);
+        this.signals['links-slowed'] += 2;
+      }
+      this.cluster.clientLink(r!.id).slow(delayMs);
+    } else if (kind === 'clients-cut-leader') {
+      this.cluster.clientLink(targets[0]!.id).cut();
+      this.signals['links-cut']++;
+    } else if (kind.startsWith('kill')) {
       this.signals.sigkill += targets.length;
       await Promise.all(targets.map((r) => this.cluster.kill(r)));
     } else {

@@ -5,7 +5,8 @@
 import { check, type Violation } from './checker.ts';
 import { FaultCluster } from './cluster.ts';
 import type { Op } from './history.ts';
-import { FAULT_KINDS, Nemesis, type FaultKind } from './nemesis.ts';
+import { FAULT_KINDS, Nemesis, type FaultKind, type FaultWindow } from './nemesis.ts';
+import { availability } from './availability.ts';
 import { attachedApi, globalApi, KEYS, linkedApi, Recorder, Workload } from './workload.ts';
 import { attach, type AttachedLocal } from '../../src/local/attach.ts';
 import { GlobalClient } from '../../src/local/client.ts';
@@ -32,6 +33,7 @@ export interface FaultRunResult {
   readonly history: readonly Op[];
   readonly faults: Readonly<Record<FaultKind, number>>;
   readonly signals: Readonly<Record<string, number>>;
+  readonly windows: readonly FaultWindow[];
   readonly violations: readonly Violation[];
 }
 
@@ -82,7 +84,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     }
     for (const key of KEYS) await recorder.read('final', g, key);
     const history = recorder.ops;
-    return { options, history, faults: nemesis.faults, signals: nemesis.signals, violations: check(history, { leaseMs: options.leaseMs, slackMs: SLACK_MS }) };
+    return { options, history, faults: nemesis.faults, signals: nemesis.signals, windows: nemesis.windows, violations: check(history, { leaseMs: options.leaseMs, slackMs: SLACK_MS }) };
   } finally {
     for (const close of closers.reverse()) await close().catch(() => {});
     await cluster.stopAll();
@@ -103,7 +105,8 @@ export function operationCounts(history: readonly Op[]): Map<string, { ok: numbe
 
 /** The summary a run ends with; its last line names the seed, the totals and the violations. */
 export function summary(result: FaultRunResult): string[] {
-  const { options, history, faults, signals, violations } = result;
+  const { options, history, faults, signals, windows, violations } = result;
+  const gaps = availability(history, windows);
   const ops = [...operationCounts(history)].sort(([a], [b]) => a.localeCompare(b));
   const byClause = new Map<string, number>();
   for (const v of violations) byClause.set(v.clause, (byClause.get(v.clause) ?? 0) + 1);
@@ -111,6 +114,7 @@ export function summary(result: FaultRunResult): string[] {
   return [
     `operations: ${history.length} (${ops.map(([k, c]) => `${k} ${c.ok}${c.fail > 0 ? `/fail ${c.fail}` : ''}${c.unknown > 0 ? `/unknown ${c.unknown}` : ''}`).join(', ')})`,
     `faults: ${faultCount} (${FAULT_KINDS.map((k) => `${k} ${faults[k]}`).join(', ')}; signals: ${Object.entries(signals).map(([k, n]) => `${k} ${n}`).join(', ')})`,
+    `availability (longest time no operation needing Global completed, worst window per kind): ${FAULT_KINDS.filter((k) => gaps.has(k)).map((k) => `${k} ${(gaps.get(k)!.worstMs / 1000).toFixed(1)} s`).join(', ') || 'no faults'}`,
     `violations: ${violations.length}${violations.length === 0 ? '' : ` (${[...byClause].sort().map(([c, n]) => `(${c}) ${n}`).join(', ')})`}`,
     `faults: seed=${options.seed} time=${options.timeS}s replicas=${options.replicas} leaseMs=${options.leaseMs} slackMs=${SLACK_MS} operations=${history.length} faults=${faultCount} violations=${violations.length}`,
   ];
