@@ -48,8 +48,8 @@ export interface StrictHoldStatus {
   readonly address: string;
   /** Why the last transition happened. */
   readonly reason: string;
-  /** Since when (lease clock ms) the current registration holds; null while not holding. */
-  readonly holdingSinceMs: number | null;
+  /** How long the current registration has held; null while not holding. */
+  readonly holdingForMs: number | null;
   /** How long the hold still runs (0 when it does not hold). */
   readonly holdLeftMs: number;
   /** Registrations answered so far. */
@@ -116,7 +116,7 @@ export class StrictHold {
       state: this.stateValue,
       address: this.address,
       reason: this.reasonText,
-      holdingSinceMs: this.holdingSince,
+      holdingForMs: this.holdingSince === null ? null : this.leaseNowMs() - this.holdingSince,
       holdLeftMs: Math.max(0, this.freshness.strictHoldUntilMs - this.leaseNowMs()),
       registrations: this.registrationCount,
       invalidationsAcked: this.ackCount,
