@@ -9,7 +9,8 @@
 //                                                   the cluster as a table (or JSON)
 //
 // Operating flags (docs/operations.md): --tls-cert/--tls-key/--tls-ca, --auth-tokens FILE,
-// --peer-token-file FILE, --metrics host:port, --log-level, --log-format.
+// --peer-token-file FILE, --metrics host:port, --log-level, --log-format. --holder-lease-ms MS
+// turns strict holds on (docs/coherence.md `strict`; give every replica the same).
 //
 // SIGINT / SIGTERM stop it cleanly (and, with --cluster, every child). A replica started by
 // `--cluster` also stops when its parent goes away, however the parent died (the IPC channel
@@ -41,12 +42,22 @@ import { REPLICA_NODE_FLAGS } from '../src/global/replica-node-flags.ts';
 import { checkServerSecurity, type ServerSecurity } from '../src/global/server-security.ts';
 
 const USAGE = `usage: global.ts [--id N] [--listen host:port] [--peers 1=host:port,...] [--data DIR] [--cluster-id ID] | --cluster 3|5 [--listen host:firstPort] [--data DIR]
-       [--auth-tokens FILE] [--peer-token-file FILE] ${OPS_FLAGS_USAGE}
+       [--holder-lease-ms MS (strict holds; 0 = off)] [--auth-tokens FILE] [--peer-token-file FILE] ${OPS_FLAGS_USAGE}
        global.ts status --peers host:port,... [--json] [--tls-cert FILE --tls-key FILE --tls-ca FILE] [--token-file FILE]`;
 
 interface ReplicaOps extends OpsRaw {
   'auth-tokens'?: string | undefined;
   'peer-token-file'?: string | undefined;
+  /** Strict holds (docs/coherence.md `strict`): every replica of a cluster needs the same. */
+  'holder-lease-ms'?: string | undefined;
+}
+
+/** --holder-lease-ms: a whole number of ms; 0 (the default) turns strict holds off. */
+function holderLeaseMsFromFlags(raw: ReplicaOps): number {
+  const text = raw['holder-lease-ms'] ?? '0';
+  const ms = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
+  if (!(ms === 0 || (ms >= 100 && ms <= 60_000))) throw new InvalidArgumentError(`--holder-lease-ms ${JSON.stringify(text)}: give 0 (strict holds off) or 100..60000, e.g. 1000`);
+  return ms;
 }
 
 /** TLS and tokens of a replica from its flags (files read and checked now). */
@@ -77,7 +88,7 @@ async function runReplica(args: ReplicaArgs, ops: ReplicaOps): Promise<void> {
   const server = await GlobalServer.listen(args.listen, { security, logger, ...(registry === undefined ? {} : { metrics: registry }) });
   // A lone replica advertises the address it bound (port 0 picks one), for leader hints.
   const members = args.members.size === 1 ? new Map([[args.replicaId, server.address]]) : args.members;
-  await server.start({ replicaId: args.replicaId, members, dataDir: args.dataDir, clusterId: args.clusterId, restarts: restartsFromEnv() });
+  await server.start({ replicaId: args.replicaId, members, dataDir: args.dataDir, clusterId: args.clusterId, restarts: restartsFromEnv(), holderLeaseMs: holderLeaseMsFromFlags(ops) });
   let metrics: MetricsEndpoint | null = null;
   if (registry !== undefined && metricsListen !== null) {
     metrics = await serveMetrics(registry, metricsListen, { tls: security.tls, logger });
@@ -190,6 +201,7 @@ async function main(): Promise<void> {
         'cluster-id': { type: 'string' },
         'auth-tokens': { type: 'string' },
         'peer-token-file': { type: 'string' },
+        'holder-lease-ms': { type: 'string' },
         ...OPS_FLAG_OPTIONS,
       },
       strict: true,
@@ -198,6 +210,7 @@ async function main(): Promise<void> {
     args = interpretArgs(values);
     const { id: _id, listen: _listen, peers: _peers, data: _data, cluster: _cluster, 'cluster-id': _clusterId, ...rest } = values;
     ops = rest;
+    holderLeaseMsFromFlags(ops);
     if (args.kind === 'replica') {
       // Checked now, so a bad file is a usage error (exit 2) rather than a failed start.
       checkServerSecurity(serverSecurityFromFlags(ops), args.members.size);

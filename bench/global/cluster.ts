@@ -26,7 +26,8 @@ export interface BenchCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(size: number): Promise<BenchCluster> {
+/** `replicaArgs`: more flags for every replica (examples/global.ts), e.g. --holder-lease-ms. */
+export async function startCluster(size: number, replicaArgs: readonly string[] = []): Promise<BenchCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'dstore-bench-global-'));
   const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
   const addresses = ports.map((p) => `127.0.0.1:${p}`);
@@ -35,7 +36,7 @@ export async function startCluster(size: number): Promise<BenchCluster> {
   const children: ChildProcess[] = [];
   const ready = addresses.map((_, i) => new Promise<void>((resolve, reject) => {
     const profile = process.env['DSTORE_BENCH_CPU_PROF'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env['DSTORE_BENCH_CPU_PROF']}`];
-    const child = spawn(process.execPath, [...REPLICA_NODE_FLAGS, ...profile, '--import', 'tsx', script, '--id', String(i + 1), '--peers', peers, '--data', join(dir, `r${i + 1}`), '--cluster-id', 'bench'], {
+    const child = spawn(process.execPath, [...REPLICA_NODE_FLAGS, ...profile, '--import', 'tsx', script, '--id', String(i + 1), '--peers', peers, '--data', join(dir, `r${i + 1}`), '--cluster-id', 'bench', ...replicaArgs], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);

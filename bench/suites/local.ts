@@ -14,6 +14,10 @@
 //   at a time; each key is read once.
 // - invalidation_p99_ms: a DEL issued on one Local until the binding is gone at 8 other
 //   Locals (all in this process, each with its own stream), per DEL, over many DELs.
+// - strict_put_p50_ms / strict_put_p99_ms: a put (from a Global client) to a key that 8 Locals
+//   hold in coherence mode 'strict' (each has it cached before the put): the write waits for
+//   every holder's ack (docs/coherence.md). put_p50_ms: the same put to a key no Local holds,
+//   in the same run on the same cluster (replicas started with --holder-lease-ms).
 // - node_shared_copies: 8 worker processes attached to one Local read the same 64 MiB blob;
 //   copies of it held in the node (the Local's cache plus every worker's own cache).
 //
@@ -275,6 +279,36 @@ async function invalidationP99(cluster: BenchCluster, run: number): Promise<numb
   return percentile(ms, 99);
 }
 
+const HOLDER_LEASE_MS = 1000;
+const STRICT_PREFIX = 'bench/strict/';
+const PUTS_PER_RUN = 200;
+
+/** Put latencies (ms) of `puts` keys, each first read (and cached) by every Local in `readers`. */
+async function putLatencies(cluster: BenchCluster, prefix: string, readers: readonly Local[], run: number): Promise<number[]> {
+  const writer = new GlobalClient({ addresses: cluster.addresses });
+  const ms: number[] = [];
+  for (let i = -1; i < PUTS_PER_RUN; i++) {
+    const key = `${prefix}${run}/${i}`;
+    await writer.txn({ success: [{ kind: 'put', key, value: oneKiB }] });
+    await Promise.all(readers.map((r) => r.get(key)));
+    const start = nowNs();
+    await writer.txn({ success: [{ kind: 'put', key, value: oneKiB }] });
+    if (i >= 0) ms.push(Number(nowNs() - start) / 1e6); // i = -1 connects the writer first
+  }
+  await writer.close();
+  return ms;
+}
+
+/** p50 and p99 of puts to strict keys held by OTHER_LOCALS Locals; p50 of puts nobody holds. */
+async function strictPuts(cluster: BenchCluster, run: number): Promise<{ strictP50: number; strictP99: number; plainP50: number }> {
+  const holders = Array.from({ length: OTHER_LOCALS }, () => Local.open({ global: cluster.addresses, coherenceByPrefix: { [STRICT_PREFIX]: 'strict' } }));
+  for (const h of holders) if (!(await h.ready(10_000))) throw new Error(`a strict Local did not get its lease and hold: ${JSON.stringify(h.stats().strictHold)}`);
+  const strict = await putLatencies(cluster, STRICT_PREFIX, holders, run);
+  const plain = await putLatencies(cluster, 'bench/put/', [], run);
+  await Promise.all(holders.map((h) => h.close()));
+  return { strictP50: percentile(strict, 50), strictP99: percentile(strict, 99), plainP50: percentile(plain, 50) };
+}
+
 const WORKER_SCRIPT = `
 import { attach } from './src/local/attach.ts';
 const local = await attach(process.argv[1]);
@@ -313,10 +347,12 @@ if (measureAt !== -1) {
   process.exit(0);
 }
 
-const cluster = await startCluster(3);
+const cluster = await startCluster(3, ['--holder-lease-ms', String(HOLDER_LEASE_MS)]);
 const hits = await hitPath(cluster.addresses[0]!, false);
 await loadZipfKeys(cluster);
 const zipfHits = await hitPath(cluster.addresses[0]!, true);
+const strictRuns: { strictP50: number; strictP99: number; plainP50: number }[] = [];
+for (let run = 0; run < RUNS_MIN; run++) strictRuns.push(await strictPuts(cluster, run));
 const metrics: Record<string, MetricRuns> = {
   hit_per_s: { runs: hits.hit, unit: 'gets/s', target: { atLeast: Math.max(3_000_000, 0.9 * medianOf(hits.raw)) } },
   lru_raw_get_per_s: { runs: hits.raw, unit: 'gets/s' },
@@ -324,8 +360,11 @@ const metrics: Record<string, MetricRuns> = {
   lru_raw_get_per_s_zipf: { runs: zipfHits.raw, unit: 'gets/s' },
   miss_p50_ms: { runs: await repeat(RUNS_MIN, (run) => missLatency(cluster, run), false), unit: 'ms', target: { atMost: 0.5 } },
   invalidation_p99_ms: { runs: await repeat(RUNS_MIN, (run) => invalidationP99(cluster, run), false), unit: 'ms', target: { atMost: 2 } },
+  strict_put_p50_ms: { runs: strictRuns.map((r) => r.strictP50), unit: 'ms' },
+  strict_put_p99_ms: { runs: strictRuns.map((r) => r.strictP99), unit: 'ms' },
+  put_p50_ms: { runs: strictRuns.map((r) => r.plainP50), unit: 'ms' },
   node_shared_copies: { runs: await repeat(RUNS_MIN, () => sharedCopies(cluster), false), unit: 'copies', target: { atMost: 1 } },
 };
 await cluster.stop();
-report('local', metrics, { replicas: 3, global: 'one process per replica, fsync on', replicaNodeFlags: REPLICA_NODE_FLAGS.join(' '), otherLocals: OTHER_LOCALS, workers: WORKERS, valueBytes: { hit: 1024, zipf: 256, miss: 4096 }, zipf: { keys: ZIPF_KEYS, exponent: ZIPF_EXPONENT } });
+report('local', metrics, { replicas: 3, global: 'one process per replica, fsync on', replicaNodeFlags: REPLICA_NODE_FLAGS.join(' '), otherLocals: OTHER_LOCALS, strictHolders: OTHER_LOCALS, holderLeaseMs: HOLDER_LEASE_MS, workers: WORKERS, valueBytes: { hit: 1024, zipf: 256, miss: 4096 }, zipf: { keys: ZIPF_KEYS, exponent: ZIPF_EXPONENT } });
 process.exit(0);

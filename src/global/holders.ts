@@ -50,6 +50,8 @@ interface Invalidation {
   readonly waiting: Set<string>;
   /** Holders it was sent to (they are told when it is released). */
   readonly sentTo: Set<string>;
+  /** When the write began (its invalidation was sent), on the leader's clock. */
+  readonly beganMs: number;
 }
 
 export class HolderRegistry {
@@ -118,12 +120,24 @@ export class HolderRegistry {
    */
   keepAlive(holderId: string, nowMs: number): boolean {
     const hold = this.holds.get(holderId);
-    if (hold === undefined || hold.detached || nowMs >= hold.untilMs) {
+    if (hold === undefined || hold.detached || nowMs >= hold.untilMs || this.overdue(holderId, nowMs)) {
       this.detach(holderId);
       return false;
     }
     hold.untilMs = nowMs + this.leaderLeaseMs;
     return true;
+  }
+
+  /**
+   * Whether `holderId` left an invalidation unacknowledged for a whole holderLeaseMs: it keeps
+   * its hold alive but does not drop keys (a bug, or a hostile client), so its hold is not
+   * renewed and the write goes ahead once it runs out, instead of waiting for good.
+   */
+  private overdue(holderId: string, nowMs: number): boolean {
+    for (const inv of this.invalidations.values()) {
+      if (inv.waiting.has(holderId) && nowMs - inv.beganMs >= this.holderLeaseMs) return true;
+    }
+    return false;
   }
 
   /** The holder's stream ended: it gets nothing more, and is waited out until its hold ends. */
@@ -156,7 +170,7 @@ export class HolderRegistry {
       sentTo.add(holderId);
       sends.push({ holderId, id, keys: held });
     }
-    this.invalidations.set(id, { keys: [...keys], waiting, sentTo });
+    this.invalidations.set(id, { keys: [...keys], waiting, sentTo, beganMs: nowMs });
     return { id, sends };
   }
 

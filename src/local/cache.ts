@@ -40,7 +40,10 @@ export const ENTRY_OVERHEAD_BYTES = 512;
 export interface Fill {
   /** The bindings epoch when the fill started; a compaction in between voids the fill. */
   readonly epoch: number;
-  /** Highest revision of a change to this key applied while the fill was in flight (0: none). */
+  /**
+   * Highest revision of a change to this key applied while the fill was in flight (0: none;
+   * Infinity: voided by a strict hold's invalidation, never placed).
+   */
   invalidatedRevision: number;
 }
 
@@ -295,6 +298,25 @@ export class LocalCache {
     if (tracked === null) return;
     const value = bytes ?? this.peekBlob(kv.hash);
     if (value !== undefined) this.placeFill(tracked, kv, value);
+  }
+
+  /**
+   * A strict hold's invalidation (strict-hold.ts): drops the binding of `key` (its value stays
+   * as a blob) and voids every fill or own write of it in flight, whatever revision it reads.
+   */
+  forget(key: string): void {
+    const fills = this.fills.get(key);
+    if (fills !== undefined) for (const fill of fills) fill.invalidatedRevision = Infinity;
+    const held = this.bindings.get(key);
+    if (held !== undefined) this.dropBinding(key, held);
+  }
+
+  /** `forget` of every key that `match` accepts, bound or being filled. Returns the bindings dropped. */
+  forgetWhere(match: (key: string) => boolean): number {
+    for (const [key, fills] of this.fills) if (match(key)) for (const fill of fills) fill.invalidatedRevision = Infinity;
+    const held = [...this.bindings.entries()].filter(([key]) => match(key));
+    for (const [key, kv] of held) this.dropBinding(key, kv);
+    return held.length;
   }
 
   /** "History compacted": drops every key binding (their values stay as blobs) and voids fills in flight. */

@@ -18,6 +18,9 @@ import { randomBytes } from 'node:crypto';
 import { checkInteger } from '../protocol/config-check.ts';
 import { ClosedError, CorruptError, InternalError, InvalidArgumentError, UnavailableError, type DstoreError } from '../protocol/errors.ts';
 import type { GlobalClient as WireGlobalClient } from '../protocol/generated/dstore/v1/Global.ts';
+import type * as grpc from '@grpc/grpc-js';
+import type { HoldRequest } from '../protocol/generated/dstore/v1/HoldRequest.ts';
+import type { HoldResponse__Output } from '../protocol/generated/dstore/v1/HoldResponse.ts';
 import type { GetBlobResponse__Output } from '../protocol/generated/dstore/v1/GetBlobResponse.ts';
 import type { PutBlobResponse__Output } from '../protocol/generated/dstore/v1/PutBlobResponse.ts';
 import type { ServerResponse__Output } from '../protocol/generated/dstore/v1/ServerResponse.ts';
@@ -67,6 +70,9 @@ export type { CallOptions } from './connection.ts';
 export type { ConnectionState, ConnectionStatus, StatusListener } from './connection-state.ts';
 export type { Clock, Random, Timer } from '../protocol/backoff.ts';
 export { Subscription } from './subscription.ts';
+
+/** One Hold stream as gRPC gives it (the strict-hold driver reads and writes it). */
+export type HoldCall = grpc.ClientDuplexStream<HoldRequest, HoldResponse__Output>;
 
 /** The protocol's largest blob chunk (common.proto BlobChunk). */
 export const BLOB_CHUNK_BYTES_MAX = 1024 * 1024;
@@ -630,6 +636,20 @@ export class GlobalClient {
     const subscription = new Subscription(reader, address, options.fromRevision, () => untrack());
     untrack = this.track(() => subscription.closeByClient());
     return subscription;
+  }
+
+  /**
+   * Opens a Hold stream (global.proto) at `address`, for the Local's strict-hold driver
+   * (strict-hold.ts), which speaks the protocol and follows leader hints itself. close()
+   * cancels it.
+   */
+  openHold(address: string): HoldCall {
+    if (this.closedFlag) throw new ClosedError('openHold: the Global client is closed');
+    const call = this.channel(address).Hold();
+    const untrack = this.track(() => call.cancel());
+    call.on('close', untrack);
+    call.on('error', untrack);
+    return call;
   }
 
   // ---- plumbing -------------------------------------------------------------------------

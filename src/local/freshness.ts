@@ -18,20 +18,14 @@
 // - 'strict': served while the lease holds AND the strict hold does: Global's leader has this
 //   Local in its holder table (src/global/holders.ts) and makes every write to a strict key
 //   wait until this Local dropped the key or the hold ran out. The hold runs from the SEND time
-//   of the last answered keep-alive for the lease the leader named (`held`). Built per prefix
-//   only, and refused by name until the Local drives the hold (`strictHolds`).
+//   of the last answered keep-alive for the lease the leader named (`held`); strict-hold.ts
+//   drives the hold. Chosen per prefix only.
 
 import { InvalidArgumentError } from '../protocol/errors.ts';
 import { validateKey } from '../protocol/keys.ts';
 
 export type CoherenceMode = 'bounded' | 'eventual' | 'strict';
-/** The modes a Local accepts today ('strict' only once it drives a hold: `strictHolds`). */
-export const COHERENCE_MODES: readonly CoherenceMode[] = ['bounded', 'eventual'];
-
-export interface FreshnessOptions {
-  /** This Local keeps a strict hold with Global's leader, so 'strict' may be configured. */
-  readonly strictHolds?: boolean;
-}
+export const COHERENCE_MODES: readonly CoherenceMode[] = ['bounded', 'eventual', 'strict'];
 
 /** A probe's answer: every write acknowledged before `sentMs` is at or below `revision`. */
 export interface ProbeAnswer {
@@ -57,16 +51,14 @@ export class Freshness {
     readonly leaseMs: number,
     readonly defaultMode: CoherenceMode = 'bounded',
     modesByPrefix: Readonly<Record<string, CoherenceMode>> = {},
-    options: FreshnessOptions = {},
   ) {
-    const strict = options.strictHolds === true;
-    checkMode(defaultMode, 'coherence', strict);
+    checkMode(defaultMode, 'coherence');
     if (defaultMode === 'strict') {
       throw new InvalidArgumentError('coherence: "strict" is chosen per key prefix (coherenceByPrefix: {\'orders/\': \'strict\'}), so that Global invalidates only those keys at this Local');
     }
     for (const [prefix, mode] of Object.entries(modesByPrefix)) {
       validateKey(prefix, 'coherenceByPrefix key');
-      checkMode(mode, `coherenceByPrefix[${JSON.stringify(prefix)}]`, strict);
+      checkMode(mode, `coherenceByPrefix[${JSON.stringify(prefix)}]`);
     }
     this.modesByPrefix = Object.freeze({ ...modesByPrefix });
     // Longest first, so the first match is the longest prefix.
@@ -177,11 +169,7 @@ export class Freshness {
   }
 }
 
-function checkMode(mode: string, what: string, strictHolds: boolean): void {
-  if (mode === 'strict' && strictHolds) return;
-  if (mode === 'strict') {
-    throw new InvalidArgumentError(`${what}: coherence mode "strict" (linearizable cached reads) is not built yet (docs/coherence.md): use 'bounded', or read from Global for a linearizable read`);
-  }
+function checkMode(mode: string, what: string): void {
   if (!(COHERENCE_MODES as readonly string[]).includes(mode)) {
     throw new InvalidArgumentError(`${what}: unknown coherence mode ${JSON.stringify(mode)}: use one of ${COHERENCE_MODES.join(', ')}`);
   }

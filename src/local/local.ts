@@ -37,6 +37,7 @@ import type {
 import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions, type RangeOptions, type WriteOptions } from './client.ts';
 import { Freshness, type CoherenceMode } from './freshness.ts';
 import { InvalidationStream, type InvalidationSink } from './invalidation-stream.ts';
+import { StrictHold, type StrictHoldStatus } from './strict-hold.ts';
 import { acquireTimeWord } from './lease-clock.ts';
 import type { StreamStatus } from './invalidation-state.ts';
 import { guardListener, type WatchEvent, type WatchOptions } from './watch-listener.ts';
@@ -61,7 +62,10 @@ export interface LocalConfig {
   readonly leaseMs?: number;
   /** How bindings of keys no `coherenceByPrefix` entry covers are served. Default 'bounded'. */
   readonly coherence?: CoherenceMode;
-  /** Modes for key prefixes (the longest matching prefix wins), e.g. {'config/': 'eventual'}. */
+  /**
+   * Modes for key prefixes (the longest matching prefix wins), e.g. {'config/': 'eventual',
+   * 'orders/': 'strict'}. 'strict' needs every Global replica started with holderLeaseMs.
+   */
   readonly coherenceByPrefix?: Readonly<Record<string, CoherenceMode>>;
   /** How often the lease is re-proved with a probe to Global. Default leaseMs / 4. */
   readonly probeIntervalMs?: number;
@@ -184,6 +188,8 @@ export interface LocalStats {
   readonly compactions: number;
   /** Streams dropped because their replica stayed behind what Global had committed. */
   readonly lagDrops: number;
+  /** The strict hold with Global's leader (strict-hold.ts); null when no prefix is 'strict'. */
+  readonly strictHold: StrictHoldStatus | null;
 }
 
 /** The API a worker uses, whether it links a Local (`Local`) or attaches to one (`AttachedLocal`). */
@@ -270,6 +276,8 @@ export class Local implements DstoreApi {
   private leaseUntilMs = -Infinity;
   /** Whether some keys are served without the lease ('eventual'). */
   private readonly anyEventual: boolean;
+  /** The hold that lets strict keys be served (null when no prefix is 'strict'). */
+  private readonly strictHold: StrictHold | null;
   /** The cache's binding table while open, NO_BINDINGS once closed. */
   private hot: BindingTable = NO_BINDINGS;
   private applied: number | null = null;
@@ -293,6 +301,7 @@ export class Local implements DstoreApi {
     const random = config.random ?? systemRandom;
     this.freshness = new Freshness(resolved.leaseMs, config.coherence ?? 'bounded', config.coherenceByPrefix ?? {});
     this.anyEventual = this.freshness.hasEventual;
+    const strictPrefixes = this.freshness.strictPrefixes;
     this.client = config.globalClient ?? new GlobalClient({ ...config.client, addresses: config.global });
     this.cache = new LocalCache({ cacheBytesMax: resolved.cacheBytesMax });
     this.hot = this.cache.table;
@@ -316,7 +325,23 @@ export class Local implements DstoreApi {
       random,
       onFatal,
     );
+    this.strictHold = strictPrefixes.length === 0 ? null : new StrictHold(
+      this.client,
+      {
+        forget: (keys) => {
+          for (const key of keys) this.cache.forget(key);
+        },
+        forgetStrict: () => this.cache.forgetWhere((key) => this.freshness.modeOf(key) === 'strict'),
+        appliedRevision: () => this.applied,
+      },
+      this.freshness,
+      { prefixes: strictPrefixes, backoffInitialMs: this.client.config.backoffInitialMs, backoffMaxMs: this.client.config.backoffMaxMs },
+      this.clock,
+      () => word[0]!,
+      random,
+    );
     this.stream.start();
+    this.strictHold?.start();
   }
 
   // ---- reads ---------------------------------------------------------------------------
@@ -330,7 +355,12 @@ export class Local implements DstoreApi {
     const value = this.hot.get(key);
     if (value === undefined) return undefined;
     // The lease, checked now (one load of the time word), not only when a timer last ran.
-    if (this.timeWord[0]! >= this.leaseUntilMs && !(this.anyEventual && this.freshness.modeOf(key) === 'eventual')) return undefined;
+    const nowMs = this.timeWord[0]!;
+    if (nowMs >= this.leaseUntilMs) {
+      if (!(this.anyEventual && this.freshness.modeOf(key) === 'eventual')) return undefined;
+    } else if (this.strictHold !== null && nowMs >= this.freshness.strictHoldUntilMs && this.freshness.modeOf(key) === 'strict') {
+      return undefined; // a strict key needs the hold as well
+    }
     this.hitCount++;
     return value;
   }
@@ -412,11 +442,20 @@ export class Local implements DstoreApi {
     // started (a later caller must not read older than what this Local applied or wrote), and
     // only if its answer is at least as new as this caller asked.
     const pending = this.fills.get(key);
-    if (pending !== undefined && pending.fill.invalidatedRevision === 0) {
+    if (pending !== undefined && pending.fill.invalidatedRevision === 0 && this.mayJoin(key)) {
       const shared = await pending.promise;
       if (shared.revision >= minRevision) return shared;
     }
     return this.startFill(key, Math.max(globalMinRevision, minRevision));
+  }
+
+  /**
+   * A strict key's read may join a fill begun before it only while the hold is live: then any
+   * write acknowledged since the fill began was invalidated here, which voided the fill.
+   * Without the hold, writes go ahead without this Local and the fill may predate one.
+   */
+  private mayJoin(key: string): boolean {
+    return this.strictHold === null || this.timeWord[0]! < this.freshness.strictHoldUntilMs || this.freshness.modeOf(key) !== 'strict';
   }
 
   private startFill(key: string, minRevision: number): Promise<LocalRead> {
@@ -451,7 +490,7 @@ export class Local implements DstoreApi {
     const value = kv.value ?? (await this.getBlob(kv.hash));
     const { value: _inline, ...binding } = kv;
     const cached = this.cache.putBlob(kv.hash, value) ?? value;
-    if (synced && this.inPrefix(key)) this.cache.placeFill(fill, binding, cached);
+    if (synced && this.inPrefix(key) && this.mayCache(key)) this.cache.placeFill(fill, binding, cached);
     return { found: { kv: binding, value, source: 'global', revision: result.revision }, revision: result.revision, source: 'global' };
   }
 
@@ -615,7 +654,12 @@ export class Local implements DstoreApi {
       const actual = hashOf(value);
       if (actual !== kv.hash) throw new CorruptError(`Global bound ${JSON.stringify(kv.key)} to ${kv.hash}, but the value written hashes to ${actual}`);
     }
-    this.cache.applyOwnWrite(kv, value instanceof Uint8Array ? value : null, tracked ?? null);
+    this.cache.applyOwnWrite(kv, value instanceof Uint8Array ? value : null, this.mayCache(kv.key) ? (tracked ?? null) : null);
+  }
+
+  /** Whether a binding of `key` may be placed: no strict invalidation of it waits for its write. */
+  private mayCache(key: string): boolean {
+    return this.strictHold === null || this.strictHold.mayCache(key);
   }
 
   // ---- blobs ---------------------------------------------------------------------------
@@ -724,9 +768,18 @@ export class Local implements DstoreApi {
   /**
    * Resolves once the Local can serve from its cache (it holds the lease) -> true, or once
    * its stream failed for the first time or `timeoutMs` passed -> false. For start-up: a
-   * REPL or worker that waits here gets cache hits from its first command.
+   * REPL or worker that waits here gets cache hits from its first command. With strict
+   * prefixes, also waits for the strict hold, and rejects with Global's refusal when it
+   * refuses holds (InvalidArgumentError: replicas started without holderLeaseMs).
    */
-  ready(timeoutMs: number = this.client.config.deadlineMs): Promise<boolean> {
+  async ready(timeoutMs: number = this.client.config.deadlineMs): Promise<boolean> {
+    const startMs = this.clock.nowMs();
+    const leased = await this.leaseReady(timeoutMs);
+    if (!leased || this.strictHold === null) return leased;
+    return this.strictHold.whenHolding(Math.max(0, timeoutMs - (this.clock.nowMs() - startMs)));
+  }
+
+  private leaseReady(timeoutMs: number): Promise<boolean> {
     if (this.leaseValid) return Promise.resolve(true);
     if (this.closedFlag || this.stream.status.state === 'backoff') return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
@@ -791,6 +844,7 @@ export class Local implements DstoreApi {
       resubscribes: this.stream.resubscribes,
       compactions: this.stream.compactions,
       lagDrops: this.stream.lagDrops,
+      strictHold: this.strictHold?.status ?? null,
     };
   }
 
@@ -805,6 +859,7 @@ export class Local implements DstoreApi {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.resolve();
+    this.strictHold?.close();
     await this.stream.close();
     await this.client.close();
     this.cache.clear();
@@ -865,6 +920,7 @@ export class Local implements DstoreApi {
   private advance(revision: number): void {
     if (this.applied !== null && revision <= this.applied) return;
     this.applied = revision;
+    this.strictHold?.applied(revision);
     if (this.waiters.length === 0) return;
     const ready = this.waiters.filter((w) => w.revision <= revision);
     if (ready.length === 0) return;

@@ -6,6 +6,7 @@ import { DstoreError, KeyOccupiedError, UnavailableError } from '../protocol/err
 import type { DeleteResult } from './client-types.ts';
 import type { LocalStats, LocalValue, WriteResult } from './local.ts';
 import type { Statement } from './repl-parse.ts';
+import type { StrictHoldStatus } from './strict-hold.ts';
 
 /** What the executor needs of a Local (the REPL passes a Local; tests may pass a double). */
 export interface ReplTarget {
@@ -109,6 +110,14 @@ export function formatStats(s: LocalStats): string {
     `cached ${s.bindings} keys and ${s.blobs} blobs, ${formatBytes(s.bytes)} of ${formatBytes(s.cacheBytesMax)}; ${s.evictions} evicted, ${s.invalidations} invalidated`,
     `revision ${s.revision} (lag ${s.lagRevisions}), lease ${s.leaseValid ? `held (${Math.round(s.leaseLeftMs)} ms left of ${s.leaseMs})` : 'not held: bounded keys are read from Global'}`,
     `coherence ${s.coherence}${Object.entries(s.coherenceByPrefix).map(([prefix, mode]) => `, ${mode} for ${JSON.stringify(prefix)}`).join('')}`,
+    ...(s.strictHold === null ? [] : [formatHold(s.strictHold)]),
     `stream ${s.stream.state} at ${s.stream.address}: ${firstLine(s.stream.reason)}${s.resubscribes > 0 ? ` Resubscribed ${s.resubscribes} times.` : ''}${s.compactions > 0 ? ` ${s.compactions} compactions.` : ''}${s.lagDrops > 0 ? ` Left ${s.lagDrops} lagging replicas.` : ''}`,
   ].join('\n');
+}
+
+function formatHold(h: StrictHoldStatus): string {
+  const state = h.state === 'holding'
+    ? `holding at ${h.address} for ${Math.round(h.holdingForMs ?? 0)} ms (${Math.round(h.holdLeftMs)} ms left)`
+    : `${h.state} at ${h.address}: ${firstLine(h.reason)} Strict keys are read from Global`;
+  return `strict hold ${state}; ${h.registrations} registrations, ${h.invalidationsAcked} invalidations acked, ${h.uncachedKeys} keys uncached until their write is applied`;
 }

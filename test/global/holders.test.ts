@@ -77,6 +77,16 @@ describe('HolderRegistry', () => {
     assert.deepEqual(r.register('d', ['s/', 'v/'], 50), [], 'a finished write is forgotten');
   });
 
+  it('stops renewing a holder that keeps alive but never acks, so a write waits at most about two leases', () => {
+    const r = new HolderRegistry(1000, 0, 0);
+    r.register('a', ['s/'], 0);
+    const inv = r.begin(['s/k'], 100);
+    assert.equal(r.keepAlive('a', 600), true, 'within a lease of the invalidation: still renewed');
+    assert.equal(r.waitUntilMs(inv.id, 600), 1600);
+    assert.equal(r.keepAlive('a', 1100), false, 'a whole lease without an ack: not renewed');
+    assert.equal(r.waitUntilMs(inv.id, 1600), null, 'the write goes ahead once the last renewal ran out');
+  });
+
   it('refuses a keep-alive after the hold ran out (writes may have gone ahead without it)', () => {
     const r = new HolderRegistry(1000, 0, 0);
     r.register('a', ['s/'], 0);

@@ -1,31 +1,24 @@
 // The strict rule of freshness.ts: a strict key is served only while both the lease and the
 // strict hold hold; the hold counts from the send time of the answered keep-alive; a dropped
-// hold serves nothing strict; 'strict' stays refused by name unless the Local drives a hold,
-// and is chosen per prefix only.
+// hold serves nothing strict; 'strict' is chosen per prefix only.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../src/protocol/errors.ts';
 import { Freshness } from '../../src/local/freshness.ts';
 
-const HOLDS = { strictHolds: true };
-
 /** A Freshness whose lease runs until 1000 (a probe sent at 0, met at once). */
 function leased(modes: Record<string, 'bounded' | 'eventual' | 'strict'>): Freshness {
-  const f = new Freshness(1000, 'bounded', modes, HOLDS);
+  const f = new Freshness(1000, 'bounded', modes);
   f.applied(5);
   assert.equal(f.proved({ revision: 5, sentMs: 0, receivedMs: 1 }), true);
   return f;
 }
 
 describe('Freshness, strict mode', () => {
-  it('refuses "strict" by name while the Local drives no hold', () => {
-    assert.throws(() => new Freshness(1000, 'bounded', { 's/': 'strict' }), /not built yet/);
-    assert.throws(() => new Freshness(1000, 'strict'), InvalidArgumentError);
-  });
-
   it('takes strict per prefix only', () => {
-    assert.throws(() => new Freshness(1000, 'strict', {}, HOLDS), /per key prefix/);
-    const f = new Freshness(1000, 'bounded', { 's/': 'strict', 's/b/': 'bounded', 'e/': 'eventual', 'z/': 'strict' }, HOLDS);
+    assert.throws(() => new Freshness(1000, 'strict'), InvalidArgumentError);
+    assert.throws(() => new Freshness(1000, 'strict', {}), /per key prefix/);
+    const f = new Freshness(1000, 'bounded', { 's/': 'strict', 's/b/': 'bounded', 'e/': 'eventual', 'z/': 'strict' });
     assert.deepEqual(f.strictPrefixes.sort(), ['s/', 'z/']);
   });
 

@@ -4,7 +4,8 @@
 // That turns races between an answer and the stream into sequences a test can write down.
 import type { SubscribeMessage } from '../../src/local/client-types.ts';
 import { LEASE_PROBE_KEY } from '../../src/local/invalidation-stream.ts';
-import { GlobalClient, type GlobalClientConfig, type SubscribeOptions, type Subscription } from '../../src/local/client.ts';
+import { GlobalClient, type GlobalClientConfig, type HoldCall, type SubscribeOptions, type Subscription } from '../../src/local/client.ts';
+import type { HoldResponse__Output } from '../../src/protocol/generated/dstore/v1/HoldResponse.ts';
 import { UnavailableError } from '../../src/protocol/errors.ts';
 
 /** A gate: `wait()` resolves once `open()` was called (at once if it already was). */
@@ -32,8 +33,12 @@ export class Gate {
   }
 }
 
-/** 'probe' is the lease probe (a Get of LEASE_PROBE_KEY); 'get' every other Get. */
-export type HeldCall = 'get' | 'probe' | 'set' | 'delete' | 'txn' | 'stream';
+/**
+ * 'probe' is the lease probe (a Get of LEASE_PROBE_KEY); 'get' every other Get. On the strict
+ * hold's stream: 'ack' holds the Local's Invalidated messages; 'hold' everything both ways (a
+ * Local frozen, or cut off from the leader without the stream breaking).
+ */
+export type HeldCall = 'get' | 'probe' | 'set' | 'delete' | 'txn' | 'stream' | 'ack' | 'hold';
 
 export class HeldClient extends GlobalClient {
   readonly gates = new Map<HeldCall, Gate>();
@@ -88,6 +93,44 @@ export class HeldClient extends GlobalClient {
 
   override txn(...args: Parameters<GlobalClient['txn']>): ReturnType<GlobalClient['txn']> {
     return this.held('txn', super.txn(...args));
+  }
+
+  /** Hold streams opened and not cut (strict-hold.ts's). */
+  readonly holdCalls = new Set<HoldCall>();
+  /** While set, opening a Hold stream fails (the Local cannot register anew). */
+  refuseHolds = false;
+
+  /** Ends every Hold stream as a broken connection would (the Local sees CANCELLED). */
+  cutHolds(): void {
+    for (const call of [...this.holdCalls]) call.cancel();
+    this.holdCalls.clear();
+  }
+
+  override openHold(address: string): HoldCall {
+    if (this.refuseHolds) throw new UnavailableError(`openHold at ${address}: refused by the test (held-client.ts)`);
+    const call = super.openHold(address);
+    this.holdCalls.add(call);
+    call.once('close', () => this.holdCalls.delete(call));
+    call.once('error', () => this.holdCalls.delete(call));
+    const gate = (name: HeldCall): Promise<void> => this.gates.get(name)?.wait() ?? Promise.resolve();
+    // Both directions stay in order, each waiting at its gates.
+    let outgoing = Promise.resolve();
+    const write = call.write.bind(call) as (msg: unknown) => boolean;
+    call.write = ((msg: { invalidated?: unknown }) => {
+      outgoing = outgoing.then(() => gate('hold')).then(() => (msg.invalidated === undefined ? undefined : gate('ack'))).then(() => {
+        if (this.holdCalls.has(call)) write(msg);
+      });
+      return true;
+    }) as HoldCall['write'];
+    let incoming = Promise.resolve();
+    const on = call.on.bind(call) as (event: string, listener: (...args: unknown[]) => void) => HoldCall;
+    call.on = ((event: string, listener: (...args: unknown[]) => void) => {
+      if (event !== 'data') return on(event, listener);
+      return on('data', (msg: unknown) => {
+        incoming = incoming.then(() => gate('hold')).then(() => listener(msg as HoldResponse__Output));
+      });
+    }) as HoldCall['on'];
+    return call;
   }
 
   /**

@@ -4,8 +4,9 @@ import type { Long } from '@grpc/proto-loader';
 
 /**
  * The keys of Invalidate `id` were dropped, and will not be cached again until this Local's
- * stream applied a change to them newer than its position at the invalidation, or the
- * revision of Released `id`, or its Hold stream is replaced (then it drops every strict key).
+ * stream applied the revision of Released `id`, or its Hold stream is replaced (then it
+ * drops every strict key). A change applied meanwhile does not clear them: it may be older
+ * than the waiting write.
  */
 export interface _dstore_v1_HoldRequest_Invalidated {
   'id'?: (number | string | Long);
@@ -13,8 +14,9 @@ export interface _dstore_v1_HoldRequest_Invalidated {
 
 /**
  * The keys of Invalidate `id` were dropped, and will not be cached again until this Local's
- * stream applied a change to them newer than its position at the invalidation, or the
- * revision of Released `id`, or its Hold stream is replaced (then it drops every strict key).
+ * stream applied the revision of Released `id`, or its Hold stream is replaced (then it
+ * drops every strict key). A change applied meanwhile does not clear them: it may be older
+ * than the waiting write.
  */
 export interface _dstore_v1_HoldRequest_Invalidated__Output {
   'id': (number);

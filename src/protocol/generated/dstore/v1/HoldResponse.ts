@@ -39,7 +39,7 @@ export interface _dstore_v1_HoldResponse_Kept__Output {
 /**
  * The write of Invalidate `id` took effect at `revision`: once this Local applied it, the
  * keys may be cached again. Not sent for a write that failed (the keys then stay uncached
- * until a newer change to them is applied, or the stream is replaced).
+ * until the Hold stream is replaced).
  */
 export interface _dstore_v1_HoldResponse_Released {
   'id'?: (number | string | Long);
@@ -49,7 +49,7 @@ export interface _dstore_v1_HoldResponse_Released {
 /**
  * The write of Invalidate `id` took effect at `revision`: once this Local applied it, the
  * keys may be cached again. Not sent for a write that failed (the keys then stay uncached
- * until a newer change to them is applied, or the stream is replaced).
+ * until the Hold stream is replaced).
  */
 export interface _dstore_v1_HoldResponse_Released__Output {
   'id': (number);
