@@ -37,7 +37,7 @@ after(async () => {
 });
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
-const str = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
+const str = (b: Uint8Array | null | undefined): string | undefined => (b === null || b === undefined ? undefined : new TextDecoder().decode(b));
 let keyCounter = 0;
 const freshKey = (): string => `feat/k${++keyCounter}`;
 const pattern = (size: number, seed: number): Uint8Array => new Uint8Array(size).map((_, i) => (i * 31 + seed) % 256);

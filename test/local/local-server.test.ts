@@ -46,7 +46,7 @@ afterEach(async () => {
 });
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
-const str = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
+const str = (b: Uint8Array | null | undefined): string | undefined => (b === null || b === undefined ? undefined : new TextDecoder().decode(b));
 let keyCounter = 0;
 const freshKey = (): string => `node/k${++keyCounter}`;
 const globalRevision = async (): Promise<number> => (await direct.status()).appliedRevision;

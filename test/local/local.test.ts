@@ -22,7 +22,7 @@ import { HeldClient } from './held-client.ts';
 
 const HISTORY_REVISIONS = 64;
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
-const str = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
+const str = (b: Uint8Array | null | undefined): string | undefined => (b === null || b === undefined ? undefined : new TextDecoder().decode(b));
 
 /**
  * A real client whose invalidation streams a test can break (the stream errors UNAVAILABLE as
