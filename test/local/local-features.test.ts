@@ -154,7 +154,7 @@ describe('linked: putBlobStream', () => {
 
     // With its hash given and Global holding it, the source is not read at all.
     let read = false;
-    const untouched = (async function* () {
+    const untouched = (function* () {
       read = true;
       yield bytes;
     })();

@@ -158,8 +158,9 @@ describe('Local server against a real Global', () => {
     const fromChild = freshKey();
     await local.set(shared, text('hello from the node'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/local/fixtures/attached-worker.ts', server.address, shared, fromChild], { stdio: ['ignore', 'pipe', 'pipe'] });
-    cleanups.push(async () => {
+    cleanups.push(() => {
       if (child.exitCode === null) child.kill();
+      return Promise.resolve();
     });
     let out = '';
     let err = '';
