@@ -2,10 +2,15 @@
 // (port 0) serving the real dstore.v1.Global service definition, with a tiny in-memory store
 // behind it. Tests script it by replacing `onRequest` (answer, fail, or hold a request to
 // answer later with `reply`), and observe what arrived: every Session frame, every WriteId
-// applied, every blob call.
+// applied, every blob call. Where it answers by itself it keeps the real Global's rules, so a
+// test against it can fail: a txn evaluates its compares (src/global/state/txn.ts) and runs
+// its success or failure branch at one revision; a write is deduplicated only per client
+// session and request id (src/global/state/sessions.ts), so a retry under a new WriteId, or a
+// write without one, runs again.
 
 import * as grpc from '@grpc/grpc-js';
 import type { ClientFrame__Output } from '../../src/protocol/generated/dstore/v1/ClientFrame.ts';
+import type { Compare__Output } from '../../src/protocol/generated/dstore/v1/Compare.ts';
 import type { ClientRequest__Output } from '../../src/protocol/generated/dstore/v1/ClientRequest.ts';
 import type { GetBlobRequest__Output } from '../../src/protocol/generated/dstore/v1/GetBlobRequest.ts';
 import type { GetBlobResponse } from '../../src/protocol/generated/dstore/v1/GetBlobResponse.ts';
@@ -17,6 +22,8 @@ import type { ServerResponse } from '../../src/protocol/generated/dstore/v1/Serv
 import type { StatusResponse } from '../../src/protocol/generated/dstore/v1/StatusResponse.ts';
 import type { SubscribeRequest__Output } from '../../src/protocol/generated/dstore/v1/SubscribeRequest.ts';
 import type { SubscribeResponse } from '../../src/protocol/generated/dstore/v1/SubscribeResponse.ts';
+import type { TxnOpResult } from '../../src/protocol/generated/dstore/v1/TxnOpResult.ts';
+import type { TxnRequest__Output } from '../../src/protocol/generated/dstore/v1/TxnRequest.ts';
 import type { ValueSource__Output } from '../../src/protocol/generated/dstore/v1/ValueSource.ts';
 import type { DstoreError } from '../../src/protocol/errors.ts';
 import { toErrorDetail } from '../../src/protocol/grpc-status.ts';
@@ -38,7 +45,16 @@ interface Binding {
   readonly value: Buffer;
   readonly createRevision: number;
   readonly modRevision: number;
+  readonly version: number;
 }
+
+/** What the fake remembers of one client's writes (see sessions.ts). */
+interface FakeSession {
+  readonly results: Map<number, ServerResponse>;
+  forgottenThrough: number;
+}
+
+type WriteIdOf = { clientId: string; requestId: number; firstIncomplete?: number } | null | undefined;
 
 export function errorResponse(id: number, err: DstoreError): ServerResponse {
   return { id, error: toErrorDetail(err) };
@@ -184,7 +200,7 @@ export class FakeGlobal {
         const set = r.set!;
         return this.once(r.id, set.writeId, () => {
           if (this.keys.has(set.key)) return { id: r.id, error: { code: 'KEY_OCCUPIED', message: `key ${JSON.stringify(set.key)} is occupied`, retryable: false } };
-          const b = this.bind(set.key, set.value!);
+          const b = this.bind(set.key, set.value!, ++this.revision);
           return { id: r.id, set: { header: header(), kv: this.kv(set.key, b, false) } };
         });
       }
@@ -199,10 +215,7 @@ export class FakeGlobal {
         });
       }
       case 'txn':
-        return this.once(r.id, r.txn!.writeId, () => {
-          for (const op of r.txn!.success) if (op.put) this.bind(op.put.key, op.put.value!, true);
-          return { id: r.id, txn: { header: header(), succeeded: true, results: [] } };
-        });
+        return this.once(r.id, r.txn!.writeId, () => this.runTxn(r.id, r.txn!));
       case 'missingBlobs':
         return { id: r.id, missingBlobs: { missing: r.missingBlobs!.hashes.filter((h) => !this.blobs.has(hashFromBytes(h))) } };
       case 'range': {
@@ -215,25 +228,84 @@ export class FakeGlobal {
     }
   }
 
-  private once(id: number, writeId: { clientId: string; requestId: number } | null, apply: () => ServerResponse): ServerResponse {
-    const key = `${writeId?.clientId}/${writeId?.requestId}`;
+  /**
+   * Runs `apply` once per (clientId, requestId), as the real Global's sessions do: a retry
+   * with the same WriteId gets the first answer; a write without a WriteId, or under a new
+   * one, runs again. Answers below the client's firstIncomplete are forgotten, and a retry
+   * of one is refused (never run twice).
+   */
+  private once(id: number, writeId: WriteIdOf, apply: () => ServerResponse): ServerResponse {
+    if (writeId === null || writeId === undefined || writeId.clientId === '') return apply();
+    const key = `${writeId.clientId}/${writeId.requestId}`;
     this.received.set(key, (this.received.get(key) ?? 0) + 1);
-    const seen = this.results.get(key);
+    let session = this.writeSessions.get(writeId.clientId);
+    if (session === undefined) {
+      session = { results: new Map(), forgottenThrough: 0 };
+      this.writeSessions.set(writeId.clientId, session);
+    }
+    const seen = session.results.get(writeId.requestId);
     if (seen !== undefined) return { ...seen, id };
+    if (writeId.requestId <= session.forgottenThrough) {
+      return { id, error: { code: 'INVALID_ARGUMENT', message: `fake: request ${writeId.requestId} of client ${writeId.clientId} is older than the results kept; it may or may not have run`, retryable: false } };
+    }
     const response = apply();
     this.applied.set(key, (this.applied.get(key) ?? 0) + 1);
-    this.results.set(key, response);
+    session.results.set(writeId.requestId, response);
+    const firstIncomplete = writeId.firstIncomplete ?? 0;
+    if (firstIncomplete - 1 > session.forgottenThrough) session.forgottenThrough = firstIncomplete - 1;
+    for (const requestId of [...session.results.keys()]) if (requestId < firstIncomplete) session.results.delete(requestId);
     return response;
   }
 
-  private readonly results = new Map<string, ServerResponse>();
+  private readonly writeSessions = new Map<string, FakeSession>();
 
-  private bind(key: string, source: ValueSource__Output, overwrite = false): Binding {
+  /** A compare as txn.ts evaluates it: a missing key has version 0, modRevision 0, no hash. */
+  private compare(c: Compare__Output): boolean {
+    const b = this.keys.get(c.key);
+    const equalOrNot = (same: boolean): boolean => (c.operator === 'OPERATOR_NOT_EQUAL' ? !same : same);
+    if (c.target === 'TARGET_EXISTS') return equalOrNot((b !== undefined) === c.exists);
+    if (c.target === 'TARGET_HASH') return equalOrNot(b !== undefined && c.hash.byteLength === 32 && b.hash === hashFromBytes(c.hash));
+    const actual = b === undefined ? 0 : c.target === 'TARGET_VERSION' ? b.version : b.modRevision;
+    switch (c.operator) {
+      case 'OPERATOR_EQUAL': return actual === c.number;
+      case 'OPERATOR_NOT_EQUAL': return actual !== c.number;
+      case 'OPERATOR_LESS': return actual < c.number;
+      case 'OPERATOR_GREATER': return actual > c.number;
+      default: throw new Error(`fake: compare operator ${String(c.operator)} not understood`);
+    }
+  }
+
+  /**
+   * Evaluates the compares, then runs the success or the failure branch at one revision: put,
+   * putIfAbsent (a bound key fails the whole txn with KEY_OCCUPIED, changing nothing) and
+   * delete. Other ops are not served by the fake (INVALID_ARGUMENT says so).
+   */
+  private runTxn(id: number, txn: TxnRequest__Output): ServerResponse {
+    const succeeded = txn.compares.every((c) => this.compare(c));
+    const ops = succeeded ? txn.success : txn.failure;
+    const refuse = (code: string, message: string): ServerResponse => ({ id, error: { code, message, retryable: false } });
+    for (const op of ops) {
+      if (op.op !== 'put' && op.op !== 'putIfAbsent' && op.op !== 'delete') return refuse('INVALID_ARGUMENT', `fake: txn op ${op.op ?? 'none'} is not served by the fake`);
+      if (op.putIfAbsent && this.keys.has(op.putIfAbsent.key)) return refuse('KEY_OCCUPIED', `key ${JSON.stringify(op.putIfAbsent.key)} is occupied`);
+    }
+    const revision = ops.length > 0 ? this.revision + 1 : this.revision;
+    const results: TxnOpResult[] = ops.map((op) => {
+      const put = op.put ?? op.putIfAbsent;
+      if (put) return { written: this.kv(put.key, this.bind(put.key, put.value!, revision), false) };
+      const key = op.delete!.key;
+      const b = this.keys.get(key);
+      this.keys.delete(key);
+      return { delete: { header: { revision, replicaId: this.replicaId }, deleted: b !== undefined, prevKv: b === undefined ? null : this.kv(key, b, false) } };
+    });
+    this.revision = revision;
+    return { id, txn: { header: { revision, replicaId: this.replicaId }, succeeded, results } };
+  }
+
+  private bind(key: string, source: ValueSource__Output, revision: number): Binding {
     const value = source.source === 'inline' ? source.inline! : this.blobs.get(hashFromBytes(source.blobHash!))!;
     if (value === undefined) throw new Error('fake: blob_hash of a blob never uploaded');
     const prev = this.keys.get(key);
-    this.revision++;
-    const b: Binding = { hash: hashOf(value), value, createRevision: overwrite && prev ? prev.createRevision : this.revision, modRevision: this.revision };
+    const b: Binding = { hash: hashOf(value), value, createRevision: prev?.createRevision ?? revision, modRevision: revision, version: (prev?.version ?? 0) + 1 };
     this.keys.set(key, b);
     return b;
   }
@@ -246,7 +318,7 @@ export class FakeGlobal {
       size: b.value.byteLength,
       createRevision: b.createRevision,
       modRevision: b.modRevision,
-      version: 1,
+      version: b.version,
       value: inline ? b.value : Buffer.alloc(0),
       valueInline: inline,
     };

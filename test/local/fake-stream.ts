@@ -89,10 +89,11 @@ export class StreamingFake {
     const events: Event[] = [];
     if (request.body === 'set' && response.set?.kv) events.push({ type: 'TYPE_PUT', kv: response.set.kv });
     if (request.body === 'delete') events.push({ type: 'TYPE_DELETE', kv: { key: request.delete!.key, modRevision: revision } });
-    if (request.body === 'txn') {
-      for (const op of request.txn!.success) {
-        const b = op.put ? this.fake.keys.get(op.put.key) : undefined;
-        if (op.put && b) events.push({ type: 'TYPE_PUT', kv: this.fake.kv(op.put.key, b, false) });
+    if (request.body === 'txn' && response.txn) {
+      // The branch that ran, in order: its puts' bindings and its deletes of bound keys.
+      for (const result of response.txn.results ?? []) {
+        if (result.written) events.push({ type: 'TYPE_PUT', kv: result.written });
+        else if (result.delete?.deleted) events.push({ type: 'TYPE_DELETE', kv: { key: result.delete.prevKv!.key ?? '', modRevision: revision } });
       }
     }
     this.publish({ revision, events });
