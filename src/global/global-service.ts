@@ -263,7 +263,9 @@ export class GlobalService {
 
   private async runTxn(txn: TxnRequest__Output): Promise<TxnResult> {
     const checked = txnOf(txn); // validates the whole request before anything is proposed
-    if (isReadOnly(txn)) {
+    // An empty write with a WriteId opens the client's session (state/sessions.ts): logged.
+    const opensSession = txn.writeId !== null && txn.writeId.clientId !== '' && txn.compares.length === 0 && txn.success.length === 0 && txn.failure.length === 0;
+    if (isReadOnly(txn) && !opensSession) {
       // Reads never enter the log: served here after the same barrier as a Get, so they cost
       // one replica once, not every replica at apply and again at every replay.
       await this.readBarrier(txn.consistency, txn.minRevision);

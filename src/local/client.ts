@@ -260,7 +260,10 @@ export class GlobalClient {
   private readonly connection: Connection;
   private readonly clock: Clock;
   private readonly random: Random;
-  private nextRequestId = 1;
+  /** Request id 1 is the empty write that opens this client's session (`openSession`). */
+  private nextRequestId = 2;
+  /** The session-opening write, once sent; undefined again after it failed. */
+  private sessionOpen: Promise<void> | undefined;
   /** Request ids of writes whose callers still wait; the lowest is WriteId.firstIncomplete. */
   private readonly writesOutstanding = new Set<number>();
   private lowestOutstanding = 1;
@@ -348,6 +351,7 @@ export class GlobalClient {
     validateKey(key);
     const writeId = options.writeId ?? this.nextWriteId();
     try {
+      await this.openSession(key);
       const uploaded = await this.uploadLargeValues([value], options);
       const request = { set: { key, value: wireValueSource(value, (b) => uploaded.get(b)), writeId } };
       return await this.connection.request('set', key, request, (r) => decodeSet(need(r.set, 'set'), 'Set'), options);
@@ -362,6 +366,7 @@ export class GlobalClient {
     const writeId = options.writeId ?? this.nextWriteId();
     const request = { delete: { key, writeId } };
     try {
+      await this.openSession(key);
       return await this.connection.request('delete', key, request, (r) => decodeDelete(need(r.delete, 'delete'), 'Delete'), options);
     } finally {
       if (options.writeId === undefined) this.writeDone(writeId.requestId);
@@ -380,6 +385,7 @@ export class GlobalClient {
     for (const op of [...success, ...failure]) validateOp(op);
     const writeId = options.writeId ?? this.nextWriteId();
     try {
+      await this.openSession(compares[0]?.key ?? opKey(success[0]) ?? '');
       return await this.txnWith(writeId, compares, success, failure, options);
     } finally {
       if (options.writeId === undefined) this.writeDone(writeId.requestId);
@@ -424,6 +430,26 @@ export class GlobalClient {
   private missingBlobsOnce(hashes: Hash[], options: CallOptions): Promise<Hash[]> {
     const request = { missingBlobs: { hashes: hashes.map(hashToBytes) } };
     return this.connection.request('missingBlobs', '', request, (r) => decodeMissing(need(r.missingBlobs, 'missingBlobs').missing, hashes, 'MissingBlobs'), options);
+  }
+
+  /**
+   * Opens this client's exactly-once session on Global, once, before its first write: an empty
+   * write at request id 1, answered before any other write is sent (src/global/state/sessions.ts).
+   * Global then refuses any other write of this client it has no session for with
+   * SessionExpiredError, so no retry runs twice, the first one included. A failure is the
+   * waiting writes' error; the next write tries again.
+   */
+  private openSession(key: string): Promise<void> {
+    // Named after the key of the write that waits for it.
+    this.sessionOpen ??= this.connection
+      .request('txn', key, { txn: { compares: [], success: [], failure: [], writeId: { clientId: this.config.clientId, requestId: 1, firstIncomplete: 1 } } }, (r) => {
+        decodeTxn(need(r.txn, 'txn'), 'Txn');
+      }, {})
+      .catch((err: unknown) => {
+        this.sessionOpen = undefined;
+        throw err;
+      });
+    return this.sessionOpen;
   }
 
   /**

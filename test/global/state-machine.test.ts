@@ -283,11 +283,12 @@ describe('state machine: exactly-once retries', () => {
 
   it('forgets results the client says it has (firstIncomplete), and refuses their retries', () => {
     const h = new Harness();
-    h.one(txn([put('a', '1')], [], [], { clientId: 'c', requestId: 1, firstIncomplete: 1 }));
-    h.one(txn([put('b', '1')], [], [], { clientId: 'c', requestId: 2, firstIncomplete: 2 }));
-    assert.equal(h.sm.sessions.lookup({ clientId: 'c', requestId: 1, firstIncomplete: 0 }).kind, 'tooOld', 'answered below 2: forgotten');
-    assert.equal(h.sm.sessions.lookup({ clientId: 'c', requestId: 2, firstIncomplete: 0 }).kind, 'duplicate');
-    const retry = h.one(txn([put('a', 'twice')], [], [], { clientId: 'c', requestId: 1, firstIncomplete: 1 }));
+    h.one(txn([], [], [], { clientId: 'c', requestId: 1, firstIncomplete: 1 }));
+    h.one(txn([put('a', '1')], [], [], { clientId: 'c', requestId: 2, firstIncomplete: 2 }));
+    h.one(txn([put('b', '1')], [], [], { clientId: 'c', requestId: 3, firstIncomplete: 3 }));
+    assert.equal(h.sm.sessions.lookup({ clientId: 'c', requestId: 2, firstIncomplete: 0 }).kind, 'tooOld', 'answered below 3: forgotten');
+    assert.equal(h.sm.sessions.lookup({ clientId: 'c', requestId: 3, firstIncomplete: 0 }).kind, 'duplicate');
+    const retry = h.one(txn([put('a', 'twice')], [], [], { clientId: 'c', requestId: 2, firstIncomplete: 2 }));
     assert.equal(retry.failure?.code, 'INVALID_ARGUMENT');
     assert.equal(h.value('a'), '1', 'never run twice');
   });
@@ -307,13 +308,13 @@ describe('state machine: exactly-once retries', () => {
     const add = (requestId: number, firstIncomplete: number): Command => txn([{ kind: 'add', key: 'n', delta: 1n }], [], [], { clientId: 'c', requestId, firstIncomplete });
     const replicas = [new Harness(new StateMachine(config)), new Harness(new StateMachine(config))];
     const all = (command: Command): TxnResult[] => replicas.map((h) => h.one(command));
-    all(add(1, 1));
+    all(txn([], [], [], { clientId: 'c', requestId: 1, firstIncomplete: 1 })); // opens the session
     all(add(2, 2)); // runs; its answer is lost, the client will retry it
     all(add(3, 2)); // sent while 2 was outstanding; runs too
     all(txn([put('x', '1')], [], [], { clientId: 'other-1', requestId: 1, firstIncomplete: 1 }));
     all(txn([put('y', '1')], [], [], { clientId: 'other-2', requestId: 1, firstIncomplete: 1 }));
     const counter = (h: Harness): bigint => decodeInteger(h.sm.get('n', true)!.value!, 'n');
-    assert.equal(counter(replicas[0]!), 3n);
+    assert.equal(counter(replicas[0]!), 2n);
 
     for (const retry of [add(2, 2), add(2, 2), add(3, 2)]) {
       for (const r of all(retry)) {
@@ -326,8 +327,31 @@ describe('state machine: exactly-once retries', () => {
     assert.equal(all(add(4, 2))[0]!.failure?.code, 'SESSION_EXPIRED', 'sent before the answer to 2 (firstIncomplete 2 <= 2)');
     const fresh = all(add(5, 5));
     assert.ok(fresh.every((r) => r.failure === null), 'a write sent after the refusals runs');
-    assert.deepEqual(replicas.map(counter), [4n, 4n], 'every write ran once: 1, 2, 3 before the eviction and 5 after');
+    assert.deepEqual(replicas.map(counter), [3n, 3n], 'every write ran once: 2, 3 before the eviction and 5 after');
     assert.equal(stateChecksum(replicas[0]!.sm), stateChecksum(replicas[1].sm));
+  });
+
+  it('a write retried after its session was forgotten among 4,096 others is refused, never run twice, whatever its request id', () => {
+    const h = new Harness(); // the default: 4,096 clients keep their sessions
+    const open = (clientId: string): Command => txn([], [], [], { clientId, requestId: 1, firstIncomplete: 1 });
+    const add = (requestId: number): Command => txn([{ kind: 'add', key: 'n', delta: 1n }], [], [], { clientId: 'c', requestId, firstIncomplete: requestId });
+    assert.equal(h.one(open('c')).failure, null, 'the empty write at request 1 opens the session');
+    assert.equal(h.one(add(2)).failure, null);
+    // A client that numbers its first real write 1 (or one whose session cannot be told from a new client's).
+    assert.equal(h.one(txn([{ kind: 'add', key: 'm', delta: 1n }], [], [], { clientId: 'd', requestId: 1, firstIncomplete: 1 })).failure?.code, 'SESSION_EXPIRED', 'a real write needs an open session');
+    for (let i = 0; i < 4097; i++) h.one(open(`other-${i}`));
+    assert.equal(h.sm.sessions.lookup({ clientId: 'c', requestId: 2, firstIncomplete: 2 }).kind, 'expired', 'c was forgotten');
+    const retried = h.one(add(2));
+    assert.equal(retried.failure?.code, 'SESSION_EXPIRED');
+    const retriedOpen = h.one(open('c'));
+    assert.notEqual(retriedOpen.failure, null, 'the open, retried after the refusal: refused too (answered before it)');
+    // The write-id-1 case: a write numbered 1 retried after its session was forgotten.
+    const e = (delta: bigint): Command => txn([{ kind: 'add', key: 'e', delta }], [], [], { clientId: 'e', requestId: 1, firstIncomplete: 1 });
+    h.one(open('e-other'));
+    assert.equal(h.one(e(1n)).failure?.code, 'SESSION_EXPIRED', 'never opened: refused, did not run');
+    assert.equal(h.sm.get('n', true) === null ? 0n : decodeInteger(h.sm.get('n', true)!.value!, 'n'), 1n, 'write 2 ran once');
+    assert.equal(h.sm.get('m', false), null, 'the unopened write 1 never ran');
+    assert.equal(h.sm.get('e', false), null);
   });
 });
 

@@ -162,8 +162,10 @@ describe('client session: batching and matching', () => {
     await c.set('w1', text('1'));
     await Promise.all([c.set('w2', text('2')), c.set('w3', text('3'))]);
     await c.delete('w1');
-    const ids = a.userRequests().map((r) => r.set?.writeId ?? r.delete?.writeId ?? null);
-    assert.deepEqual(ids.map((w) => [w?.requestId, w?.firstIncomplete]), [[1, 1], [2, 2], [3, 2], [4, 4]]);
+    const ids = a.userRequests().map((r) => r.set?.writeId ?? r.delete?.writeId ?? r.txn?.writeId ?? null);
+    // Request 1 is the empty write that opens the session, answered before the first set.
+    assert.deepEqual(a.userRequests()[0]?.txn, { compares: [], success: [], failure: [], writeId: { clientId: c.config.clientId, requestId: 1, firstIncomplete: 1 }, consistency: 'READ_CONSISTENCY_LINEARIZABLE', minRevision: 0 });
+    assert.deepEqual(ids.map((w) => [w?.requestId, w?.firstIncomplete]), [[1, 1], [2, 2], [3, 3], [4, 3], [5, 5]]);
   });
 
   it('fails a request whose inline value does not match its hash with CorruptError; the stream stays', async () => {
@@ -336,7 +338,8 @@ describe('client session: retries, backoff and deadlines', () => {
 
   it('stops after retriesMax resends with an error naming the attempts and the last error', async () => {
     const a = await server();
-    a.onRequest = (r) => (r.body === 'status' ? a.answer(r) : errorResponse(r.id, new UnavailableError('no quorum')));
+    // The session opens; the delete then finds no quorum.
+    a.onRequest = (r) => (r.body === 'status' || r.body === 'txn' ? a.answer(r) : errorResponse(r.id, new UnavailableError('no quorum')));
     const c = client({ addresses: [a.address], retriesMax: 2, backoffInitialMs: 1, backoffMaxMs: 2 });
     await assert.rejects(c.delete('k'), (err: unknown) => {
       assert.ok(err instanceof UnavailableError);
@@ -345,7 +348,7 @@ describe('client session: retries, backoff and deadlines', () => {
       assert.ok(err.cause instanceof UnavailableError);
       return true;
     });
-    const deletes = a.userRequests();
+    const deletes = a.userRequests().filter((r) => r.body === 'delete');
     assert.equal(deletes.length, 3);
     assert.equal(new Set(deletes.map(writeIdOf)).size, 1, 'every retry carried the same WriteId');
   });

@@ -109,7 +109,8 @@ describe('Local server against a real Global', () => {
   it('applies a retried write once, and a write under a new WriteId again', async () => {
     const { server } = await node();
     const clientId = `worker-${process.pid}-${Date.now()}`;
-    // Two clients with one clientId send the same WriteId (requestId 1): the second is a retry.
+    // Two clients with one clientId send the same WriteIds (the session open at requestId 1,
+    // the add at 2): the second client's are retries, answered from the first's outcome.
     const a = new GlobalClient({ addresses: [server.address], clientId });
     const b = new GlobalClient({ addresses: [server.address], clientId });
     cleanups.push(() => a.close(), () => b.close());
@@ -120,7 +121,7 @@ describe('Local server against a real Global', () => {
     assert.equal(again.revision, first.revision);
     assert.equal(await globalRevision(), before + 1, 'the retry was not applied again');
     assert.equal(str((await direct.get(key)).kv?.value), '1');
-    // b's next request id is 2: a new write, applied.
+    // b's next request id is 3: a new write, applied.
     const next = await b.txn({ success: [{ kind: 'add', key, delta: 1n }] });
     assert.ok(next.revision > first.revision);
     assert.equal(str((await direct.get(key)).kv?.value), '2');

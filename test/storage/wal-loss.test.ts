@@ -157,3 +157,83 @@ describe('consensus log shorter than its mark', () => {
     assert.ok(crashedMidRun > 150, `only ${crashedMidRun} of 200 runs crashed mid-run`);
   });
 });
+
+// A damaged last record looks the same whether the crash tore its write or a finished write
+// (whose Promise or Accepted may have been sent) was damaged later. Where the mark vouches for
+// the record, it is a loss; past the mark, a replica with peers recovers and a single replica
+// takes it for torn (docs/storage.md, "A cut tail").
+describe('a cut tail of the consensus log', () => {
+  /** 50 durable Readies, then the process stops without closing (the mark lags the log). */
+  async function crashedAfterSync(seed: number): Promise<FaultFileSystem> {
+    const fs = new FaultFileSystem({ seed });
+    const engine = await StorageEngine.open({ fs, dir: DIR, clock, wal });
+    for (let i = 1; i <= 50; i++) {
+      await engine.stable.persist({ hardState: { promised: { round: 2, replicaId: 1 }, decidedThrough: i - 1, recovering: false }, entries: [entry(i)] });
+    }
+    return fs.crashNow('lose-unsynced');
+  }
+
+  async function flipLastRecord(fs: FaultFileSystem): Promise<void> {
+    const last = (await segments(fs)).at(-1)!;
+    fs.flipBit(last, fs.contents(last)!.byteLength - 5);
+  }
+
+  it('a synced last record bit-flipped after a crash: a replica with peers opens recovering', async () => {
+    const fs = await crashedAfterSync(11);
+    await flipLastRecord(fs);
+    const engine = await StorageEngine.open({ fs, dir: DIR, clock, wal, walLoss: 'recover' });
+    assert.equal(engine.recovered().hardState.recovering, true);
+    assert.equal(engine.recovered().entries.length, 49);
+    assert.match(engine.warnings.find((w) => w.event === 'storage.wal_loss')?.message ?? '', /ended in a damaged record at LSN \d+, past what \/data\/consensus\.mark vouches for.*recovers from its peers/s);
+    await engine.close();
+    // Durable: the next start still recovers (and reports nothing new).
+    const again = await StorageEngine.open({ fs, dir: DIR, clock, wal, walLoss: 'recover' });
+    assert.equal(again.recovered().hardState.recovering, true);
+    await again.close();
+  });
+
+  it('the same damage crashing between the recovering record and the mark still recovers', async () => {
+    const fs = await crashedAfterSync(12);
+    await flipLastRecord(fs);
+    // The recovering record is the next write; the crash comes before the mark moves.
+    fs.armCrash(4, 'lose-unsynced');
+    await StorageEngine.open({ fs, dir: DIR, clock, wal, walLoss: 'recover' }).catch(() => undefined);
+    const disk = fs.afterCrash ?? fs.crashNow('lose-unsynced');
+    const engine = await StorageEngine.open({ fs: disk, dir: DIR, clock, wal, walLoss: 'recover' });
+    assert.equal(engine.recovered().hardState.recovering, true);
+    await engine.close();
+  });
+
+  it('a single replica takes it for torn: opens on the records before it', async () => {
+    const fs = await crashedAfterSync(13);
+    await flipLastRecord(fs);
+    const engine = await StorageEngine.open({ fs, dir: DIR, clock, wal });
+    assert.equal(engine.recovered().hardState.recovering, false);
+    assert.equal(engine.recovered().entries.length, 49);
+    assert.equal(engine.warnings.filter((w) => w.event === 'storage.wal_repaired').length, 1);
+    await engine.close();
+  });
+
+  it('a last record the mark vouches for (clean stop), bit-flipped: refused alone, recovering with peers', async () => {
+    const fs = new FaultFileSystem({ seed: 14 });
+    await filledEngine(fs);
+    await flipLastRecord(fs);
+    await assert.rejects(StorageEngine.open({ fs, dir: DIR, clock, wal }), /shorter than \/data\/consensus\.mark records.*Restore the data directory from a backup/s);
+    const engine = await StorageEngine.open({ fs, dir: DIR, clock, wal, walLoss: 'recover' });
+    assert.equal(engine.recovered().hardState.recovering, true);
+    await engine.close();
+  });
+
+  it('a torn tail (last write cut short) opens normally alone, and with peers recovers', async () => {
+    for (const walLoss of ['refuse', 'recover'] as const) {
+      const fs = await crashedAfterSync(15);
+      // The power went while the 50th write was in flight: only its first bytes reached the disk.
+      await truncate(fs, (await segments(fs)).at(-1)!, (size) => size - 20);
+      const engine = await StorageEngine.open({ fs, dir: DIR, clock, wal, walLoss });
+      assert.equal(engine.recovered().entries.length, 49, walLoss);
+      assert.equal(engine.recovered().hardState.recovering, walLoss === 'recover', walLoss);
+      assert.match(engine.warnings.find((w) => w.event === 'storage.wal_repaired')?.message ?? '', /cut a torn tail/, walLoss);
+      await engine.close();
+    }
+  });
+});

@@ -18,8 +18,14 @@
 // outstanding when they were sent). Writes sent after run exactly once as usual. (Raft
 // dissertation section 6.3 and etcd's sessions expire the same way: with an error, never a
 // second run.) A client that does not send firstIncomplete (0) is judged by its request id.
-// What this cannot tell apart: a client's very first write (request id 1) retried after its
-// session was forgotten looks like a new client's first write (docs/architecture.md).
+// A session opens with an empty write (no compares, no ops) at request id 1: the client sends
+// it, and waits for its answer, before its first real write (Raft dissertation section 6.3's
+// RegisterClient). Re-running it changes nothing, so a retry of request 1 after the session
+// was forgotten is harmless, and any other write from a client with no session is refused
+// `expired` however it is numbered. A client that says no firstIncomplete (0) is taken at its
+// word as before: its write 1 opens the session (such a client cannot be told from a new one).
+// What this cannot tell apart: a copy of the opening write decided only after its session was
+// forgotten opens it again (docs/architecture.md).
 
 import { assert } from '../../protocol/assert.ts';
 import type { OpResult, TxnResult, WriteId } from './types.ts';
@@ -60,9 +66,10 @@ export class Sessions {
     );
   }
 
-  lookup(id: WriteId): SessionLookup {
+  /** `opens`: the write is empty (no compares, no ops), the way a client opens its session. */
+  lookup(id: WriteId, opens = false): SessionLookup {
     const session = this.clients.get(id.clientId);
-    if (session === undefined) return id.requestId === 1 ? { kind: 'new' } : { kind: 'expired' };
+    if (session === undefined) return id.requestId === 1 && (opens || id.firstIncomplete === 0) ? { kind: 'new' } : { kind: 'expired' };
     const result = session.results.get(id.requestId);
     if (result !== undefined) return { kind: 'duplicate', result };
     if (id.requestId <= session.forgottenThrough) return { kind: 'tooOld', forgottenThrough: session.forgottenThrough };

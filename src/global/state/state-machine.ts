@@ -94,7 +94,8 @@ export class StateMachine {
     if ('invalid' in command) return this.failed('INVALID_ARGUMENT', command.invalid);
     const id = command.writeId;
     if (id !== null) {
-      const seen = this.sessions.lookup(id);
+      const { compares, success, failure } = command.txn;
+      const seen = this.sessions.lookup(id, compares.length === 0 && success.length === 0 && failure.length === 0);
       if (seen.kind === 'duplicate') return seen.result;
       if (seen.kind === 'expired') {
         const refusal = this.failed('SESSION_EXPIRED', `client ${id.clientId} has no session for request ${id.requestId}: its session expired (the ${this.config.sessionClientsMax} most recently active clients keep theirs). The write did not run now; it, and any write this client sent before this answer, may have run before the session expired, and will not run again. Check the state it would have changed before writing it anew; this client's later writes run exactly once`);

@@ -14,7 +14,9 @@
 // hard state as recovering, so the replica votes on nothing it may have forgotten until every
 // peer has told it what it may have promised and accepted; with 'refuse' (the default, and a
 // single replica, which has no one to recover from) open throws, naming the files and what to
-// do. Either way `warnings` says what happened, for the log.
+// do. A torn tail cut past what the mark vouches for may have been a finished write damaged
+// later: with 'recover' the replica recovers after it the same way; with 'refuse' it is taken
+// for torn (docs/storage.md, "A cut tail"). Either way `warnings` says what happened, for the log.
 
 import { CorruptError, InvalidArgumentError } from '../../protocol/errors.ts';
 import type { RecoveredState } from '../../consensus/types.ts';
@@ -81,7 +83,16 @@ export class StorageEngine {
       }
       await stable.recoverFromLoss();
       warnings.push({ event: 'storage.wal_loss', message: `${loss.description}. The replica recovers from its peers: it votes on nothing until every peer has told it what it may have promised and accepted, and fetches the decided writes it lost` });
-    } else if (!hadMark && !stable.holdsHardState && latest > 0) {
+    } else if (stable.tailCut !== undefined) {
+      if ((options.walLoss ?? 'refuse') === 'refuse') {
+        await stable.acceptTailCut();
+      } else {
+        const cut = stable.tailCut;
+        await stable.recoverFromLoss();
+        warnings.push({ event: 'storage.wal_loss', message: `${cut}. The replica recovers from its peers: it votes on nothing until every peer has told it what it may have promised and accepted` });
+      }
+    }
+    if (loss === undefined && !hadMark && !stable.holdsHardState && latest > 0) {
       warnings.push({ event: 'storage.log_missing', message: `${options.dir} holds a snapshot through instance ${latest} but no consensus log (and no ${WAL_MARK_NAME}): taken for a restored backup; if the log was deleted instead, the writes after the snapshot are gone from this replica` });
     }
     const blobs = await BlobStore.open({ fs: options.fs, dir: joinPath(options.dir, 'blobs'), clock: options.clock, ...(options.blobs === undefined ? {} : { config: options.blobs }) });

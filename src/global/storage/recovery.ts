@@ -12,7 +12,10 @@
 // synced data.
 //
 // What this cannot tell: a bit flip inside the very last synced write, with nothing written
-// after it, looks exactly like a torn write and is truncated. docs/storage.md discusses it.
+// after it, looks exactly like a torn write and is truncated. `tailCutLsn` says where a cut
+// began, so the owner can judge it: the consensus log's mark tells a cut into records it knows
+// were durable (a loss), and a replica with peers recovers after any other cut
+// (stable-store.ts, docs/storage.md).
 
 import { CorruptFileError } from './errors.ts';
 import type { FileSystem, StorageFile } from './fs.ts';
@@ -44,6 +47,8 @@ export interface RecoveredLog {
   readonly nextLsn: number;
   /** What recovery repaired (torn tail cut, half-created segment removed), for the log. */
   readonly repairs: string[];
+  /** The LSN of the first record a torn-tail cut removed; undefined when nothing was cut. */
+  readonly tailCutLsn: number | undefined;
 }
 
 export interface RecoveryOptions {
@@ -73,6 +78,7 @@ export async function recoverLog(fs: FileSystem, dir: string, options: RecoveryO
   const segments: SegmentInfo[] = [];
   const repairs: string[] = [];
   let nextLsn = firstLsns[0] ?? 1;
+  let tailCutLsn: number | undefined;
   for (let i = 0; i < firstLsns.length; i++) {
     const firstLsn = firstLsns[i]!;
     const path = joinPath(dir, segmentNameOf(names, firstLsn));
@@ -103,6 +109,7 @@ export async function recoverLog(fs: FileSystem, dir: string, options: RecoveryO
         }
         await file.truncate(scan.endOffset);
         await file.datasync();
+        tailCutLsn = scan.nextLsn;
         repairs.push(`${path}: cut a torn tail of ${scan.sizeBytes - scan.endOffset} bytes at byte ${scan.endOffset} (${scan.problem})`);
       }
       segments.push({ firstLsn, path, sizeBytes: scan.endOffset });
@@ -111,7 +118,7 @@ export async function recoverLog(fs: FileSystem, dir: string, options: RecoveryO
       if (open) await file.close().catch(() => undefined);
     }
   }
-  return { segments, nextLsn, repairs };
+  return { segments, nextLsn, repairs, tailCutLsn };
 }
 
 function segmentNameOf(names: readonly string[], firstLsn: number): string {

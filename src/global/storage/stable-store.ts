@@ -19,6 +19,10 @@
 // log that ends below the mark's end, starts above its first LSN, or lost the hard state the
 // mark says it held has lost records: `loss` describes it, and the mark is left alone until
 // the owner resolves it (`recoverFromLoss`), so a refused start is refused again next time.
+// A torn tail cut at or above the mark's end is `tailCut`: the mark cannot say whether that
+// last write had finished (its Promise or Accepted may have been sent, then a bit flipped) or
+// was torn by the crash, so a replica with peers recovers after it too (`recoverFromLoss`),
+// and a single replica takes it for torn (docs/storage.md, "A cut tail").
 //
 // Failure: after any failed append (DiskFullError, StorageFatalError) the store refuses all
 // later calls with that error. The consensus core has already moved on in memory as if the
@@ -90,6 +94,7 @@ export class StableStore {
   /** A refresh asked for by `persist` is queued or running: it asks for no other. */
   private markRefreshing = false;
   private lossFound: WalLoss | undefined;
+  private tailCutFound: string | undefined;
 
   private constructor() {}
 
@@ -127,15 +132,25 @@ export class StableStore {
   }
 
   /**
-   * Resolves a `loss` by recovering from peers: durably records the current hard state with
-   * `recovering` set (the replica then votes on nothing until its peers told it what it may
-   * have promised and accepted, docs/consensus.md), then rewrites the mark to the log as it
-   * is. A crash in between recovers again (the recovering hard state is durable first).
+   * Set when recovery cut a torn tail the mark did not cover (see the file comment): one
+   * sentence naming the log and the LSN cut from. The records cut may have been durable.
+   */
+  get tailCut(): string | undefined {
+    return this.tailCutFound;
+  }
+
+  /**
+   * Resolves a `loss` or `tailCut` by recovering from peers: durably records the current hard
+   * state with `recovering` set (the replica then votes on nothing until its peers told it what
+   * it may have promised and accepted, docs/consensus.md), then rewrites the mark to the log as
+   * it is. A crash in between recovers again (the recovering hard state is durable first;
+   * the mark does not move past a tail cut before).
    */
   async recoverFromLoss(): Promise<void> {
-    if (this.lossFound === undefined) return;
+    if (this.lossFound === undefined && this.tailCutFound === undefined) return;
     await this.persist({ hardState: { ...this.hardState, recovering: true }, entries: [] });
     this.lossFound = undefined;
+    this.tailCutFound = undefined;
     await this.refreshMark();
   }
 
@@ -283,7 +298,20 @@ export class StableStore {
         return;
       }
     }
+    const cutLsn = this.wal.tailCutLsn;
+    if (cutLsn !== undefined) {
+      this.tailCutFound = `the consensus log in ${walDir} ended in a damaged record at LSN ${cutLsn}, past what ${markPath} vouches for (LSN ${expected?.lsnEnd ?? 0}), and was cut there. `
+        + 'A write torn by a crash looks the same as a finished write whose bytes were damaged after its Promise or Accepted was sent';
+    }
     this.marked = expected ?? { lsnFirst: 0, lsnEnd: 0, hardState: false };
+    // The mark moves past a tail cut only once the owner resolved it (recovering is durable).
+    if (this.tailCutFound === undefined) await this.refreshMark();
+  }
+
+  /** Resolves a `tailCut` by taking it for torn (a single replica: no one to ask); moves the mark. */
+  async acceptTailCut(): Promise<void> {
+    if (this.tailCutFound === undefined) return;
+    this.tailCutFound = undefined;
     await this.refreshMark();
   }
 
@@ -295,7 +323,7 @@ export class StableStore {
   private refreshMark(lsnFirst?: number): Promise<void> {
     const run = this.markWork.then(async () => {
       const markPath = this.markPath;
-      if (markPath === undefined || this.lossFound !== undefined) return;
+      if (markPath === undefined || this.lossFound !== undefined || this.tailCutFound !== undefined) return;
       const next: WalMark = {
         lsnFirst: lsnFirst ?? this.wal.segmentInfos()[0]?.firstLsn ?? this.wal.lsnNext,
         lsnEnd: this.wal.lsnNext,

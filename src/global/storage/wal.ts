@@ -41,7 +41,7 @@ import {
   sealRecord,
   writeRecordHead,
 } from './record-codec.ts';
-import type { RecordVisitor, SegmentInfo } from './recovery.ts';
+import type { RecordVisitor, RecoveredLog, SegmentInfo } from './recovery.ts';
 import { recoverLog } from './recovery.ts';
 import { SEGMENT_HEADER_BYTES, encodeSegmentHeader, segmentName } from './segment.ts';
 
@@ -237,16 +237,19 @@ export class Wal {
   private maintenance: Promise<unknown> = Promise.resolve();
   /** Repairs recovery made on open (torn tail cut, half-made segment removed). */
   readonly repairs: readonly string[];
+  /** The LSN of the first record recovery cut off as a torn tail; undefined when none. */
+  readonly tailCutLsn: number | undefined;
 
   private constructor(
     private readonly fs: FileSystem,
     private readonly dir: string,
     private readonly config: WalConfig,
-    recovered: { segments: SegmentInfo[]; nextLsn: number; repairs: string[] },
+    recovered: RecoveredLog,
   ) {
     this.segments = recovered.segments;
     this.nextLsn = recovered.nextLsn;
     this.repairs = recovered.repairs;
+    this.tailCutLsn = recovered.tailCutLsn;
     this.pending = new Batch(BATCH_BUFFER_INITIAL_BYTES);
     this.spares.push(new Batch(BATCH_BUFFER_INITIAL_BYTES));
   }

@@ -5,9 +5,11 @@ import type { Long } from '@grpc/proto-loader';
 /**
  * Identifies a write for exactly-once execution: a retried request with the same
  * (client_id, request_id) gets the first attempt's result instead of running twice.
- * A client picks a random client_id once and numbers its requests from 1 (a write from a
- * client the server holds no session for and a request id above 1 is refused with
- * SESSION_EXPIRED: its session was forgotten, and it may have run under it).
+ * A client picks a random client_id once and opens its session with an empty write (a Txn
+ * with no compares and no ops) at request id 1, answered before it sends any other write,
+ * which it numbers from 2. A write from a client the server holds no session for is refused
+ * with SESSION_EXPIRED (its session was forgotten, and it may have run under it), unless it
+ * is request id 1 and either empty or without first_incomplete (0: taken for a new client).
  */
 export interface WriteId {
   /**
@@ -28,9 +30,11 @@ export interface WriteId {
 /**
  * Identifies a write for exactly-once execution: a retried request with the same
  * (client_id, request_id) gets the first attempt's result instead of running twice.
- * A client picks a random client_id once and numbers its requests from 1 (a write from a
- * client the server holds no session for and a request id above 1 is refused with
- * SESSION_EXPIRED: its session was forgotten, and it may have run under it).
+ * A client picks a random client_id once and opens its session with an empty write (a Txn
+ * with no compares and no ops) at request id 1, answered before it sends any other write,
+ * which it numbers from 2. A write from a client the server holds no session for is refused
+ * with SESSION_EXPIRED (its session was forgotten, and it may have run under it), unless it
+ * is request id 1 and either empty or without first_incomplete (0: taken for a new client).
  */
 export interface WriteId__Output {
   /**
