@@ -55,18 +55,19 @@ describe('FakeGlobal is faithful where it stays', () => {
     assert.equal(fake.keys.has('k'), true);
   });
 
-  it('dedupes a retry of one WriteId, but applies a write under a new WriteId again', async () => {
+  it('applies each WriteId once, a new WriteId again, and refuses a replay of a forgotten one', async () => {
     const clientId = 'worker-0123456789abcdef';
     const { fake, client: a } = await fakeAndClient(clientId);
-    const b = new GlobalClient({ addresses: [fake.address], clientId });
-    cleanups.push(() => b.close());
-    const first = await a.txn({ success: [{ kind: 'put', key: 'k', value: text('x') }] });
-    const retry = await b.txn({ success: [{ kind: 'put', key: 'k', value: text('x') }] }); // requestId 1 again
-    assert.equal(retry.revision, first.revision, 'the retry got the first answer');
-    assert.equal(fake.revision, first.revision);
-    const again = await b.txn({ success: [{ kind: 'put', key: 'k', value: text('x') }] }); // requestId 2: new
+    const first = await a.txn({ success: [{ kind: 'put', key: 'k', value: text('x') }] }); // the session open (1), then 2
+    const again = await a.txn({ success: [{ kind: 'put', key: 'k', value: text('x') }] }); // 3: a new write
     assert.equal(again.revision, first.revision + 1, 'a new WriteId is a new write');
     assert.equal(fake.keys.get('k')?.version, 2);
-    assert.deepEqual([...fake.applied.values()], [1, 1]);
+    assert.deepEqual([...fake.applied.values()], [1, 1, 1], 'the open and both puts, once each');
+    // Another client under the same id starts at request 1 again: a replay of a WriteId whose
+    // result was forgotten (below firstIncomplete) is refused, as Global refuses it, not run.
+    const b = new GlobalClient({ addresses: [fake.address], clientId, retriesMax: 0 });
+    cleanups.push(() => b.close());
+    await assert.rejects(b.txn({ success: [{ kind: 'put', key: 'k', value: text('y') }] }), /older than the results kept/);
+    assert.equal(fake.keys.get('k')?.version, 2, 'nothing ran again');
   });
 });
