@@ -50,7 +50,9 @@ export class SimReplica {
         // The process that called owns the completion: a crash drops it, a pause holds it.
         const owner = this.process;
         if (owner === null) return;
-        const delayMs = op === 'datasync' ? (this.slowFsyncMs > 0 ? random.nextInt(this.slowFsyncMs) : random.nextInt(3)) : 0;
+        // Writes (durable on the WAL's O_DSYNC files) and fsyncs take a while; the rest is instant.
+        const durable = op === 'datasync' || op === 'write';
+        const delayMs = durable ? (this.slowFsyncMs > 0 ? random.nextInt(this.slowFsyncMs) : random.nextInt(3)) : 0;
         sched.at(delayMs, owner, work);
       },
     });
@@ -69,6 +71,8 @@ export interface ClusterOptions {
   readonly clockRate: () => number;
   readonly trace: (line: string) => void;
   readonly violation: (message: string) => void;
+  /** A deliberate bug, to show the checks catch it: votes leave before they are durable. */
+  readonly sabotage?: 'vote-before-persist';
 }
 
 const DIR = '/data';
@@ -125,6 +129,13 @@ export class SimCluster {
       snapshots: { chunkBytes: 512, snapshotsRetained: 2 },
     });
     if (!process.alive) return;
+    if (this.options.sabotage === 'vote-before-persist') {
+      const persist = storage.stable.persist.bind(storage.stable);
+      Object.assign(storage.stable, { persist: (p: Parameters<typeof persist>[0]) => {
+        persist(p).catch(() => undefined);
+        return Promise.resolve();
+      } });
+    }
     for (const w of storage.warnings) this.options.trace(`r${r.id}: ${w.event}`);
     const node = await ReplicaNode.open({ ...REPLICA_NODE_DEFAULTS, ...this.options.node, replicaId: r.id, members: this.members }, {
       storage,
