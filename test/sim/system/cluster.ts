@@ -43,7 +43,7 @@ export class SimReplica {
   diskFaulted = false;
   disk: FaultFileSystem;
 
-  constructor(readonly id: number, sched: Scheduler, seed: number, random: SplitMix32) {
+  constructor(readonly id: number, sched: Scheduler, seed: number, random: SplitMix32, diskLatencyMs: number) {
     this.disk = new FaultFileSystem({
       seed,
       defer: (work, op) => {
@@ -52,7 +52,7 @@ export class SimReplica {
         if (owner === null) return;
         // Writes (durable on the WAL's O_DSYNC files) and fsyncs take a while; the rest is instant.
         const durable = op === 'datasync' || op === 'write';
-        const delayMs = durable ? (this.slowFsyncMs > 0 ? random.nextInt(this.slowFsyncMs) : random.nextInt(3)) : 0;
+        const delayMs = durable ? (this.slowFsyncMs > 0 ? random.nextInt(this.slowFsyncMs) : random.nextInt(diskLatencyMs)) : 0;
         sched.at(delayMs, owner, work);
       },
     });
@@ -73,6 +73,8 @@ export interface ClusterOptions {
   readonly violation: (message: string) => void;
   /** A deliberate bug, to show the checks catch it: votes leave before they are durable. */
   readonly sabotage?: 'vote-before-persist';
+  /** Writes and fsyncs take 0 to this many ms (default 3), outside slow-fsync spells. */
+  readonly diskLatencyMs?: number;
 }
 
 const DIR = '/data';
@@ -94,7 +96,7 @@ export class SimCluster {
     const ids = Array.from({ length: options.replicas }, (_, i) => i + 1);
     this.members = new Map(ids.map((id) => [id, `replica-${id}:1`]));
     this.network = new SimNetwork(ids);
-    for (const id of ids) this.replicas.set(id, new SimReplica(id, sched, options.seed * 31 + id, random));
+    for (const id of ids) this.replicas.set(id, new SimReplica(id, sched, options.seed * 31 + id, random, options.diskLatencyMs ?? 3));
   }
 
   get(id: number): SimReplica {

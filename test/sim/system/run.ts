@@ -85,7 +85,8 @@ export async function runSystemSeed(options: SystemSimOptions): Promise<SystemSi
     clockRate,
     trace: line,
     violation: fail,
-    ...(options.sabotage === undefined ? {} : { sabotage: options.sabotage }),
+    // A sabotaged run gets a slow disk, so the window the bug opens is wide enough to hit.
+    ...(options.sabotage === undefined ? {} : { sabotage: options.sabotage, diskLatencyMs: 200 }),
   });
   if (profile.snapshotFaults) Object.assign(cluster.faults, { snapshotFailPermille: 150, snapshotStallPermille: 100 });
   cluster.network.faults = profile.lossy ? LOSSY : CALM;
