@@ -26,7 +26,7 @@ import { guardingServer, guardRequests, refuseGuardedMessages } from '../protoco
 import { prescanGlobalRequest } from './request-prescan.ts';
 import { REPLICA_NODE_DEFAULTS, ReplicaNode, type ReplicaNodeConfig } from './replica-node.ts';
 import { defaultConfig, formatBallot } from '../consensus/index.ts';
-import { serveSnapshot, SnapshotFetcher, type SnapshotFetcherConfig } from './snapshot-transfer.ts';
+import { grpcSnapshotSource, serveSnapshot, SnapshotFetcher, type SnapshotFetcherConfig } from './snapshot-transfer.ts';
 import { NodeFileSystem } from './storage/fs.ts';
 import { checkSubscriptionHubConfig, SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscriptionHubConfig } from './subscriptions.ts';
 import { serveAdmitted, StreamCaps } from '../protocol/stream-caps.ts';
@@ -330,8 +330,7 @@ export class GlobalServer {
     });
     const fetcher = new SnapshotFetcher({
       peers,
-      clusterId: options.clusterId,
-      credentials,
+      source: grpcSnapshotSource(peers, options.clusterId, credentials),
       clock,
       random: systemRandom,
       snapshots: storage.snapshots,

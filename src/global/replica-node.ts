@@ -67,6 +67,11 @@ export interface ReplicaNodeEnv {
   readonly send: (message: Message) => void;
   /** Called once on an unrecoverable error (a failed fsync, a broken invariant): stop the process. */
   readonly onFatal: (err: unknown) => void;
+  /**
+   * Runs `work` on a later macrotask (default `setImmediate`): how the loop is scheduled after
+   * an input. A simulation passes its own scheduler so every step of the node is ordered by it.
+   */
+  readonly defer?: (work: () => void) => void;
   /** Told after a Ready when the leader this replica follows changed (0: none known); for logs and metrics. */
   readonly onLeaderChange?: (leaderId: number, previousLeaderId: number) => void;
   /**
@@ -325,7 +330,7 @@ export class ReplicaNode {
   private kick(): void {
     if (this.loopScheduled || this.loopRunning || this.closed) return;
     this.loopScheduled = true;
-    setImmediate(() => {
+    (this.env.defer ?? setImmediate)(() => {
       this.loopScheduled = false;
       this.runLoop().catch((err: unknown) => this.fatal(err));
     });

@@ -14,7 +14,9 @@
 // other way. Each fetch goes into the snapshot store through `beginInstall(meta)` -> `write`
 // -> `finish`, which refuses anything but exactly the announced bytes with the announced
 // hash (verified end to end, from the sender's snapshot header to our fsynced file); only
-// then is it handed to `install` (ReplicaNode.installSnapshot).
+// then is it handed to `install` (ReplicaNode.installSnapshot). A fetch reaches the peer through
+// a `SnapshotSource`: FetchSnapshot over gRPC in production (`grpcSnapshotSource`), the
+// simulated network in the whole-system simulation (test/sim/system).
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../protocol/log.ts';
@@ -28,7 +30,7 @@ import type { ReplicaClient } from '../protocol/generated/dstore/v1/Replica.ts';
 import type { SnapshotChunk, SnapshotChunk__Output } from '../protocol/generated/dstore/v1/SnapshotChunk.ts';
 import { dstoreProto } from '../protocol/proto.ts';
 import { CLUSTER_ID_METADATA, CLUSTER_MISMATCH, PEER_CHANNEL_OPTIONS } from './peer-transport.ts';
-import type { SnapshotStore, SnapshotWriter } from './storage/snapshot-store.ts';
+import type { SnapshotMeta, SnapshotStore, SnapshotWriter } from './storage/snapshot-store.ts';
 import { drained } from '../protocol/drained.ts';
 
 // ---- server ---------------------------------------------------------------------------
@@ -63,17 +65,26 @@ async function streamSnapshot(snapshots: SnapshotStore, call: SnapshotCall): Pro
     call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: `no snapshot through instance ${min} or later here (${have}): ask another replica`, metadata: new grpc.Metadata() });
     return;
   }
+  for await (const message of snapshotChunks(snapshots, latest)) {
+    if (call.cancelled) return; // leaving the loop closes the file
+    if (!call.write(message)) await drained(call);
+  }
+  call.end();
+}
+
+/**
+ * The chunks of the snapshot `latest` as FetchSnapshot sends them: the first carries
+ * through_instance, size and hash (an empty payload still gets one), every chunk its offset.
+ * Fails (instead of yielding the last chunk) when the file does not match its header.
+ */
+export async function* snapshotChunks(snapshots: SnapshotStore, latest: SnapshotMeta): AsyncGenerator<SnapshotChunk> {
   const first = { throughInstance: latest.throughInstance, size: latest.payloadBytes, hash: hashToBytes(latest.payloadHash) };
   let sent = 0;
   for await (const chunk of snapshots.read(latest.throughInstance)) {
-    if (call.cancelled) return; // leaving the loop closes the file
-    const message: SnapshotChunk = sent === 0 ? { ...first, offset: chunk.offset, data: chunk.bytes } : { offset: chunk.offset, data: chunk.bytes };
+    yield sent === 0 ? { ...first, offset: chunk.offset, data: chunk.bytes } : { offset: chunk.offset, data: chunk.bytes };
     sent++;
-    if (!call.write(message)) await drained(call);
   }
-  // An empty payload still needs its first chunk: it carries through, size and hash.
-  if (sent === 0) call.write({ ...first, offset: 0, data: Buffer.alloc(0) });
-  call.end();
+  if (sent === 0) yield { ...first, offset: 0, data: Buffer.alloc(0) };
 }
 
 // ---- client ---------------------------------------------------------------------------
@@ -89,11 +100,43 @@ export const SNAPSHOT_FETCHER_DEFAULTS: SnapshotFetcherConfig = Object.freeze({
   idleTimeoutMs: 30_000,
 });
 
+/** One fetch of a peer's snapshot: its chunks in order, as FetchSnapshot streams them. */
+export interface SnapshotStream extends AsyncIterable<SnapshotChunk__Output> {
+  /** Ends the fetch early (idle timeout, close): the iteration then fails. Idempotent. */
+  cancel(): void;
+  /** Releases what the fetch held (the channel); called once the fetch is over. */
+  close(): void;
+}
+
+/** Where the fetcher gets snapshots: over gRPC in production (`grpcSnapshotSource`), a simulated network in the whole-system simulation. */
+export interface SnapshotSource {
+  fetch(peerId: number, minThroughInstance: number): SnapshotStream;
+}
+
+/** FetchSnapshot calls to the peers at `peers` (replica id -> "host:port"), one channel per fetch. */
+export function grpcSnapshotSource(peers: ReadonlyMap<number, string>, clusterId: string, credentials: grpc.ChannelCredentials): SnapshotSource {
+  return {
+    fetch(peerId, minThroughInstance) {
+      const address = peers.get(peerId);
+      if (address === undefined) throw new InvalidArgumentError(`replica ${peerId} is not a peer`);
+      const client: ReplicaClient = new (dstoreProto().dstore.v1.Replica)(address, credentials, PEER_CHANNEL_OPTIONS);
+      const metadata = new grpc.Metadata();
+      metadata.set(CLUSTER_ID_METADATA, clusterId);
+      const call = client.FetchSnapshot({ minThroughInstance }, metadata);
+      return {
+        [Symbol.asyncIterator]: () => (call as AsyncIterable<SnapshotChunk__Output>)[Symbol.asyncIterator](),
+        cancel: () => call.cancel(),
+        close: () => client.close(),
+      };
+    },
+  };
+}
+
 export interface SnapshotFetcherOptions {
   /** Every other member: replica id -> "host:port". */
   readonly peers: ReadonlyMap<number, string>;
-  readonly clusterId: string;
-  readonly credentials: grpc.ChannelCredentials;
+  /** How a fetch reaches a peer. */
+  readonly source: SnapshotSource;
   readonly clock: Clock;
   readonly random: Random;
   /** Where a fetched snapshot is installed (and verified) before `install` sees it. */
@@ -121,7 +164,7 @@ export class SnapshotFetcher {
   private running: Promise<void> | null = null;
   private attempt = 0;
   private closed = false;
-  private call: grpc.ClientReadableStream<SnapshotChunk__Output> | null = null;
+  private call: SnapshotStream | null = null;
   private retry: { timer: Timer; wake: () => void } | null = null;
 
   /** Throws InvalidArgumentError for a bad config. */
@@ -205,14 +248,13 @@ export class SnapshotFetcher {
 
   /** Fetches, verifies and installs one snapshot; resolves with its through instance. */
   private async fetchOnce(peerId: number, throughInstanceMin: number): Promise<number> {
-    const address = this.options.peers.get(peerId);
-    if (address === undefined) throw new InvalidArgumentError(`replica ${peerId} is not a peer`);
-    const client = new (dstoreProto().dstore.v1.Replica)(address, this.options.credentials, PEER_CHANNEL_OPTIONS);
+    if (!this.options.peers.has(peerId)) throw new InvalidArgumentError(`replica ${peerId} is not a peer`);
+    const call = this.options.source.fetch(peerId, throughInstanceMin);
     let received: { through: number; payload: Buffer };
     try {
-      received = await this.receive(client, throughInstanceMin);
+      received = await this.receive(call, throughInstanceMin);
     } finally {
-      client.close();
+      call.close();
     }
     if (this.closed) throw new ClosedError('snapshot fetcher closed');
     await this.options.install(received.through, received.payload);
@@ -221,17 +263,14 @@ export class SnapshotFetcher {
   }
 
   /** Streams the peer's snapshot into the store; resolves once it is durable and verified. */
-  private async receive(client: ReplicaClient, throughInstanceMin: number): Promise<{ through: number; payload: Buffer }> {
-    const metadata = new grpc.Metadata();
-    metadata.set(CLUSTER_ID_METADATA, this.options.clusterId);
-    const call = client.FetchSnapshot({ minThroughInstance: throughInstanceMin }, metadata);
+  private async receive(call: SnapshotStream, throughInstanceMin: number): Promise<{ through: number; payload: Buffer }> {
     this.call = call;
     let idle = this.options.clock.setTimer(() => call.cancel(), this.config.idleTimeoutMs, false);
     let writer: SnapshotWriter | null = null;
     let through = 0;
     const pieces: Buffer[] = [];
     try {
-      for await (const chunk of call as AsyncIterable<SnapshotChunk__Output>) {
+      for await (const chunk of call) {
         idle.cancel();
         idle = this.options.clock.setTimer(() => call.cancel(), this.config.idleTimeoutMs, false);
         if (writer === null) {

@@ -215,3 +215,26 @@ describe('history checker: rejects', () => {
       .put('j', 'w1', 1, [0, 1])).includes('e'));
   });
 });
+
+describe('history checker: unknownWriteExplainsFailedSets', () => {
+  // A put of unknown outcome bound the key (revision 2, taken by no acknowledged write); two
+  // put-if-absents fail on it later, before another write replaces it (system simulation,
+  // 5 replicas, seed 1939).
+  const h = new History()
+    .put('a', 'x1', 1, [0, 10])
+    .unknownPut('b', 'u1', [5, 900])
+    .set('b', 's1', 'occupied', [20, 60])
+    .put('c', 'x2', 3, [30, 40])
+    .set('b', 's2', 'occupied', [50, 80])
+    .put('c', 'x4', 4, [85, 88])
+    .put('b', 'x3', 5, [90, 100])
+    .read('b', 'x3@5', 5, [110, 120]);
+
+  it('off (the fault suite): the unknown put explains only one of the failed sets', () => {
+    assert.deepEqual(clauses(h), ['a']);
+  });
+
+  it('on: the unknown put explains both', () => {
+    assert.deepEqual(check(h.ops, { ...CONFIG, unknownWriteExplainsFailedSets: true }).map(formatViolation), []);
+  });
+});

@@ -18,7 +18,7 @@ import type { SnapshotChunk } from '../../src/protocol/generated/dstore/v1/Snaps
 import { dstoreProto } from '../../src/protocol/proto.ts';
 import type { LogEntry, RecoveredState } from '../../src/consensus/index.ts';
 import { recoveredAbove } from '../../src/global/replica-node.ts';
-import { serveSnapshot, SnapshotFetcher } from '../../src/global/snapshot-transfer.ts';
+import { grpcSnapshotSource, serveSnapshot, SnapshotFetcher } from '../../src/global/snapshot-transfer.ts';
 import { CLUSTER_MISMATCH } from '../../src/global/peer-transport.ts';
 import { NodeFileSystem } from '../../src/global/storage/fs.ts';
 import { SnapshotStore } from '../../src/global/storage/snapshot-store.ts';
@@ -72,8 +72,7 @@ describe('snapshot transfer between replicas', () => {
   const fetcherFor = (snapshots: SnapshotStore, applied: () => number, installs: [number, Buffer][], logs: string[]): SnapshotFetcher =>
     new SnapshotFetcher({
       peers,
-      clusterId: 'test',
-      credentials: grpc.credentials.createInsecure(),
+      source: grpcSnapshotSource(peers, 'test', grpc.credentials.createInsecure()),
       clock: systemClock,
       random: systemRandom,
       snapshots,

@@ -1,28 +1,33 @@
-// `npm run sim -- --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T]`
-// Runs seeds S .. S+N-1; on a violation prints the seed, the violation, the last events before
-// it and the command line that replays it; exits non-zero if any seed failed. The last line is
-// always `sim: <N> seeds, <V> violations`.
+// `npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T]`
+// Runs seeds S .. S+N-1 through the consensus core's simulator (simulator.ts), or with
+// --system through the whole-system simulation (system/run.ts: real replicas, storage,
+// snapshot transfer and clients); on a violation prints the seed, the violation, the last
+// events before it and the command line that replays it; exits non-zero if any seed failed.
+// The last line is always `sim: <N> seeds, <V> violations`.
 
 import { runSeed, type SimResult } from './simulator.ts';
+import { runSystemSeed } from './system/run.ts';
 
 interface Args {
   seeds: number;
   from: number;
   replicas: number;
   trace: boolean;
+  system: boolean;
   safetyTicks: number;
 }
 
 function usage(message: string): never {
-  console.error(`sim: ${message}\nusage: npm run sim -- --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T]`);
+  console.error(`sim: ${message}\nusage: npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T]`);
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 100, from: 1, replicas: 3, trace: false, safetyTicks: 600 };
+  const args: Args = { seeds: 100, from: 1, replicas: 3, trace: false, system: false, safetyTicks: 600 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--trace') { args.trace = true; continue; }
+    if (flag === '--system') { args.system = true; continue; }
     const value = Number(argv[++i]);
     if (!Number.isSafeInteger(value) || value < 0) usage(`${flag} needs a non-negative integer, got ${argv[i]}`);
     if (flag === '--seeds') args.seeds = value;
@@ -35,11 +40,12 @@ function parseArgs(argv: readonly string[]): Args {
   return args;
 }
 
-function printViolation(result: SimResult, args: Args): void {
+function printViolation(result: Pick<SimResult, 'seed' | 'replicas' | 'violation' | 'trace'>, args: Args): void {
   console.log(`\nVIOLATION seed=${result.seed} replicas=${result.replicas}: ${result.violation}`);
   console.log(`last ${result.trace.length} events:`);
   for (const line of result.trace) console.log(`  ${line}`);
-  console.log(`replay: npm run sim -- --seeds 1 --from ${result.seed} --replicas ${result.replicas} --safety-ticks ${args.safetyTicks} --trace`);
+  const flags = args.system ? '--system ' : '';
+  console.log(`replay: npm run sim -- ${flags}--seeds 1 --from ${result.seed} --replicas ${result.replicas} --safety-ticks ${args.safetyTicks} --trace`);
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -47,7 +53,9 @@ let violations = 0;
 const totals: Record<string, number> = {};
 const started = Date.now();
 for (let seed = args.from; seed < args.from + args.seeds; seed++) {
-  const result = runSeed({ seed, replicas: args.replicas, safetyTicks: args.safetyTicks, traceEvents: args.trace ? 100_000 : 300 });
+  const result = args.system
+    ? await runSystemSeed({ seed, replicas: args.replicas, traceEvents: args.trace ? Number.POSITIVE_INFINITY : 300 })
+    : runSeed({ seed, replicas: args.replicas, safetyTicks: args.safetyTicks, traceEvents: args.trace ? 100_000 : 300 });
   for (const [k, v] of Object.entries(result.stats)) totals[k] = k.endsWith('Max') ? Math.max(totals[k] ?? 0, v) : (totals[k] ?? 0) + v;
   if (result.violation !== null) {
     violations++;

@@ -64,6 +64,11 @@ export interface FaultFsOptions {
   readonly seed: number;
   /** Bytes the disk holds (sum of file sizes); writes past it fail with ENOSPC. */
   readonly capacityBytes?: number;
+  /**
+   * Settles an operation on a later macrotask (default `setImmediate`). A simulation passes its
+   * scheduler, which then owns every I/O completion (and may delay one: a slow fsync).
+   */
+  readonly defer?: (work: () => void, op: FsOp) => void;
 }
 
 export const SECTOR_BYTES = 512;
@@ -306,6 +311,7 @@ export class FaultFileSystem implements FileSystem {
   private crashAt: { op: number; mode: CrashMode } | undefined;
   private crashedInto: FaultFileSystem | undefined;
   private capacityBytes: number;
+  private readonly defer: (work: () => void, op: FsOp) => void;
   /** Operations attempted so far (the clock `armCrash` counts in). */
   opCount = 0;
   private readonly opCounts = new Map<FsOp, number>();
@@ -315,6 +321,7 @@ export class FaultFileSystem implements FileSystem {
   constructor(options: FaultFsOptions) {
     this.random = new SeededRandom(options.seed);
     this.capacityBytes = options.capacityBytes ?? Number.MAX_SAFE_INTEGER;
+    this.defer = options.defer ?? ((work) => setImmediate(work));
   }
 
   // ---- fault controls (tests) ----
@@ -337,7 +344,7 @@ export class FaultFileSystem implements FileSystem {
   /** Power loss now: this instance dies; returns what survives on disk. */
   crashNow(mode: CrashMode): FaultFileSystem {
     assert(this.crashedInto === undefined, 'crashNow: already crashed');
-    const next = new FaultFileSystem({ seed: this.random.nextU32(), capacityBytes: this.capacityBytes });
+    const next = new FaultFileSystem({ seed: this.random.nextU32(), capacityBytes: this.capacityBytes, defer: this.defer });
     const names = this.survivingNames(mode);
     const images = new Map<Inode, Inode>();
     for (const dir of this.dirs) next.dirs.add(dir);
@@ -485,7 +492,7 @@ export class FaultFileSystem implements FileSystem {
       } catch (error) {
         outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
       }
-      setImmediate(() => {
+      this.defer(() => {
         if (this.crashedInto !== undefined) {
           if (outcome.ok) reject(fsError('ECRASHED', `${op} ${path}: the machine crashed before it completed`));
           else reject(outcome.error);
@@ -494,7 +501,7 @@ export class FaultFileSystem implements FileSystem {
         hooks?.settled?.();
         if (outcome.ok) resolve(outcome.value);
         else reject(outcome.error);
-      });
+      }, op);
     });
   }
 
