@@ -75,5 +75,9 @@ export class CallReader<T> {
   /** Cancels the call (idempotent); a pending or later next() throws the CANCELLED error. */
   cancel(): void {
     this.call.cancel();
+    // grpc-js loses a cancel that comes in the same turn as the call's creation right after
+    // another call on the channel ended: the call starts anyway and the server keeps it (and
+    // its stream slot) until the channel closes. A second cancel a turn later reaches it.
+    setImmediate(() => this.call.cancel());
   }
 }
