@@ -147,7 +147,6 @@ function runCluster(args: ClusterArgs, ops: ReplicaOps): void {
       createInterface({ input: child.stderr! }).on('line', (line) => console.error(`[${id}] ${line}`));
       return child;
     },
-    log: (line) => console.log(line),
     error: (line) => console.error(line),
     stopGraceMs: CHILD_STOP_GRACE_MS,
   });

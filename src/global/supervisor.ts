@@ -28,8 +28,7 @@ export interface SupervisorConfig {
   readonly command: (id: number) => readonly string[];
   /** Starts replica `id` with `restarts` restarts so far. */
   readonly spawn: (id: number, restarts: number) => SupervisedProcess;
-  /** Console lines (errors and restarts go to `error`). */
-  readonly log: (line: string) => void;
+  /** Where restarts and forced kills are said (the console's stderr). */
   readonly error: (line: string) => void;
   /** How long `stop` waits for a replica to exit after SIGTERM before SIGKILL. */
   readonly stopGraceMs: number;

@@ -40,7 +40,6 @@ function setup(exitsOn?: readonly NodeJS.Signals[]): { supervisor: Supervisor; c
       spawned.push(p);
       return p;
     },
-    log: () => {},
     error: (line) => errors.push(line),
     stopGraceMs: 5000,
     clock,
