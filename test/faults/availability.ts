@@ -7,7 +7,8 @@
 import type { Op } from './history.ts';
 
 export interface Window {
-  readonly kind: string;
+  /** What the report groups by: the fault kind, with whom it hit where that varies (nemesis.ts). */
+  readonly label: string;
   readonly startMs: number;
   readonly healedMs: number;
 }
@@ -34,14 +35,14 @@ export function longestGapMs(completions: readonly number[], window: Window): nu
   return Math.max(longest, window.healedMs - from);
 }
 
-/** Per fault kind: its worst window's longest gap, and how many windows it had. */
+/** Per fault label: its worst window's longest gap, and how many windows it had. */
 export function availability(history: readonly Op[], windows: readonly Window[]): Map<string, { worstMs: number; windows: number }> {
   const completions = globalCompletions(history);
   const out = new Map<string, { worstMs: number; windows: number }>();
   for (const w of windows) {
     const gap = longestGapMs(completions, w);
-    const prev = out.get(w.kind) ?? { worstMs: 0, windows: 0 };
-    out.set(w.kind, { worstMs: Math.max(prev.worstMs, gap), windows: prev.windows + 1 });
+    const prev = out.get(w.label) ?? { worstMs: 0, windows: 0 };
+    out.set(w.label, { worstMs: Math.max(prev.worstMs, gap), windows: prev.windows + 1 });
   }
   return out;
 }

@@ -21,9 +21,17 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 /** One fault as it happened, on the run's clock: from injection until healed with a leader. */
 export interface FaultWindow {
   readonly kind: FaultKind;
+  /**
+   * `kind` for the availability report, naming for a fault on one random replica (kill, pause,
+   * slow) whether it hit the leader: `kill (leader)` or `kill (follower)`, whose goals differ.
+   */
+  readonly label: string;
   readonly startMs: number;
   readonly healedMs: number;
 }
+
+/** Faults on one random replica, which may or may not be the leader. */
+const ONE_RANDOM_REPLICA: readonly FaultKind[] = ['kill', 'pause', 'slow'];
 
 /** Time between faults, and how long a fault is held: drawn uniformly in [min, max). */
 export interface NemesisTiming {
@@ -41,13 +49,16 @@ export class Nemesis {
   readonly windows: FaultWindow[] = [];
   private readonly random: SplitMix32;
 
+  /** `kinds`: the faults drawn from (default all); the same seed with other kinds is another schedule. */
   constructor(
     private readonly cluster: FaultCluster,
     seed: number,
     private readonly log: (line: string) => void,
     private readonly now: () => number,
     private readonly timing: NemesisTiming = NEMESIS_TIMING,
+    private readonly kinds: readonly FaultKind[] = FAULT_KINDS,
   ) {
+    if (kinds.length === 0) throw new Error('the nemesis needs at least one fault kind');
     this.random = new SplitMix32(seed);
   }
 
@@ -56,16 +67,17 @@ export class Nemesis {
     while (this.now() + this.timing.quietMs[0] < untilMs) {
       await delay(this.draw(this.timing.quietMs));
       if (this.now() >= untilMs) break;
-      const kind = FAULT_KINDS[this.random.nextInt(FAULT_KINDS.length)]!;
+      const kind = this.kinds[this.random.nextInt(this.kinds.length)]!;
       const holdMs = this.draw(this.timing.holdMs);
-      const targets = await this.targets(kind);
+      const { targets, leader } = await this.targets(kind);
+      const label = ONE_RANDOM_REPLICA.includes(kind) ? `${kind} (${targets[0] === leader ? 'leader' : 'follower'})` : kind;
       this.faults[kind]++;
-      this.log(`${(this.now() / 1000).toFixed(1)}s ${kind} ${targets.map((r) => `r${r.id}`).join(',')} for ${holdMs} ms`);
+      this.log(`${(this.now() / 1000).toFixed(1)}s ${label} ${targets.map((r) => `r${r.id}`).join(',')} for ${holdMs} ms`);
       const startMs = this.now();
       await this.inject(kind, targets);
       await delay(holdMs);
       await this.heal();
-      this.windows.push({ kind, startMs, healedMs: this.now() });
+      this.windows.push({ kind, label, startMs, healedMs: this.now() });
     }
   }
 
@@ -91,8 +103,11 @@ export class Nemesis {
     return min + this.random.nextInt(max - min);
   }
 
-  /** The replicas a fault hits: the leader (or any replica when none is known), a random one, or a majority with the leader. */
-  private async targets(kind: FaultKind): Promise<Replica[]> {
+  /**
+   * The replicas a fault hits: the leader (or any replica when none is known), a random one, or
+   * a majority with the leader; and the leader as known before the fault (null: none).
+   */
+  private async targets(kind: FaultKind): Promise<{ targets: Replica[]; leader: Replica | null }> {
     const all = this.cluster.replicas;
     // Drawn before asking who leads, so the schedule does not depend on the answer.
     const shuffled = [...all];
@@ -100,13 +115,17 @@ export class Nemesis {
       const j = this.random.nextInt(i + 1);
       [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
     }
-    if (kind === 'kill' || kind === 'pause' || kind === 'slow') return [shuffled[0]!];
-    const leader = (await this.cluster.leader()) ?? shuffled[0]!;
+    const leader = await this.cluster.leader();
+    return { targets: this.pick(kind, shuffled, leader ?? shuffled[0]!), leader };
+  }
+
+  private pick(kind: FaultKind, shuffled: readonly Replica[], leader: Replica): Replica[] {
+    if (ONE_RANDOM_REPLICA.includes(kind)) return [shuffled[0]!];
     if (kind === 'kill-leader' || kind === 'pause-leader' || kind === 'isolate-leader' || kind === 'clients-cut-leader') return [leader];
     // [replica, the one peer it still reaches] / [leader, the follower it cannot reach]
     if (kind === 'partial') return [shuffled[0]!, shuffled[1]!];
     if (kind === 'one-way') return [leader, shuffled.find((r) => r !== leader)!];
-    const majority = Math.floor(all.length / 2) + 1;
+    const majority = Math.floor(shuffled.length / 2) + 1;
     return [leader, ...shuffled.filter((r) => r !== leader)].slice(0, majority);
   }
 

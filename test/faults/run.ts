@@ -24,6 +24,8 @@ export interface FaultRunOptions {
   readonly deadlineMs?: number;
   /** Pause of each reader between reads. */
   readonly readPauseMs?: number;
+  /** The fault kinds the nemesis draws from (default: all). */
+  readonly kinds?: readonly FaultKind[];
   /** Progress lines (faults as they are injected). */
   readonly log?: (line: string) => void;
 }
@@ -75,7 +77,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunResul
     workload.writer('N1-writer', attached);
     workload.reader('N1-reader', attached);
 
-    const nemesis = new Nemesis(cluster, options.seed, log, () => recorder.now());
+    const nemesis = new Nemesis(cluster, options.seed, log, () => recorder.now(), undefined, options.kinds);
     try {
       await nemesis.run(options.timeS * 1000);
     } finally {
@@ -103,6 +105,12 @@ export function operationCounts(history: readonly Op[]): Map<string, { ok: numbe
   return counts;
 }
 
+/** Report labels in FAULT_KINDS order ('kill (leader)' sorts as 'kill'). */
+function byKindOrder(a: string, b: string): number {
+  const rank = (label: string): number => FAULT_KINDS.indexOf(label.split(' ')[0] as FaultKind);
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
+
 /** The summary a run ends with; its last line names the seed, the totals and the violations. */
 export function summary(result: FaultRunResult): string[] {
   const { options, history, faults, signals, windows, violations } = result;
@@ -114,7 +122,7 @@ export function summary(result: FaultRunResult): string[] {
   return [
     `operations: ${history.length} (${ops.map(([k, c]) => `${k} ${c.ok}${c.fail > 0 ? `/fail ${c.fail}` : ''}${c.unknown > 0 ? `/unknown ${c.unknown}` : ''}`).join(', ')})`,
     `faults: ${faultCount} (${FAULT_KINDS.map((k) => `${k} ${faults[k]}`).join(', ')}; signals: ${Object.entries(signals).map(([k, n]) => `${k} ${n}`).join(', ')})`,
-    `availability (longest time no operation needing Global completed, worst window per kind): ${FAULT_KINDS.filter((k) => gaps.has(k)).map((k) => `${k} ${(gaps.get(k)!.worstMs / 1000).toFixed(1)} s`).join(', ') || 'no faults'}`,
+    `availability (longest time no operation needing Global completed, worst window per kind): ${[...gaps.keys()].sort(byKindOrder).map((k) => `${k} ${(gaps.get(k)!.worstMs / 1000).toFixed(1)} s`).join(', ') || 'no faults'}`,
     `violations: ${violations.length}${violations.length === 0 ? '' : ` (${[...byClause].sort().map(([c, n]) => `(${c}) ${n}`).join(', ')})`}`,
     `faults: seed=${options.seed} time=${options.timeS}s replicas=${options.replicas} leaseMs=${options.leaseMs} slackMs=${SLACK_MS} operations=${history.length} faults=${faultCount} violations=${violations.length}`,
   ];
