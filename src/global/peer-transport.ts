@@ -37,6 +37,11 @@ export const PEER_FRAME_MESSAGES_MAX = 2 * PEER_QUEUE_MESSAGES_MAX;
 export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': PEER_MESSAGE_BYTES_MAX,
   'grpc.max_send_message_length': PEER_MESSAGE_BYTES_MAX,
+  // grpc-js backs off reconnects to an address up to 120 s of its own; a peer that was down a
+  // few seconds was then dialled again 2-4 s after it was back, and meanwhile it counted for
+  // no quorum (a second fault stalled every write). Our own redial backoff (below) is the one.
+  'grpc.initial_reconnect_backoff_ms': 50,
+  'grpc.max_reconnect_backoff_ms': BACKOFF_DEFAULTS.backoffMaxMs,
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
