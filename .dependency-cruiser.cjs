@@ -1,4 +1,4 @@
-// Import directions from DESIGN.md section 3. `npm run deps` fails on any violation.
+// Import directions from docs/architecture.md, "Layers and import directions". `npm run deps` fails on any violation.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [

@@ -1,4 +1,4 @@
-// Type-aware lint. Fails on floating promises and explicit `any` (see STYLE.md item 12).
+// Type-aware lint. Fails on floating promises (an unawaited promise loses its error) and on explicit `any`.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
