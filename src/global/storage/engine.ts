@@ -22,8 +22,8 @@
 // a bit flip, a lost or misdirected write) are never read past. With 'recover' the damaged
 // consensus state is treated as lost: the log and its mark are moved aside
 // (`<name>.corrupt-<ms>`) and the replica starts as a wiped one, recovering from its peers; a
-// snapshot with a damaged header is moved aside the same way (and the log with it when the log
-// was compacted past every snapshot left). With 'refuse' open throws CorruptFileError naming
+// snapshot with a damaged header, or the newest one with a damaged payload, is moved aside the
+// same way, and the log with it (its decided prefix may live only in that snapshot). With 'refuse' open throws CorruptFileError naming
 // the file, the offset and what to do (docs/storage.md, "Damaged bytes").
 
 import { CorruptError, InvalidArgumentError } from '../../protocol/errors.ts';
@@ -119,12 +119,16 @@ export class StorageEngine {
     warnings.push(...stable.walRepairs().map((message) => ({ event: 'storage.wal_repaired', message })));
     const through = stable.recovered().snapshotThrough;
     const latest = snapshots.latest()?.throughInstance ?? 0;
-    if (through > latest) {
+    const snapshotMovedAside = warnings.some((w) => w.event === 'storage.snapshot_corrupt');
+    if (through > latest || snapshotMovedAside) {
       await stable.close();
-      const what = `${options.dir}: the consensus log was compacted through instance ${through}, but the newest snapshot is through ${latest}`;
+      const what = through > latest
+        ? `${options.dir}: the consensus log was compacted through instance ${through}, but the newest snapshot is through ${latest}`
+        : `${options.dir}: a snapshot the consensus log may build on was moved aside`;
       if (!recover) throw new CorruptError(`${what}. ${WIPE_ADVICE}`);
-      // The snapshot behind the log is gone (moved aside as damaged): what is left of the log
-      // cannot rebuild the state, so the replica starts as a wiped one.
+      // A snapshot the log builds on is gone (moved aside as damaged): the log's decided
+      // prefix may live only there (a log begun by a wiped replica has no checkpoint), so
+      // the replica starts as a wiped one.
       const moved = await quarantineConsensusState(options);
       warnings.push({ event: 'storage.wal_corrupt', message: `${what}; moved the consensus log aside (${moved.join(', ')}). ${RECOVER_NOTE}` });
       stable = await StorageEngine.openStable(options, warnings);
@@ -161,12 +165,19 @@ export class StorageEngine {
     return new StorageEngine(stable, snapshots, blobs, warnings);
   }
 
-  /** The snapshot store; with 'recover', a snapshot whose header is damaged is moved aside. */
+  /**
+   * The snapshot store; with 'recover', a snapshot whose header is damaged is moved aside, and
+   * so is the newest one when its payload fails its hash (read through once here: the replica
+   * restores from it next, so the second read mostly hits the page cache).
+   */
   private static async openSnapshots(options: StorageEngineOptions, warnings: StorageWarning[]): Promise<SnapshotStore> {
     const dir = joinPath(options.dir, 'snapshots');
     for (;;) {
       try {
-        return await SnapshotStore.open({ fs: options.fs, dir, ...(options.snapshots === undefined ? {} : { config: options.snapshots }) });
+        const store = await SnapshotStore.open({ fs: options.fs, dir, ...(options.snapshots === undefined ? {} : { config: options.snapshots }) });
+        const latest = store.latest();
+        if (options.walLoss === 'recover' && latest !== undefined) for await (const chunk of store.read(latest.throughInstance)) void chunk;
+        return store;
       } catch (err) {
         if (options.walLoss !== 'recover' || !(err instanceof CorruptFileError) || !err.file.startsWith(`${dir}/`)) throw withAdvice(err, WIPE_ADVICE);
         const aside = await moveAside(options, err.file);
