@@ -142,6 +142,19 @@ describe('silent disk faults are detected (a single replica stops, naming file a
     await engine.close().catch(() => undefined);
   });
 
+  it('bit flip in a sealed blob pack segment: the record CRC stops the open, saying what to do', async () => {
+    const fs = new FaultFileSystem({ seed: 10 });
+    const blobs = { packSegmentBytesTarget: 4096 };
+    const engine = await StorageEngine.open({ fs, dir: DIR, clock, wal, blobs });
+    for (let i = 0; i < 20; i++) await engine.blobs.put(Buffer.alloc(1000, i));
+    await engine.close();
+    const first = '/data/blobs/pack/0000000000000001.wal';
+    fs.flipBit(first, SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES + 500, 6);
+    for (const walLoss of ['refuse', 'recover'] as const) {
+      await assert.rejects(StorageEngine.open({ fs, dir: DIR, clock, wal, blobs, walLoss }), corruptAt(/blobs\/pack\/0000000000000001\.wal$/));
+    }
+  });
+
   it('lost write of a large blob file: the BLAKE3 hash catches it on get', async () => {
     const fs = new FaultFileSystem({ seed: 9 });
     const engine = await StorageEngine.open({ fs, dir: DIR, clock, wal });
