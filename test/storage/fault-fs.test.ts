@@ -5,8 +5,10 @@
 // kills the instance at the chosen operation. For files opened '-dsync' (O_DSYNC): a write
 // that resolved survives any crash, one in flight at a crash is refused and survives whole,
 // torn or not at all, a short write ending in ENOSPC keeps what fit durably, and an EIO
-// leaves the write possibly in the page cache, never durable. Also checks CRC32C against its
-// standard vector.
+// leaves the write possibly in the page cache, never durable. Silent faults: a seeded bit flip
+// at rest replays from its seed; a lost write (whole or one page) and a misdirected write (a
+// page away, or into another file) are seen by reads until the machine restarts, then not.
+// Also checks CRC32C against its standard vector.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crc32c } from '../../src/global/storage/crc32c.ts';
