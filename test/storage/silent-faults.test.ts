@@ -94,7 +94,7 @@ describe('silent disk faults are detected (a single replica stops, naming file a
     await assert.rejects(StorageEngine.open({ fs: fs.crashNow('lose-unsynced'), dir: DIR, clock, wal }), corruptAt(/0000000000000001\.wal$/));
   });
 
-  it('lost page of a large consensus record, later writes intact: the CRC catches it', async () => {
+  it('lost page of a large consensus record, later writes intact: the CRC catches it, not taken for a torn tail', async () => {
     const fs = new FaultFileSystem({ seed: 5 });
     const engine = await StorageEngine.open({ fs, dir: DIR, clock, wal: { segmentBytesTarget: 1 << 20 } });
     await persist(engine, 1, 2);
