@@ -1,8 +1,10 @@
-// `npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T]`
+// `npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T]
+//   [--silent-faults all|no-consensus|off]`
 // Runs seeds S .. S+N-1 through the consensus core's simulator (simulator.ts), or with
 // --system through the whole-system simulation (system/run.ts: real replicas, storage,
 // snapshot transfer and clients); on a violation prints the seed, the violation, the last
-// events before it and the command line that replays it; exits non-zero if any seed failed.
+// events before it and the command line that replays it (--silent-faults: which silent disk
+// faults the system simulation injects, system/silent-faults.ts); exits non-zero if any seed failed.
 // The last line is always `sim: <N> seeds, <V> violations`.
 
 import { runSeed, type SimResult } from './simulator.ts';
@@ -15,19 +17,26 @@ interface Args {
   trace: boolean;
   system: boolean;
   safetyTicks: number;
+  silentFaults: 'all' | 'no-consensus' | 'off';
 }
 
 function usage(message: string): never {
-  console.error(`sim: ${message}\nusage: npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T]`);
+  console.error(`sim: ${message}\nusage: npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T] [--silent-faults all|no-consensus|off]`);
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 100, from: 1, replicas: 3, trace: false, system: false, safetyTicks: 600 };
+  const args: Args = { seeds: 100, from: 1, replicas: 3, trace: false, system: false, safetyTicks: 600, silentFaults: 'all' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--trace') { args.trace = true; continue; }
     if (flag === '--system') { args.system = true; continue; }
+    if (flag === '--silent-faults') {
+      const kind = argv[++i];
+      if (kind !== 'all' && kind !== 'no-consensus' && kind !== 'off') usage(`--silent-faults must be all, no-consensus or off, got ${kind}`);
+      args.silentFaults = kind;
+      continue;
+    }
     const value = Number(argv[++i]);
     if (!Number.isSafeInteger(value) || value < 0) usage(`${flag} needs a non-negative integer, got ${argv[i]}`);
     if (flag === '--seeds') args.seeds = value;
@@ -44,7 +53,7 @@ function printViolation(result: Pick<SimResult, 'seed' | 'replicas' | 'violation
   console.log(`\nVIOLATION seed=${result.seed} replicas=${result.replicas}: ${result.violation}`);
   console.log(`last ${result.trace.length} events:`);
   for (const line of result.trace) console.log(`  ${line}`);
-  const flags = args.system ? '--system ' : '';
+  const flags = args.system ? `--system --silent-faults ${args.silentFaults} ` : '';
   console.log(`replay: npm run sim -- ${flags}--seeds 1 --from ${result.seed} --replicas ${result.replicas} --safety-ticks ${args.safetyTicks} --trace`);
 }
 
@@ -54,7 +63,7 @@ const totals: Record<string, number> = {};
 const started = Date.now();
 for (let seed = args.from; seed < args.from + args.seeds; seed++) {
   const result = args.system
-    ? await runSystemSeed({ seed, replicas: args.replicas, traceEvents: args.trace ? Number.POSITIVE_INFINITY : 300 })
+    ? await runSystemSeed({ seed, replicas: args.replicas, silentFaults: args.silentFaults, traceEvents: args.trace ? Number.POSITIVE_INFINITY : 300 })
     : runSeed({ seed, replicas: args.replicas, safetyTicks: args.safetyTicks, traceEvents: args.trace ? 100_000 : 300 });
   for (const [k, v] of Object.entries(result.stats)) totals[k] = k.endsWith('Max') ? Math.max(totals[k] ?? 0, v) : (totals[k] ?? 0) + v;
   if (result.violation !== null) {

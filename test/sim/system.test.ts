@@ -2,8 +2,9 @@
 // replicas (driver, batcher, state machine with client sessions, storage engine over the fault
 // file system, snapshot transfer) under crashes, pauses, partitions, lossy links, disk faults
 // and clock drift, with the client history checked for linearizability, lost acknowledged
-// writes and writes applied twice. Also: one seed replays exactly (same trace twice), and a
-// replica that sends its votes before they are durable is caught.
+// writes and writes applied twice. Also: one seed replays exactly (same trace twice), a
+// replica that sends its votes before they are durable is caught, and silent disk faults
+// (bit flips, lost and misdirected writes) are detected and recovered from.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runSystemSeed, type SystemSimResult } from './system/run.ts';
@@ -35,6 +36,14 @@ describe('whole-system simulation', () => {
     // The driver's order made wrong from outside: persist resolves at once, the write lands later.
     const r = await runSystemSeed({ seed: 23, replicas: 3, sabotage: 'vote-before-persist' });
     assert.match(r.violation ?? 'none', /^agreement: /);
+  });
+
+  it('detects the silent disk faults it injects and recovers from them (seed 5, 3 replicas)', async () => {
+    const r = await runSystemSeed({ seed: 5, replicas: 3 });
+    assert.equal(r.violation, null, r.violation === null ? '' : report(r));
+    const landed = ['bitFlips', 'lostWrites', 'lostPages', 'misdirectedOffset', 'misdirectedFile'].reduce((sum, k) => sum + (r.stats[k] ?? 0), 0);
+    assert.ok(landed >= 3, `only ${landed} silent faults landed`);
+    assert.ok((r.stats['corruptRepairs'] ?? 0) >= 1, 'no damaged state was found and moved aside on a start');
   });
 
   it('replays a seed exactly: the same trace twice', async () => {

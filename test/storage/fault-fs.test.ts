@@ -5,8 +5,10 @@
 // kills the instance at the chosen operation. For files opened '-dsync' (O_DSYNC): a write
 // that resolved survives any crash, one in flight at a crash is refused and survives whole,
 // torn or not at all, a short write ending in ENOSPC keeps what fit durably, and an EIO
-// leaves the write possibly in the page cache, never durable. Also checks CRC32C against its
-// standard vector.
+// leaves the write possibly in the page cache, never durable. Silent faults: a seeded bit flip
+// at rest replays from its seed; a lost write (whole or one page) and a misdirected write (a
+// page away, or into another file) are seen by reads until the machine restarts, then not.
+// Also checks CRC32C against its standard vector.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crc32c } from '../../src/global/storage/crc32c.ts';
@@ -207,6 +209,88 @@ describe('FaultFileSystem', () => {
     await assert.rejects(f.write(Buffer.from('maybe'), 0), (err: unknown) => (err as { code?: string }).code === 'EIO');
     assert.deepEqual(fs.contents(`${D}/f`), Buffer.from('maybe'), 'reads may see it');
     assert.deepEqual(fs.crashNow('lose-unsynced').contents(`${D}/f`), Buffer.alloc(0));
+  });
+
+  it('flips a seeded bit at rest, the same one for the same seed, and reports it', async () => {
+    const flipped = async (): Promise<{ offset: number; contents: Buffer }> => {
+      const fs = await freshFs(7);
+      const f = await fs.open(`${D}/f`, 'create');
+      await f.write(Buffer.alloc(64), 0);
+      await f.datasync();
+      await fs.syncDir(D);
+      const fault = fs.flipRandomBit(D)!;
+      assert.equal(fault.kind, 'bit-flip');
+      assert.deepEqual(fs.silentFaults, [fault]);
+      return { offset: fault.offset, contents: fs.crashNow('lose-unsynced').contents(`${D}/f`)! };
+    };
+    const a = await flipped();
+    const b = await flipped();
+    assert.deepEqual(a, b, 'replayable from the seed');
+    assert.notEqual(a.contents[a.offset], 0, 'the reported byte changed on disk');
+    assert.equal(a.contents.filter((x) => x !== 0).byteLength, 1);
+  });
+
+  it('loses an acknowledged, synced write: reads see it until the machine restarts, then the old bytes', async () => {
+    const fs = await freshFs();
+    const f = await fs.open(`${D}/f`, 'create');
+    await f.write(Buffer.alloc(8, 1), 0);
+    await f.datasync();
+    await fs.syncDir(D);
+    fs.armLostWrite({ pathIncludes: '/f' });
+    await f.write(Buffer.alloc(8, 2), 4);
+    await f.datasync();
+    assert.deepEqual(fs.contents(`${D}/f`), Buffer.concat([Buffer.alloc(4, 1), Buffer.alloc(8, 2)]), 'the page cache has it');
+    assert.equal(fs.silentFaults[0]!.kind, 'lost-write');
+    assert.deepEqual(fs.crashNow('lose-unsynced').contents(`${D}/f`), Buffer.concat([Buffer.alloc(8, 1), Buffer.alloc(4)]), 'old bytes, zeros past the old end');
+  });
+
+  it('loses one page of a synced dsync write', async () => {
+    const fs = await freshFs(3);
+    const f = await fs.open(`${D}/f`, 'create-dsync');
+    await fs.syncDir(D);
+    fs.armLostWrite({ page: true });
+    await f.write(Buffer.alloc(3 * 4096, 9), 0);
+    const fault = fs.silentFaults[0]!;
+    assert.equal(fault.kind, 'lost-page');
+    assert.equal(fault.offset % 4096, 0);
+    const after = fs.crashNow('lose-unsynced').contents(`${D}/f`)!;
+    assert.equal(after.byteLength, 3 * 4096);
+    assert.ok(after.subarray(fault.offset, fault.offset + 4096).every((x) => x === 0), 'the lost page reads as zeros');
+    assert.equal(after.filter((x) => x === 9).byteLength, 2 * 4096, 'the other pages were stored');
+  });
+
+  it('misdirects a synced write a page away in the same file', async () => {
+    const fs = await freshFs(5);
+    const f = await fs.open(`${D}/f`, 'create');
+    await f.write(Buffer.alloc(3 * 4096, 1), 0);
+    await f.datasync();
+    await fs.syncDir(D);
+    fs.armMisdirectedWrite({ target: 'offset' });
+    await f.write(Buffer.alloc(100, 2), 4096);
+    await f.datasync();
+    const after = fs.crashNow('lose-unsynced').contents(`${D}/f`)!;
+    assert.ok(after.subarray(4096, 4196).every((x) => x === 1), 'its own place kept the old bytes');
+    const landed = after[0] === 2 ? 0 : 8192;
+    assert.ok(after.subarray(landed, landed + 100).every((x) => x === 2), 'it landed a page away');
+  });
+
+  it('misdirects a synced write into another file, which reads see at once', async () => {
+    const fs = await freshFs();
+    const a = await fs.open(`${D}/a`, 'create');
+    const b = await fs.open(`${D}/b`, 'create');
+    await a.write(Buffer.alloc(16, 1), 0);
+    await b.write(Buffer.alloc(16, 3), 0);
+    await a.datasync();
+    await b.datasync();
+    await fs.syncDir(D);
+    fs.armMisdirectedWrite({ pathIncludes: '/a', target: 'file' });
+    await a.write(Buffer.alloc(4, 2), 8);
+    await a.datasync();
+    assert.equal(fs.silentFaults[0]!.kind, 'misdirected-file');
+    assert.deepEqual(fs.contents(`${D}/b`)!.subarray(8, 12), Buffer.alloc(4, 2), 'the other file changed under the cache');
+    const disk = fs.crashNow('lose-unsynced');
+    assert.deepEqual(disk.contents(`${D}/a`), Buffer.alloc(16, 1));
+    assert.deepEqual(disk.contents(`${D}/b`), Buffer.concat([Buffer.alloc(8, 3), Buffer.alloc(4, 2), Buffer.alloc(4, 3)]));
   });
 
   it('computes CRC32C (Castagnoli) with the standard check value, and chains', () => {

@@ -17,12 +17,22 @@
 // do. A torn tail cut past what the mark vouches for may have been a finished write damaged
 // later: with 'recover' the replica recovers after it the same way; with 'refuse' it is taken
 // for torn (docs/storage.md, "A cut tail"). Either way `warnings` says what happened, for the log.
+//
+// Damaged bytes (a record, segment header, mark or snapshot header that fails its checksum:
+// a bit flip, a lost or misdirected write) are never read past. With 'recover' the damaged
+// consensus state is treated as lost: the log and its mark are moved aside
+// (`<name>.corrupt-<ms>`) and the replica starts as a wiped one, recovering from its peers; a
+// snapshot with a damaged header, or the newest one with a damaged payload, is moved aside the
+// same way, and the log with it (its decided prefix may live only in that snapshot). With 'refuse' open throws CorruptFileError naming
+// the file, the offset and what to do (docs/storage.md, "Damaged bytes").
 
 import { CorruptError, InvalidArgumentError } from '../../protocol/errors.ts';
+import { CorruptFileError } from './errors.ts';
 import type { RecoveredState } from '../../consensus/types.ts';
 import { BlobStore, type BlobStoreConfig, type StorageClock } from './blob-store.ts';
 import type { FileSystem } from './fs.ts';
-import { joinPath } from './fs.ts';
+import { joinPath, parentOf } from './fs.ts';
+import { parseSegmentName } from './segment.ts';
 import { SnapshotStore, type SnapshotConfig, type SnapshotMeta } from './snapshot-store.ts';
 import { StableStore } from './stable-store.ts';
 import type { WalConfig } from './wal.ts';
@@ -43,9 +53,45 @@ export const WAL_MARK_NAME = 'consensus.mark';
 
 /** Something found on open that the operator should hear about (logged at warn). */
 export interface StorageWarning {
-  /** `storage.wal_loss`, `storage.wal_repaired` or `storage.log_missing`. */
+  /** `storage.wal_loss`, `storage.wal_corrupt`, `storage.snapshot_corrupt`, `storage.wal_repaired` or `storage.log_missing`. */
   readonly event: string;
   readonly message: string;
+}
+
+/** What an operator does about damaged bytes the engine does not repair by itself. */
+const WIPE_ADVICE = 'The bytes on disk are damaged (a bit flip, or a write the disk lost or put elsewhere). '
+  + 'For a replica in a cluster: move the data directory aside and start the replica on an empty one; it recovers from its peers (docs/operations.md, "Damaged storage"). '
+  + 'For a single replica: restore the data directory from a backup (docs/operations.md, "Backup and restore")';
+const RECOVER_NOTE = 'The replica starts as a wiped one: it votes on nothing until every peer has told it what it may have promised and accepted, and fetches the decided writes from them. Delete the moved-aside files once inspected';
+
+/** `err` with `advice` added to its message, when it is a CorruptFileError without any. */
+function withAdvice(err: unknown, advice: string): unknown {
+  if (!(err instanceof CorruptFileError)) return err;
+  return new CorruptFileError(err.file, err.offset, `${err.what}. ${advice}`, { cause: err });
+}
+
+function isConsensusFile(dir: string, file: string): boolean {
+  return file.startsWith(`${joinPath(dir, 'consensus')}/`) || file === joinPath(dir, WAL_MARK_NAME);
+}
+
+/** Renames `path` to `<path>.corrupt-<ms>` (a name no store reads) and syncs its directory. */
+async function moveAside(options: StorageEngineOptions, path: string): Promise<string> {
+  const aside = `${path}.corrupt-${Math.floor(options.clock.nowMs())}`;
+  await options.fs.rename(path, aside);
+  await options.fs.syncDir(parentOf(path));
+  return aside;
+}
+
+/** Moves every WAL segment and the mark aside: what is left is a wiped replica's (no consensus state). */
+async function quarantineConsensusState(options: StorageEngineOptions): Promise<string[]> {
+  const walDir = joinPath(options.dir, 'consensus');
+  const moved: string[] = [];
+  for (const name of await options.fs.readdir(walDir)) {
+    if (parseSegmentName(name) !== undefined) moved.push(await moveAside(options, joinPath(walDir, name)));
+  }
+  const markPath = joinPath(options.dir, WAL_MARK_NAME);
+  if ((await options.fs.sizeBytes(markPath)) !== undefined) moved.push(await moveAside(options, markPath));
+  return moved;
 }
 
 export class StorageEngine {
@@ -63,16 +109,29 @@ export class StorageEngine {
    * 'refuse', and whatever the stores' `open` throws.
    */
   static async open(options: StorageEngineOptions): Promise<StorageEngine> {
+    const recover = options.walLoss === 'recover';
+    const warnings: StorageWarning[] = [];
     await options.fs.mkdirp(options.dir);
-    const snapshots = await SnapshotStore.open({ fs: options.fs, dir: joinPath(options.dir, 'snapshots'), ...(options.snapshots === undefined ? {} : { config: options.snapshots }) });
-    const hadMark = (await options.fs.sizeBytes(joinPath(options.dir, WAL_MARK_NAME))) !== undefined;
-    const stable = await StableStore.open({ fs: options.fs, dir: joinPath(options.dir, 'consensus'), markPath: joinPath(options.dir, WAL_MARK_NAME), ...(options.wal === undefined ? {} : { wal: options.wal }) });
-    const warnings: StorageWarning[] = stable.walRepairs().map((message) => ({ event: 'storage.wal_repaired', message }));
+    const snapshots = await StorageEngine.openSnapshots(options, warnings);
+    const markPath = joinPath(options.dir, WAL_MARK_NAME);
+    const hadMark = (await options.fs.sizeBytes(markPath)) !== undefined;
+    let stable = await StorageEngine.openStable(options, warnings);
+    warnings.push(...stable.walRepairs().map((message) => ({ event: 'storage.wal_repaired', message })));
     const through = stable.recovered().snapshotThrough;
     const latest = snapshots.latest()?.throughInstance ?? 0;
-    if (through > latest) {
+    const snapshotMovedAside = warnings.some((w) => w.event === 'storage.snapshot_corrupt');
+    if (through > latest || snapshotMovedAside) {
       await stable.close();
-      throw new CorruptError(`${options.dir}: the consensus log was compacted through instance ${through}, but the newest snapshot is through ${latest}`);
+      const what = through > latest
+        ? `${options.dir}: the consensus log was compacted through instance ${through}, but the newest snapshot is through ${latest}`
+        : `${options.dir}: a snapshot the consensus log may build on was moved aside`;
+      if (!recover) throw new CorruptError(`${what}. ${WIPE_ADVICE}`);
+      // A snapshot the log builds on is gone (moved aside as damaged): the log's decided
+      // prefix may live only there (a log begun by a wiped replica has no checkpoint), so
+      // the replica starts as a wiped one.
+      const moved = await quarantineConsensusState(options);
+      warnings.push({ event: 'storage.wal_corrupt', message: `${what}; moved the consensus log aside (${moved.join(', ')}). ${RECOVER_NOTE}` });
+      stable = await StorageEngine.openStable(options, warnings);
     }
     const loss = stable.loss;
     if (loss !== undefined) {
@@ -92,11 +151,52 @@ export class StorageEngine {
         warnings.push({ event: 'storage.wal_loss', message: `${cut}. The replica recovers from its peers: it votes on nothing until every peer has told it what it may have promised and accepted` });
       }
     }
-    if (loss === undefined && !hadMark && !stable.holdsHardState && latest > 0) {
+    const quarantined = warnings.some((w) => w.event === 'storage.wal_corrupt');
+    if (loss === undefined && !hadMark && !quarantined && !stable.holdsHardState && latest > 0) {
       warnings.push({ event: 'storage.log_missing', message: `${options.dir} holds a snapshot through instance ${latest} but no consensus log (and no ${WAL_MARK_NAME}): taken for a restored backup; if the log was deleted instead, the writes after the snapshot are gone from this replica` });
     }
-    const blobs = await BlobStore.open({ fs: options.fs, dir: joinPath(options.dir, 'blobs'), clock: options.clock, ...(options.blobs === undefined ? {} : { config: options.blobs }) });
+    let blobs: BlobStore;
+    try {
+      blobs = await BlobStore.open({ fs: options.fs, dir: joinPath(options.dir, 'blobs'), clock: options.clock, ...(options.blobs === undefined ? {} : { config: options.blobs }) });
+    } catch (err) {
+      await stable.close().catch(() => undefined);
+      throw withAdvice(err, WIPE_ADVICE);
+    }
     return new StorageEngine(stable, snapshots, blobs, warnings);
+  }
+
+  /**
+   * The snapshot store; with 'recover', a snapshot whose header is damaged is moved aside, and
+   * so is the newest one when its payload fails its hash (read through once here: the replica
+   * restores from it next, so the second read mostly hits the page cache).
+   */
+  private static async openSnapshots(options: StorageEngineOptions, warnings: StorageWarning[]): Promise<SnapshotStore> {
+    const dir = joinPath(options.dir, 'snapshots');
+    for (;;) {
+      try {
+        const store = await SnapshotStore.open({ fs: options.fs, dir, ...(options.snapshots === undefined ? {} : { config: options.snapshots }) });
+        const latest = store.latest();
+        if (options.walLoss === 'recover' && latest !== undefined) for await (const chunk of store.read(latest.throughInstance)) void chunk;
+        return store;
+      } catch (err) {
+        if (options.walLoss !== 'recover' || !(err instanceof CorruptFileError) || !err.file.startsWith(`${dir}/`)) throw withAdvice(err, WIPE_ADVICE);
+        const aside = await moveAside(options, err.file);
+        warnings.push({ event: 'storage.snapshot_corrupt', message: `${err.message}; moved it aside to ${aside}` });
+      }
+    }
+  }
+
+  /** The stable store; with 'recover', damaged consensus state is moved aside (file comment). */
+  private static async openStable(options: StorageEngineOptions, warnings: StorageWarning[]): Promise<StableStore> {
+    const open = (): Promise<StableStore> => StableStore.open({ fs: options.fs, dir: joinPath(options.dir, 'consensus'), markPath: joinPath(options.dir, WAL_MARK_NAME), ...(options.wal === undefined ? {} : { wal: options.wal }) });
+    try {
+      return await open();
+    } catch (err) {
+      if (options.walLoss !== 'recover' || !(err instanceof CorruptFileError) || !isConsensusFile(options.dir, err.file)) throw withAdvice(err, WIPE_ADVICE);
+      const moved = await quarantineConsensusState(options);
+      warnings.push({ event: 'storage.wal_corrupt', message: `${err.message}; moved the consensus log aside (${moved.join(', ')}). ${RECOVER_NOTE}` });
+      return open();
+    }
   }
 
   /** What consensus restarts from; the state machine restores from `snapshots.latest()`. */

@@ -23,6 +23,18 @@
 //   name operations survives (the journal keeps them in order); in 'lose-unsynced' none does.
 // - Directories themselves are durable once `mkdirp` resolves (as NodeFileSystem ensures).
 // - An unlinked file stays readable through handles opened before (inode semantics).
+// - Silent faults, the ones only a checksum catches (each seeded, so a run replays from its
+//   seed, and each reported through `onSilentFault` and `silentFaults` as it happens):
+//   - `flipRandomBit`: a bit of a file changes at rest, in what reads see and what survives.
+//   - `armLostWrite`: the next matching write is acknowledged (and, when synced, counted
+//     durable by the caller) but the disk never stores it, whole or one 4 KiB page of it: reads
+//     see it from the page cache until the machine restarts, then the old bytes (zeros past
+//     the old end; the size still grows, as the inode update is journaled).
+//   - `armMisdirectedWrite`: the next matching write is stored at another offset of the same
+//     file (a page away) or at its offset in another file: its own place keeps the old bytes
+//     (after a restart), the place it landed on is overwritten at once (uncached there).
+//   Both act when the write becomes durable (a sync, or its O_DSYNC completion); a write
+//   still pending at a crash is lost or torn as any other.
 //
 // Every operation takes effect when it is called and resolves on a later macrotask, so other
 // callers interleave with it as they would with real I/O. After a crash (armed with
@@ -72,6 +84,26 @@ export interface FaultFsOptions {
 }
 
 export const SECTOR_BYTES = 512;
+/** The unit a lost write loses when it loses one page, and a misdirected one is off by. */
+export const PAGE_BYTES = 4096;
+
+/** The silent faults (see the file comment); what `silentFaults` counts them by. */
+export type SilentFaultKind = 'bit-flip' | 'lost-write' | 'lost-page' | 'misdirected-offset' | 'misdirected-file';
+
+/** One silent fault as it happened: for the trace, and for tests to aim at. */
+export interface SilentFault {
+  readonly kind: SilentFaultKind;
+  readonly path: string;
+  /** The byte that flipped, or where the affected write was meant to go. */
+  readonly offset: number;
+  /** What happened, in words (file, offset, length, where it went). */
+  readonly description: string;
+}
+
+interface ArmedWriteFault {
+  readonly kind: 'lost-write' | 'lost-page' | 'misdirected-offset' | 'misdirected-file';
+  readonly pathIncludes: string | undefined;
+}
 
 /** What an operation does at the edges of its life; see `FaultFileSystem.run`. */
 interface RunHooks {
@@ -80,8 +112,13 @@ interface RunHooks {
   readonly settled?: () => void;
 }
 
+/** A silent fault riding a pending write, applied when the write becomes durable. */
+type DiskFault =
+  | { readonly kind: 'lost'; readonly from: number; readonly to: number }
+  | { readonly kind: 'misdirected'; readonly target: Inode; readonly offset: number };
+
 type PendingOp =
-  | { readonly kind: 'write'; readonly offset: number; readonly bytes: Buffer; readonly dsync: boolean }
+  | { readonly kind: 'write'; readonly offset: number; readonly bytes: Buffer; readonly dsync: boolean; fault?: DiskFault }
   | { readonly kind: 'truncate'; readonly size: number };
 
 type NameOp =
@@ -151,13 +188,36 @@ class Inode {
   }
 
   private applyDurable(op: PendingOp): void {
-    if (op.kind === 'write') {
+    if (op.kind === 'write' && op.fault !== undefined) {
+      this.applyFaulty(op, op.fault);
+    } else if (op.kind === 'write') {
       this.durable = applyWrite(this.durable, this.durableSize, op.offset, op.bytes);
       this.durableSize = Math.max(this.durableSize, op.offset + op.bytes.byteLength);
     } else {
       this.durable = applyTruncate(this.durable, this.durableSize, op.size);
       this.durableSize = op.size;
     }
+  }
+
+  /** A write that the disk stored wrong: its own range keeps the old bytes (all of it, or the
+   *  lost range), and a misdirected one overwrites its target's bytes, durable and read. */
+  private applyFaulty(op: { offset: number; bytes: Buffer }, fault: DiskFault): void {
+    const end = op.offset + op.bytes.byteLength;
+    const stored = Buffer.from(op.bytes);
+    const [from, to] = fault.kind === 'lost' ? [fault.from, fault.to] : [op.offset, end];
+    for (let at = from; at < to; at++) stored[at - op.offset] = at < this.durableSize ? this.durable[at]! : 0;
+    this.durable = applyWrite(this.durable, this.durableSize, op.offset, stored);
+    this.durableSize = Math.max(this.durableSize, end);
+    if (fault.kind === 'misdirected') fault.target.overwrite(fault.offset, op.bytes);
+  }
+
+  /** Bytes written over this file's existing blocks behind the page cache (a misdirected
+   *  write landing here): durable, and seen by reads; never past either end of file. */
+  overwrite(offset: number, bytes: Buffer): void {
+    const durableEnd = Math.min(this.durableSize, offset + bytes.byteLength);
+    if (durableEnd > offset) this.durable.set(bytes.subarray(0, durableEnd - offset), offset);
+    const dataEnd = Math.min(this.size, offset + bytes.byteLength);
+    if (dataEnd > offset) this.data.set(bytes.subarray(0, dataEnd - offset), offset);
   }
 
   /** The bytes a crash leaves behind, per `mode`; see the file comment for the model. */
@@ -242,6 +302,7 @@ class FaultFile implements StorageFile {
         this.checkOpen(true);
         const result = this.fs.writeWithinCapacity(this.inode, bytes, position, this.dsync);
         written = result.written;
+        if (written !== undefined && written.kind === 'write') this.fs.silentFaultFor(this.path, this.inode, written);
         if (!result.complete) throw fsError('ENOSPC', `no space left writing ${bytes.byteLength} bytes to ${this.path}`);
       },
       {
@@ -317,6 +378,11 @@ export class FaultFileSystem implements FileSystem {
   private readonly opCounts = new Map<FsOp, number>();
   /** Called with each operation before it takes effect (tests record orderings with it). */
   observer: ((op: FsOp, path: string) => void) | undefined;
+  /** Silent faults that happened on this disk, in order (inherited by the disk after a crash). */
+  silentFaults: SilentFault[] = [];
+  /** Called with each silent fault as it happens (a simulation traces them). */
+  onSilentFault: ((fault: SilentFault) => void) | undefined;
+  private armedWriteFaults: ArmedWriteFault[] = [];
 
   constructor(options: FaultFsOptions) {
     this.random = new SeededRandom(options.seed);
@@ -357,6 +423,8 @@ export class FaultFileSystem implements FileSystem {
       next.names.set(path, image);
       next.durableNames.set(path, image);
     }
+    next.silentFaults = this.silentFaults;
+    next.onSilentFault = this.onSilentFault;
     this.crashedInto = next;
     return next;
   }
@@ -387,6 +455,88 @@ export class FaultFileSystem implements FileSystem {
     assert(byteOffset < inode.size, `flipBit: ${path} has ${inode.size} bytes, offset ${byteOffset}`);
     inode.data[byteOffset]! ^= 1 << bit;
     if (byteOffset < inode.durableSize) inode.durable[byteOffset]! ^= 1 << bit;
+  }
+
+  /**
+   * A bit at rest changes: a seeded byte and bit of a seeded file among those whose path
+   * includes `pathIncludes` (every non-empty file when absent). Returns what happened, or
+   * undefined when no such file has a byte.
+   */
+  flipRandomBit(pathIncludes?: string): SilentFault | undefined {
+    const paths = [...this.names.keys()].filter((p) => (pathIncludes === undefined || p.includes(pathIncludes)) && this.names.get(p)!.size > 0).sort();
+    if (paths.length === 0) return undefined;
+    const path = paths[this.random.below(paths.length)]!;
+    const offset = this.random.below(this.names.get(path)!.size);
+    const bit = this.random.below(8);
+    this.flipBit(path, offset, bit);
+    return this.noteSilentFault({ kind: 'bit-flip', path, offset, description: `bit ${bit} of byte ${offset} of ${path} flipped at rest` });
+  }
+
+  /**
+   * The next write to a path including `pathIncludes` (any path when absent) is lost by the
+   * disk: whole, or one page of it (`page`). See the file comment.
+   */
+  armLostWrite(options: { readonly pathIncludes?: string; readonly page?: boolean } = {}): void {
+    this.armedWriteFaults.push({ kind: options.page === true ? 'lost-page' : 'lost-write', pathIncludes: options.pathIncludes });
+  }
+
+  /**
+   * The next write to a path including `pathIncludes` (any path when absent) lands elsewhere:
+   * a page before or after its offset in the same file ('offset'), or at its offset in another
+   * file that has bytes there ('file'; when none has, the same file). See the file comment.
+   */
+  armMisdirectedWrite(options: { readonly pathIncludes?: string; readonly target: 'offset' | 'file' }): void {
+    this.armedWriteFaults.push({ kind: options.target === 'file' ? 'misdirected-file' : 'misdirected-offset', pathIncludes: options.pathIncludes });
+  }
+
+  /** Silent faults armed and not yet landed on a write. */
+  get armedSilentFaults(): number {
+    return this.armedWriteFaults.length;
+  }
+
+  /** Attaches the first armed write fault matching `path` to `op` (FaultFile.write). */
+  silentFaultFor(path: string, inode: Inode, op: PendingOp & { kind: 'write' }): void {
+    const at = this.armedWriteFaults.findIndex((f) => f.pathIncludes === undefined || path.includes(f.pathIncludes));
+    if (at < 0) return;
+    const armed = this.armedWriteFaults[at]!;
+    this.armedWriteFaults.splice(at, 1);
+    const length = op.bytes.byteLength;
+    const end = op.offset + length;
+    const where = `${length} bytes at byte ${op.offset} of ${path}`;
+    if (armed.kind === 'lost-write') {
+      op.fault = { kind: 'lost', from: op.offset, to: end };
+      this.noteSilentFault({ kind: armed.kind, path, offset: op.offset, description: `lost write: ${where} acknowledged, never stored` });
+      return;
+    }
+    if (armed.kind === 'lost-page') {
+      const firstPage = Math.floor(op.offset / PAGE_BYTES);
+      const page = firstPage + this.random.below(Math.floor((end - 1) / PAGE_BYTES) - firstPage + 1);
+      const from = Math.max(op.offset, page * PAGE_BYTES);
+      const to = Math.min(end, (page + 1) * PAGE_BYTES);
+      op.fault = { kind: 'lost', from, to };
+      this.noteSilentFault({ kind: armed.kind, path, offset: from, description: `lost page: bytes ${from}..${to} of a write of ${where} acknowledged, never stored` });
+      return;
+    }
+    let target = inode;
+    let targetPath = path;
+    let offset = op.offset;
+    if (armed.kind === 'misdirected-file') {
+      const others = [...this.names.entries()].filter(([p, other]) => p !== path && other !== inode && other.durableSize > op.offset).map(([p]) => p).sort();
+      if (others.length > 0) {
+        targetPath = others[this.random.below(others.length)]!;
+        target = this.names.get(targetPath)!;
+      }
+    }
+    if (target === inode) offset = op.offset >= PAGE_BYTES && this.random.chance(0.5) ? op.offset - PAGE_BYTES : op.offset + PAGE_BYTES;
+    op.fault = { kind: 'misdirected', target, offset };
+    const kind = target === inode ? 'misdirected-offset' : 'misdirected-file';
+    this.noteSilentFault({ kind, path, offset: op.offset, description: `misdirected write: ${where} landed at byte ${offset} of ${targetPath}` });
+  }
+
+  private noteSilentFault(fault: SilentFault): SilentFault {
+    this.silentFaults.push(fault);
+    this.onSilentFault?.(fault);
+    return fault;
   }
 
   /** What reads of `path` see now (a copy), or undefined. */

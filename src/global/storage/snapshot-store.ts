@@ -390,6 +390,7 @@ export class SnapshotStore {
 
 function checkHash(actual: Hash, stored: StoredSnapshot): void {
   if (actual !== stored.meta.payloadHash) {
-    throw new CorruptFileError(stored.path, stored.headerBytes, `snapshot payload BLAKE3 is ${actual}, header says ${stored.meta.payloadHash}`);
+    throw new CorruptFileError(stored.path, stored.headerBytes, `snapshot payload BLAKE3 is ${actual}, header says ${stored.meta.payloadHash}: the file is damaged. `
+      + 'For a replica in a cluster: stop it, move the data directory aside and start it on an empty one; it recovers from its peers (docs/operations.md, "Damaged storage"). For a single replica: restore the data directory from a backup');
   }
 }

@@ -5,11 +5,13 @@
 // reorder, duplicate, partitions). A replica can crash (the process only: the disk keeps what
 // was written; or the machine: unsynced writes lost, or torn, per the fault fs), restart on
 // what its disk kept, pause, run a drifting clock, see its clock jump, and meet disk faults
-// (EIO, ENOSPC, slow fsync) and snapshot transfers that fail or stall.
+// (EIO, ENOSPC, slow fsync), silent disk faults (silent-faults.ts) and snapshot transfers that
+// fail or stall. A replica that stops on corruption its disk took silently is wiped by the
+// "operator", as docs/operations.md tells one to, and recovers from its peers.
 
 import { AssertionError } from '../../../src/protocol/assert.ts';
 import type { Clock } from '../../../src/protocol/backoff.ts';
-import { CancelledError, UnavailableError } from '../../../src/protocol/errors.ts';
+import { CancelledError, CorruptError, UnavailableError } from '../../../src/protocol/errors.ts';
 import type { SnapshotChunk, SnapshotChunk__Output } from '../../../src/protocol/generated/dstore/v1/SnapshotChunk.ts';
 import { NULL_LOGGER, type Logger } from '../../../src/protocol/log.ts';
 import { SplitMix32, type Message } from '../../../src/consensus/index.ts';
@@ -17,7 +19,7 @@ import { ReplicaNode, REPLICA_NODE_DEFAULTS, type ReplicaNodeConfig } from '../.
 import { snapshotChunks, SnapshotFetcher, type SnapshotSource, type SnapshotStream } from '../../../src/global/snapshot-transfer.ts';
 import { stateChecksum } from '../../../src/global/state/snapshot.ts';
 import { StorageEngine } from '../../../src/global/storage/engine.ts';
-import { FaultFileSystem, type CrashMode, type InjectedFault } from '../../../src/global/storage/fault-fs.ts';
+import { FaultFileSystem, type CrashMode, type InjectedFault, type SilentFaultKind } from '../../../src/global/storage/fault-fs.ts';
 import { SimNetwork } from '../network.ts';
 import { SimProcess, type Scheduler } from './scheduler.ts';
 
@@ -41,10 +43,18 @@ export class SimReplica {
   checkedInstance = -1;
   /** Set once a disk fault was injected: a fatal storage error is then expected. */
   diskFaulted = false;
+  /** Set once its disk took a silent fault: a stop on corruption (CorruptError) is then expected. */
+  silentFaulted = false;
   disk: FaultFileSystem;
 
-  constructor(readonly id: number, sched: Scheduler, seed: number, random: SplitMix32, diskLatencyMs: number) {
-    this.disk = new FaultFileSystem({
+  constructor(readonly id: number, private readonly sched: Scheduler, seed: number, private readonly random: SplitMix32, private readonly diskLatencyMs: number) {
+    this.disk = this.newDisk(seed);
+  }
+
+  /** A new, empty disk (at boot, and when the operator replaces a damaged one). */
+  newDisk(seed: number): FaultFileSystem {
+    const { sched, random, diskLatencyMs } = this;
+    return new FaultFileSystem({
       seed,
       defer: (work, op) => {
         // The process that called owns the completion: a crash drops it, a pause holds it.
@@ -86,7 +96,11 @@ export class SimCluster {
   readonly faults: ClusterFaults = { snapshotFailPermille: 0, snapshotStallPermille: 0 };
   /** State checksum seen at each applied instance (agreement). */
   private readonly checksums = new Map<number, { replicaId: number; checksum: string }>();
-  stats = { crashes: 0, restarts: 0, fatal: 0, snapshotsInstalled: 0, snapshotFetchFailures: 0 };
+  stats = {
+    crashes: 0, restarts: 0, fatal: 0, snapshotsInstalled: 0, snapshotFetchFailures: 0,
+    // Silent disk faults that landed, per kind, and what the replicas did about them.
+    bitFlips: 0, lostWrites: 0, lostPages: 0, misdirectedOffset: 0, misdirectedFile: 0, corruptStops: 0, walLossRecoveries: 0, corruptRepairs: 0,
+  };
 
   constructor(
     readonly sched: Scheduler,
@@ -138,7 +152,11 @@ export class SimCluster {
         return Promise.resolve();
       } });
     }
-    for (const w of storage.warnings) this.options.trace(`r${r.id}: ${w.event}`);
+    for (const w of storage.warnings) {
+      if (w.event === 'storage.wal_loss') this.stats.walLossRecoveries++;
+      if (w.event === 'storage.wal_corrupt' || w.event === 'storage.snapshot_corrupt') this.stats.corruptRepairs++;
+      this.options.trace(`r${r.id}: ${w.event}${r.silentFaulted ? ` ${w.message}` : ''}`);
+    }
     const node = await ReplicaNode.open({ ...REPLICA_NODE_DEFAULTS, ...this.options.node, replicaId: r.id, members: this.members }, {
       storage,
       clock,
@@ -214,12 +232,51 @@ export class SimCluster {
     this.stats.fatal++;
     // Expected only after an injected disk fault, and never as a broken invariant or a bug.
     const bug = err instanceof AssertionError || err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
+    if (!bug && r.silentFaulted && err instanceof CorruptError) {
+      this.corruptStop(r, err);
+      return;
+    }
     if (bug || !r.diskFaulted) {
       this.options.violation(`r${r.id} failed${r.node === null ? ' to start on what its disk kept' : ''}: ${describe(err)}`);
     }
     this.options.trace(`r${r.id}: fatal ${describe(err)}`);
     this.crash(r, 'process');
     this.sched.at(100 + this.random.nextInt(900), null, () => this.boot(r));
+  }
+
+  /**
+   * A replica stopped on corruption its disk took silently: acceptable when the error names
+   * the file and the byte offset (the operator must know what to replace). The operator then
+   * does what the message says for a replica with peers: wipes the data directory (here a new
+   * disk) and starts it, and it recovers from its peers.
+   */
+  private corruptStop(r: SimReplica, err: CorruptError): void {
+    this.stats.corruptStops++;
+    this.options.trace(`r${r.id}: stopped on corruption: ${describe(err)}`);
+    if (!/\/data\/\S+/.test(err.message) || !/\bbyte \d+/.test(err.message)) {
+      this.options.violation(`r${r.id} stopped on corruption without naming the file and byte offset: ${describe(err)}`);
+    }
+    this.crash(r, 'process');
+    this.sched.at(200 + this.random.nextInt(1_000), null, () => {
+      if (r.up) return;
+      r.disk = r.newDisk(this.random.nextUint32());
+      r.silentFaulted = false;
+      this.watchSilentFaults(r);
+      this.options.trace(`r${r.id}: operator wiped the data directory`);
+      this.boot(r);
+    });
+  }
+
+  /** Counts and traces the silent faults `r`'s disk takes (silent-faults.ts). */
+  watchSilentFaults(r: SimReplica): void {
+    const counter: Record<SilentFaultKind, keyof SimCluster['stats']> = {
+      'bit-flip': 'bitFlips', 'lost-write': 'lostWrites', 'lost-page': 'lostPages', 'misdirected-offset': 'misdirectedOffset', 'misdirected-file': 'misdirectedFile',
+    };
+    r.disk.onSilentFault = (fault) => {
+      r.silentFaulted = true;
+      this.stats[counter[fault.kind]]++;
+      this.options.trace(`r${r.id}: silent fault: ${fault.description}`);
+    };
   }
 
   pause(r: SimReplica): void {

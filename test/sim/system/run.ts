@@ -17,6 +17,7 @@ import { PARTITION_KINDS, type LinkFaults } from '../network.ts';
 import { History, KEYS, SimClient } from './clients.ts';
 import { SimCluster, type CrashKind, type SimReplica } from './cluster.ts';
 import { Scheduler } from './scheduler.ts';
+import { startSilentFaults } from './silent-faults.ts';
 
 export interface SystemSimOptions {
   readonly seed: number;
@@ -25,6 +26,9 @@ export interface SystemSimOptions {
   readonly faultMs?: number;
   /** Trace lines kept (the last ones); Infinity keeps all. */
   readonly traceEvents?: number;
+  /** Silent disk faults (silent-faults.ts): 'all' (default), 'no-consensus' (no lost or
+   *  misdirected writes to the consensus log and mark), or 'off' (the default with `sabotage`). */
+  readonly silentFaults?: 'all' | 'no-consensus' | 'off';
   /** A deliberate bug (cluster.ts), with crashes always on: for showing that the checks catch it. */
   readonly sabotage?: 'vote-before-persist';
 }
@@ -163,6 +167,9 @@ export async function runSystemSeed(options: SystemSimOptions): Promise<SystemSi
     sched.at(200 + random.nextInt(1_300), null, nemesis);
   };
   sched.at(200, null, nemesis);
+  // A sabotaged run keeps the schedule it was calibrated on (silent faults came later).
+  const silentFaults = options.silentFaults ?? (options.sabotage === undefined ? 'all' : 'off');
+  if (silentFaults !== 'off') startSilentFaults(sched, cluster, line, { seed, replicas, faultMs, consensus: silentFaults !== 'no-consensus' });
 
   try {
     await sched.run(faultMs);
