@@ -19,7 +19,7 @@ async function openLocal(addresses: string[], wait = true): Promise<{ local: Loc
   const local = Local.open({ global: addresses, client: { deadlineMs: 500, backoffInitialMs: 5, backoffMaxMs: 50 } });
   cleanups.push(() => local.close());
   if (wait) await waitUntil(() => local.leaseHeld, 'the lease');
-  return { local, run: (line) => execute(parse(line), local, addresses.join(',')) };
+  return { local, run: async (line) => (await execute(parse(line), local, addresses.join(',')))?.text ?? '' };
 }
 
 describe('REPL executor', () => {
@@ -47,6 +47,26 @@ describe('REPL executor', () => {
     assert.match(await a.run('GET'), /^usage: GET <key>/);
     assert.match(await a.run('FLY away'), /^unknown command "FLY"/);
     assert.equal(await a.run(''), '');
+  });
+
+  it('shows binary values escaped, marks failures, and says the same in JSON', async () => {
+    const fake = await StreamingFake.start();
+    cleanups.push(() => fake.stop());
+    const { local } = await openLocal([fake.address]);
+    const run = (line: string) => execute(parse(line), local, fake.address);
+    const set = await run('SET bin "\\x00\\xff\\x1b[2J"');
+    assert.deepEqual([set?.ok, set?.json.command, set?.json.ok, typeof set?.json.revision], [true, 'set', true, 'number']);
+    const got = await run('GET bin');
+    assert.equal(got?.text, 'db: bin -> "\\x00\\xff\\x1b[2J"', 'no raw control byte reaches the terminal');
+    assert.deepEqual([got?.json.found, got?.json.valueBase64, got?.json.value], [true, Buffer.from([0, 0xff, 0x1b, 0x5b, 0x32, 0x4a]).toString('base64'), undefined]);
+    const occupied = await run('SET bin other');
+    assert.deepEqual([occupied?.ok, occupied?.text, occupied?.json.error, occupied?.json.heldBy], [false, OUTPUT.occupied, 'KEY_OCCUPIED', 'local']);
+    const missing = await run('GET nothing');
+    assert.deepEqual([missing?.ok, missing?.json.found], [true, false], 'a missing key is an answer, not a failure');
+    const usage = await run('GET');
+    assert.deepEqual([usage?.ok, usage?.json.error], [false, 'USAGE']);
+    assert.equal(await run(''), null);
+    assert.equal(await run('.exit'), null);
   });
 
   it('prints one clear line when Global is down and keeps working', async () => {
