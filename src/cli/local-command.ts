@@ -210,7 +210,8 @@ function runInteractive(session: Session, args: LocalArgs): Promise<number> {
         rl.close();
       } else {
         process.stdout.write('^C\n');
-        (rl as unknown as { line: string }).line = '';
+        // readline has no call to drop the line being edited: empty its buffer and cursor.
+        Object.assign(rl, { line: '', cursor: 0 });
         rl.prompt();
       }
     });
