@@ -131,6 +131,11 @@ function firstLine(text: string): string {
   return /[.!?]$/.test(line) ? line : `${line}.`;
 }
 
+/** `1 thing`, `2 things`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
@@ -141,11 +146,11 @@ export function formatStats(s: LocalStats): string {
   const ratio = s.hits + s.misses === 0 ? 0 : (100 * s.hits) / (s.hits + s.misses);
   return [
     `hits ${s.hits}, misses ${s.misses} (hit ratio ${ratio.toFixed(1)}%)`,
-    `cached ${s.bindings} keys and ${s.blobs} blobs, ${formatBytes(s.bytes)} of ${formatBytes(s.cacheBytesMax)}; ${s.evictions} evicted, ${s.invalidations} invalidated`,
+    `cached ${count(s.bindings, 'key')} and ${count(s.blobs, 'blob')}, ${formatBytes(s.bytes)} of ${formatBytes(s.cacheBytesMax)}; ${s.evictions} evicted, ${s.invalidations} invalidated`,
     `revision ${s.revision} (lag ${s.lagRevisions}), lease ${s.leaseValid ? `held (${Math.round(s.leaseLeftMs)} ms left of ${s.leaseMs})` : 'not held: bounded keys are read from Global'}`,
     `coherence ${s.coherence}${Object.entries(s.coherenceByPrefix).map(([prefix, mode]) => `, ${mode} for ${JSON.stringify(prefix)}`).join('')}`,
     ...(s.strictHold === null ? [] : [formatHold(s.strictHold)]),
-    `stream ${s.stream.state} at ${s.stream.address}: ${firstLine(s.stream.reason)}${s.resubscribes > 0 ? ` Resubscribed ${s.resubscribes === 1 ? 'once' : `${s.resubscribes} times`}.` : ''}${s.compactions > 0 ? ` ${s.compactions} compactions.` : ''}${s.lagDrops > 0 ? ` Left ${s.lagDrops} lagging replicas.` : ''}`,
+    `stream ${s.stream.state} at ${s.stream.address}: ${firstLine(s.stream.reason)}${s.resubscribes > 0 ? ` Resubscribed ${s.resubscribes === 1 ? 'once' : `${s.resubscribes} times`}.` : ''}${s.compactions > 0 ? ` ${count(s.compactions, 'compaction')}.` : ''}${s.lagDrops > 0 ? ` Left ${count(s.lagDrops, 'lagging replica')}.` : ''}`,
   ].join('\n');
 }
 
@@ -153,5 +158,5 @@ function formatHold(h: StrictHoldStatus): string {
   const state = h.state === 'holding'
     ? `holding at ${h.address} for ${Math.round(h.holdingForMs ?? 0)} ms (${Math.round(h.holdLeftMs)} ms left)`
     : `${h.state} at ${h.address}: ${firstLine(h.reason)} Strict keys are read from Global`;
-  return `strict hold ${state}; ${h.registrations} registrations, ${h.invalidationsAcked} invalidations acked, ${h.uncachedKeys} keys uncached until their write is applied`;
+  return `strict hold ${state}; ${count(h.registrations, 'registration')}, ${count(h.invalidationsAcked, 'invalidation')} acked, ${count(h.uncachedKeys, 'key')} uncached until their write is applied`;
 }

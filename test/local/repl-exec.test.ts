@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Local } from '../../src/local/local.ts';
-import { execute, OUTPUT } from '../../src/local/repl-exec.ts';
+import { execute, formatStats, OUTPUT } from '../../src/local/repl-exec.ts';
+import type { LocalStats } from '../../src/local/local.ts';
 import { parse } from '../../src/local/repl-parse.ts';
 import { waitUntil } from './fake-global.ts';
 import { StreamingFake } from './fake-stream.ts';
@@ -79,5 +80,17 @@ describe('REPL executor', () => {
     assert.equal(out.includes('\n'), false);
     assert.match(await run('SET k v'), /^Global is unavailable/);
     assert.match(await run('STATS'), /lease not held/);
+  });
+
+  it('says counts in words that agree with them (1 key, resubscribed once)', () => {
+    const stats: LocalStats = {
+      hits: 3, misses: 1, bytes: 10, cacheBytesMax: 1024, entries: 1, blobs: 1, bindings: 1, evictions: 0, invalidations: 0,
+      revision: 7, lagRevisions: 0, leaseValid: true, leaseLeftMs: 900, leaseMs: 1000, coherence: 'bounded', coherenceByPrefix: {},
+      stream: { state: 'streaming', address: '127.0.0.1:1', reason: 'caught up' }, resubscribes: 1, compactions: 1, lagDrops: 1, strictHold: null,
+    };
+    const shown = formatStats(stats);
+    assert.match(shown, /^cached 1 key and 1 blob, /m);
+    assert.match(shown, /Resubscribed once\. 1 compaction\. Left 1 lagging replica\.$/m);
+    assert.match(formatStats({ ...stats, bindings: 2, resubscribes: 3 }), /cached 2 keys and 1 blob.*Resubscribed 3 times\./s);
   });
 });
