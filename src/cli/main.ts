@@ -39,9 +39,14 @@ export async function runCli(argv: readonly string[], script: string): Promise<v
     if (word === 'global' && rest[0] === 'status') return run('status', rest.slice(1), { relaunch: [script, 'status'] });
     return run(word, rest, context);
   }
-  if (word === undefined || word === '--help' || word === '-h' || word === 'help') {
+  if (word === '--help' || word === '-h' || word === 'help') {
     process.stdout.write(`${HELP}\n`);
-    return process.exit(word === undefined ? 2 : 0);
+    return process.exit(0);
+  }
+  if (word === undefined) {
+    // No command is a usage error: the help goes where errors go.
+    process.stderr.write(`${HELP}\n`);
+    return process.exit(2);
   }
   process.stderr.write(`dstore: unknown command ${JSON.stringify(word)}: expected global, local, status or workers (see --help)\n`);
   process.exit(2);
