@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', '.bench/**', 'src/protocol/generated/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'data/**', '.bench/**', 'src/protocol/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -167,7 +167,8 @@ export function formatTable(cluster: ClusterStatus): string {
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   const leader = cluster.leaderId === null ? 'no agreed leader' : `leader ${cluster.leaderId}`;
   const verdict = cluster.healthy ? 'healthy' : 'DEGRADED';
-  const out = [`cluster: ${cluster.members.length} members, ${cluster.answering} answering, ${leader}: ${verdict}`, line(header), ...rows.map(line)];
+  const members = cluster.members.length === 1 ? '1 member' : `${cluster.members.length} members`;
+  const out = [`cluster: ${members}, ${cluster.answering} answering, ${leader}: ${verdict}`, line(header), ...rows.map(line)];
   for (const m of cluster.members) if (m.error !== null) out.push(`  ${m.address}: ${m.error}`);
   return out.join('\n');
 }

@@ -89,7 +89,8 @@ function metadataString(metadata: Metadata | undefined, key: string): string | u
 
 /** Maps a failed call's status back to a dstore error; the original is kept as `cause`. */
 export function fromGrpcError(err: GrpcErrorLike): DstoreError {
-  const details = err.details ?? err.message ?? 'no details';
+  // grpc-js ends a failed connection's details with "Resolution note: " and nothing after it.
+  const details = (err.details ?? err.message ?? 'no details').replace(/\.? Resolution note: ?$/, '.');
   const options = { cause: err };
   const ours = metadataString(err.metadata, ERROR_CODE_METADATA);
   switch (ours) {

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Local } from '../../src/local/local.ts';
-import { execute, OUTPUT } from '../../src/local/repl-exec.ts';
+import { execute, formatStats, OUTPUT } from '../../src/local/repl-exec.ts';
+import type { LocalStats } from '../../src/local/local.ts';
 import { parse } from '../../src/local/repl-parse.ts';
 import { waitUntil } from './fake-global.ts';
 import { StreamingFake } from './fake-stream.ts';
@@ -19,7 +20,7 @@ async function openLocal(addresses: string[], wait = true): Promise<{ local: Loc
   const local = Local.open({ global: addresses, client: { deadlineMs: 500, backoffInitialMs: 5, backoffMaxMs: 50 } });
   cleanups.push(() => local.close());
   if (wait) await waitUntil(() => local.leaseHeld, 'the lease');
-  return { local, run: (line) => execute(parse(line), local, addresses.join(',')) };
+  return { local, run: async (line) => (await execute(parse(line), local, addresses.join(',')))?.text ?? '' };
 }
 
 describe('REPL executor', () => {
@@ -49,6 +50,26 @@ describe('REPL executor', () => {
     assert.equal(await a.run(''), '');
   });
 
+  it('shows binary values escaped, marks failures, and says the same in JSON', async () => {
+    const fake = await StreamingFake.start();
+    cleanups.push(() => fake.stop());
+    const { local } = await openLocal([fake.address]);
+    const run = (line: string) => execute(parse(line), local, fake.address);
+    const set = await run('SET bin "\\x00\\xff\\x1b[2J"');
+    assert.deepEqual([set?.ok, set?.json.command, set?.json.ok, typeof set?.json.revision], [true, 'set', true, 'number']);
+    const got = await run('GET bin');
+    assert.equal(got?.text, 'db: bin -> "\\x00\\xff\\x1b[2J"', 'no raw control byte reaches the terminal');
+    assert.deepEqual([got?.json.found, got?.json.valueBase64, got?.json.value], [true, Buffer.from([0, 0xff, 0x1b, 0x5b, 0x32, 0x4a]).toString('base64'), undefined]);
+    const occupied = await run('SET bin other');
+    assert.deepEqual([occupied?.ok, occupied?.text, occupied?.json.error, occupied?.json.heldBy], [false, OUTPUT.occupied, 'KEY_OCCUPIED', 'local']);
+    const missing = await run('GET nothing');
+    assert.deepEqual([missing?.ok, missing?.json.found], [true, false], 'a missing key is an answer, not a failure');
+    const usage = await run('GET');
+    assert.deepEqual([usage?.ok, usage?.json.error], [false, 'USAGE']);
+    assert.equal(await run(''), null);
+    assert.equal(await run('.exit'), null);
+  });
+
   it('prints one clear line when Global is down and keeps working', async () => {
     const fake = await StreamingFake.start();
     const address = fake.address;
@@ -59,5 +80,17 @@ describe('REPL executor', () => {
     assert.equal(out.includes('\n'), false);
     assert.match(await run('SET k v'), /^Global is unavailable/);
     assert.match(await run('STATS'), /lease not held/);
+  });
+
+  it('says counts in words that agree with them (1 key, resubscribed once)', () => {
+    const stats: LocalStats = {
+      hits: 3, misses: 1, bytes: 10, cacheBytesMax: 1024, entries: 1, blobs: 1, bindings: 1, evictions: 0, invalidations: 0,
+      revision: 7, lagRevisions: 0, leaseValid: true, leaseLeftMs: 900, leaseMs: 1000, coherence: 'bounded', coherenceByPrefix: {},
+      stream: { state: 'streaming', address: '127.0.0.1:1', reason: 'caught up' }, resubscribes: 1, compactions: 1, lagDrops: 1, strictHold: null,
+    };
+    const shown = formatStats(stats);
+    assert.match(shown, /^cached 1 key and 1 blob, /m);
+    assert.match(shown, /Resubscribed once\. 1 compaction\. Left 1 lagging replica\.$/m);
+    assert.match(formatStats({ ...stats, bindings: 2, resubscribes: 3 }), /cached 2 keys and 1 blob.*Resubscribed 3 times\./s);
   });
 });

@@ -1,6 +1,7 @@
-// Drives examples/local.ts as a child process over pipes, for the process tests: starts it,
-// sends lines, and splits what it prints into one output per statement (the text between
-// prompts). Every REPL it starts is killed by `stop`.
+// Drives examples/local.ts as a child process over pipes, for the process tests: starts it
+// with --interactive (banner and prompts although stdin is a pipe), sends lines, and splits
+// what it prints into one output per statement (the text between prompts). Every REPL it
+// starts is killed by `stop`.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ export class ReplProcess {
 
   /** Starts the REPL with `args` (history in `historyDir`, default a new one); resolves once the first prompt is printed. */
   static async start(args: string[], historyDir = mkdtempSync(join(tmpdir(), 'dstore-repl-'))): Promise<ReplProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/local.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/local.ts', '--interactive', ...args], {
       env: { ...process.env, DSTORE_HISTORY: join(historyDir, 'history') },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

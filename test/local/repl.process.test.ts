@@ -7,8 +7,9 @@
 // test need Global's Subscribe stream, which lands from another branch: until it does, those
 // tests skip and say so (they start running by themselves once Global serves Subscribe).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestCluster } from '../global/cluster-harness.ts';
@@ -61,10 +62,11 @@ describe('REPL process', () => {
     const help = await repl.run('.help');
     assert.doesNotMatch(help, /\.(load|save|editor)/);
     const saved = join(repl.historyDir, 'saved');
-    assert.equal(await repl.run(`.save ${saved}`), 'Invalid REPL keyword');
+    assert.match(await repl.run(`.save ${saved}`), /^unknown command "\.save"/);
     assert.equal(existsSync(saved), false, '.save wrote nothing');
-    assert.equal(await repl.run(`.load ${join(repl.historyDir, 'history')}`), 'Invalid REPL keyword');
-    assert.equal(await repl.run('.editor'), 'Invalid REPL keyword');
+    assert.match(await repl.run(`.load ${join(repl.historyDir, 'history')}`), /^unknown command "\.load"/);
+    assert.match(await repl.run('.editor'), /^unknown command "\.editor"/);
+    assert.match(await repl.run('.HELP'), /^SET <key> <value>/, 'dot commands are case-insensitive too');
     assert.equal(await repl.end(), 0);
     // A history file left 0644 by an older version is made 0600 at the next start.
     writeFileSync(join(repl.historyDir, 'history'), 'SET old secret\n');
@@ -95,10 +97,16 @@ describe('REPL process', () => {
     assert.equal(await repl.end(), 0);
   });
 
-  it('refuses a bad --deadline-ms with status 2, the reason and the usage line', () => {
+  it('refuses a bad --deadline-ms or an unknown flag with status 2 and one line; --help is usage and status 0', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/local.ts', '--deadline-ms', '10s'], { encoding: 'utf8' });
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^local\.ts: --deadline-ms must be a whole number of ms in 1\.\.3600000, got "10s"\nusage: local\.ts /);
+    assert.equal(r.stderr, 'dstore local: --deadline-ms "10s": expected a whole number of ms in 1..3600000 (see --help)\n');
+    const unknown = spawnSync(process.execPath, ['--import', 'tsx', 'examples/local.ts', '--frob'], { encoding: 'utf8' });
+    assert.deepEqual([unknown.status, unknown.stderr], [2, 'dstore local: unknown flag --frob (see --help)\n']);
+    const help = spawnSync(process.execPath, ['--import', 'tsx', 'examples/local.ts', '--help'], { encoding: 'utf8' });
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /^usage: dstore local /);
+    assert.match(help.stdout, /--keep-going/);
   });
 
   it('answers every row of the table, and two REPLs stay coherent across a DEL', async () => {
@@ -120,5 +128,50 @@ describe('REPL process', () => {
     assert.equal(await b.run('GET row2'), "Key-Value mapping doesn't exist");
     assert.equal(await a.end(), 0);
     assert.equal(await b.end(), 0);
+  });
+});
+
+/** Runs examples/local.ts on `input` as a script (stdin a pipe, no --interactive); resolves once it exits. */
+function runScript(args: string[], input: string | Uint8Array): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'dstore-script-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/local.ts', '--global', address, '--listen', '127.0.0.1:0', ...args], { env: { ...process.env, DSTORE_HISTORY: join(home, 'history') } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin.end(input);
+  return new Promise((resolve) => child.on('exit', (status) => {
+    rmSync(home, { recursive: true, force: true });
+    resolve({ status, stdout, stderr });
+  }));
+}
+
+describe('REPL as a script (stdin not a terminal)', () => {
+  it('prints answers only on stdout, failures on stderr, and stops at the first failure with status 1', async () => {
+    const ok = await runScript([], 'SET script-a one\nGET script-a\nGET script-none\n');
+    assert.deepEqual(ok, { status: 0, stdout: "Database updated\ndb: script-a -> one\nKey-Value mapping doesn't exist\n", stderr: '' });
+    const failed = await runScript([], 'SET script-a two\nGET script-a\n');
+    assert.deepEqual(failed, { status: 1, stdout: '', stderr: 'line 1: Key occupied!\n'.replace('Key', '(Updated local) Key') }, 'the GET after the failed SET did not run');
+  });
+
+  it('--keep-going runs every line and still exits 1; --json prints one object per command', async () => {
+    const kept = await runScript(['--keep-going'], 'FROB\nGET script-a\n');
+    assert.equal(kept.status, 1);
+    assert.match(kept.stderr, /^line 1: unknown command "FROB"/);
+    assert.equal(kept.stdout, 'global: script-a -> one (Updating Local)\n');
+    const json = await runScript(['--json', '--keep-going'], 'SET script-j "\\x00\\x1b[1m"\nGET script-j\nSET script-j x\n.exit\nGET script-j\n');
+    assert.equal(json.status, 1, json.stderr);
+    const lines = json.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.length, 3, 'nothing after .exit runs');
+    assert.deepEqual([lines[0]?.line, lines[0]?.command, lines[0]?.ok], [1, 'set', true]);
+    assert.deepEqual([lines[1]?.found, lines[1]?.value], [true, '\x00\x1b[1m'], 'UTF-8 as text (JSON escapes controls)');
+    assert.deepEqual([lines[2]?.ok, lines[2]?.error], [false, 'KEY_OCCUPIED']);
+  });
+
+  it('refuses a line that is not UTF-8, naming the byte, and shows control bytes escaped', async () => {
+    const r = await runScript(['--keep-going'], Buffer.concat([Buffer.from('SET script-u caf'), Buffer.from([0xff]), Buffer.from('\nSET script-esc "\\x1b]0;pwned\\x07"\nGET script-esc\n')]));
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, 'line 1: the line is not valid UTF-8 (byte 0xff at column 17): write other bytes as \\xNN inside double quotes, e.g. SET k "\\xff\\x00"\n');
+    assert.equal(r.stdout, 'Database updated\ndb: script-esc -> "\\x1b]0;pwned\\x07"\n');
   });
 });

@@ -107,7 +107,7 @@ describe('coherence mode strict', () => {
     assert.ok(hold !== null && hold.invalidationsAcked >= 1 && hold.state === 'holding');
     const shown = formatStats(a.stats());
     assert.match(shown, /coherence bounded, strict for "s\/"/);
-    assert.match(shown, /strict hold holding at \S+ for \d+ ms .*1 invalidations acked, 0 keys uncached/);
+    assert.match(shown, /strict hold holding at \S+ for \d+ ms .*1 invalidation acked, 0 keys uncached/);
   });
 
   it('a cut hold stream: strict keys are not served from the cache until the Local registered anew', async () => {

@@ -77,7 +77,7 @@ describe('examples/global.ts operating flags', () => {
 
     const table = await status([...tls, '--token-file', join(dir, 'token')]);
     assert.equal(table.code, 0, table.output);
-    assert.match(table.output, /^cluster: 1 members, 1 answering, leader 1: healthy$/m);
+    assert.match(table.output, /^cluster: 1 member, 1 answering, leader 1: healthy$/m);
     assert.match(table.output, new RegExp(`^1\\s+${address.replace(/\./g, '\\.')}\\s+leader\\s+`, 'm'));
   });
 

@@ -85,6 +85,14 @@ describe('errors <-> gRPC status', () => {
     assert.ok(plain(status.ALREADY_EXISTS) instanceof KeyOccupiedError);
   });
 
+  it("drops grpc-js's empty \"Resolution note: \" from a failed connection's details", () => {
+    const details = 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ';
+    const err = fromGrpcError({ code: status.UNAVAILABLE, details, metadata: new Metadata() });
+    assert.equal(err.message, 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1.');
+    const noted = fromGrpcError({ code: status.UNAVAILABLE, details: 'x. Resolution note: DNS failed', metadata: new Metadata() });
+    assert.equal(noted.message, 'x. Resolution note: DNS failed', 'a note with something in it stays');
+  });
+
   it('keeps the original status as the cause', () => {
     const original = { code: status.NOT_FOUND, details: 'gone' };
     assert.equal(fromGrpcError(original).cause, original);
