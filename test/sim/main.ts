@@ -1,4 +1,4 @@
-// `npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T]`
+// `npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T] [--rollbacks] [--sabotage rollback-unchecked]`
 // Runs seeds S .. S+N-1 through the consensus core's simulator (simulator.ts), or with
 // --system through the whole-system simulation (system/run.ts: real replicas, storage,
 // snapshot transfer and clients); on a violation prints the seed, the violation, the last
@@ -14,20 +14,31 @@ interface Args {
   replicas: number;
   trace: boolean;
   system: boolean;
+  /** The core simulator also rolls replicas back to older copies of their storage. */
+  rollbacks: boolean;
+  /** A deliberate bug, to show the checks catch it (simulator.ts, run.ts). */
+  sabotage?: 'rollback-unchecked';
   safetyTicks: number;
 }
 
 function usage(message: string): never {
-  console.error(`sim: ${message}\nusage: npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T]`);
+  console.error(`sim: ${message}\nusage: npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T] [--rollbacks] [--sabotage rollback-unchecked]`);
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 100, from: 1, replicas: 3, trace: false, system: false, safetyTicks: 600 };
+  const args: Args = { seeds: 100, from: 1, replicas: 3, trace: false, system: false, rollbacks: false, safetyTicks: 600 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--trace') { args.trace = true; continue; }
     if (flag === '--system') { args.system = true; continue; }
+    if (flag === '--rollbacks') { args.rollbacks = true; continue; }
+    if (flag === '--sabotage') {
+      const kind = argv[++i];
+      if (kind !== 'rollback-unchecked') usage(`--sabotage takes rollback-unchecked, got ${kind}`);
+      args.sabotage = kind;
+      continue;
+    }
     const value = Number(argv[++i]);
     if (!Number.isSafeInteger(value) || value < 0) usage(`${flag} needs a non-negative integer, got ${argv[i]}`);
     if (flag === '--seeds') args.seeds = value;
@@ -45,7 +56,8 @@ function printViolation(result: Pick<SimResult, 'seed' | 'replicas' | 'violation
   console.log(`last ${result.trace.length} events:`);
   for (const line of result.trace) console.log(`  ${line}`);
   const flags = args.system ? '--system ' : '';
-  console.log(`replay: npm run sim -- ${flags}--seeds 1 --from ${result.seed} --replicas ${result.replicas} --safety-ticks ${args.safetyTicks} --trace`);
+  const sabotage = (args.rollbacks ? '--rollbacks ' : '') + (args.sabotage === undefined ? '' : `--sabotage ${args.sabotage} `);
+  console.log(`replay: npm run sim -- ${flags}${sabotage}--seeds 1 --from ${result.seed} --replicas ${result.replicas} --safety-ticks ${args.safetyTicks} --trace`);
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -54,8 +66,15 @@ const totals: Record<string, number> = {};
 const started = Date.now();
 for (let seed = args.from; seed < args.from + args.seeds; seed++) {
   const result = args.system
-    ? await runSystemSeed({ seed, replicas: args.replicas, traceEvents: args.trace ? Number.POSITIVE_INFINITY : 300 })
-    : runSeed({ seed, replicas: args.replicas, safetyTicks: args.safetyTicks, traceEvents: args.trace ? 100_000 : 300 });
+    ? await runSystemSeed({ seed, replicas: args.replicas, traceEvents: args.trace ? Number.POSITIVE_INFINITY : 300, ...(args.sabotage === undefined ? {} : { sabotage: args.sabotage }) })
+    : runSeed({
+      seed,
+      replicas: args.replicas,
+      safetyTicks: args.safetyTicks,
+      traceEvents: args.trace ? 100_000 : 300,
+      rollbacks: args.rollbacks,
+      ...(args.sabotage === undefined ? {} : { sabotage: args.sabotage }),
+    });
   for (const [k, v] of Object.entries(result.stats)) totals[k] = k.endsWith('Max') ? Math.max(totals[k] ?? 0, v) : (totals[k] ?? 0) + v;
   if (result.violation !== null) {
     violations++;
