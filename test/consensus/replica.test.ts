@@ -525,3 +525,72 @@ describe('recovering after a lost disk', () => {
     assert.equal(r.status().role, 'leader');
   });
 });
+
+describe('the start check (a data directory rolled back)', () => {
+  const stamped = (voteSeq: number): RecoveredState => ({
+    hardState: { promised: b11, decidedThrough: 0, recovering: false, stamp: { incarnation: 1, voteSeq }, stampsSeen: [] },
+    entries: [],
+    snapshotThrough: 0,
+  });
+
+  /** A replica restarted on `recovered`; returns it with the nonce of its stamp checks (which go to every peer). */
+  function restarted(recovered: RecoveredState): { r: Replica; nonce: number } {
+    const r = new Replica({ ...defaultConfig(1, [1, 2, 3]), electionTimeoutTicks: 10 }, new SplitMix32(1), recovered);
+    const checks = take(r).messages;
+    assert.deepEqual(checks.map((m) => [m.type, m.to]), [['stampCheck', 2], ['stampCheck', 3]]);
+    const first = checks[0]!;
+    assert.ok(first.type === 'stampCheck');
+    assert.deepEqual(first.stamp, { incarnation: 1, voteSeq: 7 });
+    return { r, nonce: first.nonce };
+  }
+
+  it('votes on nothing until every member confirmed, or a majority did and an election timeout went by', () => {
+    const { r, nonce } = restarted(stamped(7));
+    r.step({ type: 'stampCheckReply', from: 2, to: 1, nonce, rolledBack: false, seen: { incarnation: 1, voteSeq: 7 } });
+    r.step({ type: 'prepare', from: 2, to: 1, ballot: { round: 2, replicaId: 2 }, fromInstance: 1 });
+    r.step({ type: 'accept', from: 2, to: 1, ballot: { round: 2, replicaId: 2 }, firstInstance: 1, values: [value('a')], decidedThrough: 0 });
+    assert.equal(r.ready(), null, 'no Promise, no Accepted (nothing at all) before the check passed');
+    assert.deepEqual(r.status().startCheck, { confirmed: 2, needed: 2 });
+    for (let t = 0; t < 10; t++) r.tick();
+    assert.equal(r.status().startCheck, null, 'a majority and an election timeout: passed');
+    r.step({ type: 'accept', from: 2, to: 1, ballot: { round: 2, replicaId: 2 }, firstInstance: 1, values: [value('a')], decidedThrough: 0 });
+    const accepted = take(r).messages.find((m) => m.type === 'accepted');
+    assert.ok(accepted !== undefined && accepted.type === 'accepted');
+    assert.deepEqual(accepted.stamp, { incarnation: 1, voteSeq: 8 }, 'the vote is stamped one above the restored stamp');
+  });
+
+  it('recovers, durably, when a peer saw a later vote; and ends the recovery in a new incarnation', () => {
+    const { r, nonce } = restarted(stamped(7));
+    r.step({ type: 'stampCheckReply', from: 3, to: 1, nonce, rolledBack: true, seen: { incarnation: 1, voteSeq: 9 } });
+    const ready = take(r);
+    assert.deepEqual(ready.rollback, { reportedBy: 3, restored: { incarnation: 1, voteSeq: 7 }, seen: { incarnation: 1, voteSeq: 9 } });
+    assert.equal(ready.persist.hardState?.recovering, true);
+    assert.equal(ready.mustSync, true);
+    const query = ready.messages.find((m) => m.type === 'recoveryQuery');
+    assert.ok(query !== undefined && query.type === 'recoveryQuery');
+    assert.notEqual(r.status().recovery, null);
+    for (const from of [2, 3]) {
+      r.step({ type: 'recoveryReply', from, to: 1, nonce: query.nonce, promised: b11, decidedThrough: 0, entries: [], recovering: false, known: { incarnation: from === 3 ? 1 : 0, voteSeq: 9 } });
+    }
+    assert.equal(r.status().recovery, null);
+    assert.deepEqual(take(r).persist.hardState?.stamp, { incarnation: 2, voteSeq: 1 }, 'one above the highest incarnation any member knew');
+  });
+
+  it('answers "rolled back" to an asker whose stamp is below one it saw, and learns stamps from heartbeats', () => {
+    const r = replica(2, [1, 2, 3]);
+    r.step({ type: 'heartbeat', from: 1, to: 2, ballot: b11, decidedThrough: 0, seq: 1, stamps: [{ replicaId: 1, incarnation: 1, voteSeq: 5 }, { replicaId: 3, incarnation: 1, voteSeq: 40 }] });
+    r.step({ type: 'stampCheck', from: 3, to: 2, nonce: 77, stamp: { incarnation: 1, voteSeq: 39 } });
+    r.step({ type: 'stampCheck', from: 1, to: 2, nonce: 78, stamp: { incarnation: 1, voteSeq: 5 } });
+    const replies = take(r).messages.filter((m) => m.type === 'stampCheckReply');
+    assert.deepEqual(replies.map((m) => m.type === 'stampCheckReply' && [m.to, m.rolledBack]), [[3, true], [1, false]]);
+  });
+
+  it('recovers when the leader\'s heartbeat shows a later stamp of its own', () => {
+    const r = replica(2, [1, 2, 3]);
+    r.step({ type: 'heartbeat', from: 1, to: 2, ballot: b11, decidedThrough: 0, seq: 1, stamps: [{ replicaId: 2, incarnation: 0, voteSeq: 3 }] });
+    const ready = take(r);
+    assert.equal(ready.rollback?.reportedBy, 1);
+    assert.ok(!ready.messages.some((m) => m.type === 'heartbeatReply'), 'no ack: it recovers');
+    assert.notEqual(r.status().recovery, null);
+  });
+});
