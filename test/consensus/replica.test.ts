@@ -4,7 +4,9 @@
 // accepted, how a lagging peer is sent to a snapshot, that broken invariants and misuse
 // stop the replica with an AssertionError instead of carrying on, and how a replica that starts
 // without a hard state (a lost disk) recovers: it votes on nothing until every other member has
-// answered and it has learned every decision through the highest instance they hold.
+// answered and it has learned every decision through the highest instance they hold; and how a
+// replica restarted on a hard state checks its vote stamp first, recovering when a peer saw a
+// later vote of it (a data directory rolled back).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultConfig, type ReplicaConfig } from '../../src/consensus/config.ts';
