@@ -22,7 +22,7 @@
 // A replica that starts without a hard state (HardState.recovering; a new or wiped disk) first
 // recovers (`startRecovery` .. `maybeFinishRecovery`, recovery.ts): it votes on nothing, asks every
 // peer for its state, learns decisions as a learner, and votes again only once that is safe.
-// One restarted on its stable state first checks its vote stamp with a majority (start-check.ts,
+// One restarted on its stable state first has its vote stamp confirmed by the others (start-check.ts,
 // stamps.ts): a peer that saw a later vote of it shows the data directory was rolled back, and
 // the replica recovers instead.
 
@@ -98,7 +98,7 @@ export interface ReplicaStatus {
   readonly leaseValid: boolean;
   /** Set while the replica recovers (it votes on nothing meanwhile); null otherwise. */
   readonly recovery: RecoveryStatus | null;
-  /** Set while a restarted replica waits for a majority to confirm its vote stamp (it votes on nothing meanwhile). */
+  /** Set while a restarted replica waits for its vote stamp to be confirmed (every member, or after an election timeout a majority; it votes on nothing meanwhile). */
   readonly startCheck: StartCheckStatus | null;
   /** This replica's vote stamp (types.ts, VoteStamp). */
   readonly stamp: VoteStamp;
