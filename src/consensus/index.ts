@@ -3,7 +3,7 @@
 
 export { Replica, EMPTY_RECOVERED_STATE, type ProposeResult, type ReplicaStatus, type Role } from './replica.ts';
 export { defaultConfig, leaseTicksFor, validateConfig, type ReplicaConfig, type ValidatedConfig } from './config.ts';
-export type { Persist, Ready, ReadState, SnapshotRequest } from './ready.ts';
+export type { Persist, Ready, ReadState, RollbackDetected, SnapshotRequest } from './ready.ts';
 export { vouchesForPersist } from './ready.ts';
 export type * from './messages.ts';
 export { SplitMix32, type Random } from './random.ts';

@@ -17,8 +17,10 @@
 //              a read-index round; Nack tells a proposer it was refused and why
 //   recovery:  a replica that starts without stable state asks every peer RecoveryQuery ->
 //              RecoveryReply (what the peer promised and holds) before it votes again
+//   restart:   a replica restarted on its stable state asks every peer StampCheck -> StampCheckReply
+//              (have you seen a later vote of mine?) and votes once a majority says no
 
-import type { Ballot, LogEntry, Value } from './types.ts';
+import type { Ballot, LogEntry, SeenStamp, Value, VoteStamp } from './types.ts';
 
 /** Phase 0 (pre-vote): would the receiver promise a ballot this high if asked? Changes no state. */
 export interface MsgPreVote {
@@ -64,6 +66,8 @@ export interface MsgPromise {
    * accepted ones with their ballot, and decided ones flagged `decided`.
    */
   readonly entries: readonly LogEntry[];
+  /** The sender's vote stamp, this promise included (durable before the message leaves). */
+  readonly stamp: VoteStamp;
 }
 
 /** Phase 2a for the consecutive instances firstInstance .. firstInstance + values.length - 1. */
@@ -93,6 +97,8 @@ export interface MsgAccepted {
   readonly count: number;
   /** The acceptor's decided prefix, so a leader that is behind notices and catches up. */
   readonly decidedThrough: number;
+  /** The sender's vote stamp, these acceptances included (durable before the message leaves). */
+  readonly stamp: VoteStamp;
 }
 
 export type NackReason =
@@ -123,6 +129,12 @@ export interface MsgHeartbeat {
   readonly decidedThrough: number;
   /** Round number, increasing per leader; echoed in the reply. */
   readonly seq: number;
+  /**
+   * The highest vote stamp the leader has seen from each member, its own durable one included:
+   * followers learn every member's latest votes from the one that counts them, so that any of
+   * them can tell a replica restarted on an older copy of its data directory.
+   */
+  readonly stamps: readonly SeenStamp[];
 }
 
 export interface MsgHeartbeatReply {
@@ -199,6 +211,34 @@ export interface MsgRecoveryReply {
   readonly entries: readonly LogEntry[];
   /** The sender is itself recovering (for traces and logs; the recovery does not depend on it). */
   readonly recovering: boolean;
+  /** The highest vote stamp the sender has seen from the asker: its next incarnation goes above it. */
+  readonly known: VoteStamp;
+}
+
+/**
+ * A replica restarted on its stable state (not recovering) asks every peer whether it has seen
+ * a later vote of the asker than `stamp`, the asker's stamp as its storage gave it back. It
+ * votes on nothing until a majority (itself included) answered no.
+ */
+export interface MsgStampCheck {
+  readonly type: 'stampCheck';
+  readonly from: number;
+  readonly to: number;
+  /** Drawn at random per start; echoed. */
+  readonly nonce: number;
+  readonly stamp: VoteStamp;
+}
+
+export interface MsgStampCheckReply {
+  readonly type: 'stampCheckReply';
+  readonly from: number;
+  readonly to: number;
+  /** Echo of MsgStampCheck.nonce. */
+  readonly nonce: number;
+  /** True when `seen` is above the stamp asked about: the asker's storage forgot votes it sent. */
+  readonly rolledBack: boolean;
+  /** The highest stamp the sender has seen from the asker. */
+  readonly seen: VoteStamp;
 }
 
 export type Message =
@@ -216,6 +256,8 @@ export type Message =
   | MsgCatchUp
   | MsgSnapshotNeeded
   | MsgRecoveryQuery
-  | MsgRecoveryReply;
+  | MsgRecoveryReply
+  | MsgStampCheck
+  | MsgStampCheckReply;
 
 export type MessageType = Message['type'];

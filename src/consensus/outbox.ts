@@ -4,7 +4,7 @@
 
 import { ballotEquals } from './ballot.ts';
 import type { Message, MsgAccept, MsgAccepted, MsgDecided, MsgHeartbeat } from './messages.ts';
-import type { Ballot, Value } from './types.ts';
+import type { Ballot, Value, VoteStamp } from './types.ts';
 
 type Draft<T> = { -readonly [K in keyof T]: T[K] };
 type AcceptDraft = Draft<MsgAccept> & { values: Value[] };
@@ -43,14 +43,15 @@ export class Outbox {
   }
 
   /** Queues an acknowledgement, merging it into the open one when the ranges touch. */
-  accepted(from: number, to: number, ballot: Ballot, firstInstance: number, count: number, decidedThrough: number): void {
+  accepted(from: number, to: number, ballot: Ballot, firstInstance: number, count: number, decidedThrough: number, stamp: VoteStamp): void {
     const open = this.openAcceptedByPeer.get(to);
     if (open !== undefined && ballotEquals(open.ballot, ballot) && open.firstInstance + open.count === firstInstance) {
       open.count += count;
       open.decidedThrough = decidedThrough;
+      open.stamp = stamp; // stamps only grow
       return;
     }
-    const draft: Draft<MsgAccepted> = { type: 'accepted', from, to, ballot, firstInstance, count, decidedThrough };
+    const draft: Draft<MsgAccepted> = { type: 'accepted', from, to, ballot, firstInstance, count, decidedThrough, stamp };
     this.openAcceptedByPeer.set(to, draft);
     this.messages.push(draft);
   }

@@ -14,7 +14,7 @@
 // exactly that). `step`, `tick`, `propose` and `read` may be called between `ready()` and
 // `advance()`; what they produce goes into the next Ready.
 
-import type { HardState, LogEntry } from './types.ts';
+import type { HardState, LogEntry, VoteStamp } from './types.ts';
 import type { Message } from './messages.ts';
 
 export interface Persist {
@@ -42,6 +42,20 @@ export type ReadState =
 export interface SnapshotRequest {
   readonly fromReplicaId: number;
   readonly throughInstanceMin: number;
+}
+
+/**
+ * A peer has seen a later vote of this replica than its storage gave back: the data directory
+ * was rolled back to an older copy (docs/consensus.md, "A data directory rolled back"). The
+ * replica has started recovering; the driver should say so loudly.
+ */
+export interface RollbackDetected {
+  /** The peer that had seen the later vote. */
+  readonly reportedBy: number;
+  /** The stamp this replica's storage gave back at its start. */
+  readonly restored: VoteStamp;
+  /** The later stamp the peer had seen. */
+  readonly seen: VoteStamp;
 }
 
 /** True for the messages that vote on the sender's persisted state: send them after step 1. */
@@ -76,4 +90,6 @@ export interface Ready {
   readonly reads: readonly ReadState[];
   /** Set when this replica is behind another's snapshot: fetch one and call `installSnapshot`. */
   readonly snapshotRequest?: SnapshotRequest;
+  /** Set once, in the Ready after a peer showed that this replica's storage was rolled back. */
+  readonly rollback?: RollbackDetected;
 }

@@ -14,7 +14,7 @@ import { ballotGreater, ballotLess } from './ballot.ts';
 import { MergedEntries } from './merge.ts';
 import type { MsgRecoveryReply } from './messages.ts';
 import { bitCount, type Members } from './quorum.ts';
-import { BALLOT_ZERO, type Ballot, type LogEntry } from './types.ts';
+import { BALLOT_ZERO, compareStamps, STAMP_ZERO, type Ballot, type LogEntry, type VoteStamp } from './types.ts';
 
 /** What `Replica.status()` shows of a recovery in progress. */
 export interface RecoveryStatus {
@@ -32,6 +32,7 @@ export class Recovery {
   private promisedMaxValue: Ballot = BALLOT_ZERO;
   private decidedTargetValue = 0;
   private decidedSourceId = 0;
+  private knownStampMax: VoteStamp = STAMP_ZERO;
   /** Tick at which queries were last sent, for retries. */
   sentTick: number;
   /** The highest ballot of a leader heard while recovering (who `leaderId` names). */
@@ -66,6 +67,11 @@ export class Recovery {
     return this.decidedTargetValue;
   }
 
+  /** The highest stamp of this replica any answer had seen: its new incarnation goes above it. */
+  get knownStamp(): VoteStamp {
+    return this.knownStampMax;
+  }
+
   /** The peer that reported `decidedTarget` (0 before any answer), to catch up from. */
   get decidedSource(): number {
     return this.decidedSourceId;
@@ -87,6 +93,7 @@ export class Recovery {
       this.decidedTargetValue = m.decidedThrough;
       this.decidedSourceId = m.from;
     }
+    if (compareStamps(m.known, this.knownStampMax) > 0) this.knownStampMax = m.known;
     for (const entry of m.entries) this.merged.merge(entry);
   }
 

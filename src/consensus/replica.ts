@@ -22,6 +22,9 @@
 // A replica that starts without a hard state (HardState.recovering; a new or wiped disk) first
 // recovers (`startRecovery` .. `maybeFinishRecovery`, recovery.ts): it votes on nothing, asks every
 // peer for its state, learns decisions as a learner, and votes again only once that is safe.
+// One restarted on its stable state first has its vote stamp confirmed by the others (start-check.ts,
+// stamps.ts): a peer that saw a later vote of it shows the data directory was rolled back, and
+// the replica recovers instead.
 
 import { assert, assertNever } from '../protocol/assert.ts';
 import { ballotEquals, ballotGreater, ballotLess, maxBallot, nextBallot } from './ballot.ts';
@@ -45,6 +48,8 @@ import type {
   MsgRecoveryQuery,
   MsgRecoveryReply,
   MsgSnapshotNeeded,
+  MsgStampCheck,
+  MsgStampCheckReply,
   NackReason,
 } from './messages.ts';
 import { Outbox } from './outbox.ts';
@@ -52,9 +57,21 @@ import { Proposer } from './proposer.ts';
 import { Members } from './quorum.ts';
 import type { Random } from './random.ts';
 import { LeaderLease, ReadQueue } from './reads.ts';
-import type { ReadState, Ready, SnapshotRequest } from './ready.ts';
+import type { ReadState, Ready, RollbackDetected, SnapshotRequest } from './ready.ts';
 import { Recovery, type RecoveryStatus } from './recovery.ts';
-import { INITIAL_HARD_STATE, type Ballot, type LogEntry, type RecoveredState, type Value } from './types.ts';
+import { StampBook } from './stamps.ts';
+import { StartCheck, type StartCheckStatus } from './start-check.ts';
+import {
+  compareStamps,
+  INITIAL_HARD_STATE,
+  STAMP_ZERO,
+  type Ballot,
+  type LogEntry,
+  type RecoveredState,
+  type SeenStamp,
+  type Value,
+  type VoteStamp,
+} from './types.ts';
 import { commandsValue, NOOP, valuesEqual } from './value.ts';
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
@@ -81,6 +98,10 @@ export interface ReplicaStatus {
   readonly leaseValid: boolean;
   /** Set while the replica recovers (it votes on nothing meanwhile); null otherwise. */
   readonly recovery: RecoveryStatus | null;
+  /** Set while a restarted replica waits for its vote stamp to be confirmed (every member, or after an election timeout a majority; it votes on nothing meanwhile). */
+  readonly startCheck: StartCheckStatus | null;
+  /** This replica's vote stamp (types.ts, VoteStamp). */
+  readonly stamp: VoteStamp;
 }
 
 /** What empty storage gives back: a replica built from it recovers before it votes (in a group of more than one). */
@@ -136,6 +157,20 @@ export class Replica {
   /** Non-null while recovering. Invariant: while set, role is 'follower', with no campaign and no proposer, and the replica makes no promise and accepts nothing. */
   private recovery: Recovery | null = null;
 
+  // Vote stamps (docs/consensus.md, "A data directory rolled back").
+  private incarnation: number;
+  private voteSeq: number;
+  /** voteSeq was raised for the Ready being built: one step per Ready that records a vote. */
+  private voteInReady = false;
+  /** The stamp of the last Ready handed out, and of the last one advanced (durable): what heartbeats say of us. */
+  private readyStamp: VoteStamp;
+  private durableStamp: VoteStamp;
+  private readonly stamps: StampBook;
+  /** Set from a restart on a hard state that is not recovering; kept after it passes, for late "rolled back" answers. */
+  private startCheck: StartCheck | null = null;
+  /** A rollback found since the last Ready, for the driver to report. */
+  private rollback: RollbackDetected | null = null;
+
   // What the next Ready carries.
   private readonly outbox: Outbox;
   private entriesToPersist: LogEntry[] = [];
@@ -164,10 +199,19 @@ export class Replica {
     this.outbox = new Outbox(this.config.messageEntriesMax);
     this.promised = this.restore(recovered);
     this.roundSeenMax = this.promised.round;
+    const stamp = recovered.hardState.stamp ?? STAMP_ZERO;
+    this.incarnation = stamp.incarnation;
+    this.voteSeq = stamp.voteSeq;
+    this.readyStamp = this.stamp();
+    this.durableStamp = this.readyStamp;
+    this.stamps = new StampBook(this.id, recovered.hardState.stampsSeen ?? []);
     this.appliedThrough = this.log.snapshotThrough;
     this.handedThrough = this.log.snapshotThrough;
     this.electionDeadline = electionDeadlineTicks(this.config.electionTimeoutTicks, 0, random);
-    if (recovered.hardState.recovering && this.members.size > 1) this.startRecovery();
+    if (this.members.size > 1) {
+      if (recovered.hardState.recovering) this.startRecovery();
+      else this.beginStartCheck();
+    }
   }
 
   /** Loads recovered state into the log; returns the promise (raised to any accepted ballot). */
@@ -210,6 +254,8 @@ export class Replica {
     this.nowTicks++;
     const recovery = this.recovery;
     if (recovery !== null) return this.tickRecovery(recovery);
+    const check = this.startCheck;
+    if (check !== null && !check.passed) return this.tickStartCheck(check);
     switch (this.role) {
       case 'follower':
       case 'pre-candidate':
@@ -232,7 +278,7 @@ export class Replica {
    * It still runs the pre-vote, so it cannot depose a leader the others still hear.
    */
   campaign(): boolean {
-    if (this.recovery !== null) return false;
+    if (this.recovery !== null || !this.startCheckPassed) return false;
     if (this.role === 'leader' || this.leaderSilentTicks < this.config.electionTimeoutTicks) return false;
     this.startPreVote();
     return true;
@@ -284,7 +330,11 @@ export class Replica {
     assert(message.to === this.id, `message for ${message.to} stepped into replica ${this.id}`);
     assert(message.from !== this.id && this.members.isMember(message.from), `message from non-peer ${message.from}`);
     const recovery = this.recovery;
-    if (recovery === null) return this.dispatch(message);
+    if (recovery === null) {
+      const check = this.startCheck;
+      if (check !== null && !check.passed && this.stepWhileChecking(message)) return;
+      return this.dispatch(message);
+    }
     if (!this.stepWhileRecovering(recovery, message)) this.dispatch(message);
     this.maybeFinishRecovery(recovery);
   }
@@ -306,6 +356,8 @@ export class Replica {
       case 'snapshotNeeded': return this.onSnapshotNeeded(message);
       case 'recoveryQuery': return this.onRecoveryQuery(message);
       case 'recoveryReply': return; // an answer to a recovery this replica no longer runs
+      case 'stampCheck': return this.onStampCheck(message);
+      case 'stampCheckReply': return this.onStampCheckReply(message);
       default: return assertNever(message, 'message');
     }
   }
@@ -365,7 +417,8 @@ export class Replica {
       this.hardStateDirty ||
       this.log.decidedThrough > this.handedThrough ||
       this.readStates.length > 0 ||
-      this.snapshotRequest !== null
+      this.snapshotRequest !== null ||
+      this.rollback !== null
     );
   }
 
@@ -377,7 +430,9 @@ export class Replica {
     assert(!this.readyOutstanding, 'ready() called again before advance()');
     if (!this.hasReady()) return null;
     this.announceDecisions();
-    const hardState = this.hardStateDirty ? { promised: this.promised, decidedThrough: this.log.decidedThrough, recovering: this.recovery !== null } : undefined;
+    const hardState = this.hardStateDirty
+      ? { promised: this.promised, decidedThrough: this.log.decidedThrough, recovering: this.recovery !== null, stamp: this.stamp(), stampsSeen: this.stamps.list() }
+      : undefined;
     const ready: Ready = {
       persist: hardState === undefined ? { entries: this.entriesToPersist } : { entries: this.entriesToPersist, hardState },
       mustSync: this.syncNeeded,
@@ -385,7 +440,11 @@ export class Replica {
       decided: this.decidedToHandOut(),
       reads: this.readStates,
       ...(this.snapshotRequest === null ? {} : { snapshotRequest: this.snapshotRequest }),
+      ...(this.rollback === null ? {} : { rollback: this.rollback }),
     };
+    this.rollback = null;
+    this.voteInReady = false;
+    this.readyStamp = this.stamp();
     this.entriesToPersist = [];
     this.hardStateDirty = false;
     this.syncNeeded = false;
@@ -400,6 +459,8 @@ export class Replica {
   advance(): void {
     assert(this.readyOutstanding, 'advance() without a ready()');
     this.appliedThrough = this.handedThrough;
+    // A Ready that recorded a vote synced it before its votes left, so its stamp is durable now.
+    this.durableStamp = this.readyStamp;
     this.readyOutstanding = false;
   }
 
@@ -415,6 +476,8 @@ export class Replica {
       nextInstance: this.proposer?.nextInstance ?? 0,
       leaseValid: this.lease?.leaseValid(this.clockTicks) ?? false,
       recovery: this.recovery?.status() ?? null,
+      startCheck: this.startCheck !== null && !this.startCheck.passed && this.recovery === null ? this.startCheck.status() : null,
+      stamp: this.stamp(),
     };
   }
 
@@ -536,10 +599,11 @@ export class Replica {
       this.electionElapsedTicks = 0;
     }
     const entries = this.log.entriesAbove(Math.max(m.fromInstance - 1, this.log.decidedThrough));
-    this.outbox.send({ type: 'promise', from: this.id, to: m.from, ballot: m.ballot, decidedThrough: this.log.decidedThrough, entries });
+    this.outbox.send({ type: 'promise', from: this.id, to: m.from, ballot: m.ballot, decidedThrough: this.log.decidedThrough, entries, stamp: this.stamp() });
   }
 
   private onPromise(m: MsgPromise): void {
+    this.stamps.observe(m.from, m.stamp);
     const campaign = this.currentCampaign;
     if (this.role !== 'candidate' || campaign === null || !ballotEquals(m.ballot, campaign.ballot)) return;
     if (campaign.hasGranted(m.from)) return;
@@ -625,7 +689,7 @@ export class Replica {
     this.followLeader(m.from, m.ballot);
     const { firstInstance, count } = this.acceptRange(m);
     this.learnDecidedPrefix(m.from, m.ballot, m.decidedThrough);
-    this.outbox.accepted(this.id, m.from, m.ballot, firstInstance, count, this.log.decidedThrough);
+    this.outbox.accepted(this.id, m.from, m.ballot, firstInstance, count, this.log.decidedThrough, this.stamp());
   }
 
   /**
@@ -655,6 +719,7 @@ export class Replica {
 
   /** Leader: count acceptances; a majority decides. A peer ahead of us is a source to catch up from. */
   private onAccepted(m: MsgAccepted): void {
+    this.stamps.observe(m.from, m.stamp);
     const proposer = this.proposer;
     if (this.role !== 'leader' || proposer === null || !ballotEquals(m.ballot, proposer.ballot)) return;
     for (let instance = m.firstInstance; instance < m.firstInstance + m.count; instance++) {
@@ -737,8 +802,9 @@ export class Replica {
     const seq = lease.openRound(this.clockTicks, this.nowTicks);
     this.heartbeatSentTick = this.nowTicks;
     this.unsentRoundSeq = seq;
+    const stamps = this.heartbeatStamps();
     for (const to of this.members.peerIds) {
-      this.outbox.send({ type: 'heartbeat', from: this.id, to, ballot: proposer.ballot, decidedThrough: this.log.decidedThrough, seq });
+      this.outbox.send({ type: 'heartbeat', from: this.id, to, ballot: proposer.ballot, decidedThrough: this.log.decidedThrough, seq, stamps });
       this.announcedDecidedThrough.set(to, this.log.decidedThrough);
     }
   }
@@ -757,6 +823,8 @@ export class Replica {
   }
 
   private onHeartbeat(m: MsgHeartbeat): void {
+    this.hearStamps(m);
+    if (this.recovery !== null) return; // the leader had seen a later vote of ours: we recover
     this.observeRound(m.ballot.round);
     if (ballotLess(m.ballot, this.promised)) return this.nack(m.from, m.ballot, 'promised-higher');
     this.followLeader(m.from, m.ballot);
@@ -916,6 +984,12 @@ export class Replica {
     if (!recovery.allAnswered || this.log.decidedThrough < recovery.decidedTarget) return;
     assert(this.role === 'follower' && this.currentCampaign === null && this.proposer === null, 'recovering replica campaigned or led');
     this.recovery = null;
+    // A new life of this acceptor: above every stamp of it the others know, so that a copy of
+    // the data directory from before the recovery is told apart from what follows.
+    this.incarnation = Math.max(this.incarnation, recovery.knownStamp.incarnation) + 1;
+    this.voteSeq = 0;
+    this.voteInReady = false;
+    this.castVote();
     if (ballotGreater(recovery.promisedMax, this.promised)) this.promised = recovery.promisedMax;
     this.observeRound(this.promised.round);
     for (const entry of recovery.entriesAbove(this.log.decidedThrough)) {
@@ -946,8 +1020,136 @@ export class Replica {
       decidedThrough: this.log.decidedThrough,
       entries: this.log.entriesAbove(this.log.decidedThrough),
       recovering: this.recovery !== null,
+      known: this.stamps.get(m.from),
     };
     this.outbox.send(reply);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The start check and rolled-back data directories (start-check.ts, stamps.ts;
+  // docs/consensus.md, "A data directory rolled back")
+
+  private beginStartCheck(): void {
+    const nonce = this.random.nextInt(2 ** 32) * 2 ** 21 + this.random.nextInt(2 ** 21);
+    const check = new StartCheck(nonce, this.stamp(), this.members, this.nowTicks, this.config.electionTimeoutTicks);
+    this.startCheck = check;
+    this.sendStampChecks(check);
+  }
+
+  private get startCheckPassed(): boolean {
+    return this.startCheck === null || this.startCheck.passed;
+  }
+
+  /** Asks every peer that has not answered yet. */
+  private sendStampChecks(check: StartCheck): void {
+    check.sentTick = this.nowTicks;
+    for (const to of this.members.peerIds) {
+      if (!check.hasAnswered(to)) this.outbox.send({ type: 'stampCheck', from: this.id, to, nonce: check.nonce, stamp: check.stamp });
+    }
+  }
+
+  /** No elections before the check passes: re-ask the peers every retryTicks. */
+  private tickStartCheck(check: StartCheck): void {
+    this.leaderSilentTicks++;
+    if (this.leaderSilentTicks >= this.config.electionTimeoutTicks) this.leaderId = 0;
+    if (check.settle(this.nowTicks)) return;
+    if (this.nowTicks - check.sentTick >= this.config.retryTicks) this.sendStampChecks(check);
+  }
+
+  /**
+   * Before its check passes a restarted replica votes on nothing, as a recovering one: it refuses
+   * pre-votes, ignores Prepares and Accepts, does not ack heartbeats, and takes a leader's
+   * messages only as news of decisions. Returns false for the messages it handles as usual.
+   */
+  private stepWhileChecking(m: Message): boolean {
+    switch (m.type) {
+      case 'preVote':
+        this.observeRound(m.ballot.round);
+        this.outbox.send({ type: 'preVoteReply', from: this.id, to: m.from, ballot: m.ballot, granted: false, promised: this.promised });
+        return true;
+      case 'prepare':
+        this.observeRound(m.ballot.round);
+        return true;
+      case 'heartbeat':
+        this.hearStamps(m);
+        if (this.recovery !== null) return true;
+        this.hearLeaderWhileChecking(m.from, m.ballot, m.decidedThrough);
+        return true;
+      case 'accept':
+      case 'decided':
+        this.hearLeaderWhileChecking(m.from, m.ballot, m.decidedThrough);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private hearLeaderWhileChecking(from: number, ballot: Ballot, decidedThrough: number): void {
+    assert(ballot.replicaId === from, `leader message from ${from} carries ballot of ${ballot.replicaId}`);
+    this.observeRound(ballot.round);
+    if (ballotLess(ballot, this.promised)) return;
+    this.leaderId = from;
+    this.leaderSilentTicks = 0;
+    // Marking decided what we hold at exactly the leader's ballot votes on nothing.
+    this.learnDecidedPrefix(from, ballot, decidedThrough);
+  }
+
+  /**
+   * Any replica answers, checking or recovering or not, from what it has seen of the asker: a
+   * later stamp than the one asked about means the asker's storage forgot votes it sent.
+   */
+  private onStampCheck(m: MsgStampCheck): void {
+    const seen = this.stamps.get(m.from);
+    const rolledBack = compareStamps(seen, m.stamp) > 0;
+    if (!rolledBack) this.stamps.observe(m.from, m.stamp);
+    this.outbox.send({ type: 'stampCheckReply', from: this.id, to: m.from, nonce: m.nonce, rolledBack, seen });
+  }
+
+  /**
+   * Counts an answer. A "rolled back" one sends this replica into recovery, even after the
+   * check passed, unless what the peer saw is no later than our own stamp: once we voted
+   * again, a query that arrived late may be answered from our own new votes.
+   */
+  private onStampCheckReply(m: MsgStampCheckReply): void {
+    const check = this.startCheck;
+    if (check === null || m.nonce !== check.nonce || this.recovery !== null) return;
+    if (check.record(m)) {
+      if (compareStamps(m.seen, this.stamp()) > 0) this.detectRollback(m.from, m.seen);
+      return;
+    }
+    check.settle(this.nowTicks);
+  }
+
+  /** A leader passes on the stamps it has seen; one of ours above our own shows we were rolled back. */
+  private hearStamps(m: MsgHeartbeat): void {
+    for (const seen of m.stamps) {
+      if (seen.replicaId !== this.id) this.stamps.observe(seen.replicaId, seen);
+      else if (compareStamps(seen, this.stamp()) > 0) this.detectRollback(m.from, seen);
+    }
+  }
+
+  /**
+   * A peer saw a later vote of ours than we hold: the data directory was rolled back to an older
+   * copy, and the promises and accepts since are forgotten. Stop voting and recover, which does
+   * not depend on what we hold; record the recovering state durably, so that a crash now does
+   * not bring back a replica that votes.
+   */
+  private detectRollback(reportedBy: number, seen: VoteStamp): void {
+    if (this.recovery !== null) return;
+    this.rollback = { reportedBy, restored: this.startCheck?.stamp ?? this.stamp(), seen: { incarnation: seen.incarnation, voteSeq: seen.voteSeq } };
+    this.startCheck = null;
+    if (this.role !== 'follower') this.becomeFollower(0);
+    this.leaderId = 0;
+    this.startRecovery();
+    this.hardStateDirty = true;
+    this.syncNeeded = true;
+  }
+
+  /** What heartbeats pass on: every stamp seen, and our own as far as it is durable. */
+  private heartbeatStamps(): SeenStamp[] {
+    const stamps = this.stamps.list();
+    stamps.push({ replicaId: this.id, ...this.durableStamp });
+    return stamps.sort((a, b) => a.replicaId - b.replicaId);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -967,8 +1169,20 @@ export class Replica {
   private promise(ballot: Ballot): void {
     assert(ballotGreater(ballot, this.promised), 'a promise only grows');
     this.promised = ballot;
+    this.castVote();
+  }
+
+  /** A promise or an accept goes into the Ready being built: its hard state records one more vote, synced. */
+  private castVote(): void {
     this.hardStateDirty = true;
     this.syncNeeded = true;
+    if (this.voteInReady) return;
+    this.voteInReady = true;
+    this.voteSeq++;
+  }
+
+  private stamp(): VoteStamp {
+    return { incarnation: this.incarnation, voteSeq: this.voteSeq };
   }
 
   private observeRound(round: number): void {
@@ -984,7 +1198,7 @@ export class Replica {
     // Invariant: accepted ballot <= promised ballot (callers promised it first).
     assert(!ballotGreater(ballot, this.promised), `accepting at ballot ${ballot.round}.${ballot.replicaId} above the promise`);
     this.persistEntry(instance, this.log.accept(instance, ballot, value));
-    this.syncNeeded = true;
+    this.castVote();
   }
 
   private persistEntry(instance: number, slot: Slot): void {

@@ -30,6 +30,31 @@ export interface LogEntry {
   readonly decided: boolean;
 }
 
+/**
+ * Which life of a replica's acceptor state a vote comes from, and how far into it: compared
+ * as (incarnation, voteSeq). `incarnation` is set when a replica finishes a recovery (one more
+ * than any incarnation of it the other members knew); `voteSeq` grows by one with every
+ * durable write that records a promise or an accept, and rides in the same hard-state record.
+ * A replica restarted on an older copy of its data directory presents a lower stamp than one
+ * it sent before (docs/consensus.md, "A data directory rolled back").
+ */
+export interface VoteStamp {
+  readonly incarnation: number;
+  readonly voteSeq: number;
+}
+
+/** Before any vote, and what a hard state written before stamps existed reads back as. */
+export const STAMP_ZERO: VoteStamp = Object.freeze({ incarnation: 0, voteSeq: 0 });
+
+/** The highest stamp a replica has seen from one member. */
+export interface SeenStamp extends VoteStamp {
+  readonly replicaId: number;
+}
+
+export function compareStamps(a: VoteStamp, b: VoteStamp): number {
+  return a.incarnation !== b.incarnation ? a.incarnation - b.incarnation : a.voteSeq - b.voteSeq;
+}
+
 /** Small state rewritten as a whole whenever it changes. */
 export interface HardState {
   /** Highest ballot promised; a replica never accepts below it. */
@@ -43,6 +68,13 @@ export interface HardState {
    * recorded a hard state reports INITIAL_HARD_STATE, which has this set.
    */
   readonly recovering: boolean;
+  /** This replica's vote stamp as of this write; absent (STAMP_ZERO) in records written before stamps existed. */
+  readonly stamp?: VoteStamp;
+  /**
+   * The highest stamp seen from each other member, as far as known at this write: a lower
+   * bound of what the replica knew (it is written only with writes made for other reasons).
+   */
+  readonly stampsSeen?: readonly SeenStamp[];
 }
 
 /**

@@ -285,6 +285,20 @@ export class GlobalServer {
           holder.holds?.noticeLeadership();
           log.info('leader.changed', { leader, previous, self: leader === options.replicaId });
         },
+        onRollback: (r) => {
+          // The operator restored a whole data directory (consensus/ included): say what was found and done.
+          log.warn('consensus.rolled_back', {
+            dataDir: options.dataDir,
+            message:
+              `the data directory holds an older copy of this replica's consensus state (vote stamp ${r.restored.incarnation}:${r.restored.voteSeq}; ` +
+              `replica ${r.reportedBy} saw ${r.seen.incarnation}:${r.seen.voteSeq}), as after restoring a backup or volume snapshot of the whole directory; ` +
+              'promises and accepts since the copy are forgotten, so the replica stopped voting and recovers from every other member (docs/operations.md, "Backup and restore")',
+            reportedBy: r.reportedBy,
+            restoredStamp: `${r.restored.incarnation}:${r.restored.voteSeq}`,
+            seenStamp: `${r.seen.incarnation}:${r.seen.voteSeq}`,
+            action: 'recovering',
+          });
+        },
         onRecovery: (event, s) => {
           if (event === 'started') log.info('recovery.started', { peers: s.recovery?.peersTotal ?? 0, decidedInstance: s.decidedThrough });
           else log.info('recovery.finished', { promised: formatBallot(s.promised), decidedInstance: s.decidedThrough });

@@ -11,11 +11,15 @@ import { InvalidArgumentError } from '../protocol/errors.ts';
 import type { Ballot as BallotMsg, Ballot__Output } from '../protocol/generated/dstore/v1/Ballot.ts';
 import type { ConsensusMessage, ConsensusMessage__Output } from '../protocol/generated/dstore/v1/ConsensusMessage.ts';
 import type { LogEntry as LogEntryMsg, LogEntry__Output } from '../protocol/generated/dstore/v1/LogEntry.ts';
+import type { SeenStamp__Output } from '../protocol/generated/dstore/v1/SeenStamp.ts';
 import type { Value as ValueMsg, Value__Output } from '../protocol/generated/dstore/v1/Value.ts';
-import type { Ballot, LogEntry, Message, Value } from '../consensus/index.ts';
+import type { VoteStamp as VoteStampMsg, VoteStamp__Output } from '../protocol/generated/dstore/v1/VoteStamp.ts';
+import { STAMP_ZERO, type Ballot, type LogEntry, type Message, type SeenStamp, type Value, type VoteStamp } from '../consensus/index.ts';
 
 const ballotMsg = (b: Ballot): BallotMsg => ({ round: b.round, replicaId: b.replicaId });
 const valueMsg = (v: Value): ValueMsg => (v.kind === 'noop' ? { noop: true, commands: [] } : { noop: false, commands: v.commands as Uint8Array[] });
+const stampMsg = (s: VoteStamp): VoteStampMsg => ({ incarnation: s.incarnation, voteSeq: s.voteSeq });
+const seenMsg = (s: SeenStamp) => ({ replicaId: s.replicaId, stamp: stampMsg(s) });
 const entryMsg = (e: LogEntry): LogEntryMsg => ({ instance: e.instance, ballot: ballotMsg(e.ballot), value: valueMsg(e.value), decided: e.decided });
 
 /** Encodes a message for PeerFrame.messages. Keeps references to the message's bytes. */
@@ -25,14 +29,14 @@ export function encodePeerMessage(m: Message): ConsensusMessage {
     case 'preVote': return { ...head, preVote: { ballot: ballotMsg(m.ballot) } };
     case 'preVoteReply': return { ...head, preVoteReply: { ballot: ballotMsg(m.ballot), granted: m.granted, promised: ballotMsg(m.promised) } };
     case 'prepare': return { ...head, prepare: { ballot: ballotMsg(m.ballot), fromInstance: m.fromInstance } };
-    case 'promise': return { ...head, promise: { ballot: ballotMsg(m.ballot), decidedThrough: m.decidedThrough, entries: m.entries.map(entryMsg) } };
+    case 'promise': return { ...head, promise: { ballot: ballotMsg(m.ballot), decidedThrough: m.decidedThrough, entries: m.entries.map(entryMsg), stamp: stampMsg(m.stamp) } };
     case 'accept':
       return { ...head, accept: { ballot: ballotMsg(m.ballot), firstInstance: m.firstInstance, values: m.values.map(valueMsg), decidedThrough: m.decidedThrough } };
     case 'accepted':
-      return { ...head, accepted: { ballot: ballotMsg(m.ballot), firstInstance: m.firstInstance, count: m.count, decidedThrough: m.decidedThrough } };
+      return { ...head, accepted: { ballot: ballotMsg(m.ballot), firstInstance: m.firstInstance, count: m.count, decidedThrough: m.decidedThrough, stamp: stampMsg(m.stamp) } };
     case 'nack':
       return { ...head, nack: { ballot: ballotMsg(m.ballot), promised: ballotMsg(m.promised), reason: m.reason === 'promised-higher' ? 'REASON_PROMISED_HIGHER' : 'REASON_LEADER_ALIVE' } };
-    case 'heartbeat': return { ...head, heartbeat: { ballot: ballotMsg(m.ballot), decidedThrough: m.decidedThrough, seq: m.seq } };
+    case 'heartbeat': return { ...head, heartbeat: { ballot: ballotMsg(m.ballot), decidedThrough: m.decidedThrough, seq: m.seq, stamps: m.stamps.map(seenMsg) } };
     case 'heartbeatReply': return { ...head, heartbeatReply: { ballot: ballotMsg(m.ballot), seq: m.seq, decidedThrough: m.decidedThrough } };
     case 'decided': return { ...head, decided: { ballot: ballotMsg(m.ballot), decidedThrough: m.decidedThrough } };
     case 'catchUpRequest': return { ...head, catchUpRequest: { fromInstance: m.fromInstance } };
@@ -42,8 +46,17 @@ export function encodePeerMessage(m: Message): ConsensusMessage {
     case 'recoveryReply':
       return {
         ...head,
-        recoveryReply: { nonce: m.nonce, promised: ballotMsg(m.promised), decidedThrough: m.decidedThrough, entries: m.entries.map(entryMsg), recovering: m.recovering },
+        recoveryReply: {
+          nonce: m.nonce,
+          promised: ballotMsg(m.promised),
+          decidedThrough: m.decidedThrough,
+          entries: m.entries.map(entryMsg),
+          recovering: m.recovering,
+          known: stampMsg(m.known),
+        },
       };
+    case 'stampCheck': return { ...head, stampCheck: { nonce: m.nonce, stamp: stampMsg(m.stamp) } };
+    case 'stampCheckReply': return { ...head, stampCheckReply: { nonce: m.nonce, rolledBack: m.rolledBack, seen: stampMsg(m.seen) } };
     default: return assertNever(m, 'consensus message');
   }
 }
@@ -115,6 +128,20 @@ function counter(n: number, what: string): number {
   return n;
 }
 
+/** A vote stamp; absent (a peer that predates stamps) reads as STAMP_ZERO. */
+function stampOf(s: VoteStamp__Output | null, what: string): VoteStamp {
+  if (s === null) return STAMP_ZERO;
+  return { incarnation: counter(s.incarnation, `${what}.incarnation`), voteSeq: counter(s.voteSeq, `${what}.voteSeq`) };
+}
+
+function seenStampsOf(stamps: SeenStamp__Output[], what: string): SeenStamp[] {
+  countOf(stamps.length, `${what} count`);
+  return stamps.map((s) => {
+    if (!Number.isSafeInteger(s.replicaId) || s.replicaId < 1 || s.replicaId > REPLICA_ID_MAX) throw malformed(`${what} names replica ${s.replicaId}`);
+    return { replicaId: s.replicaId, ...stampOf(s.stamp, what) };
+  });
+}
+
 /**
  * Decodes a peer's message and checks it came from `peerId` to `selfId`. Throws
  * InvalidArgumentError for anything malformed; the caller drops the peer's stream.
@@ -135,7 +162,14 @@ export function decodePeerMessage(m: ConsensusMessage__Output, peerId: number, s
     }
     case 'promise': {
       const p = m.promise!;
-      return { ...head, type: 'promise', ballot: ballotOf(p.ballot, 'promise'), decidedThrough: counter(p.decidedThrough, 'promise.decidedThrough'), entries: entriesOf(p.entries, 'promise', false) };
+      return {
+        ...head,
+        type: 'promise',
+        ballot: ballotOf(p.ballot, 'promise'),
+        decidedThrough: counter(p.decidedThrough, 'promise.decidedThrough'),
+        entries: entriesOf(p.entries, 'promise', false),
+        stamp: stampOf(p.stamp, 'promise.stamp'),
+      };
     }
     case 'accept': {
       const a = m.accept!;
@@ -160,6 +194,7 @@ export function decodePeerMessage(m: ConsensusMessage__Output, peerId: number, s
         firstInstance: instanceRange(a.firstInstance, counter(a.count, 'accepted.count'), 'accepted'),
         count: a.count,
         decidedThrough: counter(a.decidedThrough, 'accepted.decidedThrough'),
+        stamp: stampOf(a.stamp, 'accepted.stamp'),
       };
     }
     case 'nack': {
@@ -170,7 +205,14 @@ export function decodePeerMessage(m: ConsensusMessage__Output, peerId: number, s
     }
     case 'heartbeat': {
       const h = m.heartbeat!;
-      return { ...head, type: 'heartbeat', ballot: ownBallotOf(h.ballot, m.from, 'heartbeat'), decidedThrough: counter(h.decidedThrough, 'heartbeat.decidedThrough'), seq: counter(h.seq, 'heartbeat.seq') };
+      return {
+        ...head,
+        type: 'heartbeat',
+        ballot: ownBallotOf(h.ballot, m.from, 'heartbeat'),
+        decidedThrough: counter(h.decidedThrough, 'heartbeat.decidedThrough'),
+        seq: counter(h.seq, 'heartbeat.seq'),
+        stamps: seenStampsOf(h.stamps, 'heartbeat.stamps'),
+      };
     }
     case 'heartbeatReply': {
       const h = m.heartbeatReply!;
@@ -200,7 +242,16 @@ export function decodePeerMessage(m: ConsensusMessage__Output, peerId: number, s
         decidedThrough: counter(r.decidedThrough, 'recoveryReply.decidedThrough'),
         entries: entriesOf(r.entries, 'recoveryReply', false),
         recovering: r.recovering,
+        known: stampOf(r.known, 'recoveryReply.known'),
       };
+    }
+    case 'stampCheck': {
+      const c = m.stampCheck!;
+      return { ...head, type: 'stampCheck', nonce: counter(c.nonce, 'stampCheck.nonce'), stamp: stampOf(c.stamp, 'stampCheck.stamp') };
+    }
+    case 'stampCheckReply': {
+      const r = m.stampCheckReply!;
+      return { ...head, type: 'stampCheckReply', nonce: counter(r.nonce, 'stampCheckReply.nonce'), rolledBack: r.rolledBack, seen: stampOf(r.seen, 'stampCheckReply.seen') };
     }
     case undefined:
       throw malformed('no kind set');

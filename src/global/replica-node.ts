@@ -22,6 +22,7 @@ import {
   type Message,
   type Ready,
   type ReplicaConfig,
+  type RollbackDetected,
   type ReplicaStatus,
   vouchesForPersist,
 } from '../consensus/index.ts';
@@ -79,6 +80,12 @@ export interface ReplicaNodeEnv {
    * state: a new or wiped data directory), and after the Ready in which it recovered; for logs.
    */
   readonly onRecovery?: (event: 'started' | 'finished', status: ReplicaStatus) => void;
+  /**
+   * Told after the Ready in which the replica learned that its data directory was rolled back
+   * to an older copy (a peer had seen a later vote of it than its storage holds); it has
+   * started recovering (onRecovery 'started' follows). For a loud log line.
+   */
+  readonly onRollback?: (rollback: RollbackDetected) => void;
 }
 
 /** Told after each applied instance that changed the revision (subscribers, blob fetches). */
@@ -347,6 +354,7 @@ export class ReplicaNode {
         await this.handle(ready);
         if (this.closed) return;
         this.replica.advance();
+        if (ready.rollback !== undefined) this.noticeRollback(ready.rollback);
         this.noticeLeadership();
         this.noticeRecovery();
       }
@@ -439,6 +447,12 @@ export class ReplicaNode {
       this.readsInFlight.clear();
     }
     this.wasLeader = leader;
+  }
+
+  private noticeRollback(rollback: RollbackDetected): void {
+    this.env.onRollback?.(rollback);
+    this.wasRecovering = true;
+    this.env.onRecovery?.('started', this.replica.status());
   }
 
   private noticeRecovery(): void {

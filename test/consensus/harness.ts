@@ -5,8 +5,10 @@
 // (sync when told), send, apply, answer reads, advance.
 //
 // Replicas start as members that bootstrapped before (a synced hard state that is not
-// recovering, nothing else), so scenarios begin with no recovery traffic; `fresh` starts them on
-// empty storage instead (each recovers first), and `wipe` restarts one on empty storage.
+// recovering, nothing else) whose start checks passed (delivered silently), so scenarios begin
+// with no recovery traffic; `fresh` starts them on empty storage instead (each recovers first),
+// and `wipe` restarts one on empty storage. `backup` copies what a replica's storage holds
+// durably; `restore` crashes it and restarts it on that copy (a rolled-back data directory).
 
 import { defaultConfig, type ReplicaConfig } from '../../src/consensus/config.ts';
 import { formatBallot } from '../../src/consensus/ballot.ts';
@@ -14,7 +16,7 @@ import type { Message } from '../../src/consensus/messages.ts';
 import { SplitMix32 } from '../../src/consensus/random.ts';
 import { Replica, type ReplicaStatus } from '../../src/consensus/replica.ts';
 import { BALLOT_ZERO, type Value } from '../../src/consensus/types.ts';
-import { formatEntry, formatMessage, formatValue } from '../sim/format.ts';
+import { formatEntry, formatMessage, formatStamp, formatValue } from '../sim/format.ts';
 import { SimStorage } from '../sim/storage.ts';
 
 const encoder = new TextEncoder();
@@ -25,6 +27,7 @@ class Node {
   values: Value[] = [];
   appliedThrough = 0;
   restarts = 0;
+  backup: SimStorage | null = null;
 
   constructor(readonly id: number, readonly config: ReplicaConfig) {}
 }
@@ -54,6 +57,10 @@ export class Cluster {
       }
       this.nodes.set(id, node);
       this.start(node);
+    }
+    if (!fresh) {
+      this.stabilize();
+      this.out = [];
     }
   }
 
@@ -132,6 +139,10 @@ export class Cluster {
         this.print(read.outcome === 'ready'
           ? `${node.id}: read ${read.requestId} ready through ${read.readThrough} via ${read.via}`
           : `${node.id}: read ${read.requestId} failed: not leader (leader ${read.leaderId})`);
+      }
+      if (ready.rollback !== undefined) {
+        const { reportedBy, restored, seen } = ready.rollback;
+        this.print(`${node.id}: rolled back: ${reportedBy} saw stamp ${formatStamp(seen)} above the restored ${formatStamp(restored)}; recovering`);
       }
       if (ready.snapshotRequest !== undefined) {
         this.print(`${node.id}: needs a snapshot through >= ${ready.snapshotRequest.throughInstanceMin} from ${ready.snapshotRequest.fromReplicaId}`);
@@ -231,6 +242,25 @@ export class Cluster {
     this.start(node);
   }
 
+  /** Copies what `id`'s storage holds durably (a backup, a volume snapshot). */
+  backup(id: number): void {
+    const node = this.node(id);
+    node.backup = node.storage.durableCopy();
+    this.print(`${id}: storage copied`);
+  }
+
+  /** The data directory rolled back: `id` crashes and restarts on the copy `backup` took. */
+  restore(id: number): void {
+    const node = this.node(id);
+    const backup = node.backup;
+    if (backup === null) throw new Error(`replica ${id} has no backup`);
+    node.core = null;
+    node.storage = backup.durableCopy();
+    node.restarts++;
+    this.print(`${id}: restarted on the copy of its storage`);
+    this.start(node);
+  }
+
   /** A lost disk: the replica stops, its storage (log, hard state, snapshot) is replaced by an empty one, and it starts again. */
   wipe(id: number): void {
     const node = this.node(id);
@@ -272,7 +302,8 @@ export class Cluster {
       const lease = s.role === 'leader' ? ` lease=${s.leaseValid ? 'valid' : 'expired'}` : '';
       const r = s.recovery;
       const recovering = r === null ? '' : ` recovering (answers ${r.peersAnswered}/${r.peersTotal}, decided target ${r.decidedTarget})`;
-      this.print(`${id}: ${s.role} leader=${s.leaderId} promised=${formatBallot(s.promised)} decided<=${s.decidedThrough} applied<=${s.appliedThrough} snapshot<=${s.snapshotThrough}${lease}${recovering}`);
+      const checking = s.startCheck === null ? '' : ` checking stamp ${formatStamp(s.stamp)} (confirmed ${s.startCheck.confirmed}/${s.startCheck.needed})`;
+      this.print(`${id}: ${s.role} leader=${s.leaderId} promised=${formatBallot(s.promised)} decided<=${s.decidedThrough} applied<=${s.appliedThrough} snapshot<=${s.snapshotThrough}${lease}${recovering}${checking}`);
     }
   }
 

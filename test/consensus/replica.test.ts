@@ -4,7 +4,9 @@
 // accepted, how a lagging peer is sent to a snapshot, that broken invariants and misuse
 // stop the replica with an AssertionError instead of carrying on, and how a replica that starts
 // without a hard state (a lost disk) recovers: it votes on nothing until every other member has
-// answered and it has learned every decision through the highest instance they hold.
+// answered and it has learned every decision through the highest instance they hold; and how a
+// replica restarted on a hard state checks its vote stamp first, recovering when a peer saw a
+// later vote of it (a data directory rolled back).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultConfig, type ReplicaConfig } from '../../src/consensus/config.ts';
@@ -12,7 +14,7 @@ import type { Message } from '../../src/consensus/messages.ts';
 import { SplitMix32 } from '../../src/consensus/random.ts';
 import type { Ready } from '../../src/consensus/ready.ts';
 import { Replica } from '../../src/consensus/replica.ts';
-import { BALLOT_ZERO, type Ballot, type LogEntry, type RecoveredState, type Value } from '../../src/consensus/types.ts';
+import { BALLOT_ZERO, STAMP_ZERO, type Ballot, type LogEntry, type RecoveredState, type Value } from '../../src/consensus/types.ts';
 import { EMPTY_RECOVERED_STATE } from '../../src/consensus/replica.ts';
 import { AssertionError } from '../../src/protocol/assert.ts';
 
@@ -20,11 +22,23 @@ const enc = new TextEncoder();
 const value = (s: string): Value => ({ kind: 'commands', commands: [enc.encode(s)] });
 const b11: Ballot = { round: 1, replicaId: 1 };
 
-/** A member that bootstrapped before (its hard state is on disk) and holds nothing else: it votes at once. */
+/** A member that bootstrapped before (its hard state is on disk) and holds nothing else. */
 const BOOTSTRAPPED: RecoveredState = { hardState: { promised: BALLOT_ZERO, decidedThrough: 0, recovering: false }, entries: [], snapshotThrough: 0 };
 
+/** A replica on `recovered`; one that starts on a hard state has its start check passed (every peer answers "current"), so it votes at once. */
 function replica(id: number, ids: number[], patch: Partial<ReplicaConfig> = {}, recovered: RecoveredState = BOOTSTRAPPED): Replica {
-  return new Replica({ ...defaultConfig(id, ids), ...patch }, new SplitMix32(id), recovered);
+  const r = new Replica({ ...defaultConfig(id, ids), ...patch }, new SplitMix32(id), recovered);
+  if (!recovered.hardState.recovering && ids.length > 1) passStartCheck(r);
+  return r;
+}
+
+function passStartCheck(r: Replica): void {
+  const ready = take(r);
+  for (const m of ready.messages) {
+    assert.equal(m.type, 'stampCheck');
+    if (m.type === 'stampCheck') r.step({ type: 'stampCheckReply', from: m.to, to: m.from, nonce: m.nonce, rolledBack: false, seen: STAMP_ZERO });
+  }
+  assert.equal(r.status().startCheck, null);
 }
 
 /** Takes one Ready (asserting there is one) and advances. */
@@ -71,7 +85,7 @@ describe('Ready: persist before send', () => {
     const r = freeFollower();
     r.step({ type: 'prepare', from: 1, to: 2, ballot: b11, fromInstance: 1 });
     const ready = take(r);
-    assert.deepEqual(ready.persist.hardState, { promised: b11, decidedThrough: 0, recovering: false });
+    assert.deepEqual(ready.persist.hardState, { promised: b11, decidedThrough: 0, recovering: false, stamp: { incarnation: 0, voteSeq: 1 }, stampsSeen: [] });
     assert.equal(ready.mustSync, true);
     assert.deepEqual(ready.messages.map((m) => m.type), ['promise']);
   });
@@ -104,7 +118,7 @@ describe('Ready: persist before send', () => {
     const r = freeFollower();
     r.step({ type: 'accept', from: 1, to: 2, ballot: b11, firstInstance: 1, values: [value('a')], decidedThrough: 0 });
     take(r);
-    r.step({ type: 'heartbeat', from: 3, to: 2, ballot: { round: 2, replicaId: 3 }, decidedThrough: 1, seq: 1 });
+    r.step({ type: 'heartbeat', from: 3, to: 2, ballot: { round: 2, replicaId: 3 }, decidedThrough: 1, seq: 1, stamps: [] });
     const ready = take(r);
     assert.deepEqual(ready.decided, []);
     assert.ok(ready.messages.some((m) => m.type === 'catchUpRequest' && m.to === 3 && m.fromInstance === 1));
@@ -219,7 +233,7 @@ describe('campaigning', () => {
     assert.equal(r.status().role, 'follower');
     assert.equal(r.campaign(), true);
     assert.equal(r.status().role, 'pre-candidate');
-    r.step({ type: 'heartbeat', from: 1, to: 2, ballot: b11, decidedThrough: 0, seq: 1 });
+    r.step({ type: 'heartbeat', from: 1, to: 2, ballot: b11, decidedThrough: 0, seq: 1, stamps: [] });
     assert.equal(r.status().role, 'follower');
     assert.equal(r.campaign(), false);
   });
@@ -247,7 +261,7 @@ describe('a leader behind the prefix it was promised', () => {
     const prepare = take(r).messages.find((m) => m.type === 'prepare')!;
     assert.ok(prepare.type === 'prepare');
     // 2's Promise says instances 1..5 are decided, but 2 (wiped since) cannot serve them.
-    r.step({ type: 'promise', from: 2, to: 1, ballot: prepare.ballot, decidedThrough: 5, entries: [] });
+    r.step({ type: 'promise', from: 2, to: 1, ballot: prepare.ballot, decidedThrough: 5, entries: [], stamp: STAMP_ZERO });
     assert.equal(r.status().role, 'leader');
     const asks: number[] = [];
     let ticks = 0;
@@ -353,7 +367,7 @@ describe('recovering after a lost disk', () => {
   function answer(r: Replica, from: number, nonce: number, state: { promised?: Ballot; decidedThrough?: number; entries?: LogEntry[] } = {}): void {
     r.step({
       type: 'recoveryReply', from, to: r.status().replicaId, nonce,
-      promised: state.promised ?? BALLOT_ZERO, decidedThrough: state.decidedThrough ?? 0, entries: state.entries ?? [], recovering: false,
+      promised: state.promised ?? BALLOT_ZERO, decidedThrough: state.decidedThrough ?? 0, entries: state.entries ?? [], recovering: false, known: STAMP_ZERO,
     });
   }
 
@@ -362,7 +376,7 @@ describe('recovering after a lost disk', () => {
     r.step({ type: 'preVote', from: 2, to: 1, ballot: { round: 1, replicaId: 2 } });
     r.step({ type: 'prepare', from: 3, to: 1, ballot: { round: 1, replicaId: 3 }, fromInstance: 1 });
     r.step({ type: 'accept', from: 2, to: 1, ballot: b52, firstInstance: 1, values: [value('a')], decidedThrough: 0 });
-    r.step({ type: 'heartbeat', from: 2, to: 1, ballot: b52, decidedThrough: 0, seq: 1 });
+    r.step({ type: 'heartbeat', from: 2, to: 1, ballot: b52, decidedThrough: 0, seq: 1, stamps: [] });
     const ready = take(r);
     assert.deepEqual(ready.messages.map((m) => m.type), ['preVoteReply']);
     const reply = ready.messages[0]!;
@@ -391,7 +405,7 @@ describe('recovering after a lost disk', () => {
     answer(r, 3, nonce);
     assert.equal(r.status().recovery, null);
     const ready = take(r);
-    assert.deepEqual(ready.persist.hardState, { promised: BALLOT_ZERO, decidedThrough: 0, recovering: false });
+    assert.deepEqual(ready.persist.hardState, { promised: BALLOT_ZERO, decidedThrough: 0, recovering: false, stamp: { incarnation: 1, voteSeq: 1 }, stampsSeen: [] });
     assert.equal(ready.mustSync, true);
     for (let t = 0; t < 10; t++) r.tick();
     r.step({ type: 'prepare', from: 2, to: 1, ballot: { round: 1, replicaId: 2 }, fromInstance: 1 });
@@ -441,7 +455,7 @@ describe('recovering after a lost disk', () => {
     assert.deepEqual(r.status().promised, b52);
     const done = take(r);
     assert.equal(done.mustSync, true);
-    assert.deepEqual(done.persist.hardState, { promised: b52, decidedThrough: 2, recovering: false });
+    assert.deepEqual(done.persist.hardState, { promised: b52, decidedThrough: 2, recovering: false, stamp: { incarnation: 1, voteSeq: 1 }, stampsSeen: [] });
     assert.deepEqual(done.persist.entries.map((e) => [e.instance, e.ballot, e.decided]), [[2, b52, true], [3, b52, false], [4, b43, false]]);
     assert.deepEqual(r.entryAt(4)?.value, value('new'), 'the value accepted at the highest ballot');
     // It reports them as any acceptor would, and refuses below its promise.
@@ -511,5 +525,74 @@ describe('recovering after a lost disk', () => {
     assert.equal(r.status().recovery, null);
     for (let t = 0; t < 30 && r.status().role !== 'leader'; t++) { r.tick(); while (r.ready() !== null) r.advance(); }
     assert.equal(r.status().role, 'leader');
+  });
+});
+
+describe('the start check (a data directory rolled back)', () => {
+  const stamped = (voteSeq: number): RecoveredState => ({
+    hardState: { promised: b11, decidedThrough: 0, recovering: false, stamp: { incarnation: 1, voteSeq }, stampsSeen: [] },
+    entries: [],
+    snapshotThrough: 0,
+  });
+
+  /** A replica restarted on `recovered`; returns it with the nonce of its stamp checks (which go to every peer). */
+  function restarted(recovered: RecoveredState): { r: Replica; nonce: number } {
+    const r = new Replica({ ...defaultConfig(1, [1, 2, 3]), electionTimeoutTicks: 10 }, new SplitMix32(1), recovered);
+    const checks = take(r).messages;
+    assert.deepEqual(checks.map((m) => [m.type, m.to]), [['stampCheck', 2], ['stampCheck', 3]]);
+    const first = checks[0]!;
+    assert.ok(first.type === 'stampCheck');
+    assert.deepEqual(first.stamp, { incarnation: 1, voteSeq: 7 });
+    return { r, nonce: first.nonce };
+  }
+
+  it('votes on nothing until every member confirmed, or a majority did and an election timeout went by', () => {
+    const { r, nonce } = restarted(stamped(7));
+    r.step({ type: 'stampCheckReply', from: 2, to: 1, nonce, rolledBack: false, seen: { incarnation: 1, voteSeq: 7 } });
+    r.step({ type: 'prepare', from: 2, to: 1, ballot: { round: 2, replicaId: 2 }, fromInstance: 1 });
+    r.step({ type: 'accept', from: 2, to: 1, ballot: { round: 2, replicaId: 2 }, firstInstance: 1, values: [value('a')], decidedThrough: 0 });
+    assert.equal(r.ready(), null, 'no Promise, no Accepted (nothing at all) before the check passed');
+    assert.deepEqual(r.status().startCheck, { confirmed: 2, needed: 2 });
+    for (let t = 0; t < 10; t++) r.tick();
+    assert.equal(r.status().startCheck, null, 'a majority and an election timeout: passed');
+    r.step({ type: 'accept', from: 2, to: 1, ballot: { round: 2, replicaId: 2 }, firstInstance: 1, values: [value('a')], decidedThrough: 0 });
+    const accepted = take(r).messages.find((m) => m.type === 'accepted');
+    assert.ok(accepted !== undefined && accepted.type === 'accepted');
+    assert.deepEqual(accepted.stamp, { incarnation: 1, voteSeq: 8 }, 'the vote is stamped one above the restored stamp');
+  });
+
+  it('recovers, durably, when a peer saw a later vote; and ends the recovery in a new incarnation', () => {
+    const { r, nonce } = restarted(stamped(7));
+    r.step({ type: 'stampCheckReply', from: 3, to: 1, nonce, rolledBack: true, seen: { incarnation: 1, voteSeq: 9 } });
+    const ready = take(r);
+    assert.deepEqual(ready.rollback, { reportedBy: 3, restored: { incarnation: 1, voteSeq: 7 }, seen: { incarnation: 1, voteSeq: 9 } });
+    assert.equal(ready.persist.hardState?.recovering, true);
+    assert.equal(ready.mustSync, true);
+    const query = ready.messages.find((m) => m.type === 'recoveryQuery');
+    assert.ok(query !== undefined && query.type === 'recoveryQuery');
+    assert.notEqual(r.status().recovery, null);
+    for (const from of [2, 3]) {
+      r.step({ type: 'recoveryReply', from, to: 1, nonce: query.nonce, promised: b11, decidedThrough: 0, entries: [], recovering: false, known: { incarnation: from === 3 ? 1 : 0, voteSeq: 9 } });
+    }
+    assert.equal(r.status().recovery, null);
+    assert.deepEqual(take(r).persist.hardState?.stamp, { incarnation: 2, voteSeq: 1 }, 'one above the highest incarnation any member knew');
+  });
+
+  it('answers "rolled back" to an asker whose stamp is below one it saw, and learns stamps from heartbeats', () => {
+    const r = replica(2, [1, 2, 3]);
+    r.step({ type: 'heartbeat', from: 1, to: 2, ballot: b11, decidedThrough: 0, seq: 1, stamps: [{ replicaId: 1, incarnation: 1, voteSeq: 5 }, { replicaId: 3, incarnation: 1, voteSeq: 40 }] });
+    r.step({ type: 'stampCheck', from: 3, to: 2, nonce: 77, stamp: { incarnation: 1, voteSeq: 39 } });
+    r.step({ type: 'stampCheck', from: 1, to: 2, nonce: 78, stamp: { incarnation: 1, voteSeq: 5 } });
+    const replies = take(r).messages.filter((m) => m.type === 'stampCheckReply');
+    assert.deepEqual(replies.map((m) => m.type === 'stampCheckReply' && [m.to, m.rolledBack]), [[3, true], [1, false]]);
+  });
+
+  it('recovers when the leader\'s heartbeat shows a later stamp of its own', () => {
+    const r = replica(2, [1, 2, 3]);
+    r.step({ type: 'heartbeat', from: 1, to: 2, ballot: b11, decidedThrough: 0, seq: 1, stamps: [{ replicaId: 2, incarnation: 0, voteSeq: 3 }] });
+    const ready = take(r);
+    assert.equal(ready.rollback?.reportedBy, 1);
+    assert.ok(!ready.messages.some((m) => m.type === 'heartbeatReply'), 'no ack: it recovers');
+    assert.notEqual(r.status().recovery, null);
   });
 });

@@ -10,6 +10,7 @@
 //   campaign ID                        propose ID CMD...            read ID REQUEST_ID
 //   deliver [from=] [to=] [type=] [count=]     drop [from=] [to=] [type=] [count=]
 //   stabilize     partition 1 | 2,3    heal     crash ID     restart ID     wipe ID
+//   backup ID (copy what its storage holds durably)    restore ID (crash, restart on that copy)
 //   compact ID    install-snapshot ID from=ID  status [IDS]  log [IDS]  queued
 //   agree         (every instance applied on two replicas holds the same value on both)
 
@@ -130,6 +131,8 @@ function execute(command: string, state: { cluster: Cluster | null }): string[] 
     case 'crash': cluster.crash(oneId(positional, cluster)); break;
     case 'restart': cluster.restart(oneId(positional, cluster)); break;
     case 'wipe': cluster.wipe(oneId(positional, cluster)); break;
+    case 'backup': cluster.backup(oneId(positional, cluster)); break;
+    case 'restore': cluster.restore(oneId(positional, cluster)); break;
     case 'compact': cluster.compact(oneId(positional, cluster)); break;
     case 'install-snapshot': cluster.installSnapshot(oneId(positional, cluster), num(named, 'from', 0)); break;
     case 'status': cluster.status(positional.length > 0 ? parseIds(positional[0]!, cluster) : cluster.ids); break;

@@ -2,7 +2,7 @@
 
 import { formatBallot } from '../../src/consensus/ballot.ts';
 import type { Message } from '../../src/consensus/messages.ts';
-import type { LogEntry, Value } from '../../src/consensus/types.ts';
+import type { LogEntry, Value, VoteStamp } from '../../src/consensus/types.ts';
 
 const decoder = new TextDecoder();
 
@@ -17,6 +17,10 @@ export function formatEntry(e: LogEntry): string {
 
 function formatEntries(entries: readonly LogEntry[]): string {
   return `[${entries.map(formatEntry).join(' ')}]`;
+}
+
+export function formatStamp(s: VoteStamp): string {
+  return `${s.incarnation}:${s.voteSeq}`;
 }
 
 export function formatMessage(m: Message): string {
@@ -43,5 +47,7 @@ export function formatMessage(m: Message): string {
     case 'snapshotNeeded': return `${head} snapshot<=${m.snapshotThrough}`;
     case 'recoveryQuery': return head;
     case 'recoveryReply': return `${head} promised=${formatBallot(m.promised)} decided<=${m.decidedThrough} ${formatEntries(m.entries)}${m.recovering ? ' recovering' : ''}`;
+    case 'stampCheck': return `${head} stamp=${formatStamp(m.stamp)}`;
+    case 'stampCheckReply': return `${head} ${m.rolledBack ? 'rolled-back' : 'current'} seen=${formatStamp(m.seen)}`;
   }
 }

@@ -1,5 +1,5 @@
 // `npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T]
-//   [--silent-faults all|no-consensus|off]`
+//   [--silent-faults all|no-consensus|off] [--rollbacks] [--sabotage rollback-unchecked]`
 // Runs seeds S .. S+N-1 through the consensus core's simulator (simulator.ts), or with
 // --system through the whole-system simulation (system/run.ts: real replicas, storage,
 // snapshot transfer and clients); on a violation prints the seed, the violation, the last
@@ -16,17 +16,22 @@ interface Args {
   replicas: number;
   trace: boolean;
   system: boolean;
+  /** The core simulator also rolls replicas back to older copies of their storage. */
+  rollbacks: boolean;
+  /** A deliberate bug, to show the checks catch it (simulator.ts, run.ts). */
+  sabotage?: 'rollback-unchecked';
   safetyTicks: number;
-  silentFaults: 'all' | 'no-consensus' | 'off';
+  /** Silent disk faults of the system simulation (default: run.ts's, all unless sabotaged). */
+  silentFaults?: 'all' | 'no-consensus' | 'off';
 }
 
 function usage(message: string): never {
-  console.error(`sim: ${message}\nusage: npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T] [--silent-faults all|no-consensus|off]`);
+  console.error(`sim: ${message}\nusage: npm run sim -- [--system] --seeds N --from S [--replicas 3|5] [--trace] [--safety-ticks T] [--silent-faults all|no-consensus|off] [--rollbacks] [--sabotage rollback-unchecked]`);
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 100, from: 1, replicas: 3, trace: false, system: false, safetyTicks: 600, silentFaults: 'all' };
+  const args: Args = { seeds: 100, from: 1, replicas: 3, trace: false, system: false, rollbacks: false, safetyTicks: 600 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--trace') { args.trace = true; continue; }
@@ -35,6 +40,13 @@ function parseArgs(argv: readonly string[]): Args {
       const kind = argv[++i];
       if (kind !== 'all' && kind !== 'no-consensus' && kind !== 'off') usage(`--silent-faults must be all, no-consensus or off, got ${kind}`);
       args.silentFaults = kind;
+      continue;
+    }
+    if (flag === '--rollbacks') { args.rollbacks = true; continue; }
+    if (flag === '--sabotage') {
+      const kind = argv[++i];
+      if (kind !== 'rollback-unchecked') usage(`--sabotage takes rollback-unchecked, got ${kind}`);
+      args.sabotage = kind;
       continue;
     }
     const value = Number(argv[++i]);
@@ -53,8 +65,9 @@ function printViolation(result: Pick<SimResult, 'seed' | 'replicas' | 'violation
   console.log(`\nVIOLATION seed=${result.seed} replicas=${result.replicas}: ${result.violation}`);
   console.log(`last ${result.trace.length} events:`);
   for (const line of result.trace) console.log(`  ${line}`);
-  const flags = args.system ? `--system --silent-faults ${args.silentFaults} ` : '';
-  console.log(`replay: npm run sim -- ${flags}--seeds 1 --from ${result.seed} --replicas ${result.replicas} --safety-ticks ${args.safetyTicks} --trace`);
+  const flags = args.system ? `--system ${args.silentFaults === undefined ? '' : `--silent-faults ${args.silentFaults} `}` : '';
+  const sabotage = (args.rollbacks ? '--rollbacks ' : '') + (args.sabotage === undefined ? '' : `--sabotage ${args.sabotage} `);
+  console.log(`replay: npm run sim -- ${flags}${sabotage}--seeds 1 --from ${result.seed} --replicas ${result.replicas} --safety-ticks ${args.safetyTicks} --trace`);
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -63,8 +76,21 @@ const totals: Record<string, number> = {};
 const started = Date.now();
 for (let seed = args.from; seed < args.from + args.seeds; seed++) {
   const result = args.system
-    ? await runSystemSeed({ seed, replicas: args.replicas, silentFaults: args.silentFaults, traceEvents: args.trace ? Number.POSITIVE_INFINITY : 300 })
-    : runSeed({ seed, replicas: args.replicas, safetyTicks: args.safetyTicks, traceEvents: args.trace ? 100_000 : 300 });
+    ? await runSystemSeed({
+      seed,
+      replicas: args.replicas,
+      traceEvents: args.trace ? Number.POSITIVE_INFINITY : 300,
+      ...(args.silentFaults === undefined ? {} : { silentFaults: args.silentFaults }),
+      ...(args.sabotage === undefined ? {} : { sabotage: args.sabotage }),
+    })
+    : runSeed({
+      seed,
+      replicas: args.replicas,
+      safetyTicks: args.safetyTicks,
+      traceEvents: args.trace ? 100_000 : 300,
+      rollbacks: args.rollbacks,
+      ...(args.sabotage === undefined ? {} : { sabotage: args.sabotage }),
+    });
   for (const [k, v] of Object.entries(result.stats)) totals[k] = k.endsWith('Max') ? Math.max(totals[k] ?? 0, v) : (totals[k] ?? 0) + v;
   if (result.violation !== null) {
     violations++;

@@ -8,7 +8,8 @@
 // Phases:
 //   1. safety: faults on: drops, duplicates, delays (reordering), partitions of every kind,
 //      crashes and restarts of any replica (the leader too, and in the middle of a Ready), and
-//      wipes (a replica restarted on empty storage, as after a lost disk).
+//      wipes (a replica restarted on empty storage, as after a lost disk), and with
+//      `rollbacks` a replica restarted on an older copy of its storage, taken while it ran.
 // Every replica starts on empty storage, so each seed also bootstraps the cluster (recovery).
 //   2. liveness: heal everything; every pending command must be decided, and every replica
 //      caught up, within a bound.
@@ -41,6 +42,16 @@ export interface SimOptions {
   readonly clients?: number;
   /** Events kept for the trace printed on a violation. */
   readonly traceEvents?: number;
+  /**
+   * Also roll replicas back to older copies of their storage (off by default: the start check
+   * cannot catch every rollback, docs/consensus.md "A data directory rolled back").
+   */
+  readonly rollbacks?: boolean;
+  /**
+   * A deliberate bug, to show the checks catch it: no replica ever tells another that it was
+   * rolled back (every stamp check answered "current", no stamps on heartbeats).
+   */
+  readonly sabotage?: 'rollback-unchecked';
 }
 
 export interface SimResult {
@@ -116,8 +127,10 @@ interface PendingRead {
 
 class SimNode {
   storage = new SimStorage();
-  /** Set by a wipe, cleared once the replica has recovered (see `amnesiac`). */
+  /** Set by a wipe or a rollback, cleared once the replica votes again (see `amnesiac`). */
   wiped = false;
+  /** A copy of what its storage held durably at some point (restored by a rollback). */
+  backup: SimStorage | null = null;
   core: Replica | null = null;
   incarnation = 0;
   /** The state machine: values[k] is instance k + 1's decided value. */
@@ -144,6 +157,13 @@ interface Client {
   leaderGuess: number;
 }
 
+/** The sabotaged network: what would reveal a rolled-back replica never arrives. */
+function withoutRollbackCheck(m: Message): Message {
+  if (m.type === 'stampCheckReply') return { ...m, rolledBack: false };
+  if (m.type === 'heartbeat') return { ...m, stamps: [] };
+  return m;
+}
+
 export function runSeed(options: SimOptions): SimResult {
   return new Simulation(options).run();
 }
@@ -167,11 +187,14 @@ class Simulation {
   /** Instance -> value of every decision reported to a client. */
   private readonly reported = new Map<number, Value>();
   private reportedMax = 0;
-  private readonly stats = { wipes: 0, crashes: 0, midReadyCrashes: 0, snapshotsInstalled: 0, readsServed: 0, leaseReads: 0, commandsReported: 0, instancesDecided: 0, convergenceTicksMax: 0 };
+  /** Rollbacks draw from their own stream, so a seed's other faults stay as they were. */
+  private readonly rollbackRandom: SplitMix32;
+  private readonly stats = { wipes: 0, rollbacks: 0, rollbacksDetected: 0, crashes: 0, midReadyCrashes: 0, snapshotsInstalled: 0, readsServed: 0, leaseReads: 0, commandsReported: 0, instancesDecided: 0, convergenceTicksMax: 0 };
   private nextReadId = 1;
 
   constructor(private readonly options: SimOptions) {
     this.random = new SplitMix32(options.seed);
+    this.rollbackRandom = new SplitMix32(options.seed * 7_919 + 17);
     this.ids = Array.from({ length: options.replicas }, (_, i) => i + 1);
     this.network = new SimNetwork(this.ids);
     this.traceMax = options.traceEvents ?? 300;
@@ -357,6 +380,10 @@ class Simulation {
   private handleReady(node: SimNode, core: Replica, ready: Ready): boolean {
     // As the real driver does: what is not a vote leaves before the disk write, so a crash
     // before the sync below can follow Accepts that were already sent.
+    if (ready.rollback !== undefined) {
+      this.stats.rollbacksDetected++;
+      this.log(`${node.id} rolled back: ${ready.rollback.reportedBy} saw a later vote; recovering`);
+    }
     for (const message of ready.messages) if (!vouchesForPersist(message)) this.send(message);
     node.storage.append(ready.persist);
     if (ready.mustSync) {
@@ -377,7 +404,8 @@ class Simulation {
     return true;
   }
 
-  private send(message: Message): void {
+  private send(sent: Message): void {
+    const message = this.options.sabotage === undefined ? sent : withoutRollbackCheck(sent);
     for (const delay of this.network.route(message.from, message.to, this.random)) {
       this.events.push(this.now + delay, () => this.deliver(message));
     }
@@ -577,6 +605,7 @@ class Simulation {
     this.log(`faults: drop ${faults.dropPermille}‰ dup ${faults.duplicatePermille}‰ delay<=${faults.delayMax} long ${faults.longDelayPermille}‰; ${described}`);
     if (r.nextInt(3) === 0) this.crashSomeone();
     if (r.nextInt(5) === 0) this.wipeSomeone();
+    if (this.options.rollbacks === true) this.copyOrRollBackSomeone();
     if (r.nextInt(4) === 0) this.forceCampaigns(1 + r.nextInt(2));
     for (const node of this.nodes.values()) {
       if (!node.up && r.nextInt(2) === 0) this.events.push(this.now + r.nextInt(20 * TICK_UNITS), () => this.restart(node));
@@ -619,10 +648,37 @@ class Simulation {
     this.log(`wipe ${victim.id} (storage lost)`);
   }
 
-  /** Wiped and not yet recovered: down, or up and still recovering (it votes on nothing until then). */
+  /**
+   * Now and then a copy of a running replica's durable storage; now and then a replica crashes
+   * and restarts on its copy (a data directory rolled back), within the same bound on
+   * amnesiac replicas as wipes.
+   */
+  private copyOrRollBackSomeone(): void {
+    const r = this.rollbackRandom;
+    const node = this.nodes.get(1 + r.nextInt(this.ids.length))!;
+    const choice = r.nextInt(4);
+    if (choice === 0 && node.up) {
+      node.backup = node.storage.durableCopy();
+      this.log(`copy ${node.id}'s storage`);
+      return;
+    }
+    const backup = node.backup;
+    if (choice !== 1 || backup === null) return;
+    const nodes = [...this.nodes.values()];
+    if (this.amnesiac(node) || nodes.filter((n) => this.amnesiac(n)).length >= Math.floor((nodes.length - 1) / 2)) return;
+    this.crash(node, 'before a rollback');
+    node.storage = backup;
+    node.backup = null;
+    node.wiped = true;
+    this.stats.rollbacks++;
+    this.log(`roll back ${node.id} (storage restored to an older copy)`);
+  }
+
+  /** Wiped or rolled back, and not voting yet: down, or up and still checking its stamp or recovering. */
   private amnesiac(node: SimNode): boolean {
     if (!node.wiped) return false;
-    if (node.core === null || node.core.status().recovery !== null) return true;
+    const status = node.core?.status();
+    if (status === undefined || status.recovery !== null || status.startCheck !== null) return true;
     node.wiped = false;
     return false;
   }

@@ -46,6 +46,15 @@ export class SimStorage {
     this.snapshotValue = snapshot;
   }
 
+  /** What the storage holds durably, as a separate copy (a backup or volume snapshot taken now). */
+  durableCopy(): SimStorage {
+    const copy = new SimStorage();
+    copy.records = this.records.slice(0, this.syncedCount).map((r) => ({ ...r }));
+    copy.syncedCount = copy.records.length;
+    copy.snapshotValue = this.snapshotValue;
+    return copy;
+  }
+
   /** Loses unsynced records except a random prefix, possibly tearing the last one kept. */
   crash(random: SplitMix32): void {
     const unsynced = this.records.length - this.syncedCount;

@@ -75,6 +75,22 @@ describe('StableStore', () => {
     assert.throws(() => decodeReady(Buffer.from([2, 0, 0, 0, 0])), /recovering without a hard state/);
   });
 
+  it('keeps the vote stamps of the hard state, through a compaction; records without them read back without', async () => {
+    const stamped: HardState = { ...hard(3, 1), stamp: { incarnation: 2, voteSeq: 2 ** 40 }, stampsSeen: [{ replicaId: 2, incarnation: 1, voteSeq: 7 }, { replicaId: 3, incarnation: 0, voteSeq: 2 ** 52 }] };
+    assert.deepEqual(decodeReady(encodeReady({ hardState: stamped, entries: [entry(2, 3)] })).hardState, stamped);
+    assert.deepEqual(decodeCheckpoint(encodeCheckpoint({ snapshotThrough: 1, hardState: stamped })).hardState, stamped);
+    assert.deepEqual(decodeReady(encodeReady({ hardState: hard(3, 1), entries: [] })).hardState, hard(3, 1), 'no stamps written, none read');
+    assert.throws(() => decodeReady(Buffer.from([4, 0, 0, 0, 0])), /vote stamps without a hard state/);
+    const fs = new FaultFileSystem({ seed: 7 });
+    const store = await open(fs);
+    await store.persist({ hardState: stamped, entries: [entry(1, 1, ['x'], true)] });
+    await store.compact(1);
+    await store.close();
+    const again = await open(fs.crashNow('lose-unsynced'));
+    assert.deepEqual(again.recovered().hardState, stamped, 'the checkpoint carries the stamps');
+    await again.close();
+  });
+
   it('recovers the latest hard state and the latest entry per instance, ascending', async () => {
     const fs = new FaultFileSystem({ seed: 2 });
     const store = await open(fs);
@@ -140,13 +156,13 @@ describe('StableStore', () => {
     await store.persist({ entries: [entry(1, 1)] });
     await store.close();
     const wal = await Wal.open({ fs, dir: DIR, visit: () => undefined });
-    const at = await wal.appendLocated(1, Buffer.from([7, 0, 0]));
+    const at = await wal.appendLocated(1, Buffer.from([8, 0, 0]));
     await wal.close();
     await assert.rejects(open(fs), (err: unknown) => {
       assert.ok(err instanceof CorruptFileError);
       assert.equal(err.offset, at.offset);
       assert.match(err.file, /0000000000000001\.wal$/);
-      assert.match(err.message, /record LSN 2: ready.flags 7 has unknown bits/);
+      assert.match(err.message, /record LSN 2: ready.flags 8 has unknown bits/);
       return true;
     });
   });

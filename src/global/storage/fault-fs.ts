@@ -410,6 +410,21 @@ export class FaultFileSystem implements FileSystem {
   /** Power loss now: this instance dies; returns what survives on disk. */
   crashNow(mode: CrashMode): FaultFileSystem {
     assert(this.crashedInto === undefined, 'crashNow: already crashed');
+    const next = this.imageAfter(mode);
+    this.crashedInto = next;
+    return next;
+  }
+
+  /**
+   * A copy of what is durable now, while this instance runs on: a crash-consistent volume
+   * snapshot or backup, to restore later as a data directory rolled back to an older copy.
+   */
+  durableCopy(): FaultFileSystem {
+    assert(this.crashedInto === undefined, 'durableCopy: the disk crashed');
+    return this.imageAfter('lose-unsynced');
+  }
+
+  private imageAfter(mode: CrashMode): FaultFileSystem {
     const next = new FaultFileSystem({ seed: this.random.nextU32(), capacityBytes: this.capacityBytes, defer: this.defer });
     const names = this.survivingNames(mode);
     const images = new Map<Inode, Inode>();
@@ -423,9 +438,9 @@ export class FaultFileSystem implements FileSystem {
       next.names.set(path, image);
       next.durableNames.set(path, image);
     }
+    // The same hardware: its silent faults go on after a crash or a restore.
     next.silentFaults = this.silentFaults;
     next.onSilentFault = this.onSilentFault;
-    this.crashedInto = next;
     return next;
   }
 

@@ -49,12 +49,15 @@ import type { RecoveryQuery as _dstore_v1_RecoveryQuery, RecoveryQuery__Output a
 import type { RecoveryReply as _dstore_v1_RecoveryReply, RecoveryReply__Output as _dstore_v1_RecoveryReply__Output } from './dstore/v1/RecoveryReply.ts';
 import type { ReplicaClient as _dstore_v1_ReplicaClient, ReplicaDefinition as _dstore_v1_ReplicaDefinition } from './dstore/v1/Replica.ts';
 import type { ResponseHeader as _dstore_v1_ResponseHeader, ResponseHeader__Output as _dstore_v1_ResponseHeader__Output } from './dstore/v1/ResponseHeader.ts';
+import type { SeenStamp as _dstore_v1_SeenStamp, SeenStamp__Output as _dstore_v1_SeenStamp__Output } from './dstore/v1/SeenStamp.ts';
 import type { ServerFrame as _dstore_v1_ServerFrame, ServerFrame__Output as _dstore_v1_ServerFrame__Output } from './dstore/v1/ServerFrame.ts';
 import type { ServerResponse as _dstore_v1_ServerResponse, ServerResponse__Output as _dstore_v1_ServerResponse__Output } from './dstore/v1/ServerResponse.ts';
 import type { SetRequest as _dstore_v1_SetRequest, SetRequest__Output as _dstore_v1_SetRequest__Output } from './dstore/v1/SetRequest.ts';
 import type { SetResponse as _dstore_v1_SetResponse, SetResponse__Output as _dstore_v1_SetResponse__Output } from './dstore/v1/SetResponse.ts';
 import type { SnapshotChunk as _dstore_v1_SnapshotChunk, SnapshotChunk__Output as _dstore_v1_SnapshotChunk__Output } from './dstore/v1/SnapshotChunk.ts';
 import type { SnapshotNeeded as _dstore_v1_SnapshotNeeded, SnapshotNeeded__Output as _dstore_v1_SnapshotNeeded__Output } from './dstore/v1/SnapshotNeeded.ts';
+import type { StampCheck as _dstore_v1_StampCheck, StampCheck__Output as _dstore_v1_StampCheck__Output } from './dstore/v1/StampCheck.ts';
+import type { StampCheckReply as _dstore_v1_StampCheckReply, StampCheckReply__Output as _dstore_v1_StampCheckReply__Output } from './dstore/v1/StampCheckReply.ts';
 import type { StatusRequest as _dstore_v1_StatusRequest, StatusRequest__Output as _dstore_v1_StatusRequest__Output } from './dstore/v1/StatusRequest.ts';
 import type { StatusResponse as _dstore_v1_StatusResponse, StatusResponse__Output as _dstore_v1_StatusResponse__Output } from './dstore/v1/StatusResponse.ts';
 import type { SubscribeRequest as _dstore_v1_SubscribeRequest, SubscribeRequest__Output as _dstore_v1_SubscribeRequest__Output } from './dstore/v1/SubscribeRequest.ts';
@@ -65,6 +68,7 @@ import type { TxnRequest as _dstore_v1_TxnRequest, TxnRequest__Output as _dstore
 import type { TxnResponse as _dstore_v1_TxnResponse, TxnResponse__Output as _dstore_v1_TxnResponse__Output } from './dstore/v1/TxnResponse.ts';
 import type { Value as _dstore_v1_Value, Value__Output as _dstore_v1_Value__Output } from './dstore/v1/Value.ts';
 import type { ValueSource as _dstore_v1_ValueSource, ValueSource__Output as _dstore_v1_ValueSource__Output } from './dstore/v1/ValueSource.ts';
+import type { VoteStamp as _dstore_v1_VoteStamp, VoteStamp__Output as _dstore_v1_VoteStamp__Output } from './dstore/v1/VoteStamp.ts';
 import type { WriteId as _dstore_v1_WriteId, WriteId__Output as _dstore_v1_WriteId__Output } from './dstore/v1/WriteId.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -123,12 +127,15 @@ export interface ProtoGrpcType {
       RecoveryReply: MessageTypeDefinition<_dstore_v1_RecoveryReply, _dstore_v1_RecoveryReply__Output>
       Replica: SubtypeConstructor<typeof grpc.Client, _dstore_v1_ReplicaClient> & { service: _dstore_v1_ReplicaDefinition }
       ResponseHeader: MessageTypeDefinition<_dstore_v1_ResponseHeader, _dstore_v1_ResponseHeader__Output>
+      SeenStamp: MessageTypeDefinition<_dstore_v1_SeenStamp, _dstore_v1_SeenStamp__Output>
       ServerFrame: MessageTypeDefinition<_dstore_v1_ServerFrame, _dstore_v1_ServerFrame__Output>
       ServerResponse: MessageTypeDefinition<_dstore_v1_ServerResponse, _dstore_v1_ServerResponse__Output>
       SetRequest: MessageTypeDefinition<_dstore_v1_SetRequest, _dstore_v1_SetRequest__Output>
       SetResponse: MessageTypeDefinition<_dstore_v1_SetResponse, _dstore_v1_SetResponse__Output>
       SnapshotChunk: MessageTypeDefinition<_dstore_v1_SnapshotChunk, _dstore_v1_SnapshotChunk__Output>
       SnapshotNeeded: MessageTypeDefinition<_dstore_v1_SnapshotNeeded, _dstore_v1_SnapshotNeeded__Output>
+      StampCheck: MessageTypeDefinition<_dstore_v1_StampCheck, _dstore_v1_StampCheck__Output>
+      StampCheckReply: MessageTypeDefinition<_dstore_v1_StampCheckReply, _dstore_v1_StampCheckReply__Output>
       StatusRequest: MessageTypeDefinition<_dstore_v1_StatusRequest, _dstore_v1_StatusRequest__Output>
       StatusResponse: MessageTypeDefinition<_dstore_v1_StatusResponse, _dstore_v1_StatusResponse__Output>
       SubscribeRequest: MessageTypeDefinition<_dstore_v1_SubscribeRequest, _dstore_v1_SubscribeRequest__Output>
@@ -139,6 +146,7 @@ export interface ProtoGrpcType {
       TxnResponse: MessageTypeDefinition<_dstore_v1_TxnResponse, _dstore_v1_TxnResponse__Output>
       Value: MessageTypeDefinition<_dstore_v1_Value, _dstore_v1_Value__Output>
       ValueSource: MessageTypeDefinition<_dstore_v1_ValueSource, _dstore_v1_ValueSource__Output>
+      VoteStamp: MessageTypeDefinition<_dstore_v1_VoteStamp, _dstore_v1_VoteStamp__Output>
       WriteId: MessageTypeDefinition<_dstore_v1_WriteId, _dstore_v1_WriteId__Output>
     }
   }

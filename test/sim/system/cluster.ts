@@ -7,7 +7,8 @@
 // what its disk kept, pause, run a drifting clock, see its clock jump, and meet disk faults
 // (EIO, ENOSPC, slow fsync), silent disk faults (silent-faults.ts) and snapshot transfers that
 // fail or stall. A replica that stops on corruption its disk took silently is wiped by the
-// "operator", as docs/operations.md tells one to, and recovers from its peers.
+// "operator", as docs/operations.md tells one to, and recovers from its peers. Its disk can be
+// copied while it runs and restored at a crash (a data directory rolled back to an older copy).
 
 import { AssertionError } from '../../../src/protocol/assert.ts';
 import type { Clock } from '../../../src/protocol/backoff.ts';
@@ -24,6 +25,7 @@ import { SimNetwork } from '../network.ts';
 import { SimProcess, type Scheduler } from './scheduler.ts';
 
 export type CrashKind = 'process' | CrashMode;
+export type Sabotage = 'vote-before-persist' | 'rollback-unchecked';
 
 export interface ClusterFaults {
   /** Per mille of snapshot fetch steps that fail, and that stall until the fetcher gives up. */
@@ -81,8 +83,14 @@ export interface ClusterOptions {
   readonly clockRate: () => number;
   readonly trace: (line: string) => void;
   readonly violation: (message: string) => void;
-  /** A deliberate bug, to show the checks catch it: votes leave before they are durable. */
-  readonly sabotage?: 'vote-before-persist';
+  /**
+   * A deliberate bug, to show the checks catch it: votes leave before they are durable
+   * ('vote-before-persist'), or no replica ever tells another that it was rolled back
+   * ('rollback-unchecked': every stamp check answered "current", no stamps on heartbeats).
+   * Both also blind the rollback check, which would otherwise turn the votes a crash lost
+   * into a detected rollback.
+   */
+  readonly sabotage?: Sabotage;
   /** Writes and fsyncs take 0 to this many ms (default 3), outside slow-fsync spells. */
   readonly diskLatencyMs?: number;
 }
@@ -97,7 +105,7 @@ export class SimCluster {
   /** State checksum seen at each applied instance (agreement). */
   private readonly checksums = new Map<number, { replicaId: number; checksum: string }>();
   stats = {
-    crashes: 0, restarts: 0, fatal: 0, snapshotsInstalled: 0, snapshotFetchFailures: 0,
+    crashes: 0, restarts: 0, fatal: 0, snapshotsInstalled: 0, snapshotFetchFailures: 0, rollbacks: 0, rollbacksDetected: 0,
     // Silent disk faults that landed, per kind, and what the replicas did about them.
     bitFlips: 0, lostWrites: 0, lostPages: 0, misdirectedOffset: 0, misdirectedFile: 0, corruptStops: 0, walLossRecoveries: 0, corruptRepairs: 0,
   };
@@ -166,6 +174,10 @@ export class SimCluster {
       defer: (work) => this.sched.at(0, process, work),
       onLeaderChange: (leader) => this.options.trace(`r${r.id}: leader is ${leader === 0 ? 'unknown' : `r${leader}`}`),
       onRecovery: (event) => this.options.trace(`r${r.id}: recovery ${event}`),
+      onRollback: (rb) => {
+        this.stats.rollbacksDetected++;
+        this.options.trace(`r${r.id}: rolled back (r${rb.reportedBy} saw ${rb.seen.incarnation}:${rb.seen.voteSeq} above ${rb.restored.incarnation}:${rb.restored.voteSeq})`);
+      },
     });
     if (!process.alive) return;
     const peers = new Map([...this.members].filter(([id]) => id !== r.id));
@@ -212,6 +224,14 @@ export class SimCluster {
     if (kind !== 'process') r.disk = r.disk.crashNow(kind);
     this.stats.crashes++;
     this.options.trace(`r${r.id}: crash (${kind})`);
+  }
+
+  /** The machine loses power and its disk is replaced by `copy`, an older copy of it (a restored backup or volume snapshot). */
+  restoreDisk(r: SimReplica, copy: FaultFileSystem, takenAtMs: number): void {
+    this.crash(r, 'lose-unsynced');
+    r.disk = copy;
+    this.stats.rollbacks++;
+    this.options.trace(`r${r.id}: disk restored to its copy from ${takenAtMs.toFixed(1)} ms`);
   }
 
   /** A crash armed on a disk (`armCrash`) landed on one of its operations: the machine is down. */
@@ -311,10 +331,11 @@ export class SimCluster {
     if (!from.alive) return;
     const target = this.replicas.get(m.to);
     if (target === undefined) return;
+    const delivered = this.options.sabotage === undefined ? m : withoutRollbackCheck(m);
     for (const delayMs of this.network.route(m.from, m.to, this.random)) {
       const owner = target.process;
       if (owner === null) continue;
-      this.sched.at(delayMs, owner, () => target.node?.step(m));
+      this.sched.at(delayMs, owner, () => target.node?.step(delivered));
     }
   }
 
@@ -366,6 +387,13 @@ export class SimCluster {
       }
     }
   }
+}
+
+/** A sabotaged network: what would reveal a rolled-back replica never arrives. */
+function withoutRollbackCheck(m: Message): Message {
+  if (m.type === 'stampCheckReply') return { ...m, rolledBack: false };
+  if (m.type === 'heartbeat') return { ...m, stamps: [] };
+  return m;
 }
 
 function randomOf(rng: SplitMix32): { next: () => number } {

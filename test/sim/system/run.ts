@@ -15,7 +15,8 @@ import { SplitMix32 } from '../../../src/consensus/index.ts';
 import { check, formatViolation } from '../../faults/checker.ts';
 import { PARTITION_KINDS, type LinkFaults } from '../network.ts';
 import { History, KEYS, SimClient } from './clients.ts';
-import { SimCluster, type CrashKind, type SimReplica } from './cluster.ts';
+import type { FaultFileSystem } from '../../../src/global/storage/fault-fs.ts';
+import { SimCluster, type CrashKind, type Sabotage, type SimReplica } from './cluster.ts';
 import { Scheduler } from './scheduler.ts';
 import { startSilentFaults } from './silent-faults.ts';
 
@@ -29,8 +30,10 @@ export interface SystemSimOptions {
   /** Silent disk faults (silent-faults.ts): 'all' (default), 'no-consensus' (no lost or
    *  misdirected writes to the consensus log and mark), or 'off' (the default with `sabotage`). */
   readonly silentFaults?: 'all' | 'no-consensus' | 'off';
+  /** Rolled-back data directories on or off; by default on in 30 % of the seeds (and always under 'rollback-unchecked'). */
+  readonly rollbacks?: boolean;
   /** A deliberate bug (cluster.ts), with crashes always on: for showing that the checks catch it. */
-  readonly sabotage?: 'vote-before-persist';
+  readonly sabotage?: Sabotage;
 }
 
 export interface SystemSimResult {
@@ -170,6 +173,50 @@ export async function runSystemSeed(options: SystemSimOptions): Promise<SystemSi
   // A sabotaged run keeps the schedule it was calibrated on (silent faults came later).
   const silentFaults = options.silentFaults ?? (options.sabotage === undefined ? 'all' : 'off');
   if (silentFaults !== 'off') startSilentFaults(sched, cluster, line, { seed, replicas, faultMs, consensus: silentFaults !== 'no-consensus' });
+
+  // Rolled-back data directories, from a stream of their own so a seed's other faults stay as
+  // they were: a crash-consistent copy of a running replica's disk now and then, restored at a
+  // later crash of that replica. At most f replicas are rolled back and not yet voting again
+  // (a majority that forgot is data no protocol can bring back).
+  const rollbackRandom = new SplitMix32(seed * 104_729 + replicas);
+  if (options.rollbacks ?? (options.sabotage === 'rollback-unchecked' || rollbackRandom.nextInt(100) < 30)) {
+    line('faults: rollbacks');
+    const copies = new Map<number, { disk: FaultFileSystem; atMs: number }>();
+    const amnesiac = new Set<number>();
+    const voting = (r: SimReplica): boolean => {
+      const status = r.node?.status();
+      return status !== undefined && status.recovery === null && status.startCheck === null;
+    };
+    const rollbackNemesis = (): void => {
+      if (sched.nowMs >= faultMs) return;
+      for (const id of amnesiac) if (voting(cluster.get(id))) amnesiac.delete(id);
+      const r = cluster.get(1 + rollbackRandom.nextInt(replicas));
+      const copy = copies.get(r.id);
+      if (rollbackRandom.nextInt(2) === 0) {
+        if (r.up && !r.disk.isCrashed) copies.set(r.id, { disk: r.disk.durableCopy(), atMs: sched.nowMs });
+      } else if (copy !== undefined && !amnesiac.has(r.id) && amnesiac.size < (replicas - 1) / 2) {
+        copies.delete(r.id);
+        amnesiac.add(r.id);
+        cluster.restoreDisk(r, copy.disk, copy.atMs);
+        const bootAfterMs = 50 + rollbackRandom.nextInt(3_000);
+        sched.at(bootAfterMs, null, () => cluster.boot(r));
+        // Half the time the leader, which saw the votes the copy forgot, goes down once the
+        // restored replica has checked its stamp (a crash before it answers opens the window
+        // the check cannot close with three replicas: docs/consensus.md).
+        const leader = [...cluster.replicas.values()].find((l) => l !== r && l.node?.isLeader() === true);
+        if (leader !== undefined && rollbackRandom.nextInt(2) === 0) {
+          sched.at(bootAfterMs + 500 + rollbackRandom.nextInt(1_000), null, () => {
+            const status = r.node?.status();
+            if (status === undefined || status.startCheck !== null) return;
+            cluster.crash(leader, 'process');
+            sched.at(50 + rollbackRandom.nextInt(3_000), null, () => cluster.boot(leader));
+          });
+        }
+      }
+      sched.at(300 + rollbackRandom.nextInt(1_700), null, rollbackNemesis);
+    };
+    sched.at(300, null, rollbackNemesis);
+  }
 
   try {
     await sched.run(faultMs);

@@ -1,6 +1,7 @@
 // Original file: src/protocol/proto/dstore/v1/replica.proto
 
 import type { Ballot as _dstore_v1_Ballot, Ballot__Output as _dstore_v1_Ballot__Output } from '../../dstore/v1/Ballot.ts';
+import type { VoteStamp as _dstore_v1_VoteStamp, VoteStamp__Output as _dstore_v1_VoteStamp__Output } from '../../dstore/v1/VoteStamp.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -14,6 +15,10 @@ export interface Accepted {
    */
   'count'?: (number | string | Long);
   'decidedThrough'?: (number | string | Long);
+  /**
+   * The sender's stamp, these acceptances included.
+   */
+  'stamp'?: (_dstore_v1_VoteStamp | null);
 }
 
 /**
@@ -27,4 +32,8 @@ export interface Accepted__Output {
    */
   'count': (number);
   'decidedThrough': (number);
+  /**
+   * The sender's stamp, these acceptances included.
+   */
+  'stamp': (_dstore_v1_VoteStamp__Output | null);
 }

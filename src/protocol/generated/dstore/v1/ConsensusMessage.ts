@@ -15,6 +15,8 @@ import type { CatchUp as _dstore_v1_CatchUp, CatchUp__Output as _dstore_v1_Catch
 import type { SnapshotNeeded as _dstore_v1_SnapshotNeeded, SnapshotNeeded__Output as _dstore_v1_SnapshotNeeded__Output } from '../../dstore/v1/SnapshotNeeded.ts';
 import type { RecoveryQuery as _dstore_v1_RecoveryQuery, RecoveryQuery__Output as _dstore_v1_RecoveryQuery__Output } from '../../dstore/v1/RecoveryQuery.ts';
 import type { RecoveryReply as _dstore_v1_RecoveryReply, RecoveryReply__Output as _dstore_v1_RecoveryReply__Output } from '../../dstore/v1/RecoveryReply.ts';
+import type { StampCheck as _dstore_v1_StampCheck, StampCheck__Output as _dstore_v1_StampCheck__Output } from '../../dstore/v1/StampCheck.ts';
+import type { StampCheckReply as _dstore_v1_StampCheckReply, StampCheckReply__Output as _dstore_v1_StampCheckReply__Output } from '../../dstore/v1/StampCheckReply.ts';
 
 /**
  * One consensus message. `from` and `to` are replica ids. The kinds mirror
@@ -28,6 +30,8 @@ import type { RecoveryReply as _dstore_v1_RecoveryReply, RecoveryReply__Output a
  * Nack tells a proposer it was refused and why
  * recovery:  a replica that started without stable state asks every peer
  * RecoveryQuery -> RecoveryReply before it votes again
+ * restart:   a replica restarted on its stable state asks every peer
+ * StampCheck -> StampCheckReply and votes once a majority confirmed it
  */
 export interface ConsensusMessage {
   'from'?: (number);
@@ -47,7 +51,9 @@ export interface ConsensusMessage {
   'snapshotNeeded'?: (_dstore_v1_SnapshotNeeded | null);
   'recoveryQuery'?: (_dstore_v1_RecoveryQuery | null);
   'recoveryReply'?: (_dstore_v1_RecoveryReply | null);
-  'kind'?: "preVote"|"preVoteReply"|"prepare"|"promise"|"accept"|"accepted"|"nack"|"heartbeat"|"heartbeatReply"|"decided"|"catchUpRequest"|"catchUp"|"snapshotNeeded"|"recoveryQuery"|"recoveryReply";
+  'stampCheck'?: (_dstore_v1_StampCheck | null);
+  'stampCheckReply'?: (_dstore_v1_StampCheckReply | null);
+  'kind'?: "preVote"|"preVoteReply"|"prepare"|"promise"|"accept"|"accepted"|"nack"|"heartbeat"|"heartbeatReply"|"decided"|"catchUpRequest"|"catchUp"|"snapshotNeeded"|"recoveryQuery"|"recoveryReply"|"stampCheck"|"stampCheckReply";
 }
 
 /**
@@ -62,6 +68,8 @@ export interface ConsensusMessage {
  * Nack tells a proposer it was refused and why
  * recovery:  a replica that started without stable state asks every peer
  * RecoveryQuery -> RecoveryReply before it votes again
+ * restart:   a replica restarted on its stable state asks every peer
+ * StampCheck -> StampCheckReply and votes once a majority confirmed it
  */
 export interface ConsensusMessage__Output {
   'from': (number);
@@ -81,5 +89,7 @@ export interface ConsensusMessage__Output {
   'snapshotNeeded'?: (_dstore_v1_SnapshotNeeded__Output | null);
   'recoveryQuery'?: (_dstore_v1_RecoveryQuery__Output | null);
   'recoveryReply'?: (_dstore_v1_RecoveryReply__Output | null);
-  'kind'?: "preVote"|"preVoteReply"|"prepare"|"promise"|"accept"|"accepted"|"nack"|"heartbeat"|"heartbeatReply"|"decided"|"catchUpRequest"|"catchUp"|"snapshotNeeded"|"recoveryQuery"|"recoveryReply";
+  'stampCheck'?: (_dstore_v1_StampCheck__Output | null);
+  'stampCheckReply'?: (_dstore_v1_StampCheckReply__Output | null);
+  'kind'?: "preVote"|"preVoteReply"|"prepare"|"promise"|"accept"|"accepted"|"nack"|"heartbeat"|"heartbeatReply"|"decided"|"catchUpRequest"|"catchUp"|"snapshotNeeded"|"recoveryQuery"|"recoveryReply"|"stampCheck"|"stampCheckReply";
 }

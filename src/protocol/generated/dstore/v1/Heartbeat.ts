@@ -1,6 +1,7 @@
 // Original file: src/protocol/proto/dstore/v1/replica.proto
 
 import type { Ballot as _dstore_v1_Ballot, Ballot__Output as _dstore_v1_Ballot__Output } from '../../dstore/v1/Ballot.ts';
+import type { SeenStamp as _dstore_v1_SeenStamp, SeenStamp__Output as _dstore_v1_SeenStamp__Output } from '../../dstore/v1/SeenStamp.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -13,6 +14,10 @@ export interface Heartbeat {
    * Round number, increasing per leader; echoed in the reply.
    */
   'seq'?: (number | string | Long);
+  /**
+   * The highest stamp the leader saw from each member (its own durable one included).
+   */
+  'stamps'?: (_dstore_v1_SeenStamp)[];
 }
 
 /**
@@ -25,4 +30,8 @@ export interface Heartbeat__Output {
    * Round number, increasing per leader; echoed in the reply.
    */
   'seq': (number);
+  /**
+   * The highest stamp the leader saw from each member (its own durable one included).
+   */
+  'stamps': (_dstore_v1_SeenStamp__Output)[];
 }

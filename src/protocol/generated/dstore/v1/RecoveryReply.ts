@@ -2,6 +2,7 @@
 
 import type { Ballot as _dstore_v1_Ballot, Ballot__Output as _dstore_v1_Ballot__Output } from '../../dstore/v1/Ballot.ts';
 import type { LogEntry as _dstore_v1_LogEntry, LogEntry__Output as _dstore_v1_LogEntry__Output } from '../../dstore/v1/LogEntry.ts';
+import type { VoteStamp as _dstore_v1_VoteStamp, VoteStamp__Output as _dstore_v1_VoteStamp__Output } from '../../dstore/v1/VoteStamp.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -22,6 +23,10 @@ export interface RecoveryReply {
    * It is recovering itself (informational).
    */
   'recovering'?: (boolean);
+  /**
+   * The highest stamp it saw from the asker: the asker's next incarnation goes above it.
+   */
+  'known'?: (_dstore_v1_VoteStamp | null);
 }
 
 /**
@@ -42,4 +47,8 @@ export interface RecoveryReply__Output {
    * It is recovering itself (informational).
    */
   'recovering': (boolean);
+  /**
+   * The highest stamp it saw from the asker: the asker's next incarnation goes above it.
+   */
+  'known': (_dstore_v1_VoteStamp__Output | null);
 }
