@@ -35,6 +35,13 @@ export interface ErrorDetail {
    * True when the same request may succeed if retried (after backoff, possibly elsewhere).
    */
   'retryable'?: (boolean);
+  /**
+   * A write that may or may not have run: it reached the leader (through a follower that
+   * forwarded it) and no answer came back before the link broke, the leader changed or the
+   * deadline passed. Retry it with the same WriteId (it runs at most once) or read the key.
+   * Unary calls carry the same in metadata `dstore-outcome-unknown: true`.
+   */
+  'outcomeUnknown'?: (boolean);
 }
 
 /**
@@ -70,4 +77,11 @@ export interface ErrorDetail__Output {
    * True when the same request may succeed if retried (after backoff, possibly elsewhere).
    */
   'retryable': (boolean);
+  /**
+   * A write that may or may not have run: it reached the leader (through a follower that
+   * forwarded it) and no answer came back before the link broke, the leader changed or the
+   * deadline passed. Retry it with the same WriteId (it runs at most once) or read the key.
+   * Unary calls carry the same in metadata `dstore-outcome-unknown: true`.
+   */
+  'outcomeUnknown': (boolean);
 }
