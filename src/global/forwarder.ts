@@ -101,6 +101,13 @@ export class Forwarder<Req, Res> {
       this.settle(id, { error: new UnavailableError(`replica ${fromId} no longer leads (${outcome.error.message}); replica ${this.selfId} had forwarded the request there: not run; retry`) });
       return;
     }
+    if ('error' in outcome && outcome.error instanceof ClosedError) {
+      // The leader is shutting down: for the client that is a replica going away (retryable),
+      // not its own call being closed; a write it was running may or may not be decided.
+      const what = p.write ? 'the write may or may not have run: retry with the same write id (it runs at most once) or read the key' : 'retry';
+      this.settle(id, { error: new UnavailableError(`the leader (replica ${fromId}) shut down before it answered the request replica ${this.selfId} forwarded (${outcome.error.message}): ${what}`, { outcomeUnknown: p.write }) });
+      return;
+    }
     this.settle(id, outcome);
   }
 

@@ -230,7 +230,7 @@ export class PeerTransport {
     /** Answers a forwarded request on this stream, the one it came on. */
     const answer = (response: ServerResponse): void => {
       forwardedInFlight--;
-      if (!ended && !refused) call.write({ messages: [], forwardedReplies: [response] });
+      if (!ended && !refused && !call.writableEnded && !call.destroyed) call.write({ messages: [], forwardedReplies: [response] });
     };
     const runForwarded = (request: ClientRequest__Output, timeoutMs: number): void => {
       const id = request.id;

@@ -60,6 +60,14 @@ describe('Forwarder', () => {
     assert.equal(err.outcomeUnknown, false);
   });
 
+  it('turns a CLOSED answer (the leader shutting down) into UNAVAILABLE, outcome unknown for a write', async () => {
+    const { sent, forwarder } = setup();
+    const p = forwarder.forward(1, 'put', true, 500);
+    forwarder.answer(1, sent[0]!.id, { error: new ClosedError('replica is shutting down') });
+    const err = await rejection(p);
+    assert.ok(err instanceof UnavailableError && err.retryable && err.outcomeUnknown, err.message);
+  });
+
   it('ends the wait at the deadline: a write\'s outcome is unknown, a read\'s is not', async () => {
     const { clock, sent, forwarder } = setup();
     const write = forwarder.forward(1, 'put', true, 300);

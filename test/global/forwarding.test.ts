@@ -8,13 +8,13 @@
 // - a caller that asks not to be forwarded (`dstore-forward: never`) gets NOT_LEADER and a hint;
 // - a follower that knows no leader answers NOT_LEADER;
 // - forwarding stops at the call's deadline (unary) or at forwarding.timeoutMsMax (Session),
-//   and the follower keeps nothing waiting afterwards.
+//   and the follower keeps nothing waiting afterwards; it fails at once when the leader stops.
 // Without forwarding every call to a follower here fails NOT_LEADER.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { FORWARD_METADATA, FORWARD_NEVER } from '../../src/protocol/forwarding.ts';
-import { ERROR_CODE_METADATA, LEADER_HINT_METADATA } from '../../src/protocol/grpc-status.ts';
+import { ERROR_CODE_METADATA, LEADER_HINT_METADATA, OUTCOME_UNKNOWN_METADATA } from '../../src/protocol/grpc-status.ts';
 import type { GlobalClient } from '../../src/protocol/generated/dstore/v1/Global.ts';
 import type { ServerFrame__Output } from '../../src/protocol/generated/dstore/v1/ServerFrame.ts';
 import { eventually, TestCluster } from './cluster-harness.ts';
@@ -156,9 +156,19 @@ describe('a follower forwards what only the leader serves', () => {
     assert.equal(cluster.server(follower).forwardsInFlight, 0);
   });
 
-  it('answers NOT_LEADER when the follower knows no leader', async () => {
+  it('fails a forwarded request at once when the leader goes away, then answers NOT_LEADER while it knows no leader', async () => {
     const last = followers[1]!;
+    // A read the leader holds (it waits for a revision nobody writes) when the leader stops.
+    const startMs = Date.now();
+    const pending = failed(call(cluster.raw(last), 'Get', { key: 'fw/txn', minRevision: 1_000_000 }, { deadlineMs: 8_000 }));
+    await eventually('the read to be forwarded', () => cluster.server(last).forwardsInFlight === 1);
     await cluster.stopReplica(leader);
+    const lost = await pending;
+    assert.equal(lost.code, grpc.status.UNAVAILABLE, lost.details);
+    assert.equal(lost.metadata.get(ERROR_CODE_METADATA)[0], 'UNAVAILABLE');
+    assert.equal(lost.metadata.get(OUTCOME_UNKNOWN_METADATA).length, 0, 'a read has no outcome to doubt');
+    // Well before the leader's own 5 s wait (readWaitMsMax) or the 8 s deadline would end it.
+    assert.ok(Date.now() - startMs < 2_500, `answered after ${Date.now() - startMs} ms: not at once`);
     await cluster.stopReplica(followers[0]!);
     await eventually('the last replica to know no leader', async () => (await cluster.status(last)).leaderId === 0);
     const err = await failed(call(cluster.raw(last), 'Set', { key: 'fw/alone', value: inline('x') }));
