@@ -280,7 +280,7 @@ export class GlobalServer {
       },
       identity,
       // A peer forwarded a client request to this replica: run it here, never forwarding it on.
-      onForwarded: (_peer, request) => holder.service === null ? Promise.reject(new UnavailableError('replica starting')) : holder.service.route(request, RUN_HERE),
+      onForwarded: (_peer, request) => holder.service === null ? Promise.reject(new UnavailableError(`replica ${options.replicaId} is still starting: not run; retry`)) : holder.service.route(request, RUN_HERE),
       onForwardReply: (peer, response) => {
         const { id } = response;
         holder.forwarder?.answer(peer, id, response.body === 'error' && response.error !== null && response.error !== undefined ? { error: fromErrorDetail(response.error) } : { ok: response });

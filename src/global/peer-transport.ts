@@ -15,15 +15,13 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, BACKOFF_DEFAULTS, type Clock, type Random as BackoffRandom, type Timer } from '../protocol/backoff.ts';
-import { DstoreError, InvalidArgumentError, UnauthenticatedError, UnavailableError } from '../protocol/errors.ts';
+import { DstoreError, InvalidArgumentError, ResourceExhaustedError, UnauthenticatedError, UnavailableError } from '../protocol/errors.ts';
 import type { PeerFrame, PeerFrame__Output } from '../protocol/generated/dstore/v1/PeerFrame.ts';
 import type { ReplicaClient } from '../protocol/generated/dstore/v1/Replica.ts';
 import type { ConsensusMessage } from '../protocol/generated/dstore/v1/ConsensusMessage.ts';
 import type { ClientRequest, ClientRequest__Output } from '../protocol/generated/dstore/v1/ClientRequest.ts';
 import type { ServerResponse, ServerResponse__Output } from '../protocol/generated/dstore/v1/ServerResponse.ts';
-import { ResourceExhaustedError } from '../protocol/errors.ts';
-import { toErrorDetail } from '../protocol/grpc-status.ts';
-import { toGrpcStatus } from '../protocol/grpc-status.ts';
+import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
 import { dstoreProto } from '../protocol/proto.ts';
 import type { Message } from '../consensus/index.ts';
 import { decodePeerMessage, encodePeerMessage } from './peer-codec.ts';
@@ -243,7 +241,13 @@ export class PeerTransport {
         queueMicrotask(() => answer({ id, error: toErrorDetail(why) }));
         return;
       }
-      onForwarded(peerId, request, timeoutMs).then(
+      let result: Promise<Omit<ServerResponse, 'id'>>;
+      try {
+        result = onForwarded(peerId, request, timeoutMs);
+      } catch (err) {
+        result = Promise.reject(err instanceof Error ? err : new Error(String(err))); // answered, not a broken stream
+      }
+      result.then(
         (body) => answer({ ...body, id }),
         (err: unknown) => answer({ id, error: toErrorDetail(err) }),
       );
