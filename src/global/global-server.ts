@@ -373,6 +373,7 @@ export class GlobalServer {
       blobBytes: () => storage.blobs.totalBytes(),
       latestSnapshotThrough: () => storage.snapshots.latest()?.throughInstance,
       subscribers: () => subscriptions.subscriberCount,
+      forwardsInFlight: () => forwarder.inFlight,
     });
     transport.start();
     node.start();
