@@ -4,10 +4,10 @@
 // the peer transport (or the simulation's network) sends and hands answers back, so the same
 // rules run in production and in the whole-system simulation.
 //
-// What a caller learns when no answer comes: UnavailableError, DeadlineExceededError,
-// ClosedError, each with `outcomeUnknown` set for a write that was sent (it may still be
-// decided: the client retries with the same WriteId, which runs at most once). A request that
-// was never sent (cap reached, no link, no time left) fails with `outcomeUnknown` false.
+// What a caller learns when no answer comes: UnavailableError or DeadlineExceededError, each
+// with `outcomeUnknown` set for a write that was sent (it may still be decided: the client
+// retries with the same WriteId, which runs at most once). A request that was never sent (cap
+// reached, no link, no time left, replica stopping) fails with `outcomeUnknown` false.
 
 import type { Clock, Timer } from '../protocol/backoff.ts';
 import { checkInteger } from '../protocol/config-check.ts';
@@ -71,7 +71,7 @@ export class Forwarder<Req, Res> {
    * unknown). A NOT_LEADER answer means the leader did not run it.
    */
   forward(leaderId: number, request: Req, write: boolean, callTimeoutMs: number): Promise<Res> {
-    if (this.closed) return Promise.reject(new ClosedError(`replica ${this.selfId} is shutting down: not forwarded to the leader; retry at another replica`));
+    if (this.closed) return Promise.reject(new UnavailableError(`replica ${this.selfId} is shutting down: not forwarded to the leader; retry at another replica`));
     if (this.pending.size >= this.config.inFlightMax) {
       return Promise.reject(new ResourceExhaustedError(
         `replica ${this.selfId} already has ${this.config.inFlightMax} requests forwarded to the leader (replica ${leaderId}) unanswered (forwarding.inFlightMax): not run; retry after a backoff, or send it to the leader directly`,
@@ -121,7 +121,7 @@ export class Forwarder<Req, Res> {
     this.failWhere((p) => p.leaderId !== leaderId, (p) => `replica ${p.leaderId} stopped leading (${leaderId === 0 ? 'no leader known' : `replica ${leaderId} leads now`}) before it answered the request replica ${this.selfId} forwarded`);
   }
 
-  /** Fails everything waiting (the replica stops); later forwards fail with ClosedError. */
+  /** Fails everything waiting (the replica stops); later forwards fail too (UNAVAILABLE: retry elsewhere). */
   close(): void {
     this.closed = true;
     this.failWhere(() => true, (p) => `replica ${this.selfId} is shutting down while the request it forwarded to replica ${p.leaderId} waited for an answer`);
