@@ -4,7 +4,20 @@
 //   get_linearizable_per_s_c256  linearizable gets of those keys, 256 in flight
 //   put_p50_ms_c1                put latency with one in flight
 //   txn_batched_per_s            compare + put of 16-byte values from 4,096 concurrent callers
+// And what a follower's forwarding costs (issue 14), with one generated unary client (as a
+// client in another language would call) sending alternately to the leader and to a follower:
+//   put_p50_ms_c1_unary_leader   unary Txn put sent to the leader, one in flight
+//   put_p50_ms_c1_via_follower   the same sent to a follower, which forwards it to the leader
+//   forward_overhead_ms          median of the paired differences: each put via the follower
+//                                minus the put to the leader just before it (robust to the
+//                                disk's jitter, which dominates a put's latency)
+//   get_p50_ms_c1_unary_leader   linearizable unary Get sent to the leader
+//   get_p50_ms_c1_via_follower   the same through a follower
+//   get_forward_overhead_ms      as forward_overhead_ms, for the gets
+import * as grpc from '@grpc/grpc-js';
 import { GlobalClient } from '../../src/local/client.ts';
+import type { GlobalClient as WireClient } from '../../src/protocol/generated/dstore/v1/Global.ts';
+import { dstoreProto } from '../../src/protocol/proto.ts';
 import { RUNS_MIN, nowNs, percentile, report, secondsSince } from '../harness.ts';
 import { startCluster } from '../global/cluster.ts';
 import { REPLICA_NODE_FLAGS } from '../../src/global/replica-node-flags.ts';
@@ -33,12 +46,51 @@ async function closedLoop(inFlight: number, op: (i: number) => Promise<unknown>)
   return done / secondsSince(start);
 }
 
+/** One unary call of a generated client; rejects on any error. */
+function unary<Res>(client: WireClient, method: 'Txn' | 'Get' | 'Status', request: object): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    (client[method] as unknown as (r: object, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void).call(client, request, { deadline: Date.now() + 10_000 }, (err, res) => (err === null ? resolve(res!) : reject(new Error(`${method}: ${err.details}`))));
+  });
+}
+
+/**
+ * Puts and linearizable gets sent to the leader and to a follower, alternately, for two
+ * seconds: p50 latencies (ms) of each, and the median of the paired differences.
+ */
+async function forwardingRun(toLeader: WireClient, toFollower: WireClient, rand: () => number): Promise<{ putLeader: number; putFollower: number; putOverhead: number; getLeader: number; getFollower: number; getOverhead: number }> {
+  const samples = { putLeader: [] as number[], putFollower: [] as number[], getLeader: [] as number[], getFollower: [] as number[] };
+  const timed = async (into: number[], call: () => Promise<unknown>): Promise<void> => {
+    const t = nowNs();
+    await call();
+    into.push(secondsSince(t) * 1000);
+  };
+  const put = (): object => ({ success: [{ put: { key: key(rand()), value: { inline: value } } }] });
+  const end = Date.now() + 2000;
+  while (Date.now() < end) {
+    await timed(samples.putLeader, () => unary(toLeader, 'Txn', put()));
+    await timed(samples.putFollower, () => unary(toFollower, 'Txn', put()));
+    await timed(samples.getLeader, () => unary(toLeader, 'Get', { key: key(rand()) }));
+    await timed(samples.getFollower, () => unary(toFollower, 'Get', { key: key(rand()) }));
+  }
+  const pairedMedian = (via: number[], direct: number[]): number => percentile(via.map((v, i) => v - direct[i]!), 50);
+  return {
+    putLeader: percentile(samples.putLeader, 50),
+    putFollower: percentile(samples.putFollower, 50),
+    putOverhead: pairedMedian(samples.putFollower, samples.putLeader),
+    getLeader: percentile(samples.getLeader, 50),
+    getFollower: percentile(samples.getFollower, 50),
+    getOverhead: pairedMedian(samples.getFollower, samples.getLeader),
+  };
+}
+
 const cluster = await startCluster(3);
 const client = new GlobalClient({ addresses: cluster.addresses, inFlightMax: 8192, queuedRequestsMax: 100_000, frameRequestsMax: 1024, deadlineMs: 30_000 });
+/** Generated clients opened below, closed at the end. */
+const wires: WireClient[] = [];
 const watchdog = setTimeout(() => {
-  console.error('global bench: over 110 s, giving up');
+  console.error('global bench: over 140 s, giving up');
   void cluster.stop().finally(() => process.exit(1));
-}, 110_000);
+}, 140_000);
 try {
   // Load 100,000 keys in large concurrent waves.
   const loadStart = nowNs();
@@ -52,7 +104,18 @@ try {
   const gets: number[] = [];
   const putP50: number[] = [];
   const txns: number[] = [];
+  const Wire = dstoreProto().dstore.v1.Global;
+  const probe = new Wire(cluster.addresses[0]!, grpc.credentials.createInsecure());
+  const leaderAddress = (await unary<{ leaderAddress: string }>(probe, 'Status', {})).leaderAddress;
+  probe.close();
+  const followerAddress = cluster.addresses.find((a) => a !== leaderAddress)!;
+  const toLeader = new Wire(leaderAddress, grpc.credentials.createInsecure());
+  const toFollower = new Wire(followerAddress, grpc.credentials.createInsecure());
+  wires.push(toLeader, toFollower);
+  await forwardingRun(toLeader, toFollower, rand); // warm-up: channels, JIT
+  const forwarding: Awaited<ReturnType<typeof forwardingRun>>[] = [];
   for (let run = 0; run < RUNS_MIN; run++) {
+    forwarding.push(await forwardingRun(toLeader, toFollower, rand));
     puts.push(await closedLoop(256, () => client.txn({ success: [{ kind: 'put', key: key(rand()), value }] })));
     gets.push(await closedLoop(256, () => client.get(key(rand()))));
     const latencies: number[] = [];
@@ -75,11 +138,18 @@ try {
       get_linearizable_per_s_c256: { runs: gets, unit: 'gets/s', target: { atLeast: 20_000 } },
       put_p50_ms_c1: { runs: putP50, unit: 'ms', target: { atMost: 1.0 } },
       txn_batched_per_s: { runs: txns, unit: 'txns/s', target: { atLeast: 100_000 } },
+      put_p50_ms_c1_unary_leader: { runs: forwarding.map((f) => f.putLeader), unit: 'ms' },
+      put_p50_ms_c1_via_follower: { runs: forwarding.map((f) => f.putFollower), unit: 'ms' },
+      forward_overhead_ms: { runs: forwarding.map((f) => f.putOverhead), unit: 'ms' },
+      get_p50_ms_c1_unary_leader: { runs: forwarding.map((f) => f.getLeader), unit: 'ms' },
+      get_p50_ms_c1_via_follower: { runs: forwarding.map((f) => f.getFollower), unit: 'ms' },
+      get_forward_overhead_ms: { runs: forwarding.map((f) => f.getOverhead), unit: 'ms' },
     },
     { replicas: 3, processes: 'one per replica + this client', replicaNodeFlags: REPLICA_NODE_FLAGS.join(' '), fsync: 'on', keys: KEYS, valueBytes: VALUE_BYTES, runSeconds: RUN_SECONDS, loadPutsPerS: Math.round(loadPerS) },
   );
 } finally {
   clearTimeout(watchdog);
+  for (const wire of wires) wire.close();
   await client.close();
   await cluster.stop();
 }

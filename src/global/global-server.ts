@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { randomInt } from 'node:crypto';
 import { systemClock, systemRandom, type Clock } from '../protocol/backoff.ts';
 import { UnavailableError, InvalidArgumentError, UnauthenticatedError } from '../protocol/errors.ts';
-import { toGrpcStatus } from '../protocol/grpc-status.ts';
+import { fromErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
 import { createLogger, errorFields, type Logger } from '../protocol/log.ts';
 import type { Registry } from 'prom-client';
 import { dstoreProto } from '../protocol/proto.ts';
@@ -14,7 +14,9 @@ import type { GlobalHandlers } from '../protocol/generated/dstore/v1/Global.ts';
 import type { ReplicaHandlers } from '../protocol/generated/dstore/v1/Replica.ts';
 import { BlobReplicator, stateMachineReferences, type BlobReplicatorConfig } from './blob-replicator.ts';
 import { BlobService } from './blob-service.ts';
-import { checkServerLimits, GlobalService, type ServerLimits } from './global-service.ts';
+import { checkServerLimits, GlobalService, RUN_HERE, type ResponseBody, type ServerLimits } from './global-service.ts';
+import { FORWARDER_DEFAULTS, Forwarder, type ForwarderConfig } from './forwarder.ts';
+import type { ClientRequest } from '../protocol/generated/dstore/v1/ClientRequest.ts';
 import { HoldService } from './hold-service.ts';
 import { addReflection, ServingHealth } from './introspection.ts';
 import { GlobalMetrics, type RequestTimers } from './metrics.ts';
@@ -59,6 +61,8 @@ export interface GlobalServerOptions {
   readonly holderLeaseMs?: number;
   /** Times a supervisor restarted this replica (Status `restarts`; global.ts --cluster). */
   readonly restarts?: number;
+  /** Requests a follower forwards to the leader: how many wait at once, how long at most (forwarder.ts). */
+  readonly forwarding?: Partial<ForwarderConfig>;
   readonly clock?: Clock;
   /** Called on an unrecoverable error; the default logs and exits the process. */
   readonly onFatal?: (err: unknown) => void;
@@ -141,6 +145,7 @@ interface Running {
   readonly identity: PeerIdentity;
   readonly sessionCaps: StreamCaps;
   readonly subscribeCaps: StreamCaps;
+  readonly forwarder: Forwarder<ClientRequest, ResponseBody>;
 }
 
 export class GlobalServer {
@@ -255,7 +260,7 @@ export class GlobalServer {
     });
     const credentials = peerCredentials(this.security);
     const identity = new PeerIdentity(options.members, this.security.tls !== null);
-    const holder: { node: ReplicaNode | null; holds: HoldService | null } = { node: null, holds: null };
+    const holder: { node: ReplicaNode | null; holds: HoldService | null; service: GlobalService | null; forwarder: Forwarder<ClientRequest, ResponseBody> | null } = { node: null, holds: null, service: null, forwarder: null };
     const transport = new PeerTransport({
       selfId: options.replicaId,
       clusterId: options.clusterId,
@@ -269,9 +274,22 @@ export class GlobalServer {
           metrics.peerMessage(m);
           holder.node?.step(m);
         },
-      onPeerState: (peer, connected) => log.info(connected ? 'peer.connected' : 'peer.disconnected', { peer, address: peers.get(peer) }),
+      onPeerState: (peer, connected) => {
+        if (!connected) holder.forwarder?.linkDown(peer);
+        log.info(connected ? 'peer.connected' : 'peer.disconnected', { peer, address: peers.get(peer) });
+      },
       identity,
+      // A peer forwarded a client request to this replica: run it here, never forwarding it on.
+      onForwarded: (_peer, request) => holder.service === null ? Promise.reject(new UnavailableError(`replica ${options.replicaId} is still starting: not run; retry`)) : holder.service.route(request, RUN_HERE),
+      onForwardReply: (peer, response) => {
+        const { id } = response;
+        holder.forwarder?.answer(peer, id, response.body === 'error' && response.error !== null && response.error !== undefined ? { error: fromErrorDetail(response.error) } : { ok: response });
+      },
     });
+    const forwarder = new Forwarder<ClientRequest, ResponseBody>(options.replicaId, { ...FORWARDER_DEFAULTS, ...options.forwarding }, clock, {
+      send: (leaderId, id, request, timeoutMs) => transport.forward(leaderId, { ...request, id }, timeoutMs),
+    });
+    holder.forwarder = forwarder;
     const node = await ReplicaNode.open(
       { ...REPLICA_NODE_DEFAULTS, ...options.node, replicaId: options.replicaId, members: options.members },
       {
@@ -281,6 +299,7 @@ export class GlobalServer {
         send: (m) => transport.send(m),
         onFatal,
         onLeaderChange: (leader, previous) => {
+          forwarder.leaderChanged(leader);
           metrics?.leaderChanged();
           holder.holds?.noticeLeadership();
           log.info('leader.changed', { leader, previous, self: leader === options.replicaId });
@@ -340,8 +359,10 @@ export class GlobalServer {
       walBytes: () => storage.stable.walBytes(),
       blobBytes: () => storage.blobs.totalBytes(),
       restarts: options.restarts ?? 0,
+      forwarder,
       ...(metrics === null ? {} : { requests: metrics.requests }),
     });
+    holder.service = service;
     const fetcher = new SnapshotFetcher({
       peers,
       source: grpcSnapshotSource(peers, options.clusterId, credentials),
@@ -357,7 +378,7 @@ export class GlobalServer {
     node.setSnapshotNeededHandler((from, throughMin) => fetcher.request(from, throughMin));
     const subscriptions = new SubscriptionHub(() => node.stateMachine, clock, options.replicaId, subscriptionConfig, () => node.hasLiveLeader());
     node.addAppliedListener((revision) => subscriptions.applied(revision));
-    this.running = { storage, node, transport, service, holds, unary: service.unaryHandlers(), subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId, requests: metrics?.requests, identity, sessionCaps, subscribeCaps };
+    this.running = { storage, node, transport, service, holds, unary: service.unaryHandlers(), subscriptions, blobReplicator, blobService, fetcher, clusterId: options.clusterId, requests: metrics?.requests, identity, sessionCaps, subscribeCaps, forwarder };
     metrics?.attach({
       node,
       dataDir: options.dataDir,
@@ -366,6 +387,7 @@ export class GlobalServer {
       blobBytes: () => storage.blobs.totalBytes(),
       latestSnapshotThrough: () => storage.snapshots.latest()?.throughInstance,
       subscribers: () => subscriptions.subscriberCount,
+      forwardsInFlight: () => forwarder.inFlight,
     });
     transport.start();
     node.start();
@@ -400,6 +422,12 @@ export class GlobalServer {
     return { store: this.running.storage.blobs, replicator: this.running.blobReplicator };
   }
 
+  /** Requests this replica forwarded to the leader and still waits for (tests, tools). */
+  get forwardsInFlight(): number {
+    if (this.running === null) throw new UnavailableError('server not started');
+    return this.running.forwarder.inFlight;
+  }
+
   /** Bytes held by Session frames with requests unanswered, all streams together (tests, tools). */
   get sessionBytesInFlight(): number {
     if (this.running === null) throw new UnavailableError('server not started');
@@ -418,6 +446,7 @@ export class GlobalServer {
     this.metrics?.unregister();
     running?.subscriptions.close();
     const fetched = running?.fetcher.close();
+    running?.forwarder.close();
     running?.node.close();
     running?.transport.close();
     running?.blobReplicator.close();

@@ -13,7 +13,7 @@ import { KEY_BYTES_MAX } from '../protocol/keys.ts';
 import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
 import { checkSessionBytesLimits, SessionBytesInFlight } from '../protocol/session-bytes.ts';
 import type { ClientFrame__Output } from '../protocol/generated/dstore/v1/ClientFrame.ts';
-import type { ClientRequest__Output } from '../protocol/generated/dstore/v1/ClientRequest.ts';
+import type { ClientRequest, ClientRequest__Output } from '../protocol/generated/dstore/v1/ClientRequest.ts';
 import type { DeleteRequest__Output } from '../protocol/generated/dstore/v1/DeleteRequest.ts';
 import type { DeleteResponse } from '../protocol/generated/dstore/v1/DeleteResponse.ts';
 import type { GetRequest__Output } from '../protocol/generated/dstore/v1/GetRequest.ts';
@@ -34,6 +34,8 @@ import type { TxnOp__Output } from '../protocol/generated/dstore/v1/TxnOp.ts';
 import type { TxnRequest__Output } from '../protocol/generated/dstore/v1/TxnRequest.ts';
 import type { TxnResponse } from '../protocol/generated/dstore/v1/TxnResponse.ts';
 import type { ValueSource__Output } from '../protocol/generated/dstore/v1/ValueSource.ts';
+import { FORWARD_METADATA, FORWARD_NEVER, timeLeftMs } from '../protocol/forwarding.ts';
+import { viaLeader, type Forwarder } from './forwarder.ts';
 import { checkKey, hashField, isReadOnly, keyValueMsg, opResultMsg, rangeSpecOf, txnOf, writeIdOf } from './codec.ts';
 import { writtenKeys, type HoldService } from './hold-service.ts';
 import { opOfBody, type GlobalOp, type RequestTimers } from './metrics.ts';
@@ -99,6 +101,51 @@ export interface GlobalServiceDeps {
   readonly requests?: RequestTimers;
   /** Strict holds (hold-service.ts): every write waits for the holders of its keys. */
   readonly holds?: HoldService;
+  /**
+   * Sends what only the leader serves to the leader when this replica follows one
+   * (forwarder.ts); without it a follower answers such requests NOT_LEADER.
+   */
+  readonly forwarder?: Forwarder<ClientRequest, ResponseBody>;
+}
+
+/** A response without its id: what one request of any kind is answered with. */
+export type ResponseBody = Omit<ServerResponse, 'id'>;
+
+/** How a call reached this replica: what is left of its deadline, and whether a follower may forward it. */
+export interface CallContext {
+  /** Milliseconds left of the call's deadline; Infinity when it has none. */
+  readonly timeoutMs: number;
+  readonly mayForward: boolean;
+}
+
+/** A request a peer forwarded, or a caller that asked not to be forwarded: run here whatever this replica is. */
+export const RUN_HERE: CallContext = { timeoutMs: Infinity, mayForward: false };
+
+function contextOf(call: { metadata: grpc.Metadata; getDeadline(): grpc.Deadline }): CallContext {
+  return { timeoutMs: timeLeftMs(call.getDeadline()), mayForward: call.metadata.get(FORWARD_METADATA)[0] !== FORWARD_NEVER };
+}
+
+/** An empty write with a WriteId: it opens the client's session (state/sessions.ts) and is logged. */
+function opensSession(txn: TxnRequest__Output): boolean {
+  return txn.writeId !== null && txn.writeId.clientId !== '' && txn.compares.length === 0 && txn.success.length === 0 && txn.failure.length === 0;
+}
+
+/** Who may serve `request`: any replica, or only the leader (a linearizable read, a write). */
+function servedBy(request: ClientRequest__Output): 'any' | 'leader-read' | 'leader-write' {
+  const read = (consistency: string | undefined): 'any' | 'leader-read' => (consistency === 'READ_CONSISTENCY_SERIALIZABLE' ? 'any' : 'leader-read');
+  switch (request.body) {
+    case 'get': return read(request.get?.consistency);
+    case 'range': return read(request.range?.consistency);
+    case 'set':
+    case 'delete':
+      return 'leader-write';
+    case 'txn': {
+      const txn = request.txn;
+      if (txn === null || txn === undefined) return 'any';
+      return !isReadOnly(txn) || opensSession(txn) ? 'leader-write' : read(txn.consistency);
+    }
+    default: return 'any';
+  }
 }
 
 /** Requests one Session stream may have unanswered before the server stops reading it. */
@@ -263,9 +310,7 @@ export class GlobalService {
 
   private async runTxn(txn: TxnRequest__Output): Promise<TxnResult> {
     const checked = txnOf(txn); // validates the whole request before anything is proposed
-    // An empty write with a WriteId opens the client's session (state/sessions.ts): logged.
-    const opensSession = txn.writeId !== null && txn.writeId.clientId !== '' && txn.compares.length === 0 && txn.success.length === 0 && txn.failure.length === 0;
-    if (isReadOnly(txn) && !opensSession) {
+    if (isReadOnly(txn) && !opensSession(txn)) {
       // Reads never enter the log: served here after the same barrier as a Get, so they cost
       // one replica once, not every replica at apply and again at every replay.
       await this.readBarrier(txn.consistency, txn.minRevision);
@@ -388,7 +433,19 @@ export class GlobalService {
 
   // ---- the batched Session stream ---------------------------------------------------
 
-  private dispatch(request: ClientRequest__Output): Promise<Omit<ServerResponse, 'id'>> {
+  /**
+   * Runs a client request: here, or at the leader when only the leader serves it, this
+   * replica follows a leader it knows and the call may be forwarded (`viaLeader`). A forwarded
+   * request is answered by the leader exactly as if the client had sent it there.
+   */
+  route(request: ClientRequest__Output, context: CallContext): Promise<ResponseBody> {
+    const forwarder = this.deps.forwarder;
+    const by = servedBy(request);
+    if (forwarder === undefined || !context.mayForward || by === 'any') return this.dispatch(request);
+    return viaLeader(this.deps.node, forwarder, request, by === 'leader-write', context.timeoutMs, () => this.dispatch(request));
+  }
+
+  private dispatch(request: ClientRequest__Output): Promise<ResponseBody> {
     switch (request.body) {
       case 'get': return this.get(request.get!).then((get) => ({ get }));
       case 'set': return this.set(request.set!).then((set) => ({ set }));
@@ -416,6 +473,7 @@ export class GlobalService {
    * request-guard.ts); a half-close is answered by ending the stream once every request in flight is answered.
    */
   session(call: grpc.ServerDuplexStream<ClientFrame__Output, ServerFrame>): void {
+    const { mayForward } = contextOf(call);
     let outgoing: ServerResponse[] = [];
     let outgoingBytes = 0;
     let flushScheduled = false;
@@ -492,12 +550,12 @@ export class GlobalService {
         const overChecksums = request.body === 'status' && request.status?.withChecksum === true && ++checksums > FRAME_CHECKSUMS_MAX;
         const run = overChecksums
           ? (): Promise<never> => Promise.reject(new InvalidArgumentError(`request ${request.id}: more than ${FRAME_CHECKSUMS_MAX} Status with_checksum in one frame (FRAME_CHECKSUMS_MAX): each costs a pass over the whole state; ask in a later frame`))
-          : (): Promise<Omit<ServerResponse, 'id'>> => this.dispatch(request);
+          : (): Promise<ResponseBody> => this.route(request, { timeoutMs: timeLeftMs(call.getDeadline()), mayForward });
         settle(run).then(
           (body) => {
             timers?.done(opOfBody(request.body), startMs, false);
             release();
-            answer({ id: request.id, ...body });
+            answer({ ...body, id: request.id });
           },
           (err: unknown) => {
             timers?.done(opOfBody(request.body), startMs, true);
@@ -526,12 +584,15 @@ export class GlobalService {
   /** The unary handlers, wired for grpc-js; streaming blob and subscribe calls are added by the server. */
   unaryHandlers(): Pick<GlobalHandlers, 'Get' | 'Set' | 'Delete' | 'Txn' | 'Range' | 'MissingBlobs' | 'Status' | 'Session'> {
     const timers = this.deps.requests;
-    const unary = <Req, Res>(fn: Unary<Req, Res>, op: GlobalOp): grpc.handleUnaryCall<Req, Res> => (call, callback) => {
+    // Each unary call is run as the one request of a Session frame would be (route).
+    type Kind = 'get' | 'set' | 'delete' | 'txn' | 'range' | 'missingBlobs' | 'status';
+    const unary = <Req, Res>(kind: Kind, op: GlobalOp): grpc.handleUnaryCall<Req, Res> => (call, callback) => {
       const startMs = timers === undefined ? 0 : performance.now();
-      settle(() => fn(call.request)).then(
+      const request = { id: 0, body: kind, [kind]: call.request } as ClientRequest__Output;
+      settle(() => this.route(request, contextOf(call))).then(
         (res) => {
           timers?.done(op, startMs, false);
-          callback(null, res);
+          callback(null, res[kind] as Res);
         },
         (err: unknown) => {
           timers?.done(op, startMs, true);
@@ -540,13 +601,13 @@ export class GlobalService {
       );
     };
     return {
-      Get: unary(this.get, 'get'),
-      Set: unary(this.set, 'set'),
-      Delete: unary(this.delete, 'delete'),
-      Txn: unary(this.txn, 'txn'),
-      Range: unary(this.range, 'range'),
-      MissingBlobs: unary(this.missingBlobs, 'missing_blobs'),
-      Status: unary(this.status, 'status'),
+      Get: unary('get', 'get'),
+      Set: unary('set', 'set'),
+      Delete: unary('delete', 'delete'),
+      Txn: unary('txn', 'txn'),
+      Range: unary('range', 'range'),
+      MissingBlobs: unary('missingBlobs', 'missing_blobs'),
+      Status: unary('status', 'status'),
       Session: (call) => this.session(call),
     };
   }

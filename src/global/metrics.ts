@@ -31,6 +31,8 @@ export interface GlobalMetricsSource {
   readonly blobBytes: () => number;
   readonly latestSnapshotThrough: () => number | undefined;
   readonly subscribers: () => number;
+  /** Requests this replica forwarded to the leader and still waits for. */
+  readonly forwardsInFlight: () => number;
 }
 
 /** What one peer last told this replica. */
@@ -226,6 +228,7 @@ export class GlobalMetrics {
     gauge('dstore_snapshot_through_instance', 'Instance the newest snapshot on disk covers (0: none).', (s) => s.latestSnapshotThrough() ?? 0);
     gauge('dstore_snapshot_age_seconds', 'Seconds since the newest snapshot file was written; -1 when there is none.', (s) => this.snapshotAgeSeconds(s));
     gauge('dstore_subscribers', 'Subscribe streams served by this replica.', (s) => s.subscribers());
+    gauge('dstore_forwards_in_flight', 'Client requests this follower forwarded to the leader and waits for (cap: forwarding.inFlightMax).', (s) => s.forwardsInFlight());
     registry.registerMetric(new Counter({
       name: 'dstore_leader_changes_total',
       help: 'Times the leader this replica follows changed (including to "none known" during an election).',

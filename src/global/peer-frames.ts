@@ -10,10 +10,11 @@
 // - A message still over the target (one large value, a Promise or RecoveryReply, which
 //   cannot be split without changing their meaning) is sent as fragments: the encoding of a
 //   PeerFrame carrying only it, in pieces, reassembled by the receiver (`Reassembly`) up to
-//   PEER_MESSAGE_BYTES_MAX.
+//   PEER_MESSAGE_BYTES_MAX. A forwarded client request over the target travels the same way.
 
 import { TooLargeError } from '../protocol/errors.ts';
 import type { ConsensusMessage } from '../protocol/generated/dstore/v1/ConsensusMessage.ts';
+import type { ForwardedRequest } from '../protocol/generated/dstore/v1/ForwardedRequest.ts';
 import type { LogEntry } from '../protocol/generated/dstore/v1/LogEntry.ts';
 import type { PeerFrame, PeerFrame__Output } from '../protocol/generated/dstore/v1/PeerFrame.ts';
 import type { Value } from '../protocol/generated/dstore/v1/Value.ts';
@@ -125,6 +126,32 @@ export function framesOf(messages: readonly ConsensusMessage[], target = PEER_FR
     }
   }
   close();
+  return frames;
+}
+
+/** An upper bound of the encoded size of a message object (bytes, strings, numbers, nesting). */
+function objectBytesEstimate(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value === 'string') return Buffer.byteLength(value) + 16;
+  if (value instanceof Uint8Array) return value.byteLength + 16;
+  if (typeof value !== 'object') return 16;
+  let bytes = 16;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) bytes += objectBytesEstimate(v);
+  return bytes;
+}
+
+/**
+ * The frames that carry one forwarded request: one frame, or (over `target` bytes,
+ * estimated) the fragments of a frame carrying only it, reassembled like a consensus message.
+ */
+export function forwardFrames(forwarded: ForwardedRequest, target = PEER_FRAME_BYTES_TARGET): PeerFrame[] {
+  const frame: PeerFrame = { messages: [], forwarded: [forwarded] };
+  if (objectBytesEstimate(forwarded) <= target) return [frame];
+  const encoded = exchange().requestSerialize(frame);
+  const frames: PeerFrame[] = [];
+  for (let at = 0; at < encoded.byteLength; at += target) {
+    frames.push({ messages: [], fragment: encoded.subarray(at, at + target), fragmentLast: at + target >= encoded.byteLength });
+  }
   return frames;
 }
 

@@ -7,19 +7,26 @@
 // are dropped (consensus retransmits what matters), and the queue per peer is bounded: it
 // only holds what a busy stream (write() said wait) has not taken yet. Frames are cut to fit
 // the receiver's message limit (peer-frames.ts).
+//
+// The same streams carry client requests a follower forwards to the leader (forwarder.ts): a
+// ForwardedRequest goes out on the follower's own stream to the leader, and the leader's
+// answer comes back on that stream's other direction, so a request and its answer share one
+// connection and one hello (cluster id, replica ids, certificate) like consensus traffic.
 
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, BACKOFF_DEFAULTS, type Clock, type Random as BackoffRandom, type Timer } from '../protocol/backoff.ts';
-import { DstoreError, InvalidArgumentError, UnauthenticatedError } from '../protocol/errors.ts';
+import { DstoreError, InvalidArgumentError, ResourceExhaustedError, UnauthenticatedError, UnavailableError } from '../protocol/errors.ts';
 import type { PeerFrame, PeerFrame__Output } from '../protocol/generated/dstore/v1/PeerFrame.ts';
 import type { ReplicaClient } from '../protocol/generated/dstore/v1/Replica.ts';
 import type { ConsensusMessage } from '../protocol/generated/dstore/v1/ConsensusMessage.ts';
-import { toGrpcStatus } from '../protocol/grpc-status.ts';
+import type { ClientRequest, ClientRequest__Output } from '../protocol/generated/dstore/v1/ClientRequest.ts';
+import type { ServerResponse, ServerResponse__Output } from '../protocol/generated/dstore/v1/ServerResponse.ts';
+import { toErrorDetail, toGrpcStatus } from '../protocol/grpc-status.ts';
 import { dstoreProto } from '../protocol/proto.ts';
 import type { Message } from '../consensus/index.ts';
 import { decodePeerMessage, encodePeerMessage } from './peer-codec.ts';
 import type { PeerIdentity } from './peer-identity.ts';
-import { framesOf, PEER_MESSAGE_BYTES_MAX, Reassembly } from './peer-frames.ts';
+import { forwardFrames, framesOf, PEER_MESSAGE_BYTES_MAX, Reassembly } from './peer-frames.ts';
 
 export { PEER_MESSAGE_BYTES_MAX };
 
@@ -33,6 +40,11 @@ export const CLUSTER_MISMATCH = 'cluster id does not match this replica\'s: chec
 export const PEER_QUEUE_MESSAGES_MAX = 10_000;
 /** Most consensus messages in one PeerFrame a replica accepts (a sender's queue is smaller). */
 export const PEER_FRAME_MESSAGES_MAX = 2 * PEER_QUEUE_MESSAGES_MAX;
+/**
+ * Forwarded requests one peer may have unanswered here at most (the leader's side); beyond it
+ * they are answered RESOURCE_EXHAUSTED at once. Above any follower's own cap (forwarder.ts).
+ */
+export const FORWARDED_IN_FLIGHT_PER_PEER_MAX = 65_536;
 
 export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': PEER_MESSAGE_BYTES_MAX,
@@ -61,6 +73,14 @@ export interface PeerTransportOptions {
   readonly onPeerState?: (peerId: number, connected: boolean) => void;
   /** Checks that a caller's certificate names the host of the replica its hello claims (peer-identity.ts). */
   readonly identity?: PeerIdentity;
+  /**
+   * Runs a request a peer forwarded (this replica is believed to lead) and resolves with the
+   * response body (an `error` body for a failure; a rejection is answered as one). Without it
+   * forwarded requests are answered UNAVAILABLE.
+   */
+  readonly onForwarded?: (peerId: number, request: ClientRequest__Output, timeoutMs: number) => Promise<Omit<ServerResponse, 'id'>>;
+  /** Called with each answer to a request this replica forwarded to `peerId`. */
+  readonly onForwardReply?: (peerId: number, response: ServerResponse__Output) => void;
 }
 
 type OutboundState = 'idle' | 'connecting' | 'ready' | 'backoff' | 'closed';
@@ -138,6 +158,17 @@ export class PeerTransport {
     for (const frame of framesOf(messages)) peer.writable = peer.call.write(frame) && peer.writable;
   }
 
+  /**
+   * Sends a client request to `peerId` (the leader) as ForwardedRequest `request.id`, with
+   * `timeoutMs` left of its deadline. False when our stream to it is not up: nothing was sent.
+   */
+  forward(peerId: number, request: ClientRequest, timeoutMs: number): boolean {
+    const peer = this.outbound.get(peerId);
+    if (peer === undefined || this.closed || peer.state !== 'ready' || peer.call === null) return false;
+    for (const frame of forwardFrames({ request, timeoutMs })) peer.writable = peer.call.write(frame) && peer.writable;
+    return true;
+  }
+
   private hello(peerId: number): PeerFrame {
     return { hello: { clusterId: this.options.clusterId, fromReplicaId: this.options.selfId, toReplicaId: peerId, protocolVersion: PROTOCOL_VERSION }, messages: [] };
   }
@@ -149,13 +180,16 @@ export class PeerTransport {
     peer.call = call;
     peer.writable = true;
     call.on('data', (frame: PeerFrame__Output) => {
-      // The peer's only frame to us on our stream is its hello: the handshake succeeded.
+      // The peer's frames to us on our stream: its hello (the handshake succeeded), then only
+      // answers to requests we forwarded.
       if (frame.hello !== null && peer.state === 'connecting') {
         peer.state = 'ready';
         peer.backoff.reset();
         this.options.onPeerState?.(peer.peerId, true);
         this.flush(peer);
       }
+      if (peer.state !== 'ready' || peer.call !== call) return;
+      for (const response of frame.forwardedReplies) this.options.onForwardReply?.(peer.peerId, response);
     });
     call.on('drain', () => {
       peer.writable = true;
@@ -193,7 +227,36 @@ export class PeerTransport {
   handleExchange(call: grpc.ServerDuplexStream<PeerFrame__Output, PeerFrame>): void {
     let peerId = 0;
     let refused = false;
+    let ended = false;
+    let forwardedInFlight = 0;
     const reassembly = new Reassembly();
+    /** Answers a forwarded request on this stream, the one it came on. */
+    const answer = (response: ServerResponse): void => {
+      forwardedInFlight--;
+      if (!ended && !refused && !call.writableEnded && !call.destroyed) call.write({ messages: [], forwardedReplies: [response] });
+    };
+    const runForwarded = (request: ClientRequest__Output, timeoutMs: number): void => {
+      const id = request.id;
+      forwardedInFlight++;
+      const onForwarded = this.options.onForwarded;
+      if (onForwarded === undefined || forwardedInFlight > FORWARDED_IN_FLIGHT_PER_PEER_MAX) {
+        const why = onForwarded === undefined
+          ? new UnavailableError(`replica ${this.options.selfId} does not serve forwarded requests: not run; retry`)
+          : new ResourceExhaustedError(`replica ${peerId} has ${FORWARDED_IN_FLIGHT_PER_PEER_MAX} requests forwarded to replica ${this.options.selfId} unanswered (FORWARDED_IN_FLIGHT_PER_PEER_MAX): not run; retry after a backoff`);
+        queueMicrotask(() => answer({ id, error: toErrorDetail(why) }));
+        return;
+      }
+      let result: Promise<Omit<ServerResponse, 'id'>>;
+      try {
+        result = onForwarded(peerId, request, timeoutMs);
+      } catch (err) {
+        result = Promise.reject(err instanceof Error ? err : new Error(String(err))); // answered, not a broken stream
+      }
+      result.then(
+        (body) => answer({ ...body, id }),
+        (err: unknown) => answer({ id, error: toErrorDetail(err) }),
+      );
+    };
     const refuse = (code: grpc.status, details: string, metadata = new grpc.Metadata()): void => {
       refused = true;
       call.emit('error', { code, details, metadata });
@@ -223,7 +286,7 @@ export class PeerTransport {
           return refuse(s.code, `from replica ${peerId}: ${s.details}`, s.metadata);
         }
         if (whole === null) return;
-        if (whole.hello !== null || Reassembly.isFragment(whole)) return refuse(grpc.status.INVALID_ARGUMENT, `replica ${peerId} sent a fragmented frame carrying a hello or fragments: only messages may be fragmented`);
+        if (whole.hello !== null || Reassembly.isFragment(whole)) return refuse(grpc.status.INVALID_ARGUMENT, `replica ${peerId} sent a fragmented frame carrying a hello or fragments: only messages and forwarded requests may be fragmented`);
         frame = whole;
       }
       if (frame.messages.length > PEER_FRAME_MESSAGES_MAX) {
@@ -237,6 +300,10 @@ export class PeerTransport {
         return refuse(s.code, s.details, s.metadata);
       }
       for (const m of decoded) this.options.onMessage(m);
+      for (const f of frame.forwarded) {
+        if (f.request === null) return refuse(grpc.status.INVALID_ARGUMENT, `replica ${peerId} forwarded a request without a body`);
+        runForwarded(f.request, f.timeoutMs);
+      }
     };
     call.on('data', (frame: PeerFrame__Output) => {
       if (refused) return;
@@ -249,6 +316,7 @@ export class PeerTransport {
       }
     });
     const done = (): void => {
+      ended = true;
       this.inbound.delete(call);
     };
     call.on('end', () => {

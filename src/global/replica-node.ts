@@ -247,6 +247,11 @@ export class ReplicaNode {
     return this.replica.status().role === 'leader';
   }
 
+  /** The leader this replica follows (itself when it leads), 0 when none is known. */
+  leaderId(): number {
+    return this.replica.status().leaderId;
+  }
+
   /**
    * True while this replica leads under a valid lease, or follows a leader it heard from
    * within the election timeout: its applied state is not known to be stale.

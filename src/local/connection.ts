@@ -30,6 +30,7 @@
 //    configured with retriesMax also ends a call after retriesMax + 1 attempts (sends and
 //    connection failures while it waited), for callers who want to fail fast.
 
+import { notForwarded } from '../protocol/forwarding.ts';
 import { assert } from '../protocol/assert.ts';
 import {
   ClosedError,
@@ -626,7 +627,8 @@ export class Connection {
   }
 
   private openSession(address: string, client: WireGlobalClient, viaStatusHint: boolean): void {
-    const session = new Session<PendingCall>(address, client, client.Session(), viaStatusHint);
+    // Straight to the leader (NOT_LEADER hints, Status) rather than through a follower's forwarding: one hop less.
+    const session = new Session<PendingCall>(address, client, client.Session(notForwarded()), viaStatusHint);
     session.call.on('data', (frame: ServerFrame__Output) => this.onFrame(session, frame));
     session.call.on('error', (err: grpc.ServiceError) => this.onSessionBroken(session, fromGrpcError(err)));
     session.call.on('end', () => this.onSessionBroken(session, new UnavailableError(`Global replica ${address} ended the session`)));

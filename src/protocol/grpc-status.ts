@@ -5,6 +5,8 @@
 //   dstore-error            our ErrorCode, when the gRPC code is shared by several of ours
 //   dstore-leader-hint      NOT_LEADER: address of the replica believed to lead, or empty
 //   dstore-oldest-revision  COMPACTED: oldest revision still subscribable, decimal
+//   dstore-outcome-unknown  "true": a write that may or may not have run (forwarded by a
+//                           follower, and no answer came back); retry with the same WriteId
 
 import { Metadata, status as GrpcCode } from '@grpc/grpc-js';
 import { assertNever } from './assert.ts';
@@ -31,6 +33,7 @@ import {
 export const ERROR_CODE_METADATA = 'dstore-error';
 export const LEADER_HINT_METADATA = 'dstore-leader-hint';
 export const OLDEST_REVISION_METADATA = 'dstore-oldest-revision';
+export const OUTCOME_UNKNOWN_METADATA = 'dstore-outcome-unknown';
 
 /** What a server sends for a failed call: pass to `callback(status)` or `call.emit('error')`. */
 export interface GrpcStatus {
@@ -71,6 +74,7 @@ export function toGrpcStatus(err: unknown): GrpcStatus {
   metadata.set(ERROR_CODE_METADATA, err.code);
   if (err instanceof NotLeaderError) metadata.set(LEADER_HINT_METADATA, err.leaderHint);
   if (err instanceof CompactedError) metadata.set(OLDEST_REVISION_METADATA, err.oldestRevision.toString());
+  if (err.outcomeUnknown) metadata.set(OUTCOME_UNKNOWN_METADATA, 'true');
   return { code: grpcCodeOf(err.code), details: err.message, metadata };
 }
 
@@ -91,7 +95,7 @@ function metadataString(metadata: Metadata | undefined, key: string): string | u
 export function fromGrpcError(err: GrpcErrorLike): DstoreError {
   // grpc-js ends a failed connection's details with "Resolution note: " and nothing after it.
   const details = (err.details ?? err.message ?? 'no details').replace(/\.? Resolution note: ?$/, '.');
-  const options = { cause: err };
+  const options = { cause: err, outcomeUnknown: metadataString(err.metadata, OUTCOME_UNKNOWN_METADATA) === 'true' };
   const ours = metadataString(err.metadata, ERROR_CODE_METADATA);
   switch (ours) {
     case 'NOT_LEADER':
@@ -140,12 +144,14 @@ export interface ErrorDetailFields {
   leaderHint: string;
   oldestRevision: number;
   retryable: boolean;
+  /** A write that may or may not have run (DstoreError.outcomeUnknown); absent: false. */
+  outcomeUnknown?: boolean;
 }
 
 export function toErrorDetail(err: unknown): ErrorDetailFields {
   if (!(err instanceof DstoreError)) {
     const message = err instanceof Error ? err.message : String(err);
-    return { code: 'INTERNAL', message: `internal error: ${message}`, leaderHint: '', oldestRevision: 0, retryable: false };
+    return { code: 'INTERNAL', message: `internal error: ${message}`, leaderHint: '', oldestRevision: 0, retryable: false, outcomeUnknown: false };
   }
   return {
     code: err.code,
@@ -153,27 +159,29 @@ export function toErrorDetail(err: unknown): ErrorDetailFields {
     leaderHint: err instanceof NotLeaderError ? err.leaderHint : '',
     oldestRevision: err instanceof CompactedError ? err.oldestRevision : 0,
     retryable: err.retryable,
+    outcomeUnknown: err.outcomeUnknown,
   };
 }
 
 export function fromErrorDetail(detail: ErrorDetailFields): DstoreError {
   const code = detail.code as ErrorCode;
+  const o = { outcomeUnknown: detail.outcomeUnknown === true };
   switch (code) {
-    case 'NOT_FOUND': return new NotFoundError(detail.message);
-    case 'KEY_OCCUPIED': return new KeyOccupiedError(detail.message);
-    case 'INVALID_ARGUMENT': return new InvalidArgumentError(detail.message);
-    case 'NOT_LEADER': return new NotLeaderError(detail.message, detail.leaderHint);
-    case 'UNAVAILABLE': return new UnavailableError(detail.message);
-    case 'TOO_LARGE': return new TooLargeError(detail.message);
-    case 'CORRUPT': return new CorruptError(detail.message);
-    case 'CLOSED': return new ClosedError(detail.message);
-    case 'COMPACTED': return new CompactedError(detail.message, detail.oldestRevision);
-    case 'UNAUTHENTICATED': return new UnauthenticatedError(detail.message);
-    case 'INTERNAL': return new InternalError(detail.message);
-    case 'RESOURCE_EXHAUSTED': return new ResourceExhaustedError(detail.message);
-    case 'SESSION_EXPIRED': return new SessionExpiredError(detail.message);
-    case 'DEADLINE_EXCEEDED': return new DeadlineExceededError(detail.message);
-    case 'CANCELLED': return new CancelledError(detail.message);
-    default: return new InternalError(`unknown error code ${JSON.stringify(detail.code)}: ${detail.message}`);
+    case 'NOT_FOUND': return new NotFoundError(detail.message, o);
+    case 'KEY_OCCUPIED': return new KeyOccupiedError(detail.message, o);
+    case 'INVALID_ARGUMENT': return new InvalidArgumentError(detail.message, o);
+    case 'NOT_LEADER': return new NotLeaderError(detail.message, detail.leaderHint, o);
+    case 'UNAVAILABLE': return new UnavailableError(detail.message, o);
+    case 'TOO_LARGE': return new TooLargeError(detail.message, o);
+    case 'CORRUPT': return new CorruptError(detail.message, o);
+    case 'CLOSED': return new ClosedError(detail.message, o);
+    case 'COMPACTED': return new CompactedError(detail.message, detail.oldestRevision, o);
+    case 'UNAUTHENTICATED': return new UnauthenticatedError(detail.message, o);
+    case 'INTERNAL': return new InternalError(detail.message, o);
+    case 'RESOURCE_EXHAUSTED': return new ResourceExhaustedError(detail.message, o);
+    case 'SESSION_EXPIRED': return new SessionExpiredError(detail.message, o);
+    case 'DEADLINE_EXCEEDED': return new DeadlineExceededError(detail.message, o);
+    case 'CANCELLED': return new CancelledError(detail.message, o);
+    default: return new InternalError(`unknown error code ${JSON.stringify(detail.code)}: ${detail.message}`, o);
   }
 }

@@ -21,6 +21,7 @@ export interface TestClusterOptions {
   readonly subscriptions?: GlobalServerOptions['subscriptions'];
   readonly storage?: GlobalServerOptions['storage'];
   readonly holderLeaseMs?: number;
+  readonly forwarding?: GlobalServerOptions['forwarding'];
   /** Security, logger and metrics registry of replica `id` (default: plaintext, no metrics). */
   readonly listen?: (id: number) => ListenOptions;
   /** How `client()` and `status()` reach the replicas (default: plaintext, no token). */
@@ -86,6 +87,7 @@ export class TestCluster {
       ...(this.options.subscriptions === undefined ? {} : { subscriptions: this.options.subscriptions }),
       ...(this.options.storage === undefined ? {} : { storage: this.options.storage }),
       ...(this.options.holderLeaseMs === undefined ? {} : { holderLeaseMs: this.options.holderLeaseMs }),
+      ...(this.options.forwarding === undefined ? {} : { forwarding: this.options.forwarding }),
       onFatal: (err) => {
         throw err instanceof Error ? err : new Error(String(err));
       },

@@ -10,7 +10,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { SERVER_LIMITS_DEFAULTS } from '../../src/global/global-server.ts';
-import { framesOf, messageBytesEstimate, PEER_FRAME_BYTES_TARGET, Reassembly } from '../../src/global/peer-frames.ts';
+import { forwardFrames, framesOf, messageBytesEstimate, PEER_FRAME_BYTES_TARGET, Reassembly } from '../../src/global/peer-frames.ts';
 import type { ConsensusMessage } from '../../src/protocol/generated/dstore/v1/ConsensusMessage.ts';
 import type { GlobalClient } from '../../src/protocol/generated/dstore/v1/Global.ts';
 import type { PeerFrame__Output } from '../../src/protocol/generated/dstore/v1/PeerFrame.ts';
@@ -132,6 +132,35 @@ describe('peer frames fit the receive limit', () => {
     const whole = results[3]!;
     assert.equal(whole.messages.length, 1);
     assert.ok(Buffer.from(whole.messages[0]!.accept!.values[0]!.commands[0]!).equals(command(3 * MiB + 5, 7)));
+  });
+
+  it('sends a forwarded request over 1 MiB as fragments, a small one as one frame', () => {
+    const small = forwardFrames({ request: { id: 1, set: { key: 'k', value: { inline: Buffer.alloc(10) } } }, timeoutMs: 5 }).map(decode);
+    assert.equal(small.length, 1);
+    assert.equal(small[0]!.forwarded[0]!.request!.set!.key, 'k');
+    const ops = Array.from({ length: 40 }, (_, i) => ({ put: { key: `k${i}`, value: { inline: Buffer.alloc(60_000, i) } } }));
+    const frames = forwardFrames({ request: { id: 2, txn: { success: ops } }, timeoutMs: 5 }).map(decode);
+    assert.equal(frames.length, 3);
+    const reassembly = new Reassembly();
+    const whole = frames.map((f) => reassembly.add(f))[2]!;
+    assert.equal(whole.forwarded[0]!.request!.txn!.success.length, 40);
+    assert.ok(Buffer.from(whole.forwarded[0]!.request!.txn!.success[39]!.put!.value!.inline!).equals(Buffer.alloc(60_000, 39)));
+  });
+
+  it('forwards a ~2.4 MiB transaction sent to a follower, through fragments', async () => {
+    const cluster = await TestCluster.start(3);
+    try {
+      const leader = await cluster.waitForLeader();
+      const follower = [1, 2, 3].find((id) => id !== leader)!;
+      const ops = Array.from({ length: 40 }, (_, i) => ({ put: { key: `g${i}`, value: { inline: Buffer.alloc(60_000, i) } } }));
+      const revision = await new Promise<number>((resolve, reject) => {
+        cluster.raw(follower).Txn({ success: ops }, { deadline: Date.now() + 10_000 }, (err, res) => (err === null ? resolve(Number(res!.header!.revision)) : reject(err)));
+      });
+      assert.ok(revision > 0);
+      assert.ok(cluster.server(leader).node.stateMachine.keyspace.get('g39') !== undefined, 'the leader applied it before answering');
+    } finally {
+      await cluster.stop();
+    }
   });
 
   it('replicates a ~12 MiB transaction on a 3-replica cluster through fragments', async () => {

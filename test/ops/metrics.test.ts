@@ -100,6 +100,7 @@ describe('metrics and logs', () => {
     });
     assert.equal(value(follower, 'dstore_is_leader'), 0);
     assert.equal(value(follower, 'dstore_leader_id'), leaderId);
+    assert.equal(value(follower, 'dstore_forwards_in_flight'), 0, 'nothing forwarded waits');
     // A snapshot shows up with its age.
     await cluster.server(leaderId).node.snapshotNow();
     const third = await scrape(leader);

@@ -144,6 +144,20 @@ describe('TLS and authentication', () => {
     assert.ok(refused !== null && Number(refused[1]) >= 3, `refusals counted: ${refused?.[0]}`);
   });
 
+  it('forwards a follower\'s write over the authenticated peer stream, and only an authenticated client\'s', async () => {
+    const leaderId = await cluster.waitForLeader();
+    const followerId = [1, 2, 3].find((id) => id !== leaderId)!;
+    const address = cluster.members.get(followerId)!;
+    const withToken = rawGlobal(address, pki.node, ALICE);
+    const without = rawGlobal(address, pki.node, null);
+    closers.push(() => withToken.close(), () => without.close());
+    assert.equal((await setCode(without, 'tls/forwarded')).code, grpc.status.UNAUTHENTICATED);
+    // OK, not ALREADY_EXISTS: the refused Set ran nowhere.
+    assert.equal((await setCode(withToken, 'tls/forwarded')).code, grpc.status.OK, 'the follower forwarded it to the leader over mutual TLS');
+    const got = await cluster.client().get('tls/forwarded');
+    assert.equal(new TextDecoder().decode(got.kv?.value ?? new Uint8Array()), 'x');
+  });
+
   it('refuses a client token on the replica-to-replica service', async () => {
     const channel = clientChannel(alice);
     const replica = new (dstoreProto().dstore.v1.Replica)(cluster.addresses[0]!, channel.credentials, channel.options);

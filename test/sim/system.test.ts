@@ -19,14 +19,18 @@ function report(r: SystemSimResult): string {
 async function runSeeds(replicas: number): Promise<void> {
   const failures: string[] = [];
   let acked = 0;
+  let forwarded = 0;
   for (const seed of SEEDS) {
     const r = await runSystemSeed({ seed, replicas, faultMs: 6_000 });
     acked += r.stats['writesAcked'] ?? 0;
+    forwarded += r.stats['forwarded'] ?? 0;
     if (r.violation !== null) failures.push(report(r));
   }
   assert.deepEqual(failures, []);
   // The runs did real work: the checks had acknowledged writes to look at.
   assert.ok(acked > SEEDS.length * 10, `only ${acked} writes acknowledged over ${SEEDS.length} seeds`);
+  // Followers forwarded requests to the leader (clients send to any replica).
+  assert.ok(forwarded > SEEDS.length * 10, `only ${forwarded} requests forwarded over ${SEEDS.length} seeds`);
 }
 
 describe('whole-system simulation', () => {
@@ -35,19 +39,18 @@ describe('whole-system simulation', () => {
 
   it('catches a replica that votes before its vote is durable (persist-then-vote broken)', async () => {
     // The driver's order made wrong from outside: persist resolves at once, the write lands later.
-    // Since vote stamps, the votes a crash then loses are a rolled-back directory the start check
-    // catches (the sabotage blinds it too), and what is left shows as a replica that cannot
-    // start on what its disk kept: 3 of 200 seeds caught (seed 121), none as agreement.
-    const r = await runSystemSeed({ seed: 121, replicas: 3, rollbacks: false, sabotage: 'vote-before-persist' });
-    assert.match(r.violation ?? 'none', /^r\d failed to start on what its disk kept: AssertionError: recovered decidedThrough/);
+    // Seeds are rare that catch it (7 of 300 with forwarding, vote stamps and silent faults); 71 does,
+    // as two replicas holding different states.
+    const r = await runSystemSeed({ seed: 71, replicas: 3, rollbacks: false, sabotage: 'vote-before-persist' });
+    assert.match(r.violation ?? 'none', /^agreement: /);
   });
 
   it('catches a replica restarted on an older copy of its data directory when no peer says so, and not with the check', async () => {
-    // Seed 13 restores a replica's disk to an older copy and crashes the leader that saw the
+    // Seed 20 restores a replica's disk to an older copy and crashes the leader that saw the
     // votes it forgot; with every stamp check answered "current" the two others break agreement.
-    const blind = await runSystemSeed({ seed: 13, replicas: 3, rollbacks: true, sabotage: 'rollback-unchecked' });
+    const blind = await runSystemSeed({ seed: 20, replicas: 3, rollbacks: true, sabotage: 'rollback-unchecked' });
     assert.match(blind.violation ?? 'none', /^agreement: /);
-    const checked = await runSystemSeed({ seed: 13, replicas: 3, rollbacks: true });
+    const checked = await runSystemSeed({ seed: 20, replicas: 3, rollbacks: true });
     assert.equal(checked.violation, null);
     assert.ok((checked.stats['rollbacksDetected'] ?? 0) > 0, 'the rollback was detected');
   });

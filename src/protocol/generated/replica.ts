@@ -19,6 +19,7 @@ import type { ErrorDetail as _dstore_v1_ErrorDetail, ErrorDetail__Output as _dst
 import type { Event as _dstore_v1_Event, Event__Output as _dstore_v1_Event__Output } from './dstore/v1/Event.ts';
 import type { FetchBlobRequest as _dstore_v1_FetchBlobRequest, FetchBlobRequest__Output as _dstore_v1_FetchBlobRequest__Output } from './dstore/v1/FetchBlobRequest.ts';
 import type { FetchSnapshotRequest as _dstore_v1_FetchSnapshotRequest, FetchSnapshotRequest__Output as _dstore_v1_FetchSnapshotRequest__Output } from './dstore/v1/FetchSnapshotRequest.ts';
+import type { ForwardedRequest as _dstore_v1_ForwardedRequest, ForwardedRequest__Output as _dstore_v1_ForwardedRequest__Output } from './dstore/v1/ForwardedRequest.ts';
 import type { GetBlobRequest as _dstore_v1_GetBlobRequest, GetBlobRequest__Output as _dstore_v1_GetBlobRequest__Output } from './dstore/v1/GetBlobRequest.ts';
 import type { GetBlobResponse as _dstore_v1_GetBlobResponse, GetBlobResponse__Output as _dstore_v1_GetBlobResponse__Output } from './dstore/v1/GetBlobResponse.ts';
 import type { GetRequest as _dstore_v1_GetRequest, GetRequest__Output as _dstore_v1_GetRequest__Output } from './dstore/v1/GetRequest.ts';
@@ -96,6 +97,7 @@ export interface ProtoGrpcType {
       Event: MessageTypeDefinition<_dstore_v1_Event, _dstore_v1_Event__Output>
       FetchBlobRequest: MessageTypeDefinition<_dstore_v1_FetchBlobRequest, _dstore_v1_FetchBlobRequest__Output>
       FetchSnapshotRequest: MessageTypeDefinition<_dstore_v1_FetchSnapshotRequest, _dstore_v1_FetchSnapshotRequest__Output>
+      ForwardedRequest: MessageTypeDefinition<_dstore_v1_ForwardedRequest, _dstore_v1_ForwardedRequest__Output>
       GetBlobRequest: MessageTypeDefinition<_dstore_v1_GetBlobRequest, _dstore_v1_GetBlobRequest__Output>
       GetBlobResponse: MessageTypeDefinition<_dstore_v1_GetBlobResponse, _dstore_v1_GetBlobResponse__Output>
       GetRequest: MessageTypeDefinition<_dstore_v1_GetRequest, _dstore_v1_GetRequest__Output>

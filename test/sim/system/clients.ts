@@ -1,7 +1,9 @@
 // The simulated clients: each issues real transactions one at a time (put, put-if-absent,
 // compare-and-swap, delete, linearizable and serializable reads) against the replicas, with a
 // client session (WriteId) so a retry of a write runs at most once, and retries with backoff
-// after a lost answer, a leader change or a crash. Every operation goes into the history the
+// after a lost answer, a leader change or a crash. A client sends to any replica (the leader
+// only when a NOT_LEADER named it): a follower forwards writes and linearizable reads to the
+// leader (cluster.ts, `serve`), so most requests cross a follower first. Every operation goes into the history the
 // fault suite's checker reads (test/faults/history.ts): invoke and complete times, outcome,
 // and what the replica answered. Values are unique per write, so a read names the write it saw.
 
@@ -10,9 +12,9 @@ import type { TxnRequest__Output } from '../../../src/protocol/generated/dstore/
 import type { ReplicaNode } from '../../../src/global/replica-node.ts';
 import type { TxnResult, WriteId } from '../../../src/global/state/types.ts';
 import type { SplitMix32 } from '../../../src/consensus/index.ts';
-import type { Observed, Op, ReadOp, WriteOp } from '../../faults/history.ts';
+import type { Op, ReadOp, WriteOp } from '../../faults/history.ts';
 import type { SimCluster } from './cluster.ts';
-import { casTxn, deleteTxn, putIfAbsentTxn, putTxn } from './requests.ts';
+import { casTxn, deleteTxn, putIfAbsentTxn, putTxn, readHere, type ReadAnswer } from './requests.ts';
 import { SimProcess, type Scheduler } from './scheduler.ts';
 
 export const KEYS = ['a', 'b', 'c'];
@@ -22,11 +24,6 @@ const ATTEMPT_TIMEOUT_MS = 1_500;
 const OPERATION_DEADLINE_MS = 8_000;
 
 type Outcome<T> = { ok: T } | { error: Error } | { timeout: true };
-
-interface ReadAnswer {
-  readonly found: Observed | null;
-  readonly revision: number;
-}
 
 export class History {
   readonly ops: Op[] = [];
@@ -126,7 +123,8 @@ export class SimClient {
     let attempts = 0;
     for (;;) {
       attempts++;
-      const o = await this.rpc(this.target(), (node) => node.submit(writeId, txn));
+      const target = this.target();
+      const o = await this.rpc(target, (node) => this.cluster.serve(target, node, { kind: 'write', writeId, txn }, ATTEMPT_TIMEOUT_MS) as Promise<TxnResult>);
       if ('ok' in o) {
         this.learn(null);
         this.record({ ...base, completeMs: this.sched.nowMs, ...this.writeOutcome(kind, key, o.ok) } as WriteOp, attempts);
@@ -168,12 +166,9 @@ export class SimClient {
     for (;;) {
       attempts++;
       const target = consistency === 'linearizable' ? this.target() : 1 + this.random.nextInt(this.cluster.replicas.size);
-      const o = await this.rpc(target, async (node): Promise<ReadAnswer> => {
-        if (consistency === 'linearizable') await node.linearizableBarrier();
-        const sm = node.stateMachine;
-        const kv = sm.get(key, true);
-        return { found: kv === null ? null : { value: Buffer.from(kv.value ?? new Uint8Array(0)).toString(), modRevision: kv.modRevision }, revision: sm.revision };
-      });
+      const o = await this.rpc(target, (node): Promise<ReadAnswer> => consistency === 'linearizable'
+        ? this.cluster.serve(target, node, { kind: 'read', key }, ATTEMPT_TIMEOUT_MS) as Promise<ReadAnswer>
+        : Promise.resolve(readHere(node, key)));
       if ('ok' in o) {
         if (consistency === 'linearizable') this.learn(null);
         if (o.ok.found !== null) this.seen.set(key, o.ok.found.modRevision);

@@ -9,6 +9,9 @@
 // fail or stall. A replica that stops on corruption its disk took silently is wiped by the
 // "operator", as docs/operations.md tells one to, and recovers from its peers. Its disk can be
 // copied while it runs and restored at a crash (a data directory rolled back to an older copy).
+// A follower forwards what only the leader serves with the real Forwarder
+// (src/global/forwarder.ts), over the same simulated links: requests and answers may be lost,
+// delayed or delivered twice.
 
 import { AssertionError } from '../../../src/protocol/assert.ts';
 import type { Clock } from '../../../src/protocol/backoff.ts';
@@ -16,13 +19,18 @@ import { CancelledError, CorruptError, UnavailableError } from '../../../src/pro
 import type { SnapshotChunk, SnapshotChunk__Output } from '../../../src/protocol/generated/dstore/v1/SnapshotChunk.ts';
 import { NULL_LOGGER, type Logger } from '../../../src/protocol/log.ts';
 import { SplitMix32, type Message } from '../../../src/consensus/index.ts';
+import { Forwarder, viaLeader, type ForwardOutcome } from '../../../src/global/forwarder.ts';
 import { ReplicaNode, REPLICA_NODE_DEFAULTS, type ReplicaNodeConfig } from '../../../src/global/replica-node.ts';
 import { snapshotChunks, SnapshotFetcher, type SnapshotSource, type SnapshotStream } from '../../../src/global/snapshot-transfer.ts';
 import { stateChecksum } from '../../../src/global/state/snapshot.ts';
 import { StorageEngine } from '../../../src/global/storage/engine.ts';
 import { FaultFileSystem, type CrashMode, type InjectedFault, type SilentFaultKind } from '../../../src/global/storage/fault-fs.ts';
 import { SimNetwork } from '../network.ts';
+import { runHere, type SimAnswer, type SimRequest } from './requests.ts';
 import { SimProcess, type Scheduler } from './scheduler.ts';
+
+/** A follower's forwarding in the simulation: small cap, so a stalled leader fills it. */
+const FORWARDING = { inFlightMax: 16, timeoutMsMax: 2_000 };
 
 export type CrashKind = 'process' | CrashMode;
 export type Sabotage = 'vote-before-persist' | 'rollback-unchecked';
@@ -38,6 +46,7 @@ export class SimReplica {
   node: ReplicaNode | null = null;
   storage: StorageEngine | null = null;
   fetcher: SnapshotFetcher | null = null;
+  forwarder: Forwarder<SimRequest, SimAnswer> | null = null;
   incarnation = 0;
   /** While above 0, each fsync takes up to this long. */
   slowFsyncMs = 0;
@@ -105,7 +114,7 @@ export class SimCluster {
   /** State checksum seen at each applied instance (agreement). */
   private readonly checksums = new Map<number, { replicaId: number; checksum: string }>();
   stats = {
-    crashes: 0, restarts: 0, fatal: 0, snapshotsInstalled: 0, snapshotFetchFailures: 0, rollbacks: 0, rollbacksDetected: 0,
+    crashes: 0, restarts: 0, fatal: 0, snapshotsInstalled: 0, snapshotFetchFailures: 0, rollbacks: 0, rollbacksDetected: 0, forwarded: 0,
     // Silent disk faults that landed, per kind, and what the replicas did about them.
     bitFlips: 0, lostWrites: 0, lostPages: 0, misdirectedOffset: 0, misdirectedFile: 0, corruptStops: 0, walLossRecoveries: 0, corruptRepairs: 0,
   };
@@ -165,6 +174,9 @@ export class SimCluster {
       if (w.event === 'storage.wal_corrupt' || w.event === 'storage.snapshot_corrupt') this.stats.corruptRepairs++;
       this.options.trace(`r${r.id}: ${w.event}${r.silentFaulted ? ` ${w.message}` : ''}`);
     }
+    const forwarder: Forwarder<SimRequest, SimAnswer> = new Forwarder(r.id, FORWARDING, clock, {
+      send: (leaderId, id, request) => this.forwardTo(process, forwarder, r.id, leaderId, id, request),
+    });
     const node = await ReplicaNode.open({ ...REPLICA_NODE_DEFAULTS, ...this.options.node, replicaId: r.id, members: this.members }, {
       storage,
       clock,
@@ -172,7 +184,10 @@ export class SimCluster {
       send: (m) => this.send(process, m),
       onFatal: (err) => this.fatal(r, process, err),
       defer: (work) => this.sched.at(0, process, work),
-      onLeaderChange: (leader) => this.options.trace(`r${r.id}: leader is ${leader === 0 ? 'unknown' : `r${leader}`}`),
+      onLeaderChange: (leader) => {
+        forwarder.leaderChanged(leader);
+        this.options.trace(`r${r.id}: leader is ${leader === 0 ? 'unknown' : `r${leader}`}`);
+      },
       onRecovery: (event) => this.options.trace(`r${r.id}: recovery ${event}`),
       onRollback: (rb) => {
         this.stats.rollbacksDetected++;
@@ -197,6 +212,7 @@ export class SimCluster {
     r.storage = storage;
     r.node = node;
     r.fetcher = fetcher;
+    r.forwarder = forwarder;
     node.start();
     this.options.trace(`r${r.id}: up (incarnation ${r.incarnation}, applied ${node.stateMachine.appliedInstance})`);
   }
@@ -220,6 +236,7 @@ export class SimCluster {
     r.node = null;
     r.storage = null;
     r.fetcher = null;
+    r.forwarder = null;
     r.slowFsyncMs = 0;
     if (kind !== 'process') r.disk = r.disk.crashNow(kind);
     this.stats.crashes++;
@@ -337,6 +354,38 @@ export class SimCluster {
       if (owner === null) continue;
       this.sched.at(delayMs, owner, () => target.node?.step(delivered));
     }
+  }
+
+  /**
+   * Serves a write or linearizable read that arrived at replica `replicaId` (running `node`)
+   * as a real replica does: here when it leads or knows no leader, else forwarded to the leader.
+   */
+  serve(replicaId: number, node: ReplicaNode, request: SimRequest, timeoutMs: number): Promise<SimAnswer> {
+    return viaLeader(node, this.get(replicaId).forwarder, request, request.kind === 'write', timeoutMs, () => runHere(node, request));
+  }
+
+  /**
+   * A forwarded request crosses the link to the leader (false when its process is down: a
+   * real follower's stream to it would be broken), runs there as the leader's own, and the
+   * answer crosses back to `forwarder`, the incarnation that sent it.
+   */
+  private forwardTo(from: SimProcess, forwarder: Forwarder<SimRequest, SimAnswer>, fromId: number, leaderId: number, id: number, request: SimRequest): boolean {
+    const target = this.replicas.get(leaderId);
+    if (!from.alive || target === undefined || target.process === null) return false;
+    this.stats.forwarded++;
+    for (const delayMs of this.network.route(fromId, leaderId, this.random)) {
+      const owner = target.process;
+      this.sched.at(delayMs, owner, () => {
+        const node = target.node;
+        if (node === null) return; // still starting: never answered, the follower's deadline ends the wait
+        const back = (outcome: ForwardOutcome<SimAnswer>): void => {
+          if (!owner.alive) return;
+          for (const d of this.network.route(leaderId, fromId, this.random)) this.sched.at(d, from, () => forwarder.answer(leaderId, id, outcome));
+        };
+        runHere(node, request).then((ok) => back({ ok }), (error: unknown) => back({ error: error instanceof Error ? error : new Error(String(error)) }));
+      });
+    }
+    return true;
   }
 
   /**

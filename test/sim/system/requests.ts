@@ -1,7 +1,11 @@
 // The transactions the simulated clients send, built as the service receives them (encoded and
-// decoded through the wire format, so they are exactly what a replica decodes from a client).
+// decoded through the wire format, so they are exactly what a replica decodes from a client),
+// and how a replica runs them itself (the leader, also for a request a follower forwarded).
 
 import type { TxnRequest__Output } from '../../../src/protocol/generated/dstore/v1/TxnRequest.ts';
+import type { ReplicaNode } from '../../../src/global/replica-node.ts';
+import type { TxnResult, WriteId } from '../../../src/global/state/types.ts';
+import type { Observed } from '../../faults/history.ts';
 import { dstoreRoot, TO_OBJECT_OPTIONS } from '../../../src/protocol/proto.ts';
 
 const TxnRequestType = dstoreRoot().lookupType('dstore.v1.TxnRequest');
@@ -24,3 +28,29 @@ export const casTxn = (key: string, value: string, expectedModRevision: number):
 });
 
 export const deleteTxn = (key: string): TxnRequest__Output => decoded({ success: [{ delete: { key } }] });
+
+/** What a simulated client asks a replica to run where only the leader may. */
+export type SimRequest =
+  | { readonly kind: 'write'; readonly writeId: WriteId; readonly txn: TxnRequest__Output }
+  | { readonly kind: 'read'; readonly key: string };
+
+export interface ReadAnswer {
+  readonly found: Observed | null;
+  readonly revision: number;
+}
+
+export type SimAnswer = TxnResult | ReadAnswer;
+
+/** A read of `key` from `node`'s applied state (after whatever barrier the caller waited for). */
+export function readHere(node: ReplicaNode, key: string): ReadAnswer {
+  const sm = node.stateMachine;
+  const kv = sm.get(key, true);
+  return { found: kv === null ? null : { value: Buffer.from(kv.value ?? new Uint8Array(0)).toString(), modRevision: kv.modRevision }, revision: sm.revision };
+}
+
+/** Runs `request` on `node` itself (NOT_LEADER when it does not lead): what a leader does with a forwarded request. */
+export async function runHere(node: ReplicaNode, request: SimRequest): Promise<SimAnswer> {
+  if (request.kind === 'write') return node.submit(request.writeId, request.txn);
+  await node.linearizableBarrier();
+  return readHere(node, request.key);
+}

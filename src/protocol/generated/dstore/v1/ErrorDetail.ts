@@ -10,9 +10,11 @@ import type { Long } from '@grpc/proto-loader';
  * (INVALID_ARGUMENT), NOT_LEADER (UNAVAILABLE; leader_hint says where to go),
  * UNAVAILABLE (UNAVAILABLE), TOO_LARGE (INVALID_ARGUMENT), CORRUPT (DATA_LOSS),
  * CLOSED (CANCELLED), COMPACTED (OUT_OF_RANGE), UNAUTHENTICATED (UNAUTHENTICATED),
- * INTERNAL (INTERNAL), RESOURCE_EXHAUSTED (RESOURCE_EXHAUSTED; a cap on open streams or
- * transfers, retryable), SESSION_EXPIRED (FAILED_PRECONDITION; a write whose client
- * session was forgotten: it did not run now, may have run before, never runs twice).
+ * INTERNAL (INTERNAL), RESOURCE_EXHAUSTED (RESOURCE_EXHAUSTED; a cap on open streams,
+ * transfers or forwarded requests, retryable), SESSION_EXPIRED (FAILED_PRECONDITION; a
+ * write whose client session was forgotten: it did not run now, may have run before, never
+ * runs twice), DEADLINE_EXCEEDED (DEADLINE_EXCEEDED; a forwarded request's deadline passed
+ * before the leader answered), CANCELLED (CANCELLED).
  */
 export interface ErrorDetail {
   /**
@@ -24,7 +26,8 @@ export interface ErrorDetail {
    */
   'message'?: (string);
   /**
-   * NOT_LEADER: "host:port" of the replica believed to lead, or empty when unknown.
+   * NOT_LEADER: "host:port" of the replica believed to lead, or empty when unknown (a
+   * follower that knows the leader forwards instead, unless asked not to: global.proto).
    */
   'leaderHint'?: (string);
   /**
@@ -35,6 +38,13 @@ export interface ErrorDetail {
    * True when the same request may succeed if retried (after backoff, possibly elsewhere).
    */
   'retryable'?: (boolean);
+  /**
+   * A write that may or may not have run: it reached the leader (through a follower that
+   * forwarded it) and no answer came back before the link broke, the leader changed or the
+   * deadline passed. Retry it with the same WriteId (it runs at most once) or read the key.
+   * Unary calls carry the same in metadata `dstore-outcome-unknown: true`.
+   */
+  'outcomeUnknown'?: (boolean);
 }
 
 /**
@@ -45,9 +55,11 @@ export interface ErrorDetail {
  * (INVALID_ARGUMENT), NOT_LEADER (UNAVAILABLE; leader_hint says where to go),
  * UNAVAILABLE (UNAVAILABLE), TOO_LARGE (INVALID_ARGUMENT), CORRUPT (DATA_LOSS),
  * CLOSED (CANCELLED), COMPACTED (OUT_OF_RANGE), UNAUTHENTICATED (UNAUTHENTICATED),
- * INTERNAL (INTERNAL), RESOURCE_EXHAUSTED (RESOURCE_EXHAUSTED; a cap on open streams or
- * transfers, retryable), SESSION_EXPIRED (FAILED_PRECONDITION; a write whose client
- * session was forgotten: it did not run now, may have run before, never runs twice).
+ * INTERNAL (INTERNAL), RESOURCE_EXHAUSTED (RESOURCE_EXHAUSTED; a cap on open streams,
+ * transfers or forwarded requests, retryable), SESSION_EXPIRED (FAILED_PRECONDITION; a
+ * write whose client session was forgotten: it did not run now, may have run before, never
+ * runs twice), DEADLINE_EXCEEDED (DEADLINE_EXCEEDED; a forwarded request's deadline passed
+ * before the leader answered), CANCELLED (CANCELLED).
  */
 export interface ErrorDetail__Output {
   /**
@@ -59,7 +71,8 @@ export interface ErrorDetail__Output {
    */
   'message': (string);
   /**
-   * NOT_LEADER: "host:port" of the replica believed to lead, or empty when unknown.
+   * NOT_LEADER: "host:port" of the replica believed to lead, or empty when unknown (a
+   * follower that knows the leader forwards instead, unless asked not to: global.proto).
    */
   'leaderHint': (string);
   /**
@@ -70,4 +83,11 @@ export interface ErrorDetail__Output {
    * True when the same request may succeed if retried (after backoff, possibly elsewhere).
    */
   'retryable': (boolean);
+  /**
+   * A write that may or may not have run: it reached the leader (through a follower that
+   * forwarded it) and no answer came back before the link broke, the leader changed or the
+   * deadline passed. Retry it with the same WriteId (it runs at most once) or read the key.
+   * Unary calls carry the same in metadata `dstore-outcome-unknown: true`.
+   */
+  'outcomeUnknown': (boolean);
 }

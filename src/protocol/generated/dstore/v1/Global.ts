@@ -70,16 +70,18 @@ export interface GlobalClient extends grpc.Client {
   getBlob(argument: _dstore_v1_GetBlobRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_dstore_v1_GetBlobResponse__Output>;
   
   /**
-   * A Local's hold on strict-mode prefixes (docs/coherence.md, `strict`), on the leader only
-   * (elsewhere NOT_LEADER with a leader_hint). The Local registers, then keeps its hold
+   * A Local's hold on strict-mode prefixes (docs/coherence.md, `strict`), on the leader only:
+   * a follower answers NOT_LEADER with a leader_hint (a hold is the leader's own state and
+   * lives as long as the stream, so it is not forwarded). The Local registers, then keeps its hold
    * alive; the leader sends an invalidation for every write to a held key before the write
    * is proposed, and waits for its ack or for the hold's lease to run out.
    */
   Hold(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_dstore_v1_HoldRequest, _dstore_v1_HoldResponse__Output>;
   Hold(options?: grpc.CallOptions): grpc.ClientDuplexStream<_dstore_v1_HoldRequest, _dstore_v1_HoldResponse__Output>;
   /**
-   * A Local's hold on strict-mode prefixes (docs/coherence.md, `strict`), on the leader only
-   * (elsewhere NOT_LEADER with a leader_hint). The Local registers, then keeps its hold
+   * A Local's hold on strict-mode prefixes (docs/coherence.md, `strict`), on the leader only:
+   * a follower answers NOT_LEADER with a leader_hint (a hold is the leader's own state and
+   * lives as long as the stream, so it is not forwarded). The Local registers, then keeps its hold
    * alive; the leader sends an invalidation for every write to a held key before the write
    * is proposed, and waits for its ack or for the hold's lease to run out.
    */
@@ -225,8 +227,9 @@ export interface GlobalHandlers extends grpc.UntypedServiceImplementation {
   GetBlob: grpc.handleServerStreamingCall<_dstore_v1_GetBlobRequest__Output, _dstore_v1_GetBlobResponse>;
   
   /**
-   * A Local's hold on strict-mode prefixes (docs/coherence.md, `strict`), on the leader only
-   * (elsewhere NOT_LEADER with a leader_hint). The Local registers, then keeps its hold
+   * A Local's hold on strict-mode prefixes (docs/coherence.md, `strict`), on the leader only:
+   * a follower answers NOT_LEADER with a leader_hint (a hold is the leader's own state and
+   * lives as long as the stream, so it is not forwarded). The Local registers, then keeps its hold
    * alive; the leader sends an invalidation for every write to a held key before the write
    * is proposed, and waits for its ack or for the hold's lease to run out.
    */

@@ -2,6 +2,8 @@
 
 import type { PeerHello as _dstore_v1_PeerHello, PeerHello__Output as _dstore_v1_PeerHello__Output } from '../../dstore/v1/PeerHello.ts';
 import type { ConsensusMessage as _dstore_v1_ConsensusMessage, ConsensusMessage__Output as _dstore_v1_ConsensusMessage__Output } from '../../dstore/v1/ConsensusMessage.ts';
+import type { ForwardedRequest as _dstore_v1_ForwardedRequest, ForwardedRequest__Output as _dstore_v1_ForwardedRequest__Output } from '../../dstore/v1/ForwardedRequest.ts';
+import type { ServerResponse as _dstore_v1_ServerResponse, ServerResponse__Output as _dstore_v1_ServerResponse__Output } from '../../dstore/v1/ServerResponse.ts';
 
 export interface PeerFrame {
   /**
@@ -19,6 +21,17 @@ export interface PeerFrame {
    */
   'fragment'?: (Buffer | Uint8Array | string);
   'fragmentLast'?: (boolean);
+  /**
+   * Client requests a follower forwards to the leader (caller to callee only; see
+   * ForwardedRequest). A frame carrying them may carry messages too; one too large for a
+   * frame travels as fragments like a consensus message.
+   */
+  'forwarded'?: (_dstore_v1_ForwardedRequest)[];
+  /**
+   * The leader's answers to `forwarded` requests, by their id (callee to caller only: on the
+   * stream the follower opened, so the answer returns on the connection the request came on).
+   */
+  'forwardedReplies'?: (_dstore_v1_ServerResponse)[];
 }
 
 export interface PeerFrame__Output {
@@ -37,4 +50,15 @@ export interface PeerFrame__Output {
    */
   'fragment': (Buffer);
   'fragmentLast': (boolean);
+  /**
+   * Client requests a follower forwards to the leader (caller to callee only; see
+   * ForwardedRequest). A frame carrying them may carry messages too; one too large for a
+   * frame travels as fragments like a consensus message.
+   */
+  'forwarded': (_dstore_v1_ForwardedRequest__Output)[];
+  /**
+   * The leader's answers to `forwarded` requests, by their id (callee to caller only: on the
+   * stream the follower opened, so the answer returns on the connection the request came on).
+   */
+  'forwardedReplies': (_dstore_v1_ServerResponse__Output)[];
 }
