@@ -6,6 +6,7 @@
 //   txn_batched_per_s            compare + put of 16-byte values from 4,096 concurrent callers
 //   cpu_us_per_put_c256          CPU (user + system, from /proc) of the replicas and this process
 //                                over the put_per_s_c256 window, per committed put
+//   client_cpu_us_per_put_c256   the part of that spent in this process (the client)
 // With `--vs etcd` (issue 17), a 3-member etcd on loopback (the `etcd` binary, Debian package
 // etcd-server) runs next to it, driven by the same closed loop through the etcd3 client, each
 // figure measured for both back to back (order alternating per run, so drift hits both alike):
@@ -44,15 +45,17 @@ async function closedLoop(inFlight: number, op: (i: number) => Promise<unknown>)
   return done / secondsSince(start);
 }
 
-/** closedLoop, and the CPU seconds `pids` used in it per completed op, in microseconds. */
-async function closedLoopCpu(inFlight: number, pids: readonly number[], op: (i: number) => Promise<unknown>): Promise<{ perS: number; cpuUsPerOp: number }> {
+/** closedLoop, and the CPU time (µs) per completed op of `servers` and this process together, and of this process alone. */
+async function closedLoopCpu(inFlight: number, servers: readonly number[], op: (i: number) => Promise<unknown>): Promise<{ perS: number; cpuUsPerOp: number; clientCpuUsPerOp: number }> {
   let completed = 0;
-  const cpuSeconds = cpuWindow(pids);
+  const serversCpuSeconds = cpuWindow(servers);
+  const clientCpuSeconds = cpuWindow([process.pid]);
   const perS = await closedLoop(inFlight, async (i) => {
     await op(i);
     completed++;
   });
-  return { perS, cpuUsPerOp: (cpuSeconds() * 1e6) / completed };
+  const client = clientCpuSeconds();
+  return { perS, cpuUsPerOp: ((serversCpuSeconds() + client) * 1e6) / completed, clientCpuUsPerOp: (client * 1e6) / completed };
 }
 
 /** p50 latency (ms) of `op` with one in flight for one second. */
@@ -120,17 +123,19 @@ try {
   const putP50: number[] = [];
   const txns: number[] = [];
   const cpuPerPut: number[] = [];
-  const theirs = { puts: [] as number[], gets: [] as number[], putP50: [] as number[], txns: [] as number[], cpuPerPut: [] as number[] };
+  const clientCpuPerPut: number[] = [];
+  const theirs = { puts: [] as number[], gets: [] as number[], putP50: [] as number[], txns: [] as number[], cpuPerPut: [] as number[], clientCpuPerPut: [] as number[] };
   const ratios = { puts: [] as number[], gets: [] as number[], putP50: [] as number[], txns: [] as number[], cpuPerPut: [] as number[] };
-  const etcdOrNull = <T>(fn: (e: EtcdOps, pids: number[]) => Promise<T>): (() => Promise<T>) | null => (etcdClient === null ? null : () => fn(etcdClient!, [...etcd!.pids, process.pid]));
+  const etcdOrNull = <T>(fn: (e: EtcdOps, pids: readonly number[]) => Promise<T>): (() => Promise<T>) | null => (etcdClient === null ? null : () => fn(etcdClient!, etcd!.pids));
   for (let run = 0; run < RUNS_MIN; run++) {
     const [put, etcdPut] = await pair(
       run,
-      () => closedLoopCpu(256, [...cluster.pids, process.pid], () => client.txn({ success: [{ kind: 'put', key: key(rand()), value }] })),
+      () => closedLoopCpu(256, cluster.pids, () => client.txn({ success: [{ kind: 'put', key: key(rand()), value }] })),
       etcdOrNull((e, pids) => closedLoopCpu(256, pids, () => e.put(key(rand()), value))),
     );
     puts.push(put.perS);
     cpuPerPut.push(put.cpuUsPerOp);
+    clientCpuPerPut.push(put.clientCpuUsPerOp);
     const [get, etcdGet] = await pair(run, () => closedLoop(256, () => client.get(key(rand()))), etcdOrNull((e) => closedLoop(256, () => e.get(key(rand())))));
     gets.push(get);
     const [p50, etcdP50] = await pair(run, () => p50MsC1(() => client.txn({ success: [{ kind: 'put', key: key(rand()), value }] })), etcdOrNull((e) => p50MsC1(() => e.put(key(rand()), value))));
@@ -145,9 +150,10 @@ try {
     );
     txns.push(txn);
     if (etcdPut !== null && etcdGet !== null && etcdP50 !== null && etcdTxn !== null) {
-      const add = (name: keyof typeof theirs, ours: number, them: number): void => { theirs[name].push(them); ratios[name].push(ours / them); };
+      const add = (name: keyof typeof ratios, ours: number, them: number): void => { theirs[name].push(them); ratios[name].push(ours / them); };
       add('puts', put.perS, etcdPut.perS);
       add('cpuPerPut', put.cpuUsPerOp, etcdPut.cpuUsPerOp);
+      theirs.clientCpuPerPut.push(etcdPut.clientCpuUsPerOp);
       add('gets', get, etcdGet);
       add('putP50', p50, etcdP50);
       add('txns', txn, etcdTxn);
@@ -159,6 +165,7 @@ try {
     etcd_put_p50_ms_c1: { runs: theirs.putP50, unit: 'ms' },
     etcd_txn_batched_per_s: { runs: theirs.txns, unit: 'txns/s' },
     etcd_cpu_us_per_put_c256: { runs: theirs.cpuPerPut, unit: 'us/put' },
+    etcd_client_cpu_us_per_put_c256: { runs: theirs.clientCpuPerPut, unit: 'us/put' },
     put_per_s_c256_vs_etcd: { runs: ratios.puts, unit: 'x', target: { atLeast: 4 } },
     get_linearizable_per_s_c256_vs_etcd: { runs: ratios.gets, unit: 'x', target: { atLeast: 10 } },
     put_p50_ms_c1_vs_etcd: { runs: ratios.putP50, unit: 'x', target: { atMost: 0.7 } },
@@ -173,6 +180,7 @@ try {
       put_p50_ms_c1: { runs: putP50, unit: 'ms', target: { atMost: 1.0 } },
       txn_batched_per_s: { runs: txns, unit: 'txns/s', target: { atLeast: 100_000 } },
       cpu_us_per_put_c256: { runs: cpuPerPut, unit: 'us/put', target: { atMost: 30 } },
+      client_cpu_us_per_put_c256: { runs: clientCpuPerPut, unit: 'us/put' },
       ...etcdMetrics,
     },
     { replicas: 3, processes: 'one per replica + this client', replicaNodeFlags: REPLICA_NODE_FLAGS.join(' '), fsync: 'on', keys: KEYS, valueBytes: VALUE_BYTES, runSeconds: RUN_SECONDS, loadPutsPerS: Math.round(loadPerS),
