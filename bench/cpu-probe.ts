@@ -1,13 +1,11 @@
 // CPU per put in each process of a 3-replica Global and this client: `npx tsx bench/cpu-probe.ts [inFlight]`.
-// Reads /proc/<pid>/stat of each replica (found by its listening port) before and after 5 s of
+// Reads /proc/<pid>/stat of each replica before and after 5 s of
 // closed-loop puts; the figure to watch when shaving the write path, since throughput is CPU-bound.
-import { readFileSync } from 'node:fs';
-import { execSync } from 'node:child_process';
 import { GlobalClient } from '../src/local/client.ts';
 import { startCluster } from './global/cluster.ts';
-const cpuOf = (pid: number): number => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
+import { cpuSecondsOf as cpuOf } from './cpu.ts';
 const c = await startCluster(3);
-const pids = c.addresses.map((a) => Number(execSync(`ss -ltnp 'sport = :${a.split(':')[1]}' | grep -o 'pid=[0-9]*' | head -1`).toString().trim().slice(4)));
+const pids = c.pids;
 const client = new GlobalClient({ addresses: c.addresses, inFlightMax: 8192 });
 const v = new Uint8Array(256);
 await client.txn({ success: [{ kind: 'put', key: 'w', value: v }] });

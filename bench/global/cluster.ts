@@ -23,6 +23,8 @@ export async function freePort(): Promise<number> {
 
 export interface BenchCluster {
   readonly addresses: string[];
+  /** Process ids of the replicas, in replica order (for CPU figures from /proc). */
+  readonly pids: number[];
   stop(): Promise<void>;
 }
 
@@ -59,5 +61,5 @@ export async function startCluster(size: number, replicaArgs: readonly string[] 
     await stop();
     throw err;
   }
-  return { addresses, stop };
+  return { addresses, pids: children.map((c) => c.pid!), stop };
 }

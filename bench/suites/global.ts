@@ -4,6 +4,14 @@
 //   get_linearizable_per_s_c256  linearizable gets of those keys, 256 in flight
 //   put_p50_ms_c1                put latency with one in flight
 //   txn_batched_per_s            compare + put of 16-byte values from 4,096 concurrent callers
+//   cpu_us_per_put_c256          CPU (user + system, from /proc) of the replicas and this process
+//                                over the put_per_s_c256 window, per committed put
+//   client_cpu_us_per_put_c256   the part of that spent in this process (the client)
+// With `--vs etcd` (issue 17), a 3-member etcd on loopback (the `etcd` binary, Debian package
+// etcd-server) runs next to it, driven by the same closed loop through the etcd3 client, each
+// figure measured for both back to back (order alternating per run, so drift hits both alike):
+//   etcd_<figure>                the same figure for etcd (txn: compare mod revision + put)
+//   <figure>_vs_etcd             ours over etcd's, the median of the per-run pair ratios
 // And what a follower's forwarding costs (issue 14), with one generated unary client (as a
 // client in another language would call) sending alternately to the leader and to a follower:
 //   put_p50_ms_c1_unary_leader   unary Txn put sent to the leader, one in flight
@@ -15,11 +23,15 @@
 //   get_p50_ms_c1_via_follower   the same through a follower
 //   get_forward_overhead_ms      as forward_overhead_ms, for the gets
 import * as grpc from '@grpc/grpc-js';
+import { parseArgs } from 'node:util';
 import { GlobalClient } from '../../src/local/client.ts';
 import type { GlobalClient as WireClient } from '../../src/protocol/generated/dstore/v1/Global.ts';
 import { dstoreProto } from '../../src/protocol/proto.ts';
-import { RUNS_MIN, nowNs, percentile, report, secondsSince } from '../harness.ts';
+import { RUNS_MIN, nowNs, percentile, report, secondsSince, type MetricRuns } from '../harness.ts';
 import { startCluster } from '../global/cluster.ts';
+import { cpuWindow } from '../cpu.ts';
+import { etcdVersion, startEtcdCluster, type EtcdCluster } from '../etcd/cluster.ts';
+import { etcdOps, type EtcdOps } from '../etcd/client.ts';
 import { REPLICA_NODE_FLAGS } from '../../src/global/replica-node-flags.ts';
 
 const KEYS = 100_000;
@@ -83,14 +95,59 @@ async function forwardingRun(toLeader: WireClient, toFollower: WireClient, rand:
   };
 }
 
+/** closedLoop, and the CPU time (µs) per completed op of `servers` and this process together, and of this process alone. */
+async function closedLoopCpu(inFlight: number, servers: readonly number[], op: (i: number) => Promise<unknown>): Promise<{ perS: number; cpuUsPerOp: number; clientCpuUsPerOp: number }> {
+  let completed = 0;
+  const serversCpuSeconds = cpuWindow(servers);
+  const clientCpuSeconds = cpuWindow([process.pid]);
+  const perS = await closedLoop(inFlight, async (i) => {
+    await op(i);
+    completed++;
+  });
+  const client = clientCpuSeconds();
+  return { perS, cpuUsPerOp: ((serversCpuSeconds() + client) * 1e6) / completed, clientCpuUsPerOp: (client * 1e6) / completed };
+}
+
+/** p50 latency (ms) of `op` with one in flight for one second. */
+async function p50MsC1(op: () => Promise<unknown>): Promise<number> {
+  const latencies: number[] = [];
+  const end = Date.now() + 1000;
+  while (Date.now() < end) {
+    const t = nowNs();
+    await op();
+    latencies.push(secondsSince(t) * 1000);
+  }
+  return percentile(latencies, 50);
+}
+
+/** Runs `ours` and `theirs` (when there is one) back to back, ours first on even runs. */
+async function pair<T>(run: number, ours: () => Promise<T>, theirs: (() => Promise<T>) | null): Promise<[T, T | null]> {
+  if (theirs === null) return [await ours(), null];
+  if (run % 2 === 0) {
+    const a = await ours();
+    return [a, await theirs()];
+  }
+  const b = await theirs();
+  return [await ours(), b];
+}
+
+const { values: flags } = parseArgs({ options: { vs: { type: 'string' } } });
+if (flags.vs !== undefined && flags.vs !== 'etcd') throw new Error(`bench global: --vs ${flags.vs} is not known; the only comparison is --vs etcd`);
+const etcdVersionLine = flags.vs === 'etcd' ? etcdVersion() : null;
+if (flags.vs === 'etcd' && etcdVersionLine === null) console.log('etcd not installed (apt-get install etcd-server): etcd figures skipped');
+const withEtcd = etcdVersionLine !== null;
+const watchdogS = withEtcd ? 400 : 140;
+
 const cluster = await startCluster(3);
 const client = new GlobalClient({ addresses: cluster.addresses, inFlightMax: 8192, queuedRequestsMax: 100_000, frameRequestsMax: 1024, deadlineMs: 30_000 });
 /** Generated clients opened below, closed at the end. */
 const wires: WireClient[] = [];
+let etcd: EtcdCluster | null = null;
+let etcdClient: EtcdOps | null = null;
 const watchdog = setTimeout(() => {
-  console.error('global bench: over 140 s, giving up');
-  void cluster.stop().finally(() => process.exit(1));
-}, 140_000);
+  console.error(`global bench: over ${watchdogS} s, giving up`);
+  void Promise.all([cluster.stop(), etcd?.stop()]).finally(() => process.exit(1));
+}, watchdogS * 1000);
 try {
   // Load 100,000 keys in large concurrent waves.
   const loadStart = nowNs();
@@ -99,6 +156,19 @@ try {
   }
   const loadPerS = KEYS / secondsSince(loadStart);
   const rand = (): number => Math.floor(Math.random() * KEYS);
+  let etcdLoadPerS = 0;
+  if (withEtcd) {
+    etcd = await startEtcdCluster(3);
+    // Straight to the leader: etcd's best case (a follower would forward to it).
+    etcdClient = etcdOps(await etcd.leaderEndpoint());
+    const etcdLoadStart = nowNs();
+    // Narrower waves than ours: etcd answers "too many requests" once its applied index lags
+    // the committed one by 5,000 entries.
+    for (let base = 0; base < KEYS; base += 1024) {
+      await Promise.all(Array.from({ length: Math.min(1024, KEYS - base) }, (_, j) => etcdClient!.put(key(base + j), value)));
+    }
+    etcdLoadPerS = KEYS / secondsSince(etcdLoadStart);
+  }
 
   const puts: number[] = [];
   const gets: number[] = [];
@@ -114,23 +184,57 @@ try {
   wires.push(toLeader, toFollower);
   await forwardingRun(toLeader, toFollower, rand); // warm-up: channels, JIT
   const forwarding: Awaited<ReturnType<typeof forwardingRun>>[] = [];
+  const cpuPerPut: number[] = [];
+  const clientCpuPerPut: number[] = [];
+  const theirs = { puts: [] as number[], gets: [] as number[], putP50: [] as number[], txns: [] as number[], cpuPerPut: [] as number[], clientCpuPerPut: [] as number[] };
+  const ratios = { puts: [] as number[], gets: [] as number[], putP50: [] as number[], txns: [] as number[], cpuPerPut: [] as number[] };
+  const etcdOrNull = <T>(fn: (e: EtcdOps, pids: readonly number[]) => Promise<T>): (() => Promise<T>) | null => (etcdClient === null ? null : () => fn(etcdClient!, etcd!.pids));
   for (let run = 0; run < RUNS_MIN; run++) {
     forwarding.push(await forwardingRun(toLeader, toFollower, rand));
-    puts.push(await closedLoop(256, () => client.txn({ success: [{ kind: 'put', key: key(rand()), value }] })));
-    gets.push(await closedLoop(256, () => client.get(key(rand()))));
-    const latencies: number[] = [];
-    const end = Date.now() + 1000;
-    while (Date.now() < end) {
-      const t = nowNs();
-      await client.txn({ success: [{ kind: 'put', key: key(rand()), value }] });
-      latencies.push(secondsSince(t) * 1000);
+    const [put, etcdPut] = await pair(
+      run,
+      () => closedLoopCpu(256, cluster.pids, () => client.txn({ success: [{ kind: 'put', key: key(rand()), value }] })),
+      etcdOrNull((e, pids) => closedLoopCpu(256, pids, () => e.put(key(rand()), value))),
+    );
+    puts.push(put.perS);
+    cpuPerPut.push(put.cpuUsPerOp);
+    clientCpuPerPut.push(put.clientCpuUsPerOp);
+    const [get, etcdGet] = await pair(run, () => closedLoop(256, () => client.get(key(rand()))), etcdOrNull((e) => closedLoop(256, () => e.get(key(rand())))));
+    gets.push(get);
+    const [p50, etcdP50] = await pair(run, () => p50MsC1(() => client.txn({ success: [{ kind: 'put', key: key(rand()), value }] })), etcdOrNull((e) => p50MsC1(() => e.put(key(rand()), value))));
+    putP50.push(p50);
+    const [txn, etcdTxn] = await pair(
+      run,
+      () => closedLoop(4096, (i) => {
+        const k = `txn/${i % 4096}`;
+        return client.txn({ compares: [{ key: k, target: 'modRevision', operator: 'less', number: Number.MAX_SAFE_INTEGER }], success: [{ kind: 'put', key: k, value: small }] });
+      }),
+      etcdOrNull((e) => closedLoop(4096, (i) => e.txn(`txn/${i % 4096}`, Number.MAX_SAFE_INTEGER, small))),
+    );
+    txns.push(txn);
+    if (etcdPut !== null && etcdGet !== null && etcdP50 !== null && etcdTxn !== null) {
+      const add = (name: keyof typeof ratios, ours: number, them: number): void => { theirs[name].push(them); ratios[name].push(ours / them); };
+      add('puts', put.perS, etcdPut.perS);
+      add('cpuPerPut', put.cpuUsPerOp, etcdPut.cpuUsPerOp);
+      theirs.clientCpuPerPut.push(etcdPut.clientCpuUsPerOp);
+      add('gets', get, etcdGet);
+      add('putP50', p50, etcdP50);
+      add('txns', txn, etcdTxn);
     }
-    putP50.push(percentile(latencies, 50));
-    txns.push(await closedLoop(4096, (i) => {
-      const k = `txn/${i % 4096}`;
-      return client.txn({ compares: [{ key: k, target: 'modRevision', operator: 'less', number: Number.MAX_SAFE_INTEGER }], success: [{ kind: 'put', key: k, value: small }] });
-    }));
   }
+  const etcdMetrics: Record<string, MetricRuns> = !withEtcd ? {} : {
+    etcd_put_per_s_c256: { runs: theirs.puts, unit: 'puts/s' },
+    etcd_get_linearizable_per_s_c256: { runs: theirs.gets, unit: 'gets/s' },
+    etcd_put_p50_ms_c1: { runs: theirs.putP50, unit: 'ms' },
+    etcd_txn_batched_per_s: { runs: theirs.txns, unit: 'txns/s' },
+    etcd_cpu_us_per_put_c256: { runs: theirs.cpuPerPut, unit: 'us/put' },
+    etcd_client_cpu_us_per_put_c256: { runs: theirs.clientCpuPerPut, unit: 'us/put' },
+    put_per_s_c256_vs_etcd: { runs: ratios.puts, unit: 'x', target: { atLeast: 4 } },
+    get_linearizable_per_s_c256_vs_etcd: { runs: ratios.gets, unit: 'x', target: { atLeast: 10 } },
+    put_p50_ms_c1_vs_etcd: { runs: ratios.putP50, unit: 'x', target: { atMost: 0.7 } },
+    txn_batched_per_s_vs_etcd: { runs: ratios.txns, unit: 'x' },
+    cpu_us_per_put_c256_vs_etcd: { runs: ratios.cpuPerPut, unit: 'x' },
+  };
   report(
     'global',
     {
@@ -144,12 +248,17 @@ try {
       get_p50_ms_c1_unary_leader: { runs: forwarding.map((f) => f.getLeader), unit: 'ms' },
       get_p50_ms_c1_via_follower: { runs: forwarding.map((f) => f.getFollower), unit: 'ms' },
       get_forward_overhead_ms: { runs: forwarding.map((f) => f.getOverhead), unit: 'ms' },
+      cpu_us_per_put_c256: { runs: cpuPerPut, unit: 'us/put', target: { atMost: 30 } },
+      client_cpu_us_per_put_c256: { runs: clientCpuPerPut, unit: 'us/put' },
+      ...etcdMetrics,
     },
-    { replicas: 3, processes: 'one per replica + this client', replicaNodeFlags: REPLICA_NODE_FLAGS.join(' '), fsync: 'on', keys: KEYS, valueBytes: VALUE_BYTES, runSeconds: RUN_SECONDS, loadPutsPerS: Math.round(loadPerS) },
+    { replicas: 3, processes: 'one per replica + this client', replicaNodeFlags: REPLICA_NODE_FLAGS.join(' '), fsync: 'on', keys: KEYS, valueBytes: VALUE_BYTES, runSeconds: RUN_SECONDS, loadPutsPerS: Math.round(loadPerS),
+      etcd: flags.vs !== 'etcd' ? undefined : !withEtcd ? 'not installed' : { version: etcdVersionLine, members: 3, memberFlags: etcd?.flags.join(' '), client: 'etcd3 1.1.2 raw KV calls to the leader, one channel', loadPutsPerS: Math.round(etcdLoadPerS) } },
   );
 } finally {
   clearTimeout(watchdog);
   for (const wire of wires) wire.close();
   await client.close();
-  await cluster.stop();
+  etcdClient?.close();
+  await Promise.all([cluster.stop(), etcd?.stop()]);
 }
