@@ -172,13 +172,15 @@ export async function runSystemSeed(options: SystemSimOptions): Promise<SystemSi
   sched.at(200, null, nemesis);
   // A sabotaged run keeps the schedule it was calibrated on (silent faults came later).
   const silentFaults = options.silentFaults ?? (options.sabotage === undefined ? 'all' : 'off');
-  if (silentFaults !== 'off') startSilentFaults(sched, cluster, line, { seed, replicas, faultMs, consensus: silentFaults !== 'no-consensus' });
+  const badDisks = silentFaults === 'off' ? [] : startSilentFaults(sched, cluster, line, { seed, replicas, faultMs, consensus: silentFaults !== 'no-consensus' });
 
   // Rolled-back data directories, from a stream of their own so a seed's other faults stay as
   // they were: a crash-consistent copy of a running replica's disk now and then, restored at a
   // later crash of that replica. At most f replicas are rolled back and not yet voting again
-  // (a majority that forgot is data no protocol can bring back).
-  const rollbackRandom = new SplitMix32(seed * 104_729 + replicas);
+  // (a majority that forgot is data no protocol can bring back). A replica whose damaged state
+  // was moved aside forgets too, so when the seed has silent disk faults, only those replicas'
+  // disks are rolled back: at most f bad disks in all.
+  const rollbackRandom = new SplitMix32(seed * 7_919 + replicas * 31 + 1);
   if (options.rollbacks ?? (options.sabotage === 'rollback-unchecked' || rollbackRandom.nextInt(100) < 30)) {
     line('faults: rollbacks');
     const copies = new Map<number, { disk: FaultFileSystem; atMs: number }>();
@@ -190,7 +192,7 @@ export async function runSystemSeed(options: SystemSimOptions): Promise<SystemSi
     const rollbackNemesis = (): void => {
       if (sched.nowMs >= faultMs) return;
       for (const id of amnesiac) if (voting(cluster.get(id))) amnesiac.delete(id);
-      const r = cluster.get(1 + rollbackRandom.nextInt(replicas));
+      const r = badDisks.length > 0 ? badDisks[rollbackRandom.nextInt(badDisks.length)]! : cluster.get(1 + rollbackRandom.nextInt(replicas));
       const copy = copies.get(r.id);
       if (rollbackRandom.nextInt(2) === 0) {
         if (r.up && !r.disk.isCrashed) copies.set(r.id, { disk: r.disk.durableCopy(), atMs: sched.nowMs });

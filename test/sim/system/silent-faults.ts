@@ -30,9 +30,10 @@ export interface SilentFaultOptions {
 /** Where lost and misdirected writes are aimed: one area of the data directory, or anywhere. */
 const WRITE_AREAS = ['/data/consensus/', '/data/consensus.mark', '/data/snapshots/', '/data/blobs/', '/data/'] as const;
 
-export function startSilentFaults(sched: Scheduler, cluster: SimCluster, line: (text: string) => void, options: SilentFaultOptions): void {
+/** Starts the silent faults of this seed, if it has any; returns the replicas whose disks take them. */
+export function startSilentFaults(sched: Scheduler, cluster: SimCluster, line: (text: string) => void, options: SilentFaultOptions): readonly SimReplica[] {
   const random = new SplitMix32(options.seed * 104_729 + options.replicas);
-  if (random.nextInt(100) >= 40) return;
+  if (random.nextInt(100) >= 40) return [];
   const ids = [...cluster.replicas.keys()];
   const faulty: SimReplica[] = [];
   const f = Math.floor((options.replicas - 1) / 2);
@@ -73,4 +74,5 @@ export function startSilentFaults(sched: Scheduler, cluster: SimCluster, line: (
   };
   for (const r of faulty) cluster.watchSilentFaults(r);
   sched.at(300, null, inject);
+  return faulty;
 }
