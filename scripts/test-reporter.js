@@ -111,7 +111,8 @@ export default async function* humanReporter(source) {
           tests++;
           fail++;
         }
-        const name = [...file.path.slice(0, data.nesting), data.name].join(' > ');
+        // A file that fails outside any test (an import that throws) is reported under its path.
+        const name = data.name === data.file ? at(data) : [...file.path.slice(0, data.nesting), data.name].join(' > ');
         const lines = [`\nFAIL ${name}`, `  at ${at(data)}`, indent(errorText(data.details?.error))];
         const after = !file.failed && file.output.length > 0 ? ['  output of the file so far:', indent(file.output.join('').trimEnd(), '  | ')] : [];
         file.failed = true;
