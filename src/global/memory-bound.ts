@@ -1,6 +1,6 @@
 // The worst-case memory a replica's bounded terms can hold, derived from the limits that
 // bound them; docs/limits.md ("Worst-case memory at the defaults") states the
-// figure and test/global/memory-bound.test.ts checks the two agree. Terms dstore does not
+// figure and test/global/memory-bound.cluster.test.ts checks the two agree. Terms dstore does not
 // bound (listed in the doc) are not here.
 
 import { KEY_BYTES_MAX } from '../protocol/keys.ts';
@@ -42,7 +42,7 @@ export const MEMORY_LIMITS_DEFAULTS: MemoryLimits = Object.freeze({
 
 /**
  * The bounded terms of a replica of a `members`-replica group (at the defaults unless
- * `limits` says otherwise; test/global/memory-process.test.ts measures them on a process).
+ * `limits` says otherwise; test/global/memory.process.test.ts measures them on a process).
  */
 export function replicaMemoryTerms(members = 3, limits: MemoryLimits = MEMORY_LIMITS_DEFAULTS): MemoryTerm[] {
   const l = limits;

@@ -1,6 +1,6 @@
 // The worst-case memory a Local's node server's bounded terms can hold;
 // docs/limits.md ("Worst-case memory at the defaults") states the figure and
-// test/global/memory-bound.test.ts checks the two agree.
+// test/global/memory-bound.cluster.test.ts checks the two agree.
 
 import { decodedBytesBound } from '../protocol/frame-budget.ts';
 import { receiveBytesMax } from '../protocol/receive-limit.ts';
@@ -36,7 +36,7 @@ export const FORWARDED_MESSAGES_HELD = GRPC_READ_AHEAD + FORWARD_READ_AHEAD + 1 
 
 /**
  * The bounded terms of a Local's node server (at the defaults unless `limits` says otherwise;
- * its cache has its own bound). test/local/memory-process.test.ts measures them on a process.
+ * its cache has its own bound). test/local/memory.process.test.ts measures them on a process.
  */
 export function localServerMemoryTerms(limits: LocalServerLimits = LOCAL_SERVER_LIMITS_DEFAULTS): MemoryTerm[] {
   const l = limits;

@@ -28,6 +28,12 @@ export interface TestClusterOptions {
   readonly clientSecurity?: ClientSecurity;
   /** Fills replica `id`'s fresh data dir before it starts (e.g. a restored backup). */
   readonly prepareDataDir?: (id: number, dir: string) => void;
+  /**
+   * The host replicas are dialled by (they listen on 127.0.0.1 whatever it is). Over TLS use
+   * 'localhost': grpc-js sends the host it dials as the TLS server name, and Node deprecates
+   * an IP address there (DEP0123; grpc/grpc-node#1919).
+   */
+  readonly dialHost?: string;
 }
 
 /** Polls `condition` every 20 ms until it holds or `timeoutMs` passes (then throws `what`). */
@@ -65,7 +71,8 @@ export class TestCluster {
 
   static async start(size: number, options: TestClusterOptions = {}): Promise<TestCluster> {
     const bound = await Promise.all(Array.from({ length: size }, (_, i) => GlobalServer.listen('127.0.0.1:0', listenOptions(options, i + 1))));
-    const members = new Map(bound.map((s, i) => [i + 1, s.address]));
+    const dialHost = options.dialHost ?? '127.0.0.1';
+    const members = new Map(bound.map((s, i) => [i + 1, s.address.replace(/^127\.0\.0\.1:/, `${dialHost}:`)]));
     const dirs = new Map(bound.map((_, i) => [i + 1, mkdtempSync(join(tmpdir(), `dstore-test-r${i + 1}-`))]));
     for (const [id, dir] of dirs) options.prepareDataDir?.(id, dir);
     const cluster = new TestCluster(members, dirs, options);

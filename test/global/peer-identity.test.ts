@@ -1,5 +1,5 @@
 // PeerIdentity's name matching on certificates as node:tls reports them (the end-to-end
-// refusal over TLS is in test/ops/security.test.ts): a DNS or IP subjectAltName naming the
+// refusal over TLS is in test/ops/security.cluster.test.ts): a DNS or IP subjectAltName naming the
 // claimed member's host passes, another member's host does not, the CN counts only without a
 // DNS subjectAltName, and without TLS nothing is checked.
 import assert from 'node:assert/strict';

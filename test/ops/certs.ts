@@ -35,6 +35,15 @@ function makeLeaf(dir: string, name: string, ca: string, ext = 'leaf.ext'): void
   openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', ext]);
 }
 
+/**
+ * `address` (127.0.0.1:port) dialled by name: grpc-js sends the host it dials as the TLS
+ * server name, and Node deprecates an IP address there (DEP0123; grpc/grpc-node#1919).
+ * The node certificate names localhost too.
+ */
+export function byName(address: string): string {
+  return address.replace(/^127\.0\.0\.1:/, 'localhost:');
+}
+
 /** Makes the certificates (about 100 ms). The caller must call `remove()`. */
 export function makeTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'dstore-pki-'));

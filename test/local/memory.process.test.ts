@@ -1,5 +1,5 @@
 // Measures docs/limits.md's worst-case memory of a Local's node server on a real process
-// (issue 11 deliver 3), as test/global/memory-process.test.ts does for a replica: a Local and
+// (issue 11 deliver 3), as test/global/memory.process.test.ts does for a replica: a Local and
 // its node server started with scaled-down limits (test/local/fixtures/local-server-with-options.ts)
 // against a real Global (one in-process replica) have every pool localServerMemoryTerms
 // (src/local/memory-bound.ts) sums driven to its cap at once, and the process's peak resident

@@ -7,7 +7,7 @@
 // a malformed server frame fails its request and closes only that stream; retryable errors
 // are retried with backoff until the deadline (exact delays, with a fake clock and seeded
 // random), or the attempt budget when retriesMax is set, then surface as UnavailableError
-// naming what failed. client-failover.test.ts covers dead leaders and outages.
+// naming what failed. client-failover.cluster.test.ts covers dead leaders and outages.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Backoff } from '../../src/protocol/backoff.ts';

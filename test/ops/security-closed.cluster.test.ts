@@ -20,7 +20,7 @@ import { NULL_LOGGER } from '../../src/protocol/log.ts';
 import { dstoreProto } from '../../src/protocol/proto.ts';
 import { clientChannel, type ClientSecurity } from '../../src/protocol/tls.ts';
 import { TestCluster } from '../global/cluster-harness.ts';
-import { makeTestPki, type TestPki } from './certs.ts';
+import { byName, makeTestPki, type TestPki } from './certs.ts';
 
 const ALICE = 'alice-token-0123456789abcdef';
 const SECRET = new TextEncoder().encode('the secret blob '.repeat(1000));
@@ -99,6 +99,7 @@ describe('every service asks for a credential once one is configured', () => {
     single = await TestCluster.start(1, {
       listen: () => ({ security: { tls: pki.node, clientTokens: TokenTable.of([['alice', ALICE]]), peerToken: null }, logger: NULL_LOGGER }),
       clientSecurity: withToken,
+      dialHost: 'localhost',
     });
     await single.waitForLeader();
     address = single.addresses[0]!;
@@ -167,9 +168,9 @@ describe('every service asks for a credential once one is configured', () => {
     closers.push(() => local.close());
     const server = await LocalServer.listen(local, '127.0.0.1:0', withToken);
     closers.push(() => server.stop());
-    const status = await rawCall(server.address, certOnly, '/dstore.v1.Global/Status', false);
+    const status = await rawCall(byName(server.address), certOnly, '/dstore.v1.Global/Status', false);
     assert.equal(status.code, grpc.status.UNAUTHENTICATED);
-    const own = await rawCall(server.address, withToken, '/dstore.v1.Global/Status', false);
+    const own = await rawCall(byName(server.address), withToken, '/dstore.v1.Global/Status', false);
     // Past the token check, the Local's own answer (it serves Status on the Session stream).
     assert.equal(own.code, grpc.status.UNIMPLEMENTED, own.details);
     // A server with the Local's interceptors and one more service (health, standing in for any
@@ -179,9 +180,9 @@ describe('every service asks for a credential once one is configured', () => {
     new HealthImplementation({ '': 'SERVING' }).addToServer(extended);
     const port = await new Promise<number>((resolve, reject) => extended.bindAsync('127.0.0.1:0', side.credentials, (err, p) => (err === null ? resolve(p) : reject(err))));
     closers.push(() => new Promise<void>((resolve) => extended.tryShutdown(() => resolve())));
-    const anonymous = await rawCall(`127.0.0.1:${port}`, certOnly, HEALTH_CHECK, false);
+    const anonymous = await rawCall(`localhost:${port}`, certOnly, HEALTH_CHECK, false);
     assert.equal(anonymous.code, grpc.status.UNAUTHENTICATED, anonymous.details);
-    const holder = await rawCall(`127.0.0.1:${port}`, withToken, HEALTH_CHECK, false);
+    const holder = await rawCall(`localhost:${port}`, withToken, HEALTH_CHECK, false);
     assert.equal(holder.code, grpc.status.UNAUTHENTICATED, 'the Local names no other service, so none is served to anyone');
   });
 });

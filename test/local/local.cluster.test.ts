@@ -306,7 +306,7 @@ describe('Local against the scripted fake, where the fake is the point', () => {
   }
 
   // The fake is the point: a stream that goes silent (no events, no progress, probes held)
-  // while a fake clock steps the lease to the millisecond. lease.test.ts covers expiry on a
+  // while a fake clock steps the lease to the millisecond. lease.cluster.test.ts covers expiry on a
   // real Global with real time.
   it('stops serving bindings when no probe proves it current for leaseMs, keeps serving blobs, and recovers', async () => {
     const fake = await fakeGlobal();

@@ -7,6 +7,8 @@
 // a refused request inside a frame is answered in band and the stream goes on. The replica
 // answers Status after every test, so none of this took it down.
 import * as grpc from '@grpc/grpc-js';
+import { ServerDuplexStreamImpl } from '@grpc/grpc-js/build/src/server-call.js';
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SERVER_LIMITS_DEFAULTS } from '../../src/global/global-server.ts';
@@ -47,6 +49,20 @@ after(async () => {
   raw.close();
   await cluster.stop();
 });
+
+/** Patches grpc-js's server call so each pause() also resolves `next` (a fresh promise per pause); restore() undoes it. */
+function spyOnServerCallPause(): { next: Promise<void>; restore: () => void } {
+  const proto = ServerDuplexStreamImpl.prototype as { pause: () => unknown };
+  const pause = proto.pause;
+  let wake: () => void = () => undefined;
+  const spy = { next: new Promise<void>((resolve) => (wake = resolve)), restore: (): void => void (proto.pause = pause) };
+  proto.pause = function (this: unknown): unknown {
+    wake();
+    spy.next = new Promise<void>((resolve) => (wake = resolve));
+    return pause.call(this);
+  };
+  return spy;
+}
 
 /** Calls a unary method; resolves with the refusal (fails the test if the call succeeds). */
 function refusal(method: 'Get' | 'Set' | 'Delete' | 'Txn' | 'Range' | 'MissingBlobs', request: object): Promise<Outcome> {
@@ -294,6 +310,9 @@ describe('limits: huge ranges', () => {
 describe('limits: Session flow control', () => {
   it('a client that stops reading answers makes the server stop reading its requests; every request is answered once it reads again', async () => {
     const FRAMES_MAX = 400; // 102,400 requests: far more than the server buffers for one stream
+    // The server stopping to read is an event: its side of a call pauses (global-service.ts
+    // session()). A spy on grpc-js's server call says when, instead of a quiet second taken as proof.
+    const serverPaused = spyOnServerCallPause();
     const call = wire.Session();
     const answered = new Set<number>();
     let allAnswered: () => void = () => undefined;
@@ -312,23 +331,17 @@ describe('limits: Session flow control', () => {
     call.pause(); // the client stops reading answers
     let frames = 0;
     let stalled = false;
-    while (!stalled && frames < FRAMES_MAX) {
-      const requests = Array.from({ length: FRAME_REQUESTS_MAX }, (_, i) => ({ id: frames * FRAME_REQUESTS_MAX + i + 1, get: { key: 'fc', consistency: 'READ_CONSISTENCY_SERIALIZABLE' as const } }));
-      frames++;
-      if (call.write({ requests })) continue;
-      // Our buffer is full: it drains only while the server reads. Once the server stops
-      // reading (it holds too many unanswered or unsent answers), no drain comes.
-      stalled = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => {
-          call.off('drain', onDrain);
-          resolve(true);
-        }, 1_000);
-        const onDrain = (): void => {
-          clearTimeout(timer);
-          resolve(false);
-        };
-        call.once('drain', onDrain);
-      });
+    try {
+      while (!stalled && frames < FRAMES_MAX) {
+        const requests = Array.from({ length: FRAME_REQUESTS_MAX }, (_, i) => ({ id: frames * FRAME_REQUESTS_MAX + i + 1, get: { key: 'fc', consistency: 'READ_CONSISTENCY_SERIALIZABLE' as const } }));
+        frames++;
+        if (call.write({ requests })) continue;
+        // Our buffer is full: it drains only while the server reads. Either it drains, or the
+        // server stops reading (it holds too many unanswered or unsent answers).
+        stalled = await Promise.race([once(call, 'drain').then(() => false), serverPaused.next.then(() => true)]);
+      }
+    } finally {
+      serverPaused.restore();
     }
     assert.ok(stalled, `the server kept reading all ${frames} frames while the client read nothing`);
     expected = frames * FRAME_REQUESTS_MAX;

@@ -2,8 +2,9 @@
 // (the same calls the Local's invalidation subscriber makes):
 // - concurrent writers: subscribers on the leader and on a follower each see every revision
 //   once, ascending, with no gap, and the same events;
-// - prefix filtering, progress covering the filtered revisions, and progress at least every
-//   ~100 ms while idle (asserted with a generous bound for a shared 2-core machine);
+// - prefix filtering, progress covering the filtered revisions, and progress notices that
+//   keep coming while idle (their ~100 ms period is proved on a fake clock in
+//   subscribe-hub.test.ts; here a busy machine must not fail a timing bound);
 // - a stream whose replica stops ends with UNAVAILABLE, and resuming from lastRevision + 1
 //   at another replica yields exactly the missed events;
 // - a start older than the history gets COMPACTED with the oldest revision; a reader that
@@ -26,6 +27,8 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const revisionOf = (e: ChangeEvent): number => (e.type === 'put' ? e.kv.modRevision : e.revision);
 const keyOf = (e: ChangeEvent): string => (e.type === 'put' ? e.kv.key : e.key);
+/** Progress notices awaited on an idle stream. */
+const IDLE_NOTICES = 4;
 
 /** Reads `sub` until a message covers `through`; fails after `timeoutMs`. Leaves the subscription open. */
 async function readThrough(sub: Subscription, through: number, timeoutMs = 10_000): Promise<SubscribeMessage[]> {
@@ -98,7 +101,7 @@ describe('Subscribe on a 3-replica cluster', () => {
     assert.equal(onFollower.address, cluster.members.get(follower));
   });
 
-  it('filters by prefix, covers filtered revisions with progress, and is never silent ~100 ms while idle', async () => {
+  it('filters by prefix, covers filtered revisions with progress, and keeps sending progress while idle', async () => {
     const sub = client.subscribe({ fromRevision: 0, prefix: 'pfx/' });
     const first = await readThrough(sub, 1);
     assert.equal(first[0]!.kind, 'progress', 'a stream from now opens with a progress notice');
@@ -109,20 +112,15 @@ describe('Subscribe on a 3-replica cluster', () => {
     const mine = await client.set('pfx/1', text('c'));
     const got = await readThrough(sub, mine.revision);
     assert.deepEqual(eventsOf(got).map(keyOf), ['pfx/1']);
-    // Idle: time the gaps between messages for half a second.
-    const arrivals: number[] = [];
-    const startMs = performance.now();
-    while (performance.now() - startMs < 500) {
+    // Idle: progress notices keep coming, each at the current revision (a deadline, not a bound).
+    const timer = setTimeout(() => sub.close(), 10_000);
+    for (let notice = 0; notice < IDLE_NOTICES; notice++) {
       const r = await sub.next();
-      assert.ok(r.done !== true, 'the stream stays open');
+      assert.ok(r.done !== true, `the stream stays open and sends ${IDLE_NOTICES} progress notices while idle within 10 s (got ${notice})`);
       assert.equal(r.value.kind, 'progress');
       assert.equal(r.value.revision, mine.revision, 'progress carries the current revision');
-      arrivals.push(performance.now());
     }
-    const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
-    const maxGapMs = Math.max(...gaps);
-    assert.ok(maxGapMs < 250, `longest silence ${maxGapMs.toFixed(1)} ms (protocol: 100 ms, generous bound here)`);
-    assert.ok(arrivals.length >= 4, `${arrivals.length} progress notices in 500 ms`);
+    clearTimeout(timer);
     sub.close();
   });
 

@@ -24,7 +24,7 @@ import { NULL_LOGGER } from '../../src/protocol/log.ts';
 import { dstoreProto } from '../../src/protocol/proto.ts';
 import { channelCredentials, clientChannel, type ClientSecurity, type TlsMaterial } from '../../src/protocol/tls.ts';
 import { TestCluster } from '../global/cluster-harness.ts';
-import { makeTestPki, type TestPki } from './certs.ts';
+import { byName, makeTestPki, type TestPki } from './certs.ts';
 
 const ALICE = 'alice-token-0123456789abcdef';
 const BOB = 'bob-token-0123456789abcdef00';
@@ -76,6 +76,7 @@ describe('TLS and authentication', () => {
         return { security: { tls: pki.node, clientTokens, peerToken: PEER }, logger: NULL_LOGGER, metrics: registry };
       },
       clientSecurity: alice,
+      dialHost: 'localhost',
     });
     await cluster.waitForLeader();
   });
@@ -188,7 +189,7 @@ describe('TLS and authentication', () => {
       call.write({ hello: { clusterId: 'test', fromReplicaId: 2, toReplicaId: 1, protocolVersion: PROTOCOL_VERSION }, messages: [] });
     });
     assert.equal(hello?.code, grpc.status.UNAUTHENTICATED, 'the hello as replica 2 is refused');
-    assert.match(hello.details, /the client certificate \(DNS:elsewhere\.invalid\) does not name 127\.0\.0\.1, the host of replica 2 in --peers/);
+    assert.match(hello.details, /the client certificate \(DNS:elsewhere\.invalid\) does not name localhost, the host of replica 2 in --peers/);
     for (const [name, ended] of [
       ['FetchBlob', serverStreamEnd(stranger.replica.FetchBlob({ hash: Buffer.alloc(32) }, stranger.metadata, { deadline: Date.now() + 3000 }))],
       ['FetchSnapshot', serverStreamEnd(stranger.replica.FetchSnapshot({ minThroughInstance: 0 }, stranger.metadata, { deadline: Date.now() + 3000 }))],
@@ -220,12 +221,12 @@ describe('TLS and authentication', () => {
     const server = await LocalServer.listen(local, '127.0.0.1:0', alice);
     closers.push(() => server.stop());
     await local.set('tls/local', bytes('cached for alice'));
-    const worker = await attach(server.address, { client: { deadlineMs: 5000, security: alice } });
+    const worker = await attach(byName(server.address), { client: { deadlineMs: 5000, security: alice } });
     closers.push(() => worker.close());
     assert.equal(new TextDecoder().decode((await worker.get('tls/local'))!.value), 'cached for alice');
     // Bob's token is good on Global, but this Local holds Alice's data: refused.
-    await assert.rejects(attach(server.address, { client: { deadlineMs: 3000, security: { tls: pki.node, token: BOB } } }), UnauthenticatedError);
-    await assert.rejects(attach(server.address, { client: { deadlineMs: 3000, security: { tls: pki.node, token: null } } }), UnauthenticatedError);
+    await assert.rejects(attach(byName(server.address), { client: { deadlineMs: 3000, security: { tls: pki.node, token: BOB } } }), UnauthenticatedError);
+    await assert.rejects(attach(byName(server.address), { client: { deadlineMs: 3000, security: { tls: pki.node, token: null } } }), UnauthenticatedError);
     // and its port speaks only TLS
     const plain = new (dstoreProto().dstore.v1.Global)(server.address, channelCredentials(null), { 'grpc.enable_retries': 0 });
     closers.push(() => plain.close());
