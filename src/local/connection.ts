@@ -79,6 +79,12 @@ export interface ConnectionConfig extends BackoffConfig {
   readonly messageBytesMax: number;
   /** TLS and the bearer token for every channel (default: plaintext, no token). */
   readonly security?: ClientSecurity;
+  /**
+   * false (the default): a call waits for a replica until its deadline. true: while every
+   * known replica failed its latest connection (none answered since), calls fail at once with
+   * those failures instead; the client keeps dialling in the background (for a REPL).
+   */
+  readonly failFast?: boolean;
 }
 
 export type RequestKind = 'get' | 'set' | 'delete' | 'txn' | 'range' | 'missingBlobs' | 'status';
@@ -290,10 +296,43 @@ export class Connection {
       ));
       return;
     }
+    const failures = this.unreachable();
+    if (failures !== null) {
+      call.state = 'done';
+      call.reject(this.unreachableError(call, failures));
+      return;
+    }
     this.live.add(call);
     this.armDeadline(call.deadlineAtMs);
     this.queue.push(call);
     this.scheduleFlush();
+  }
+
+  /** With failFast, when no replica is connected and every one failed: their failures. */
+  private unreachable(): [string, DstoreError][] | null {
+    if (this.config.failFast !== true || this.fsm.state === 'ready') return null;
+    return this.directory.failures();
+  }
+
+  private unreachableError(call: PendingCall, failures: [string, DstoreError][]): UnavailableError {
+    const write = isWrite(call);
+    const reasons = new Set(failures.map(([, e]) => (e instanceof UnavailableError ? e.reason : 'unavailable')));
+    const text = failures.map(([address, e]) => (e.message.includes(address) ? e.message : `Global replica ${address}: ${e.message}`)).join('; ');
+    return new UnavailableError(
+      `${describe(call)}: no Global replica is reachable: ${text}. ` +
+        (write ? 'The write may or may not have been applied (outcomeUnknown). ' : '') +
+        'The client keeps trying in the background',
+      { cause: failures[0]![1], outcomeUnknown: write, reason: reasons.size === 1 ? [...reasons][0]! : 'unavailable' },
+    );
+  }
+
+  /** With failFast, when every replica failed: ends every call waiting for one (none is in flight then). */
+  private failFastIfUnreachable(): void {
+    const failures = this.unreachable();
+    if (failures === null) return;
+    for (const call of [...this.live]) {
+      if (!call.internal && (call.state === 'queued' || call.state === 'waiting')) this.fail(call, this.unreachableError(call, failures));
+    }
   }
 
   private scheduleFlush(): void {
@@ -611,14 +650,14 @@ export class Connection {
     this.preferredAddress = null;
     this.fsm.transition('connecting', address, reason);
     const client = newWireClient(address, this.channelOptions(), this.config.security);
-    waitForChannelReady(client, this.config.connectTimeoutMs, (problem) => {
+    waitForChannelReady(client, address, (this.config.security?.tls ?? null) !== null, this.config.connectTimeoutMs, (problem) => {
       if (generation !== this.connectGeneration || this.closedFlag) {
         client.close();
         return;
       }
       if (problem !== null) {
         client.close();
-        this.onConnectFailed(address, new UnavailableError(`cannot reach Global replica ${address}: ${problem}`));
+        this.onConnectFailed(address, problem);
         return;
       }
       this.openSession(address, client, viaStatusHint);
@@ -692,9 +731,10 @@ export class Connection {
   }
 
   private onConnectFailed(address: string, error: UnavailableError): void {
-    this.directory.noteFailure(address, this.clock.nowMs());
+    this.directory.noteFailure(address, this.clock.nowMs(), error);
     this.fsm.transition('transient-failure', address, 'connection failed', error);
     this.chargeQueued(address, error);
+    this.failFastIfUnreachable();
     this.scheduleReconnect(address);
   }
 
@@ -738,13 +778,14 @@ export class Connection {
     const calls = [...session.inFlight.values()];
     session.inFlight.clear();
     this.draining.delete(session);
-    this.directory.noteFailure(session.address, this.clock.nowMs());
+    this.directory.noteFailure(session.address, this.clock.nowMs(), error);
     if (this.current === session) {
       this.current = null;
       this.fsm.transition('transient-failure', session.address, 'session broke', error);
       this.scheduleReconnect(session.address);
     }
     this.retryBroken(calls, session.address, error);
+    this.failFastIfUnreachable();
   }
 
   /** In-flight calls of a broken stream go out again on the next one (writes with their WriteId). */
