@@ -41,6 +41,7 @@ import {
   TooLargeError,
   UnauthenticatedError,
   UnavailableError,
+  type UnavailableReason,
 } from '../protocol/errors.ts';
 import { encodedBytesBound, encodedRequestBytes, REQUEST_BYTES_MAX_GUARANTEED, REQUEST_ELEMENTS_MAX, requestElements } from '../protocol/frame-budget.ts';
 import type { ClientRequest } from '../protocol/generated/dstore/v1/ClientRequest.ts';
@@ -145,6 +146,11 @@ function isWrite(call: PendingCall): boolean {
 function isRequestError(err: DstoreError): boolean {
   // UNAUTHENTICATED: the credentials are wrong everywhere; retrying cannot help.
   return err instanceof InvalidArgumentError || err instanceof TooLargeError || err instanceof UnauthenticatedError;
+}
+
+/** A final error's reason: that of the last failure, when it was a connection's. */
+function reasonOf(err: DstoreError | null): UnavailableReason {
+  return err instanceof UnavailableError ? err.reason : 'unavailable';
 }
 
 const QUEUE_COMPACT_MIN = 1024;
@@ -316,12 +322,12 @@ export class Connection {
 
   private unreachableError(call: PendingCall, failures: [string, DstoreError][]): UnavailableError {
     const write = isWrite(call);
-    const reasons = new Set(failures.map(([, e]) => (e instanceof UnavailableError ? e.reason : 'unavailable')));
+    const reasons = new Set(failures.map(([, e]) => reasonOf(e)));
     const text = failures.map(([address, e]) => (e.message.includes(address) ? e.message : `Global replica ${address}: ${e.message}`)).join('; ');
     return new UnavailableError(
       `${describe(call)}: no Global replica is reachable: ${text}. ` +
         (write ? 'The write may or may not have been applied (outcomeUnknown). ' : '') +
-        'The client keeps trying in the background',
+        'The client keeps trying to connect in the background',
       { cause: failures[0]![1], outcomeUnknown: write, reason: reasons.size === 1 ? [...reasons][0]! : 'unavailable' },
     );
   }
@@ -567,7 +573,7 @@ export class Connection {
       `${describe(call)}: gave up after ${call.attempts} attempts in ${elapsedMs} ms; ${this.lastErrorText(call)}. ` +
         (unknown ? 'The write may or may not have been applied (outcomeUnknown). ' : '') +
         `Check that a majority of the Global replicas (${this.knownAddresses.join(', ')}) are running and reachable, or raise retriesMax`,
-      { cause: call.lastError ?? undefined, outcomeUnknown: unknown },
+      { cause: call.lastError ?? undefined, outcomeUnknown: unknown, reason: reasonOf(call.lastError) },
     );
   }
 
@@ -578,7 +584,7 @@ export class Connection {
       `${describe(call)}: no answer within its ${budgetMs} ms deadline (${call.attempts} attempts); ${this.lastErrorText(call)}. ` +
         (write ? 'The write may or may not have been applied (outcomeUnknown). ' : '') +
         `Check that a majority of the Global replicas (${this.knownAddresses.join(', ')}) are running and reachable, or raise deadlineMs`,
-      { cause: call.lastError ?? undefined, outcomeUnknown: write },
+      { cause: call.lastError ?? undefined, outcomeUnknown: write, reason: reasonOf(call.lastError) },
     );
   }
 

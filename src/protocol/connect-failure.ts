@@ -17,7 +17,7 @@ export interface ConnectFailure {
 /** grpc-js's wrapping, and the OpenSSL source location that follows its error names. */
 function lastError(details: string): string {
   const m = /Last error: (?:Error(?: \[\w+\])?: )?([\s\S]*?)(?:\. Resolution note: ?)?$/.exec(details);
-  const text = (m?.[1] ?? details).replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)$/, '').trim();
+  const text = (m?.[1] ?? details).replace(/\.$/, '').replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)$/, '').trim();
   const ssl = /:error:[0-9A-F]+:SSL routines:\w+:([^:]+):/.exec(text);
   return ssl ? ssl[1]! : text;
 }
