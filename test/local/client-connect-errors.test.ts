@@ -123,7 +123,7 @@ describe('Global client with failFast', () => {
       const again = await c.get('ff').then(() => null, (e: unknown) => e);
       const tookMs = performance.now() - startedMs;
       assert.ok(again instanceof UnavailableError && again.reason === 'connection-refused', String(again));
-      assert.match(again.message, /no Global replica is reachable: .*connection refused.*keeps trying in the background/);
+      assert.match(again.message, /no Global replica is reachable: .*connection refused.*keeps trying to connect in the background/);
       assert.ok(tookMs < 500, `a call while Global is down took ${tookMs.toFixed(0)} ms, not at once (the deadline is 10 s)`);
     }
     await cluster.restartReplica(1);
