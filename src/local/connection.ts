@@ -784,7 +784,9 @@ export class Connection {
     const calls = [...session.inFlight.values()];
     session.inFlight.clear();
     this.draining.delete(session);
-    this.directory.noteFailure(session.address, this.clock.nowMs(), error);
+    // A session that broke says the replica was reachable, unless it broke because the
+    // server is not dstore: only then do calls stop waiting for it (failFast).
+    this.directory.noteFailure(session.address, this.clock.nowMs(), error instanceof UnavailableError && error.reason !== 'unavailable' ? error : null);
     if (this.current === session) {
       this.current = null;
       this.fsm.transition('transient-failure', session.address, 'session broke', error);

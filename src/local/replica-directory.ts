@@ -18,7 +18,7 @@ interface Replica {
   readonly backoff: Backoff;
   /** Dial no earlier than this (clock ms); 0 when healthy or never tried. */
   retryAtMs: number;
-  /** Why its latest connection or session failed; null once it answered, or never tried. */
+  /** Why it could not be used last time; null once it answered, after a mere broken session, or never tried. */
   failure: DstoreError | null;
 }
 
@@ -56,8 +56,12 @@ export class ReplicaDirectory {
     this.replicas.set(address, { backoff: new Backoff(this.config, this.random), retryAtMs: 0, failure: null });
   }
 
-  /** A connection to `address` failed or its session broke at `nowMs`, with `error`: back off from it. */
-  noteFailure(address: string, nowMs: number, error: DstoreError): void {
+  /**
+   * A connection to `address` failed or its session broke at `nowMs`: back off from it.
+   * `error` says why when the replica cannot be used (a connection that failed, a server that
+   * is not dstore); null when it was reachable (a session that broke: it may be back at once).
+   */
+  noteFailure(address: string, nowMs: number, error: DstoreError | null): void {
     const replica = this.replica(address);
     replica.retryAtMs = nowMs + replica.backoff.nextDelayMs();
     replica.failure = error;

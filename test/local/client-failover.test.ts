@@ -215,6 +215,9 @@ describe('ReplicaDirectory', () => {
     assert.deepEqual(d.failures(), [['a', DOWN], ['b', DOWN]]);
     d.noteHealthy('b');
     assert.equal(d.failures(), null, 'b answered');
+    d.noteFailure('b', 1100, null);
+    assert.equal(d.failures(), null, "b's session broke: it was reachable");
+    assert.equal(d.isBackingOff('b', 1100), true, 'backing off all the same');
   });
 
   it('plans the next dial: the next replica not backing off, else the first whose backoff ends', () => {
