@@ -4,7 +4,7 @@
 // other status; this reads those texts once, here, so every caller names the same causes:
 // a name that does not resolve, a refused port, the four TLS mismatches, and a port that
 // answers but does not speak dstore. The texts are grpc-js's and OpenSSL's (tests pin them
-// against real servers: test/protocol/connect-failure.test.ts).
+// against real servers: test/local/client-connect-errors.test.ts).
 
 import type { UnavailableReason } from './errors.ts';
 
