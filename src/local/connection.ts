@@ -28,7 +28,10 @@
 //    attempts, the last error and what to do. Time is the budget: connection failures and
 //    redirects pace themselves by backoff instead of using up a count. Only a client
 //    configured with retriesMax also ends a call after retriesMax + 1 attempts (sends and
-//    connection failures while it waited), for callers who want to fail fast.
+//    connection failures while it waited), for callers who want to fail fast. A client
+//    configured with failFast (the REPL) also ends every waiting call at once while each
+//    known replica's latest connection failed, with those failures (DNS, refused, TLS, not
+//    dstore: connect-diagnosis.ts); it keeps dialling meanwhile.
 
 import { assert } from '../protocol/assert.ts';
 import {
@@ -332,7 +335,7 @@ export class Connection {
     );
   }
 
-  /** With failFast, when every replica failed: ends every call waiting for one (none is in flight then). */
+  /** With failFast, when every replica failed: ends every call waiting to be sent (any in flight on a draining session stay there). */
   private failFastIfUnreachable(): void {
     const failures = this.unreachable();
     if (failures === null) return;
