@@ -23,6 +23,7 @@ import { LocalServer } from '../local/local-server.ts';
 import { registerLocalMetrics } from '../local/metrics.ts';
 import { execute, type Outcome } from '../local/repl-exec.ts';
 import { parse } from '../local/repl-parse.ts';
+import { DstoreError, UnavailableError } from '../protocol/errors.ts';
 import type { Logger } from '../protocol/log.ts';
 import { serveMetrics, type MetricsEndpoint } from '../protocol/metrics-kit.ts';
 import { clientSecurityFromFlags, loggerFromFlags, metricsListenFromFlags } from '../protocol/ops-flags.ts';
@@ -34,6 +35,8 @@ const DEFAULT_GLOBAL = '127.0.0.1:50051';
 const DEFAULT_LISTEN = '127.0.0.1:50052';
 /** How long one command may take, retries and failover included (--deadline-ms). */
 const DEFAULT_DEADLINE_MS = 10_000;
+/** How long start-up waits for Global's first answer before saying it does not answer. */
+const STARTUP_PROBE_MS = 5000;
 /** How long start-up waits for the invalidation stream before showing the prompt anyway. */
 const STARTUP_SYNC_MS = 2000;
 /** How long start-up waits for an embedded Global to elect itself. */
@@ -73,13 +76,22 @@ export interface LocalArgs {
   readonly interactive: boolean;
 }
 
-async function globalAnswers(address: string): Promise<boolean> {
-  const probe = new GlobalClient({ addresses: [address], deadlineMs: 1000, connectTimeoutMs: 500, retriesMax: 1 });
+/** Why Global does not answer at `address` (a typed error), or null when it does. */
+async function whyGlobalIsSilent(client: GlobalClient, deadlineMs: number): Promise<DstoreError | null> {
   try {
-    await probe.status();
-    return true;
-  } catch {
-    return false;
+    await client.status({ deadlineMs });
+    return null;
+  } catch (err) {
+    return err instanceof DstoreError ? err : new UnavailableError(String(err));
+  }
+}
+
+/** Whether a connection to `address` is refused (nothing listens: an embedded Global may take the port). */
+async function nothingListensAt(address: string): Promise<boolean> {
+  const probe = new GlobalClient({ addresses: [address], deadlineMs: 1000, connectTimeoutMs: 500, failFast: true });
+  try {
+    const err = await whyGlobalIsSilent(probe, 1000);
+    return err instanceof UnavailableError && err.reason === 'connection-refused';
   } finally {
     await probe.close();
   }
@@ -134,7 +146,9 @@ interface Session {
 
 async function open(args: LocalArgs, notice: (line: string) => void): Promise<Session | null> {
   let embedded: { stop: () => Promise<void> } | null = null;
-  if (!args.globalGiven && args.embed && !(await globalAnswers(DEFAULT_GLOBAL))) {
+  // Embed only where nothing listens: anything else there (a Global starting, another
+  // server, TLS) is reported below instead of a bind failure.
+  if (!args.globalGiven && args.embed && (await nothingListensAt(DEFAULT_GLOBAL))) {
     try {
       embedded = await startEmbeddedGlobal(DEFAULT_GLOBAL, args.dataDir);
       notice(`No Global answered at ${DEFAULT_GLOBAL}: started one in this process (data in ${args.dataDir}).`);
@@ -145,7 +159,9 @@ async function open(args: LocalArgs, notice: (line: string) => void): Promise<Se
   const globalText = args.global.join(',');
   // Retries end at the deadline only, so a command typed during a failover waits for the new
   // leader instead of giving up after a count.
-  const local = Local.open({ global: args.global, client: { deadlineMs: args.deadlineMs, connectTimeoutMs: 1000, security: args.security } });
+  // failFast: while no replica can be reached, a command fails at once saying why (the client
+  // keeps dialling in the background) instead of waiting out its deadline.
+  const local = Local.open({ global: args.global, client: { deadlineMs: args.deadlineMs, connectTimeoutMs: 1000, security: args.security, failFast: true } });
   let server: LocalServer;
   let metrics: MetricsEndpoint | null = null;
   try {
@@ -164,8 +180,13 @@ async function open(args: LocalArgs, notice: (line: string) => void): Promise<Se
     return null;
   }
   args.logger.info('local.started', { address: server.address, global: globalText, tls: args.security.tls !== null, token: args.security.token !== null });
-  // Sync with Global first (briefly), so the first commands are already served from the cache.
-  await local.ready(STARTUP_SYNC_MS);
+  const silent = await whyGlobalIsSilent(local.client, STARTUP_PROBE_MS);
+  if (silent === null) {
+    // Sync with Global first (briefly), so the first commands are already served from the cache.
+    await local.ready(STARTUP_SYNC_MS);
+  } else {
+    console.error(`Global does not answer: ${silent.message}. Until it does, commands fail at once saying why.`);
+  }
   return {
     local,
     address: server.address,

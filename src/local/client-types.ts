@@ -152,7 +152,7 @@ export interface ServerStatus {
 export interface PutBlobResult {
   readonly hash: Hash;
   readonly size: number;
-  /** Global had the blob before this call. */
+  /** The replica asked already held the blob (MissingBlobs, or PutBlob's `existed`, said so): none of these bytes stored it. */
   readonly existed: boolean;
   /** Bytes were sent (false when MissingBlobs said Global had it). */
   readonly uploaded: boolean;

@@ -120,6 +120,13 @@ export interface GlobalClientConfig {
   readonly random?: Random;
   /** TLS material and the bearer token sent on every call. Default: plaintext, no token. */
   readonly security?: ClientSecurity;
+  /**
+   * Default false: a call waits for a replica until its deadline (riding out restarts). true:
+   * while every known replica failed its latest connection, keyed calls fail at once with
+   * UnavailableError naming each failure; the client keeps dialling in the background, and
+   * calls work again as soon as a replica answers. For interactive tools.
+   */
+  readonly failFast?: boolean;
 }
 
 /** A write's id as sent: the same object on every retry. */
@@ -195,6 +202,7 @@ export function resolveConfig(config: GlobalClientConfig): ResolvedConfig {
     blobChunkBytes: config.blobChunkBytes ?? d.blobChunkBytes,
     clientId: config.clientId ?? randomBytes(16).toString('hex'),
     ...(config.security === undefined ? {} : { security: config.security }),
+    failFast: config.failFast === true,
   };
   checkInteger('frameRequestsMax', resolved.frameRequestsMax, 1, 65_536);
   checkInteger('inFlightMax', resolved.inFlightMax, 1, 1_000_000);

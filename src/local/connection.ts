@@ -28,7 +28,10 @@
 //    attempts, the last error and what to do. Time is the budget: connection failures and
 //    redirects pace themselves by backoff instead of using up a count. Only a client
 //    configured with retriesMax also ends a call after retriesMax + 1 attempts (sends and
-//    connection failures while it waited), for callers who want to fail fast.
+//    connection failures while it waited), for callers who want to fail fast. A client
+//    configured with failFast (the REPL) also ends every waiting call at once while each
+//    known replica's latest connection failed, with those failures (DNS, refused, TLS, not
+//    dstore: connect-diagnosis.ts); it keeps dialling meanwhile.
 
 import { notForwarded } from '../protocol/forwarding.ts';
 import { assert } from '../protocol/assert.ts';
@@ -42,6 +45,7 @@ import {
   TooLargeError,
   UnauthenticatedError,
   UnavailableError,
+  type UnavailableReason,
 } from '../protocol/errors.ts';
 import { encodedBytesBound, encodedRequestBytes, REQUEST_BYTES_MAX_GUARANTEED, REQUEST_ELEMENTS_MAX, requestElements } from '../protocol/frame-budget.ts';
 import type { ClientRequest } from '../protocol/generated/dstore/v1/ClientRequest.ts';
@@ -80,6 +84,12 @@ export interface ConnectionConfig extends BackoffConfig {
   readonly messageBytesMax: number;
   /** TLS and the bearer token for every channel (default: plaintext, no token). */
   readonly security?: ClientSecurity;
+  /**
+   * false (the default): a call waits for a replica until its deadline. true: while every
+   * known replica failed its latest connection (none answered since), calls fail at once with
+   * those failures instead; the client keeps dialling in the background (for a REPL).
+   */
+  readonly failFast?: boolean;
 }
 
 export type RequestKind = 'get' | 'set' | 'delete' | 'txn' | 'range' | 'missingBlobs' | 'status';
@@ -140,6 +150,11 @@ function isWrite(call: PendingCall): boolean {
 function isRequestError(err: DstoreError): boolean {
   // UNAUTHENTICATED: the credentials are wrong everywhere; retrying cannot help.
   return err instanceof InvalidArgumentError || err instanceof TooLargeError || err instanceof UnauthenticatedError;
+}
+
+/** A final error's reason: that of the last failure, when it was a connection's. */
+function reasonOf(err: DstoreError | null): UnavailableReason {
+  return err instanceof UnavailableError ? err.reason : 'unavailable';
 }
 
 const QUEUE_COMPACT_MIN = 1024;
@@ -291,10 +306,43 @@ export class Connection {
       ));
       return;
     }
+    const failures = this.unreachable();
+    if (failures !== null) {
+      call.state = 'done';
+      call.reject(this.unreachableError(call, failures));
+      return;
+    }
     this.live.add(call);
     this.armDeadline(call.deadlineAtMs);
     this.queue.push(call);
     this.scheduleFlush();
+  }
+
+  /** With failFast, when no replica is connected and every one failed: their failures. */
+  private unreachable(): [string, DstoreError][] | null {
+    if (this.config.failFast !== true || this.fsm.state === 'ready') return null;
+    return this.directory.failures();
+  }
+
+  private unreachableError(call: PendingCall, failures: [string, DstoreError][]): UnavailableError {
+    const write = isWrite(call);
+    const reasons = new Set(failures.map(([, e]) => reasonOf(e)));
+    const text = failures.map(([address, e]) => (e.message.includes(address) ? e.message : `Global replica ${address}: ${e.message}`)).join('; ');
+    return new UnavailableError(
+      `${describe(call)}: no Global replica is reachable: ${text}. ` +
+        (write ? 'The write may or may not have been applied (outcomeUnknown). ' : '') +
+        'The client keeps trying to connect in the background',
+      { cause: failures[0]![1], outcomeUnknown: write, reason: reasons.size === 1 ? [...reasons][0]! : 'unavailable' },
+    );
+  }
+
+  /** With failFast, when every replica failed: ends every call waiting to be sent (any in flight on a draining session stay there). */
+  private failFastIfUnreachable(): void {
+    const failures = this.unreachable();
+    if (failures === null) return;
+    for (const call of [...this.live]) {
+      if (!call.internal && (call.state === 'queued' || call.state === 'waiting')) this.fail(call, this.unreachableError(call, failures));
+    }
   }
 
   private scheduleFlush(): void {
@@ -529,7 +577,7 @@ export class Connection {
       `${describe(call)}: gave up after ${call.attempts} attempts in ${elapsedMs} ms; ${this.lastErrorText(call)}. ` +
         (unknown ? 'The write may or may not have been applied (outcomeUnknown). ' : '') +
         `Check that a majority of the Global replicas (${this.knownAddresses.join(', ')}) are running and reachable, or raise retriesMax`,
-      { cause: call.lastError ?? undefined, outcomeUnknown: unknown },
+      { cause: call.lastError ?? undefined, outcomeUnknown: unknown, reason: reasonOf(call.lastError) },
     );
   }
 
@@ -540,7 +588,7 @@ export class Connection {
       `${describe(call)}: no answer within its ${budgetMs} ms deadline (${call.attempts} attempts); ${this.lastErrorText(call)}. ` +
         (write ? 'The write may or may not have been applied (outcomeUnknown). ' : '') +
         `Check that a majority of the Global replicas (${this.knownAddresses.join(', ')}) are running and reachable, or raise deadlineMs`,
-      { cause: call.lastError ?? undefined, outcomeUnknown: write },
+      { cause: call.lastError ?? undefined, outcomeUnknown: write, reason: reasonOf(call.lastError) },
     );
   }
 
@@ -612,14 +660,14 @@ export class Connection {
     this.preferredAddress = null;
     this.fsm.transition('connecting', address, reason);
     const client = newWireClient(address, this.channelOptions(), this.config.security);
-    waitForChannelReady(client, this.config.connectTimeoutMs, (problem) => {
+    waitForChannelReady(client, address, (this.config.security?.tls ?? null) !== null, this.config.connectTimeoutMs, (problem) => {
       if (generation !== this.connectGeneration || this.closedFlag) {
         client.close();
         return;
       }
       if (problem !== null) {
         client.close();
-        this.onConnectFailed(address, new UnavailableError(`cannot reach Global replica ${address}: ${problem}`));
+        this.onConnectFailed(address, problem);
         return;
       }
       this.openSession(address, client, viaStatusHint);
@@ -694,9 +742,10 @@ export class Connection {
   }
 
   private onConnectFailed(address: string, error: UnavailableError): void {
-    this.directory.noteFailure(address, this.clock.nowMs());
+    this.directory.noteFailure(address, this.clock.nowMs(), error);
     this.fsm.transition('transient-failure', address, 'connection failed', error);
     this.chargeQueued(address, error);
+    this.failFastIfUnreachable();
     this.scheduleReconnect(address);
   }
 
@@ -740,13 +789,16 @@ export class Connection {
     const calls = [...session.inFlight.values()];
     session.inFlight.clear();
     this.draining.delete(session);
-    this.directory.noteFailure(session.address, this.clock.nowMs());
+    // A session that broke says the replica was reachable, unless it broke because the
+    // server is not dstore: only then do calls stop waiting for it (failFast).
+    this.directory.noteFailure(session.address, this.clock.nowMs(), error instanceof UnavailableError && error.reason !== 'unavailable' ? error : null);
     if (this.current === session) {
       this.current = null;
       this.fsm.transition('transient-failure', session.address, 'session broke', error);
       this.scheduleReconnect(session.address);
     }
     this.retryBroken(calls, session.address, error);
+    this.failFastIfUnreachable();
   }
 
   /** In-flight calls of a broken stream go out again on the next one (writes with their WriteId). */

@@ -12,11 +12,14 @@
 
 import { assert } from '../protocol/assert.ts';
 import { Backoff, type BackoffConfig, type Random } from '../protocol/backoff.ts';
+import type { DstoreError } from '../protocol/errors.ts';
 
 interface Replica {
   readonly backoff: Backoff;
   /** Dial no earlier than this (clock ms); 0 when healthy or never tried. */
   retryAtMs: number;
+  /** Why it could not be used last time; null once it answered, after a mere broken session, or never tried. */
+  failure: DstoreError | null;
 }
 
 /** Where to connect next and when (`atMs` <= now: at once). */
@@ -50,13 +53,18 @@ export class ReplicaDirectory {
   add(address: string): void {
     if (this.replicas.has(address)) return;
     this.order.push(address);
-    this.replicas.set(address, { backoff: new Backoff(this.config, this.random), retryAtMs: 0 });
+    this.replicas.set(address, { backoff: new Backoff(this.config, this.random), retryAtMs: 0, failure: null });
   }
 
-  /** A connection to `address` failed or its session broke at `nowMs`: back off from it. */
-  noteFailure(address: string, nowMs: number): void {
+  /**
+   * A connection to `address` failed or its session broke at `nowMs`: back off from it.
+   * `error` says why when the replica cannot be used (a connection that failed, a server that
+   * is not dstore); null when it was reachable (a session that broke: it may be back at once).
+   */
+  noteFailure(address: string, nowMs: number, error: DstoreError | null): void {
     const replica = this.replica(address);
     replica.retryAtMs = nowMs + replica.backoff.nextDelayMs();
+    replica.failure = error;
   }
 
   /** `address` answered a request: dial it freely again, from the initial backoff next time. */
@@ -64,6 +72,22 @@ export class ReplicaDirectory {
     const replica = this.replica(address);
     replica.backoff.reset();
     replica.retryAtMs = 0;
+    replica.failure = null;
+  }
+
+  /**
+   * When every known replica's latest connection or session failed and none answered since:
+   * each address with its failure, in round-robin order. Otherwise null (some replica answered
+   * last time, or was never tried).
+   */
+  failures(): [string, DstoreError][] | null {
+    const out: [string, DstoreError][] = [];
+    for (const address of this.order) {
+      const failure = this.replica(address).failure;
+      if (failure === null) return null;
+      out.push([address, failure]);
+    }
+    return out;
   }
 
   /** Whether `address` failed recently and its backoff has not run out at `nowMs`. Unknown: false. */

@@ -92,7 +92,7 @@ export class RetryBudget {
     return new UnavailableError(
       `${this.what}: ${why} ${this.attempts} attempts in ${elapsedMs} ms; last error from ${address}: ${error.code}: ${error.message}. ` +
         `Check that a majority of the Global replicas (${this.addressesText()}) are running and reachable, or raise retriesMax/blobDeadlineMs`,
-      { cause: error },
+      { cause: error, reason: error instanceof UnavailableError ? error.reason : 'unavailable' },
     );
   }
 }

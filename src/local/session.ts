@@ -10,6 +10,8 @@ import type { GlobalClient as WireGlobalClient } from '../protocol/generated/dst
 import type { ServerFrame__Output } from '../protocol/generated/dstore/v1/ServerFrame.ts';
 import { dstoreProto } from '../protocol/proto.ts';
 import { clientChannel, PLAINTEXT, type ClientSecurity } from '../protocol/tls.ts';
+import { UnavailableError } from '../protocol/errors.ts';
+import { diagnoseConnectFailure } from './connect-diagnosis.ts';
 
 export type SessionCall = grpc.ClientDuplexStream<ClientFrame, ServerFrame__Output>;
 
@@ -49,19 +51,21 @@ export function newWireClient(address: string, options: grpc.ChannelOptions, sec
 }
 
 /**
- * Calls `callback(null)` once the channel is READY, or `callback(error)` when it fails to
- * connect (TRANSIENT_FAILURE: refused, unreachable), is shut down, or `timeoutMs` passes.
- * Unlike grpc-js `waitForReady`, a refused connection fails at once, so failover is fast.
+ * Calls `callback(null)` once the channel to `address` is READY, or `callback(error)` when it
+ * fails to connect (TRANSIENT_FAILURE: the error names the cause, connect-diagnosis.ts), is
+ * shut down, or `timeoutMs` passes. Unlike grpc-js `waitForReady`, a refused connection fails
+ * at once, so failover is fast.
  */
-export function waitForChannelReady(client: grpc.Client, timeoutMs: number, callback: (error: string | null) => void): void {
+export function waitForChannelReady(client: WireGlobalClient, address: string, tls: boolean, timeoutMs: number, callback: (error: UnavailableError | null) => void): void {
   const channel = client.getChannel();
   const deadline = Date.now() + timeoutMs;
+  const closed = (): void => callback(new UnavailableError(`cannot reach Global replica ${address}: the channel was closed`));
   const check = (): void => {
     let state: grpc.connectivityState;
     try {
       state = channel.getConnectivityState(true);
     } catch {
-      callback('channel closed');
+      closed();
       return;
     }
     switch (state) {
@@ -69,25 +73,31 @@ export function waitForChannelReady(client: grpc.Client, timeoutMs: number, call
         callback(null);
         return;
       case grpc.connectivityState.TRANSIENT_FAILURE:
-        callback('connection failed (refused or unreachable)');
+        void diagnoseConnectFailure(client, address, tls, timeoutMs).then(callback);
         return;
       case grpc.connectivityState.SHUTDOWN:
-        callback('channel closed');
+        closed();
         return;
       case grpc.connectivityState.IDLE:
       case grpc.connectivityState.CONNECTING:
         break;
       default:
-        callback(`unexpected channel state ${String(state)}`);
+        callback(new UnavailableError(`cannot reach Global replica ${address}: unexpected channel state ${String(state)}`));
         return;
     }
     try {
       channel.watchConnectivityState(state, deadline, (err) => {
-        if (err) callback(`no connection within ${timeoutMs} ms`);
-        else check();
+        if (err) {
+          callback(new UnavailableError(
+            `cannot reach Global replica ${address}: no connection within ${timeoutMs} ms: the host may be down, or a firewall drops the packets`,
+            { reason: 'connect-timeout' },
+          ));
+        } else {
+          check();
+        }
       });
     } catch {
-      callback('channel closed');
+      closed();
     }
   };
   check();

@@ -82,11 +82,52 @@ export class NotLeaderError extends DstoreError {
   }
 }
 
-/** No quorum, a peer that vanished, a connection that failed: try again later. */
+/**
+ * Why a replica could not be used, when the client can tell (connect-failure.ts):
+ * - `name-not-resolved`: the host name does not resolve (DNS);
+ * - `connection-refused`: nothing listens on the port;
+ * - `connect-timeout`: no connection in time, or the host is unreachable;
+ * - `server-needs-tls`: the server speaks TLS and this client is plaintext;
+ * - `server-not-tls`: this client uses TLS and the server does not;
+ * - `certificate-untrusted`: the server's certificate is not signed by the client's CA;
+ * - `certificate-name-mismatch`: the server's certificate does not name the host dialled;
+ * - `certificate-refused`: the server refused this client's certificate (mutual TLS);
+ * - `connection-closed`: accepted and closed before HTTP/2 started, cause unknown;
+ * - `not-dstore`: something answered that is not a dstore Global (HTTP, another gRPC service);
+ * - `unavailable`: anything else (a replica starting, no quorum, a broken stream).
+ */
+export type UnavailableReason =
+  | 'name-not-resolved'
+  | 'connection-refused'
+  | 'connect-timeout'
+  | 'server-needs-tls'
+  | 'server-not-tls'
+  | 'certificate-untrusted'
+  | 'certificate-name-mismatch'
+  | 'certificate-refused'
+  | 'connection-closed'
+  | 'not-dstore'
+  | 'unavailable';
+
+export interface UnavailableErrorOptions extends DstoreErrorOptions {
+  /** See UnavailableError.reason. Default 'unavailable'. */
+  readonly reason?: UnavailableReason;
+}
+
+/**
+ * No quorum, a peer that vanished, a connection that failed: try again later. `reason` says
+ * which, when the client could tell; the message says what to check.
+ */
 export class UnavailableError extends DstoreError {
   override readonly name = 'UnavailableError';
   readonly code = 'UNAVAILABLE';
   readonly retryable = true;
+  readonly reason: UnavailableReason;
+
+  constructor(message?: string, options?: UnavailableErrorOptions) {
+    super(message, options);
+    this.reason = options?.reason ?? 'unavailable';
+  }
 }
 
 /** A key, value, frame or request over its size limit. The message names the limit. */

@@ -10,6 +10,7 @@
 
 import { Metadata, status as GrpcCode } from '@grpc/grpc-js';
 import { assertNever } from './assert.ts';
+import { classifyConnectFailure } from './connect-failure.ts';
 import {
   CancelledError,
   ClosedError,
@@ -97,6 +98,9 @@ export function fromGrpcError(err: GrpcErrorLike): DstoreError {
   const details = (err.details ?? err.message ?? 'no details').replace(/\.? Resolution note: ?$/, '.');
   const options = { cause: err, outcomeUnknown: metadataString(err.metadata, OUTCOME_UNKNOWN_METADATA) === 'true' };
   const ours = metadataString(err.metadata, ERROR_CODE_METADATA);
+  // Without our metadata: a connection that failed, or a server that is not dstore.
+  const failure = ours === undefined ? classifyConnectFailure(err.code, details) : null;
+  if (failure !== null) return new UnavailableError(failure.text, { ...options, reason: failure.reason });
   switch (ours) {
     case 'NOT_LEADER':
       return new NotLeaderError(details, metadataString(err.metadata, LEADER_HINT_METADATA) ?? '', options);

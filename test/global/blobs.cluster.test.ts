@@ -38,6 +38,13 @@ function rawGetBlob(address: string, hash: Hash, offset: number, length: number)
   }).finally(() => client.close());
 }
 
+/** MissingBlobs asked of replica `id` of `cluster` alone. */
+function rawMissing(cluster: TestCluster, id: number, hash: Hash): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    cluster.raw(id).MissingBlobs({ hashes: [hashToBytes(hash)] }, { deadline: Date.now() + 10_000 }, (err, res) => (err !== null || res === undefined ? reject(err ?? new Error('no answer')) : resolve(res.missing)));
+  });
+}
+
 /** PutBlob over raw gRPC with exactly the messages given. */
 function rawPutBlob(address: string, messages: PutBlobRequest[]): Promise<PutBlobResponse__Output> {
   const client = new (dstoreProto().dstore.v1.Global)(address, grpc.credentials.createInsecure());
@@ -113,6 +120,9 @@ describe('blobs on a 3-replica Global cluster', () => {
     const put = await cluster.client().putBlob(value); // unreferenced: nobody fetches it in the background
     await cluster.restartReplica(lacking);
     assert.equal(cluster.server(lacking).blobs.store.has(put.hash), false);
+    // MissingBlobs answers for the replica asked (global.proto), not for Global as a whole.
+    assert.equal((await rawMissing(cluster, lacking, put.hash)).length, 1, 'missing on the replica that lacks it');
+    assert.equal((await rawMissing(cluster, leader, put.hash)).length, 0, 'held by the leader');
     const address = cluster.members.get(lacking)!;
     const range = await rawGetBlob(address, put.hash, MiB - 10, MiB + 20);
     const data = Buffer.concat(range.map((m) => m.chunk!.data));
@@ -150,6 +160,13 @@ describe('blobs on a 3-replica Global cluster', () => {
     await assert.rejects(rawPutBlob(address, [{ header: { size: 3, hash: Buffer.alloc(5) } }]), InvalidArgumentError);
     const ok = await rawPutBlob(address, [{ header: { size: 3 } }, { chunk: { offset: 0, data: Buffer.from('abc') } }]);
     assert.equal(Buffer.from(ok.hash).toString('hex'), hashOf(Buffer.from('abc')), 'the replica still serves after bad input');
+    // existed (common.proto PutBlobResponse): this replica held it and read no chunks, which
+    // takes the hash in the header; without it the bytes are received again.
+    assert.equal(ok.existed, false, 'a first upload');
+    const sameAgain = await rawPutBlob(address, [{ header: { size: 3 } }, { chunk: { offset: 0, data: Buffer.from('abc') } }]);
+    assert.equal(sameAgain.existed, false, 'held, but the header named no hash: received again');
+    const byHash = await rawPutBlob(address, [{ header: { size: 3, hash: ok.hash } }]);
+    assert.deepEqual([byHash.existed, Number(byHash.size)], [true, 3], 'held, named by the header: answered without chunks');
   });
 
   it('a copy corrupted on disk is never served and is repaired from a peer', async () => {

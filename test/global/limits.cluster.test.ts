@@ -19,6 +19,7 @@ import type { ClientRequest } from '../../src/protocol/generated/dstore/v1/Clien
 import type { GlobalClient as WireClient } from '../../src/protocol/generated/dstore/v1/Global.ts';
 import type { ServerFrame__Output } from '../../src/protocol/generated/dstore/v1/ServerFrame.ts';
 import type { ServerResponse__Output } from '../../src/protocol/generated/dstore/v1/ServerResponse.ts';
+import type { TxnResponse__Output } from '../../src/protocol/generated/dstore/v1/TxnResponse.ts';
 import { dstoreProto, dstoreRoot } from '../../src/protocol/proto.ts';
 import { TestCluster } from './cluster-harness.ts';
 import { outcomeOf, rawSession, rawUnary, type Outcome } from './refusals.ts';
@@ -258,6 +259,17 @@ describe('limits: malformed requests', () => {
     const o3 = await refusal('Delete', { key: 'w', writeId: { clientId: 'c'.repeat(16), requestId: 2 ** 60 } });
     assert.equal(o3.details, `write_id.request_id must be a positive integer, got ${2 ** 60}`);
     await assertAlive();
+  });
+
+  it('a WriteId is optional (global.proto): without one a write runs each time it is sent; with one, once', async () => {
+    const add = (writeId?: object): Promise<TxnResponse__Output> => unary('Txn', { compares: [], success: [{ add: { key: 'optional-write-id', delta: 1 } }], failure: [], ...(writeId === undefined ? {} : { writeId }) });
+    assert.equal((await add()).results[0]?.number, '1');
+    assert.equal((await add()).results[0]?.number, '2', 'sent again without a WriteId: ran again');
+    const writeId = { clientId: 'optional-write-id-client', requestId: 1 };
+    assert.equal((await add(writeId)).results[0]?.number, '3');
+    assert.equal((await add(writeId)).results[0]?.number, '3', 'sent again with the same WriteId: the first result');
+    const emptyClient = await add({ clientId: '', requestId: 7 });
+    assert.equal(emptyClient.results[0]?.number, '4', 'an empty client_id is the same as no WriteId');
   });
 
   it('an add delta beyond 2^53 is refused', async () => {

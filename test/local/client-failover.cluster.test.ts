@@ -189,28 +189,43 @@ describe('client failover: every replica down', () => {
 
 describe('ReplicaDirectory', () => {
   const zero = { next: () => 0 }; // every delay is bound/2: 50, 100, 200, 200, ...
+  const DOWN = new UnavailableError('down', { reason: 'connection-refused' });
 
   it('backs off a failed replica on its own schedule; an answer makes it healthy again', () => {
     const d = new ReplicaDirectory(['a', 'b'], BACKOFF, zero);
-    d.noteFailure('a', 1000);
+    d.noteFailure('a', 1000, DOWN);
     assert.equal(d.isBackingOff('a', 1049), true);
     assert.equal(d.isBackingOff('a', 1050), false);
     assert.equal(d.isBackingOff('b', 1000), false, 'another replica is not delayed');
-    d.noteFailure('a', 1050);
+    d.noteFailure('a', 1050, DOWN);
     assert.equal(d.isBackingOff('a', 1149), true, 'the second failure backs off for 100 ms');
     d.noteHealthy('a');
     assert.equal(d.isBackingOff('a', 1050), false);
-    d.noteFailure('a', 2000);
+    d.noteFailure('a', 2000, DOWN);
     assert.equal(d.isBackingOff('a', 2050), false, 'from the initial delay again');
     assert.equal(d.isBackingOff('unknown', 0), false);
   });
 
+  it('lists the failures only while every replica failed and none answered since', () => {
+    const d = new ReplicaDirectory(['a', 'b'], BACKOFF, zero);
+    assert.equal(d.failures(), null, 'never tried');
+    d.noteFailure('a', 1000, DOWN);
+    assert.equal(d.failures(), null, 'b was never tried');
+    d.noteFailure('b', 1000, DOWN);
+    assert.deepEqual(d.failures(), [['a', DOWN], ['b', DOWN]]);
+    d.noteHealthy('b');
+    assert.equal(d.failures(), null, 'b answered');
+    d.noteFailure('b', 1100, null);
+    assert.equal(d.failures(), null, "b's session broke: it was reachable");
+    assert.equal(d.isBackingOff('b', 1100), true, 'backing off all the same');
+  });
+
   it('plans the next dial: the next replica not backing off, else the first whose backoff ends', () => {
     const d = new ReplicaDirectory(['a', 'b', 'c'], BACKOFF, zero);
-    d.noteFailure('b', 1000); // until 1050
+    d.noteFailure('b', 1000, DOWN); // until 1050
     assert.deepEqual(d.nextAfter('a', 1000), { address: 'c', atMs: 1000 }, 'skips b');
-    d.noteFailure('c', 1000); // until 1050
-    d.noteFailure('a', 1010); // until 1060
+    d.noteFailure('c', 1000, DOWN); // until 1050
+    d.noteFailure('a', 1010, DOWN); // until 1060
     assert.deepEqual(d.nextAfter('a', 1020), { address: 'b', atMs: 1050 }, 'all backing off: the earliest, round-robin order on ties');
     d.add('d');
     assert.deepEqual(d.addresses, ['a', 'b', 'c', 'd']);

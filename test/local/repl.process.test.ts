@@ -1,7 +1,8 @@
 // Drives examples/local.ts through pipes against a real in-process Global (the cluster
 // harness, 127.0.0.1 port 0) and checks what a user sees: the banner, every row of the
-// the README's REPL table, usage hints, history across runs, a clear message while Global
-// is down, and two REPLs staying coherent across a DEL.
+// the README's REPL table, usage hints, history across runs, a clear message at start and
+// at once on every command while Global is down (working again once it is back), and two
+// REPLs staying coherent across a DEL.
 //
 // The rows "Key occupied!" (held by this Local) and "db: k -> v" (cached) and the two-REPL
 // test need Global's Subscribe stream, which lands from another branch: until it does, those
@@ -87,14 +88,34 @@ describe('REPL process', () => {
     assert.equal(await repl.end(), 0);
   });
 
-  it('says clearly when Global is down and keeps running', async () => {
+  it('says at start when Global does not answer, fails commands at once saying why, and works once Global is back', async () => {
     const down = await TestCluster.start(1);
-    const downAddress = down.addresses[0]!;
-    await down.stop();
-    const repl = await startRepl(['--global', downAddress, '--listen', '127.0.0.1:0', '--deadline-ms', '1500']);
-    assert.match(await repl.run('GET k'), new RegExp(`^Global is unavailable \\(${downAddress.replaceAll('.', '\\.')}\\): .*The REPL keeps running`));
-    assert.match(await repl.run('STATS'), /lease not held/);
-    assert.equal(await repl.end(), 0);
+    try {
+      await down.waitForLeader();
+      const downAddress = down.addresses[0]!;
+      await down.stopReplica(1);
+      const repl = await startRepl(['--global', downAddress, '--listen', '127.0.0.1:0']);
+      assert.match(repl.stderr, new RegExp(`^Global does not answer: .*cannot reach Global replica ${downAddress.replaceAll('.', '\\.')}: connection refused .*commands fail at once`, 'm'));
+      for (const line of ['GET k', 'SET k v']) {
+        const startedMs = performance.now();
+        const answer = await repl.run(line);
+        const tookMs = performance.now() - startedMs;
+        assert.match(answer, new RegExp(`^Global is unavailable \\(${downAddress.replaceAll('.', '\\.')}\\): .*connection refused.*The REPL keeps running`));
+        // Before, each command waited out its 10 s deadline.
+        assert.ok(tookMs < 2000, `${line} took ${tookMs.toFixed(0)} ms while Global was down`);
+      }
+      assert.match(await repl.run('STATS'), /lease not held/);
+      await down.restartReplica(1);
+      await down.waitForLeader();
+      const deadline = Date.now() + 10_000;
+      while ((await repl.run('GET back')) !== "Key-Value mapping doesn't exist") {
+        assert.ok(Date.now() < deadline, 'the REPL did not reach the restarted Global within 10 s');
+      }
+      assert.equal(await repl.run('SET back yes'), 'Database updated', 'the same REPL, not restarted');
+      assert.equal(await repl.end(), 0);
+    } finally {
+      await down.stop();
+    }
   });
 
   it('refuses a bad --deadline-ms or an unknown flag with status 2 and one line; --help is usage and status 0', () => {

@@ -85,12 +85,28 @@ describe('errors <-> gRPC status', () => {
     assert.ok(plain(status.ALREADY_EXISTS) instanceof KeyOccupiedError);
   });
 
-  it("drops grpc-js's empty \"Resolution note: \" from a failed connection's details", () => {
-    const details = 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ';
+  it("names a failed connection's cause from grpc-js's details, without its empty \"Resolution note: \"", () => {
+    const details = 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ';
     const err = fromGrpcError({ code: status.UNAVAILABLE, details, metadata: new Metadata() });
-    assert.equal(err.message, 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1.');
+    assert.ok(err instanceof UnavailableError);
+    assert.equal(err.reason, 'connection-refused');
+    assert.equal(err.message, 'connection refused (connect ECONNREFUSED 127.0.0.1:1): nothing listens on that port; check that the replica runs and the port is right');
     const noted = fromGrpcError({ code: status.UNAVAILABLE, details: 'x. Resolution note: DNS failed', metadata: new Metadata() });
     assert.equal(noted.message, 'x. Resolution note: DNS failed', 'a note with something in it stays');
+    const dropped = fromGrpcError({ code: status.UNAVAILABLE, details: 'Connection dropped', metadata: new Metadata() });
+    assert.deepEqual([dropped.message, (dropped as UnavailableError).reason], ['Connection dropped', 'unavailable'], 'a broken connection is said well enough');
+  });
+
+  it('tells a server that is not dstore from an error of ours', () => {
+    const other = fromGrpcError({ code: status.UNIMPLEMENTED, details: 'The server does not implement the method /dstore.v1.Global/Session', metadata: new Metadata() });
+    assert.ok(other instanceof UnavailableError && other.reason === 'not-dstore', other.message);
+    assert.match(other.message, /does not speak dstore \(a gRPC server without dstore\.v1\.Global\.Session\): check that the address points at a dstore Global replica/);
+    const web = fromGrpcError({ code: status.UNKNOWN, details: 'Received HTTP status code 200', metadata: new Metadata() });
+    assert.ok(web instanceof UnavailableError && web.reason === 'not-dstore');
+    // A replica's own UNAVAILABLE naming a peer's refused connection stays its own error.
+    const ours = fromGrpcError(toGrpcStatus(new UnavailableError('peer 2: No connection established. Last error: connect ECONNREFUSED')));
+    assert.ok(ours instanceof UnavailableError && ours.reason === 'unavailable');
+    assert.equal(ours.message, 'peer 2: No connection established. Last error: connect ECONNREFUSED');
   });
 
   it('keeps the original status as the cause', () => {

@@ -4,10 +4,16 @@ import type { WriteId as _dstore_v1_WriteId, WriteId__Output as _dstore_v1_Write
 
 export interface DeleteRequest {
   'key'?: (string);
+  /**
+   * Optional: without one, a resent Delete may run twice (see WriteId).
+   */
   'writeId'?: (_dstore_v1_WriteId | null);
 }
 
 export interface DeleteRequest__Output {
   'key': (string);
+  /**
+   * Optional: without one, a resent Delete may run twice (see WriteId).
+   */
   'writeId': (_dstore_v1_WriteId__Output | null);
 }

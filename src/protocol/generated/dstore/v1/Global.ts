@@ -89,14 +89,16 @@ export interface GlobalClient extends grpc.Client {
   hold(options?: grpc.CallOptions): grpc.ClientDuplexStream<_dstore_v1_HoldRequest, _dstore_v1_HoldResponse__Output>;
   
   /**
-   * Which of the given blobs Global does not have, so a client uploads only those.
+   * Which of the given blobs the replica answering does not hold, so a client uploads only
+   * those (another replica may hold one this one has not fetched yet).
    */
   MissingBlobs(argument: _dstore_v1_MissingBlobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_dstore_v1_MissingBlobsResponse__Output>): grpc.ClientUnaryCall;
   MissingBlobs(argument: _dstore_v1_MissingBlobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_dstore_v1_MissingBlobsResponse__Output>): grpc.ClientUnaryCall;
   MissingBlobs(argument: _dstore_v1_MissingBlobsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_dstore_v1_MissingBlobsResponse__Output>): grpc.ClientUnaryCall;
   MissingBlobs(argument: _dstore_v1_MissingBlobsRequest, callback: grpc.requestCallback<_dstore_v1_MissingBlobsResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * Which of the given blobs Global does not have, so a client uploads only those.
+   * Which of the given blobs the replica answering does not hold, so a client uploads only
+   * those (another replica may hold one this one has not fetched yet).
    */
   missingBlobs(argument: _dstore_v1_MissingBlobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_dstore_v1_MissingBlobsResponse__Output>): grpc.ClientUnaryCall;
   missingBlobs(argument: _dstore_v1_MissingBlobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_dstore_v1_MissingBlobsResponse__Output>): grpc.ClientUnaryCall;
@@ -236,7 +238,8 @@ export interface GlobalHandlers extends grpc.UntypedServiceImplementation {
   Hold: grpc.handleBidiStreamingCall<_dstore_v1_HoldRequest__Output, _dstore_v1_HoldResponse>;
   
   /**
-   * Which of the given blobs Global does not have, so a client uploads only those.
+   * Which of the given blobs the replica answering does not hold, so a client uploads only
+   * those (another replica may hold one this one has not fetched yet).
    */
   MissingBlobs: grpc.handleUnaryCall<_dstore_v1_MissingBlobsRequest__Output, _dstore_v1_MissingBlobsResponse>;
   

@@ -3,14 +3,16 @@
 
 export interface MissingBlobsResponse {
   /**
-   * The subset of the requested hashes that Global does not hold, in request order.
+   * The subset of the requested hashes that the replica answering does not hold, in
+   * request order.
    */
   'missing'?: (Buffer | Uint8Array | string)[];
 }
 
 export interface MissingBlobsResponse__Output {
   /**
-   * The subset of the requested hashes that Global does not hold, in request order.
+   * The subset of the requested hashes that the replica answering does not hold, in
+   * request order.
    */
   'missing': (Buffer)[];
 }

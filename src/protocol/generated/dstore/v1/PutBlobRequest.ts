@@ -13,8 +13,9 @@ export interface _dstore_v1_PutBlobRequest_Header {
   'size'?: (number | string | Long);
   /**
    * Optional: the expected 32-byte hash. The upload fails with DATA_LOSS if the bytes
-   * hash differently. If Global already has this blob the server may answer at once
-   * (existed = true) without reading the chunks; the client then stops sending.
+   * hash differently. If the replica receiving the upload already holds this blob it
+   * answers at once (existed = true) without reading the chunks; the client then stops
+   * sending. Without a hash the bytes are always received.
    */
   'hash'?: (Buffer | Uint8Array | string);
 }
@@ -29,8 +30,9 @@ export interface _dstore_v1_PutBlobRequest_Header__Output {
   'size': (number);
   /**
    * Optional: the expected 32-byte hash. The upload fails with DATA_LOSS if the bytes
-   * hash differently. If Global already has this blob the server may answer at once
-   * (existed = true) without reading the chunks; the client then stops sending.
+   * hash differently. If the replica receiving the upload already holds this blob it
+   * answers at once (existed = true) without reading the chunks; the client then stops
+   * sending. Without a hash the bytes are always received.
    */
   'hash': (Buffer);
 }

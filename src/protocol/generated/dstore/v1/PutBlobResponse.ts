@@ -9,7 +9,9 @@ export interface PutBlobResponse {
   'hash'?: (Buffer | Uint8Array | string);
   'size'?: (number | string | Long);
   /**
-   * True when Global had the blob before this upload.
+   * True when the replica that answered already held the blob the header's hash names, and
+   * so read no chunks. False when it received the bytes in this upload: also when it held
+   * them but the header named no hash, and when only other replicas held the blob.
    */
   'existed'?: (boolean);
 }
@@ -21,7 +23,9 @@ export interface PutBlobResponse__Output {
   'hash': (Buffer);
   'size': (number);
   /**
-   * True when Global had the blob before this upload.
+   * True when the replica that answered already held the blob the header's hash names, and
+   * so read no chunks. False when it received the bytes in this upload: also when it held
+   * them but the header named no hash, and when only other replicas held the blob.
    */
   'existed': (boolean);
 }

@@ -6,11 +6,17 @@ import type { WriteId as _dstore_v1_WriteId, WriteId__Output as _dstore_v1_Write
 export interface SetRequest {
   'key'?: (string);
   'value'?: (_dstore_v1_ValueSource | null);
+  /**
+   * Optional: without one, a resent Set may run twice (see WriteId).
+   */
   'writeId'?: (_dstore_v1_WriteId | null);
 }
 
 export interface SetRequest__Output {
   'key': (string);
   'value': (_dstore_v1_ValueSource__Output | null);
+  /**
+   * Optional: without one, a resent Set may run twice (see WriteId).
+   */
   'writeId': (_dstore_v1_WriteId__Output | null);
 }

@@ -23,7 +23,8 @@ export interface TxnRequest {
   'success'?: (_dstore_v1_TxnOp)[];
   'failure'?: (_dstore_v1_TxnOp)[];
   /**
-   * Writes with a WriteId run exactly once: a retry gets the first run's result. A retry
+   * Optional. Writes with a WriteId run exactly once: a retry gets the first run's result;
+   * without one (or with an empty client_id) a write runs each time it is sent. A retry
    * older than the results kept for that client fails with INVALID_ARGUMENT ("may or may
    * not have run") instead of running twice; a write from a client whose session expired
    * (too many other clients since) fails with FAILED_PRECONDITION (SESSION_EXPIRED, "may or
@@ -55,7 +56,8 @@ export interface TxnRequest__Output {
   'success': (_dstore_v1_TxnOp__Output)[];
   'failure': (_dstore_v1_TxnOp__Output)[];
   /**
-   * Writes with a WriteId run exactly once: a retry gets the first run's result. A retry
+   * Optional. Writes with a WriteId run exactly once: a retry gets the first run's result;
+   * without one (or with an empty client_id) a write runs each time it is sent. A retry
    * older than the results kept for that client fails with INVALID_ARGUMENT ("may or may
    * not have run") instead of running twice; a write from a client whose session expired
    * (too many other clients since) fails with FAILED_PRECONDITION (SESSION_EXPIRED, "may or

@@ -10,6 +10,8 @@ import type { Long } from '@grpc/proto-loader';
  * which it numbers from 2. A write from a client the server holds no session for is refused
  * with SESSION_EXPIRED (its session was forgotten, and it may have run under it), unless it
  * is request id 1 and either empty or without first_incomplete (0: taken for a new client).
+ * Optional in every write request: a write without one (or with an empty client_id) runs
+ * each time it is sent, so a retry of it may apply it twice.
  */
 export interface WriteId {
   /**
@@ -35,6 +37,8 @@ export interface WriteId {
  * which it numbers from 2. A write from a client the server holds no session for is refused
  * with SESSION_EXPIRED (its session was forgotten, and it may have run under it), unless it
  * is request id 1 and either empty or without first_incomplete (0: taken for a new client).
+ * Optional in every write request: a write without one (or with an empty client_id) runs
+ * each time it is sent, so a retry of it may apply it twice.
  */
 export interface WriteId__Output {
   /**
