@@ -28,6 +28,7 @@ const FLAGS = {
   cluster: { type: 'string', value: '3|5', help: 'run 3 or 5 replicas here as child processes (restarted when they exit)' },
   'cluster-id': { type: 'string', value: 'ID', help: 'refuse peers of another cluster (default dstore)' },
   'holder-lease-ms': { type: 'string', value: 'MS', help: 'strict holds (docs/coherence.md): 100..60000, 0 = off (default); give every replica the same' },
+  'start-check': { type: 'string', value: 'majority|every-member', help: 'before a restarted replica votes, who must confirm it was not restored from an older copy (docs/consensus.md): a majority after an election timeout (default), or every member' },
   'auth-tokens': { type: 'string', value: 'FILE', help: 'accept only clients presenting a token of FILE (`principal token` per line)' },
   'peer-token-file': { type: 'string', value: 'FILE', help: 'the token this replica presents to its peers' },
   ...OPS_FLAGS,
@@ -42,6 +43,14 @@ export interface GlobalArgs {
   readonly layout: ReplicaArgs | ClusterArgs;
   readonly ops: ReplicaOps;
   readonly holderLeaseMs: number;
+  readonly startCheckEveryMember: boolean;
+}
+
+/** --start-check: majority (the default) or every-member. */
+function startCheckEveryMemberFromFlags(raw: ReplicaOps): boolean {
+  const text = raw['start-check'] ?? 'majority';
+  if (text !== 'majority' && text !== 'every-member') throw new InvalidArgumentError(`--start-check ${JSON.stringify(text)}: give majority (the default) or every-member`);
+  return text === 'every-member';
 }
 
 /** --holder-lease-ms: a whole number of ms; 0 (the default) turns strict holds off. */
@@ -72,7 +81,7 @@ function restartsFromEnv(): number {
   return Number.isSafeInteger(n) && n >= 0 ? n : 0;
 }
 
-async function runReplica(args: ReplicaArgs, ops: ReplicaOps, holderLeaseMs: number): Promise<null> {
+async function runReplica(args: ReplicaArgs, ops: ReplicaOps, holderLeaseMs: number, startCheckEveryMember: boolean): Promise<null> {
   const security = serverSecurityFromFlags(ops);
   const logger = loggerFromFlags(ops);
   const metricsListen = metricsListenFromFlags(ops);
@@ -81,7 +90,7 @@ async function runReplica(args: ReplicaArgs, ops: ReplicaOps, holderLeaseMs: num
   const server = await GlobalServer.listen(args.listen, { security, logger, ...(registry === undefined ? {} : { metrics: registry }) });
   // A lone replica advertises the address it bound (port 0 picks one), for leader hints.
   const members = args.members.size === 1 ? new Map([[args.replicaId, server.address]]) : args.members;
-  await server.start({ replicaId: args.replicaId, members, dataDir: args.dataDir, clusterId: args.clusterId, restarts: restartsFromEnv(), holderLeaseMs });
+  await server.start({ replicaId: args.replicaId, members, dataDir: args.dataDir, clusterId: args.clusterId, restarts: restartsFromEnv(), holderLeaseMs, node: { consensus: { startCheckEveryMember } } });
   let metrics: MetricsEndpoint | null = null;
   if (registry !== undefined && metricsListen !== null) {
     metrics = await serveMetrics(registry, metricsListen, { tls: security.tls, logger });
@@ -170,15 +179,16 @@ export const globalCommand: Command<typeof FLAGS, GlobalArgs> = {
     const layout = interpretArgs(values);
     const { id: _id, listen: _listen, peers: _peers, data: _data, cluster: _cluster, 'cluster-id': _clusterId, ...ops } = values;
     const holderLeaseMs = holderLeaseMsFromFlags(ops);
+    const startCheckEveryMember = startCheckEveryMemberFromFlags(ops);
     if (layout.kind === 'replica') {
       // Checked now, so a bad file is a usage error (exit 2) rather than a failed start.
       checkServerSecurity(serverSecurityFromFlags(ops), layout.members.size);
       loggerFromFlags(ops);
       metricsListenFromFlags(ops);
     }
-    return { layout, ops, holderLeaseMs };
+    return { layout, ops, holderLeaseMs, startCheckEveryMember };
   },
   run(args, context) {
-    return args.layout.kind === 'cluster' ? Promise.resolve(runCluster(args.layout, args.ops, context)) : runReplica(args.layout, args.ops, args.holderLeaseMs);
+    return args.layout.kind === 'cluster' ? Promise.resolve(runCluster(args.layout, args.ops, context)) : runReplica(args.layout, args.ops, args.holderLeaseMs, args.startCheckEveryMember);
   },
 };

@@ -35,6 +35,13 @@ export interface ReplicaConfig {
   readonly messageEntriesMax: number;
   /** Ticks before an unanswered Prepare, Accept or CatchUpRequest is sent again. */
   readonly retryTicks: number;
+  /**
+   * A restarted replica votes only once every member confirmed its vote stamp (docs/consensus.md,
+   * "A data directory rolled back"): no window for a rolled-back copy, but a replica restarted
+   * while another member is down does not vote until that member answers. False (the default):
+   * a majority is enough after an election timeout.
+   */
+  readonly startCheckEveryMember: boolean;
 }
 
 /** A config with the derived figures the replica uses; made only by `validateConfig`. */
@@ -59,6 +66,7 @@ export function defaultConfig(replicaId: number, replicaIds: readonly number[]):
     windowInstancesMax: 16,
     messageEntriesMax: 64,
     retryTicks: 3,
+    startCheckEveryMember: false,
   };
 }
 
@@ -111,6 +119,7 @@ export function validateConfig(config: ReplicaConfig): ValidatedConfig {
   checkInteger('windowInstancesMax', config.windowInstancesMax, 1, 1_000_000);
   checkInteger('messageEntriesMax', config.messageEntriesMax, 1, 1_000_000);
   checkInteger('retryTicks', config.retryTicks, 1, 1_000_000);
+  if (typeof config.startCheckEveryMember !== 'boolean') fail('startCheckEveryMember', 'a boolean', config.startCheckEveryMember);
   const leaseTicks = leaseTicksFor(config.electionTimeoutTicks, config.clockDriftBoundPercent);
   if (config.leaseReadsEnabled && leaseTicks <= config.heartbeatIntervalTicks) {
     fail(

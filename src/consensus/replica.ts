@@ -1031,7 +1031,9 @@ export class Replica {
 
   private beginStartCheck(): void {
     const nonce = this.random.nextInt(2 ** 32) * 2 ** 21 + this.random.nextInt(2 ** 21);
-    const check = new StartCheck(nonce, this.stamp(), this.members, this.nowTicks, this.config.electionTimeoutTicks);
+    // Waiting for every member forever leaves no window for a rolled-back copy (config.ts).
+    const waitAllTicks = this.config.startCheckEveryMember ? Number.POSITIVE_INFINITY : this.config.electionTimeoutTicks;
+    const check = new StartCheck(nonce, this.stamp(), this.members, this.nowTicks, waitAllTicks);
     this.startCheck = check;
     this.sendStampChecks(check);
   }

@@ -561,6 +561,19 @@ describe('the start check (a data directory rolled back)', () => {
     assert.deepEqual(accepted.stamp, { incarnation: 1, voteSeq: 8 }, 'the vote is stamped one above the restored stamp');
   });
 
+  it('with startCheckEveryMember, a majority is never enough: it waits for the silent member however long', () => {
+    const r = new Replica({ ...defaultConfig(1, [1, 2, 3]), electionTimeoutTicks: 10, startCheckEveryMember: true }, new SplitMix32(1), stamped(7));
+    const check = take(r).messages.find((m) => m.type === 'stampCheck');
+    assert.ok(check !== undefined && check.type === 'stampCheck');
+    r.step({ type: 'stampCheckReply', from: 2, to: 1, nonce: check.nonce, rolledBack: false, seen: { incarnation: 1, voteSeq: 7 } });
+    for (let t = 0; t < 200; t++) r.tick();
+    assert.deepEqual(r.status().startCheck, { confirmed: 2, needed: 2 }, 'still checking after 20 election timeouts');
+    r.step({ type: 'accept', from: 2, to: 1, ballot: { round: 2, replicaId: 2 }, firstInstance: 1, values: [value('a')], decidedThrough: 0 });
+    assert.equal(take(r).messages.find((m) => m.type === 'accepted'), undefined, 'no Accepted while 3 has not answered');
+    r.step({ type: 'stampCheckReply', from: 3, to: 1, nonce: check.nonce, rolledBack: false, seen: { incarnation: 1, voteSeq: 7 } });
+    assert.equal(r.status().startCheck, null, 'every member confirmed: passed');
+  });
+
   it('recovers, durably, when a peer saw a later vote; and ends the recovery in a new incarnation', () => {
     const { r, nonce } = restarted(stamped(7));
     r.step({ type: 'stampCheckReply', from: 3, to: 1, nonce, rolledBack: true, seen: { incarnation: 1, voteSeq: 9 } });

@@ -109,3 +109,16 @@ describe('interpretArgs: every refusal says what is wrong', () => {
     refused({ 'cluster-id': '' }, '--cluster-id is empty');
   });
 });
+
+describe('dstore global --start-check', () => {
+  it('is majority by default, every-member on request, and refuses anything else naming both', async () => {
+    const { globalCommand } = await import('../../src/cli/global-command.ts');
+    assert.equal(globalCommand.check({}, []).startCheckEveryMember, false);
+    assert.equal(globalCommand.check({ 'start-check': 'every-member' }, []).startCheckEveryMember, true);
+    assert.throws(() => globalCommand.check({ 'start-check': 'all' }, []), (err: unknown) => {
+      assert.ok(err instanceof InvalidArgumentError);
+      assert.equal(err.message, '--start-check "all": give majority (the default) or every-member');
+      return true;
+    });
+  });
+});
