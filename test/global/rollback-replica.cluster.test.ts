@@ -44,8 +44,16 @@ describe('a replica restarted on an older copy of its data directory', () => {
     await cluster.stopReplica(id);
     cpSync(dataDir, backup, { recursive: true });
     await cluster.restartReplica(id);
+    // It votes on the next writes only once its own start check passed: until then they are
+    // decided without it, and the copy would have forgotten nothing.
+    const copied = cluster.server(id).node.status().stamp;
+    await eventually('the restarted replica to pass its start check', () => {
+      const status = cluster.server(id).node.status();
+      return status.startCheck === null && status.recovery === null;
+    });
     for (let i = 20; i < 50; i++) await client.set(`k/${i}`, text(`v${i}`));
     await cluster.convergedChecksums();
+    assert.ok(cluster.server(id).node.status().stamp.voteSeq > copied.voteSeq, 'it voted on writes the copy does not hold');
     await cluster.stopReplica(id);
     rmSync(dataDir, { recursive: true, force: true });
     cpSync(backup, dataDir, { recursive: true });
