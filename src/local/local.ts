@@ -353,8 +353,18 @@ export class Local implements DstoreApi {
    */
   getCached(key: string): Uint8Array | undefined {
     const value = this.hot.get(key);
-    if (value === undefined) return undefined;
-    // The lease, checked now (one load of the time word), not only when a timer last ran.
+    // The lease, checked now (one load of the time word), not only when a timer last ran. The
+    // common case stays this small so that V8 inlines lru-cache's get into the caller's loop
+    // (with the whole rule here, its inlining budget ran out: 0.62x a bare lru-cache lookup).
+    if (value !== undefined && this.strictHold === null && this.timeWord[0]! < this.leaseUntilMs) {
+      this.hitCount++;
+      return value;
+    }
+    return value === undefined ? undefined : this.getCachedByRule(key, value);
+  }
+
+  /** getCached when the lease ran out or some prefixes are strict: the whole rule (freshness.ts). */
+  private getCachedByRule(key: string, value: Uint8Array): Uint8Array | undefined {
     const nowMs = this.timeWord[0]!;
     if (nowMs >= this.leaseUntilMs) {
       if (!(this.anyEventual && this.freshness.modeOf(key) === 'eventual')) return undefined;
