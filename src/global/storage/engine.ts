@@ -7,7 +7,9 @@
 //   <dir>/consensus.mark  how far the consensus log reached (wal-mark.ts)
 //
 // The order that keeps them consistent, which the driver follows and `compactToSnapshot`
-// encodes: a snapshot is durable before the WAL behind it is dropped.
+// encodes: a snapshot is durable before the WAL behind it is dropped; and open syncs the
+// snapshot directory before the log is opened, so a snapshot a restart restores from (and a
+// wiped replica's new log builds on, without a checkpoint) is durable before that log is begun.
 //
 // A consensus log shorter than its mark (records lost: truncated, emptied, deleted) is never
 // trusted as it is. With `walLoss: 'recover'` (a replica with peers) the engine records the
@@ -23,7 +25,8 @@
 // consensus state is treated as lost: the log and its mark are moved aside
 // (`<name>.corrupt-<ms>`) and the replica starts as a wiped one, recovering from its peers; a
 // snapshot with a damaged header, or the newest one with a damaged payload, is moved aside the
-// same way, and the log with it (its decided prefix may live only in that snapshot). With 'refuse' open throws CorruptFileError naming
+// same way, and the log with it (its decided prefix may live only in that snapshot); so is a log
+// deciding instances neither it nor the newest snapshot holds. With 'refuse' open throws CorruptFileError naming
 // the file, the offset and what to do (docs/storage.md, "Damaged bytes").
 
 import { CorruptError, InvalidArgumentError } from '../../protocol/errors.ts';
