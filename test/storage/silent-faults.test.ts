@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LogEntry } from '../../src/consensus/types.ts';
 import { StorageEngine } from '../../src/global/storage/engine.ts';
-import { CorruptFileError } from '../../src/global/storage/errors.ts';
+import { CorruptFileError, StorageFatalError } from '../../src/global/storage/errors.ts';
 import { FaultFileSystem } from '../../src/global/storage/fault-fs.ts';
 import { RECORD_HEADER_BYTES } from '../../src/global/storage/record-codec.ts';
 import { SEGMENT_HEADER_BYTES } from '../../src/global/storage/segment.ts';
@@ -247,6 +247,63 @@ describe("silent disk faults with peers (walLoss 'recover'): moved aside, the re
     assert.deepEqual(again.recovered().entries, []);
     assert.equal(again.recovered().hardState.recovering, true);
     assert.deepEqual(again.warnings.map((w) => w.event), ['storage.snapshot_corrupt', 'storage.wal_corrupt']);
+    await again.close();
+  });
+});
+
+describe('a log whose decided prefix lives only in a snapshot is trusted only with that snapshot durable', () => {
+  const decided = (from: number, to: number): LogEntry[] => Array.from({ length: to - from + 1 }, (_, i) => ({ ...entry(from + i), decided: true }));
+
+  it('a snapshot published without its directory sync, then a wiped restart on it, then a power loss: the snapshot survives (system sim seed 314)', async () => {
+    // Found by the system sim (seed 314, 3 replicas): the directory sync publishing snapshot 27
+    // failed (fatal, process crash) after the rename; the restart found the mark damaged, moved
+    // the log aside and restored from snapshot 27; the new log decided 28..35 with no
+    // checkpoint; a power loss then took the rename back, and the consensus core asserted
+    // 'recovered decidedThrough 35 but instance 1 is missing'.
+    const fs = new FaultFileSystem({ seed: 16 });
+    const first = await StorageEngine.open({ fs, dir: DIR, clock, wal, walLoss: 'recover' });
+    await persist(first, 1, 27);
+    fs.inject({ op: 'syncDir', code: 'EIO', pathIncludes: '/data/snapshots' });
+    await assert.rejects(first.snapshots.write(27, [Buffer.alloc(300, 27)]), StorageFatalError);
+    // A process crash: the page cache (and the rename in it) stays; the engine is abandoned.
+    fs.flipBit(MARK, 24, 0);
+    const wiped = await StorageEngine.open({ fs, dir: DIR, clock, wal, walLoss: 'recover' });
+    assert.deepEqual(wiped.warnings.map((w) => w.event), ['storage.wal_corrupt']);
+    assert.equal(wiped.snapshots.latest()?.throughInstance, 27);
+    assert.equal(wiped.recovered().snapshotThrough, 0, 'a wiped replica\'s log holds no checkpoint');
+    await wiped.stable.persist({ hardState: hardState(35), entries: decided(28, 35) });
+    await wiped.close();
+    const disk = fs.crashNow('lose-unsynced');
+    const again = await StorageEngine.open({ fs: disk, dir: DIR, clock, wal, walLoss: 'recover' });
+    assert.equal(again.snapshots.latest()?.throughInstance, 27, 'the snapshot the log builds on was made durable before the log was begun');
+    assert.equal(again.recovered().hardState.decidedThrough, 35);
+    assert.deepEqual(again.recovered().entries.map((e) => e.instance), [28, 29, 30, 31, 32, 33, 34, 35]);
+    assert.deepEqual(again.warnings, []);
+    await again.close();
+  });
+
+  it('the snapshot a checkpoint-less log builds on is gone: the log is moved aside (recover) or the open refused (refuse), never handed to the core', async () => {
+    const build = async (): Promise<FaultFileSystem> => {
+      const fs = new FaultFileSystem({ seed: 17 });
+      const engine = await StorageEngine.open({ fs, dir: DIR, clock, wal });
+      await engine.snapshots.write(10, [Buffer.from('state through 10, restored by a wiped replica')]);
+      await engine.stable.persist({ hardState: hardState(15), entries: decided(11, 15) });
+      await engine.close();
+      // What a lost rename (or a data directory restored without it) leaves.
+      await fs.unlink('/data/snapshots/0000000000000010.snap');
+      await fs.syncDir('/data/snapshots');
+      return fs;
+    };
+    await assert.rejects(StorageEngine.open({ fs: await build(), dir: DIR, clock, wal }), (err: unknown) => {
+      assert.ok(err instanceof CorruptError, `expected CorruptError, got ${String(err)}`);
+      assert.match(err.message, /decided, but neither it nor a snapshot holds instance 1 .*restore the data directory/is);
+      return true;
+    });
+    const again = await StorageEngine.open({ fs: await build(), dir: DIR, clock, wal, walLoss: 'recover' });
+    assert.deepEqual(again.warnings.map((w) => w.event), ['storage.wal_corrupt']);
+    assert.equal(again.recovered().hardState.decidedThrough, 0);
+    assert.deepEqual(again.recovered().entries, []);
+    assert.equal(again.recovered().hardState.recovering, true);
     await again.close();
   });
 });

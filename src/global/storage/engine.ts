@@ -7,7 +7,9 @@
 //   <dir>/consensus.mark  how far the consensus log reached (wal-mark.ts)
 //
 // The order that keeps them consistent, which the driver follows and `compactToSnapshot`
-// encodes: a snapshot is durable before the WAL behind it is dropped.
+// encodes: a snapshot is durable before the WAL behind it is dropped; and open syncs the
+// snapshot directory before the log is opened, so a snapshot a restart restores from (and a
+// wiped replica's new log builds on, without a checkpoint) is durable before that log is begun.
 //
 // A consensus log shorter than its mark (records lost: truncated, emptied, deleted) is never
 // trusted as it is. With `walLoss: 'recover'` (a replica with peers) the engine records the
@@ -23,11 +25,12 @@
 // consensus state is treated as lost: the log and its mark are moved aside
 // (`<name>.corrupt-<ms>`) and the replica starts as a wiped one, recovering from its peers; a
 // snapshot with a damaged header, or the newest one with a damaged payload, is moved aside the
-// same way, and the log with it (its decided prefix may live only in that snapshot). With 'refuse' open throws CorruptFileError naming
+// same way, and the log with it (its decided prefix may live only in that snapshot); so is a log
+// deciding instances neither it nor the newest snapshot holds. With 'refuse' open throws CorruptFileError naming
 // the file, the offset and what to do (docs/storage.md, "Damaged bytes").
 
 import { CorruptError, InvalidArgumentError } from '../../protocol/errors.ts';
-import { CorruptFileError } from './errors.ts';
+import { CorruptFileError, StorageFatalError } from './errors.ts';
 import type { RecoveredState } from '../../consensus/types.ts';
 import { BlobStore, type BlobStoreConfig, type StorageClock } from './blob-store.ts';
 import type { FileSystem } from './fs.ts';
@@ -72,6 +75,20 @@ function withAdvice(err: unknown, advice: string): unknown {
 
 function isConsensusFile(dir: string, file: string): boolean {
   return file.startsWith(`${joinPath(dir, 'consensus')}/`) || file === joinPath(dir, WAL_MARK_NAME);
+}
+
+/**
+ * The first instance `recovered` says is decided that neither its entries nor the snapshot
+ * through `latest` hold, or undefined. A log begun by a wiped replica holds no checkpoint:
+ * its decided prefix lives only in the snapshot it restored from, so it is trusted only with
+ * that snapshot (or a newer one) on disk.
+ */
+function missingDecided(recovered: RecoveredState, latest: number): number | undefined {
+  const held = new Set(recovered.entries.map((e) => e.instance));
+  for (let i = Math.max(latest, recovered.snapshotThrough) + 1; i <= recovered.hardState.decidedThrough; i++) {
+    if (!held.has(i)) return i;
+  }
+  return undefined;
 }
 
 /** Renames `path` to `<path>.corrupt-<ms>` (a name no store reads) and syncs its directory. */
@@ -120,15 +137,19 @@ export class StorageEngine {
     const through = stable.recovered().snapshotThrough;
     const latest = snapshots.latest()?.throughInstance ?? 0;
     const snapshotMovedAside = warnings.some((w) => w.event === 'storage.snapshot_corrupt');
-    if (through > latest || snapshotMovedAside) {
+    // A log shorter than its mark has a gap of its own, reported and handled as a loss below.
+    const missing = stable.loss === undefined ? missingDecided(stable.recovered(), latest) : undefined;
+    if (through > latest || snapshotMovedAside || missing !== undefined) {
       await stable.close();
       const what = through > latest
         ? `${options.dir}: the consensus log was compacted through instance ${through}, but the newest snapshot is through ${latest}`
-        : `${options.dir}: a snapshot the consensus log may build on was moved aside`;
+        : snapshotMovedAside
+          ? `${options.dir}: a snapshot the consensus log may build on was moved aside`
+          : `${options.dir}: the consensus log says instances through ${stable.recovered().hardState.decidedThrough} are decided, but neither it nor a snapshot holds instance ${missing} (the snapshot it builds on is gone)`;
       if (!recover) throw new CorruptError(`${what}. ${WIPE_ADVICE}`);
-      // A snapshot the log builds on is gone (moved aside as damaged): the log's decided
-      // prefix may live only there (a log begun by a wiped replica has no checkpoint), so
-      // the replica starts as a wiped one.
+      // A snapshot the log builds on is gone (moved aside as damaged, or its name never
+      // reached the disk): the log's decided prefix may live only there (a log begun by a
+      // wiped replica has no checkpoint), so the replica starts as a wiped one.
       const moved = await quarantineConsensusState(options);
       warnings.push({ event: 'storage.wal_corrupt', message: `${what}; moved the consensus log aside (${moved.join(', ')}). ${RECOVER_NOTE}` });
       stable = await StorageEngine.openStable(options, warnings);
@@ -142,6 +163,14 @@ export class StorageEngine {
       }
       await stable.recoverFromLoss();
       warnings.push({ event: 'storage.wal_loss', message: `${loss.description}. The replica recovers from its peers: it votes on nothing until every peer has told it what it may have promised and accepted, and fetches the decided writes it lost` });
+      const gap = missingDecided(stable.recovered(), latest);
+      if (gap !== undefined) {
+        // Records lost from the log's start: what is left decides instances it does not hold.
+        await stable.close();
+        const moved = await quarantineConsensusState(options);
+        warnings.push({ event: 'storage.wal_corrupt', message: `${options.dir}: what is left of the consensus log says instances through ${stable.recovered().hardState.decidedThrough} are decided, but neither it nor a snapshot holds instance ${gap}; moved the consensus log aside (${moved.join(', ')}). ${RECOVER_NOTE}` });
+        stable = await StorageEngine.openStable(options, warnings);
+      }
     } else if (stable.tailCut !== undefined) {
       if ((options.walLoss ?? 'refuse') === 'refuse') {
         await stable.acceptTailCut();
@@ -177,6 +206,12 @@ export class StorageEngine {
         const store = await SnapshotStore.open({ fs: options.fs, dir, ...(options.snapshots === undefined ? {} : { config: options.snapshots }) });
         const latest = store.latest();
         if (options.walLoss === 'recover' && latest !== undefined) for await (const chunk of store.read(latest.throughInstance)) void chunk;
+        // The names found here may not be durable yet (a publish whose directory sync failed
+        // before a crash): the replica restores from them and the log it writes next may hold
+        // no checkpoint, so they are made durable before that log is begun.
+        await options.fs.syncDir(dir).catch((err: unknown) => {
+          throw new StorageFatalError(`syncing the snapshot directory ${dir} on open failed: ${String(err)}`, { cause: err });
+        });
         return store;
       } catch (err) {
         if (options.walLoss !== 'recover' || !(err instanceof CorruptFileError) || !err.file.startsWith(`${dir}/`)) throw withAdvice(err, WIPE_ADVICE);
