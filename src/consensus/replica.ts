@@ -937,14 +937,17 @@ export class Replica {
    * any replica: catch-up and snapshots, recovery queries, and replies addressed to a campaign
    * or a leadership it does not have (they find none and change nothing).
    */
+  /** A replica that may not vote yet (recovering, or checking its stamp) refuses a pre-vote and ignores a Prepare; either way it learns the round. */
+  private refuseVote(m: Extract<Message, { type: 'preVote' | 'prepare' }>): void {
+    this.observeRound(m.ballot.round);
+    if (m.type === 'preVote') this.outbox.send({ type: 'preVoteReply', from: this.id, to: m.from, ballot: m.ballot, granted: false, promised: this.promised });
+  }
+
   private stepWhileRecovering(recovery: Recovery, m: Message): boolean {
     switch (m.type) {
       case 'preVote':
-        this.observeRound(m.ballot.round);
-        this.outbox.send({ type: 'preVoteReply', from: this.id, to: m.from, ballot: m.ballot, granted: false, promised: this.promised });
-        return true;
       case 'prepare':
-        this.observeRound(m.ballot.round);
+        this.refuseVote(m);
         return true;
       case 'accept':
       case 'heartbeat':
@@ -1066,11 +1069,8 @@ export class Replica {
   private stepWhileChecking(m: Message): boolean {
     switch (m.type) {
       case 'preVote':
-        this.observeRound(m.ballot.round);
-        this.outbox.send({ type: 'preVoteReply', from: this.id, to: m.from, ballot: m.ballot, granted: false, promised: this.promised });
-        return true;
       case 'prepare':
-        this.observeRound(m.ballot.round);
+        this.refuseVote(m);
         return true;
       case 'heartbeat':
         this.hearStamps(m);
