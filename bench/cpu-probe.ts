@@ -1,7 +1,7 @@
 // CPU per put in each process of a 3-replica Global and this client: `npx tsx bench/cpu-probe.ts [inFlight]`.
 // Reads /proc/<pid>/stat of each replica before and after 5 s of
 // closed-loop puts; the figure to watch when shaving the write path, since throughput is CPU-bound.
-import { GlobalClient } from '../src/local/client.ts';
+import { GlobalClient } from '../src/local/client/client.ts';
 import { startCluster } from './global/cluster.ts';
 import { cpuSecondsOf as cpuOf } from './cpu.ts';
 const c = await startCluster(3);

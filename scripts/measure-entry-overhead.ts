@@ -7,8 +7,8 @@
 // strings; a value with its own buffer), drops every reference but the cache's, and compares
 // heap plus array-buffer usage with the empty cache's, a full GC on either side. Prints one
 // JSON line: `overheadBytes` per entry, and the constant in use for comparison.
-import { ENTRY_OVERHEAD_BYTES, LocalCache } from '../src/local/cache.ts';
-import type { KeyBinding } from '../src/local/client-types.ts';
+import { ENTRY_OVERHEAD_BYTES, LocalCache } from '../src/local/cache/cache.ts';
+import type { KeyBinding } from '../src/local/client/client-types.ts';
 import { hashOf } from '../src/protocol/hash.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -24,12 +24,12 @@ export {
   type CallControl,
   type ValueLike,
 } from './local/local.ts';
-export { attach, AttachedLocal, DEFAULT_LOCAL_ADDRESS, type AttachConfig, type AttachedStats } from './local/attach.ts';
-export type { CoherenceMode } from './local/freshness.ts';
+export { attach, AttachedLocal, DEFAULT_LOCAL_ADDRESS, type AttachConfig, type AttachedStats } from './local/node/attach.ts';
+export type { CoherenceMode } from './local/cache/freshness.ts';
 
 // The Global client underneath (docs/client.md) and its types.
-export { GlobalClient, GLOBAL_CLIENT_DEFAULTS, Subscription, type GlobalClientConfig, type GetOptions, type RangeOptions, type WriteOptions, type SubscribeOptions } from './local/client.ts';
-export type * from './local/client-types.ts';
+export { GlobalClient, GLOBAL_CLIENT_DEFAULTS, Subscription, type GlobalClientConfig, type GetOptions, type RangeOptions, type WriteOptions, type SubscribeOptions } from './local/client/client.ts';
+export type * from './local/client/client-types.ts';
 
 // Errors: switch on `code` or instanceof (docs/client.md).
 export {
@@ -58,7 +58,7 @@ export { hashOf, parseHash, isHash, type Hash } from './protocol/hash.ts';
 export { loadTls, type TlsFiles, type TlsMaterial, type ClientSecurity } from './protocol/tls.ts';
 
 // Servers, for embedding: a Global replica, and the node server of a Local (what attach() dials).
-export { GlobalServer, type GlobalServerOptions, type ListenOptions } from './global/global-server.ts';
-export { NO_SECURITY, type ServerSecurity } from './global/server-security.ts';
+export { GlobalServer, type GlobalServerOptions, type ListenOptions } from './global/server/global-server.ts';
+export { NO_SECURITY, type ServerSecurity } from './global/server/server-security.ts';
 export { TokenTable } from './protocol/auth.ts';
-export { LocalServer, type LocalServerLimits } from './local/local-server.ts';
+export { LocalServer, type LocalServerLimits } from './local/node/local-server.ts';

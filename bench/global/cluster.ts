@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPLICA_NODE_FLAGS } from '../../src/global/replica-node-flags.ts';
+import { REPLICA_NODE_FLAGS } from '../../src/global/replica/replica-node-flags.ts';
 
 /** A port free on 127.0.0.1 right now (bind 0, read it, close). */
 export async function freePort(): Promise<number> {

@@ -24,7 +24,7 @@
 //   get_forward_overhead_ms      as forward_overhead_ms, for the gets
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
-import { GlobalClient } from '../../src/local/client.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import type { GlobalClient as WireClient } from '../../src/protocol/generated/dstore/v1/Global.ts';
 import { dstoreProto } from '../../src/protocol/proto.ts';
 import { RUNS_MIN, nowNs, percentile, report, secondsSince, type MetricRuns } from '../harness.ts';
@@ -32,7 +32,7 @@ import { startCluster } from '../global/cluster.ts';
 import { cpuWindow } from '../cpu.ts';
 import { etcdVersion, startEtcdCluster, type EtcdCluster } from '../etcd/cluster.ts';
 import { etcdOps, type EtcdOps } from '../etcd/client.ts';
-import { REPLICA_NODE_FLAGS } from '../../src/global/replica-node-flags.ts';
+import { REPLICA_NODE_FLAGS } from '../../src/global/replica/replica-node-flags.ts';
 
 const KEYS = 100_000;
 const VALUE_BYTES = 256;

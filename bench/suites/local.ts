@@ -29,12 +29,12 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LRUCache } from 'lru-cache';
-import { ENTRY_OVERHEAD_BYTES } from '../../src/local/cache.ts';
-import { GlobalClient } from '../../src/local/client.ts';
+import { ENTRY_OVERHEAD_BYTES } from '../../src/local/cache/cache.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { Local, LOCAL_DEFAULTS } from '../../src/local/local.ts';
-import { LocalServer } from '../../src/local/local-server.ts';
+import { LocalServer } from '../../src/local/node/local-server.ts';
 import { startCluster, type BenchCluster } from '../global/cluster.ts';
-import { REPLICA_NODE_FLAGS } from '../../src/global/replica-node-flags.ts';
+import { REPLICA_NODE_FLAGS } from '../../src/global/replica/replica-node-flags.ts';
 import { RUNS_MIN, nowNs, percentile, repeat, report, secondsSince, type MetricRuns } from '../harness.ts';
 
 const HIT_RUN_SECONDS = 1;

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GlobalClient, type Subscription } from '../../src/local/client.ts';
+import { GlobalClient, type Subscription } from '../../src/local/client/client.ts';
 import { type MetricRuns, RUNS_MIN, percentile, repeat, report } from '../harness.ts';
 
 const SUBSCRIBERS = 8;

@@ -12,11 +12,11 @@ import { parseTokenFile } from '../protocol/auth.ts';
 import { InvalidArgumentError } from '../protocol/errors.ts';
 import { serveMetrics, type MetricsEndpoint } from '../protocol/metrics-kit.ts';
 import { loggerFromFlags, metricsListenFromFlags, readFlagFile, tlsFromFlags, tokenTableFromFile } from '../protocol/ops-flags.ts';
-import { interpretArgs, parseHostPort, type ClusterArgs, type ReplicaArgs } from '../global/cluster-args.ts';
-import { GlobalServer } from '../global/global-server.ts';
-import { REPLICA_NODE_FLAGS } from '../global/replica-node-flags.ts';
-import { checkServerSecurity, type ServerSecurity } from '../global/server-security.ts';
-import { RESTARTS_ENV, Supervisor } from '../global/supervisor.ts';
+import { interpretArgs, parseHostPort, type ClusterArgs, type ReplicaArgs } from '../global/cluster/cluster-args.ts';
+import { GlobalServer } from '../global/server/global-server.ts';
+import { REPLICA_NODE_FLAGS } from '../global/replica/replica-node-flags.ts';
+import { checkServerSecurity, type ServerSecurity } from '../global/server/server-security.ts';
+import { RESTARTS_ENV, Supervisor } from '../global/cluster/supervisor.ts';
 import type { Command, CommandContext, FlagValues } from './args.ts';
 import { OPS_FLAGS, quietGrpcLog } from './ops-flags.ts';
 

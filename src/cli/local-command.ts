@@ -17,12 +17,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { GlobalClient } from '../local/client.ts';
+import { GlobalClient } from '../local/client/client.ts';
 import { Local } from '../local/local.ts';
-import { LocalServer } from '../local/local-server.ts';
+import { LocalServer } from '../local/node/local-server.ts';
 import { registerLocalMetrics } from '../local/metrics.ts';
-import { execute, type Outcome } from '../local/repl-exec.ts';
-import { parse } from '../local/repl-parse.ts';
+import { execute, type Outcome } from '../local/repl/repl-exec.ts';
+import { parse } from '../local/repl/repl-parse.ts';
 import { DstoreError, UnavailableError } from '../protocol/errors.ts';
 import type { Logger } from '../protocol/log.ts';
 import { serveMetrics, type MetricsEndpoint } from '../protocol/metrics-kit.ts';
@@ -99,7 +99,7 @@ async function nothingListensAt(address: string): Promise<boolean> {
 
 /** Starts a single Global replica in this process and waits until it leads, so the first command typed works. */
 async function startEmbeddedGlobal(address: string, dataDir: string): Promise<{ stop: () => Promise<void> }> {
-  const { GlobalServer } = await import('../global/global-server.ts');
+  const { GlobalServer } = await import('../global/server/global-server.ts');
   const server = await GlobalServer.listen(address);
   await server.start({ replicaId: 1, members: new Map([[1, server.address]]), dataDir, clusterId: 'dstore' });
   const deadline = Date.now() + EMBEDDED_ELECTION_WAIT_MS;

@@ -3,8 +3,8 @@
 
 import { clientSecurityFromFlags } from '../protocol/ops-flags.ts';
 import type { ClientSecurity } from '../protocol/tls.ts';
-import { parseHostPort } from '../global/cluster-args.ts';
-import { fetchClusterStatus, formatJson, formatTable, summarize } from '../global/cluster-status.ts';
+import { parseHostPort } from '../global/cluster/cluster-args.ts';
+import { fetchClusterStatus, formatJson, formatTable, summarize } from '../global/cluster/cluster-status.ts';
 import { UsageError, type Command } from './args.ts';
 import { OPS_FLAGS, quietGrpcLog } from './ops-flags.ts';
 

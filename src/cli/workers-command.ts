@@ -5,10 +5,10 @@
 // running this same command with the internal flag --worker.
 
 import { spawn } from 'node:child_process';
-import { attach } from '../local/attach.ts';
-import { GlobalClient } from '../local/client.ts';
+import { attach } from '../local/node/attach.ts';
+import { GlobalClient } from '../local/client/client.ts';
 import { Local, type DstoreApi } from '../local/local.ts';
-import { LocalServer } from '../local/local-server.ts';
+import { LocalServer } from '../local/node/local-server.ts';
 import { parseHash, type Hash } from '../protocol/hash.ts';
 import { choiceFlag, intFlag, type Command, type CommandContext } from './args.ts';
 import { quietGrpcLog } from './ops-flags.ts';

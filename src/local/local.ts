@@ -20,7 +20,7 @@ import { checkInteger } from '../protocol/config-check.ts';
 import { ClosedError, CorruptError, InvalidArgumentError } from '../protocol/errors.ts';
 import { hashOf, parseHash, type Hash } from '../protocol/hash.ts';
 import { validateKey } from '../protocol/keys.ts';
-import { LocalCache, NO_BINDINGS, type BindingTable, type CacheStats, type Fill } from './cache.ts';
+import { LocalCache, NO_BINDINGS, type BindingTable, type CacheStats, type Fill } from './cache/cache.ts';
 import type {
   DeleteResult,
   KeyBinding,
@@ -33,13 +33,13 @@ import type {
   Txn,
   TxnResult,
   ValueInput,
-} from './client-types.ts';
-import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions, type RangeOptions, type WriteOptions } from './client.ts';
-import { Freshness, type CoherenceMode } from './freshness.ts';
-import { InvalidationStream, type InvalidationSink } from './invalidation-stream.ts';
-import { StrictHold, type StrictHoldStatus } from './strict-hold.ts';
-import { acquireTimeWord } from './lease-clock.ts';
-import type { StreamStatus } from './invalidation-state.ts';
+} from './client/client-types.ts';
+import { GlobalClient, type GlobalClientConfig, type PutBlobStreamOptions, type RangeOptions, type WriteOptions } from './client/client.ts';
+import { Freshness, type CoherenceMode } from './cache/freshness.ts';
+import { InvalidationStream, type InvalidationSink } from './cache/invalidation-stream.ts';
+import { StrictHold, type StrictHoldStatus } from './cache/strict-hold.ts';
+import { acquireTimeWord } from './cache/lease-clock.ts';
+import type { StreamStatus } from './cache/invalidation-state.ts';
 import { guardListener, type WatchEvent, type WatchOptions } from './watch-listener.ts';
 import { controlled, type CallControl } from './call-control.ts';
 import { watchEvents, type WatchEventsOptions } from './watch-events.ts';

@@ -5,7 +5,7 @@
 // exposed as Prometheus counters (collect: reset, then add the current total).
 
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { StreamState } from './invalidation-state.ts';
+import type { StreamState } from './cache/invalidation-state.ts';
 import type { LocalStats } from './local.ts';
 
 const STREAM_STATES: readonly StreamState[] = ['idle', 'syncing', 'connecting', 'streaming', 'backoff', 'closed'];

@@ -3,7 +3,7 @@
 // (invalid UTF-8 or JSON is an error naming the key, never a replacement character).
 
 import { InvalidArgumentError } from '../protocol/errors.ts';
-import type { ValueInput } from './client-types.ts';
+import type { ValueInput } from './client/client-types.ts';
 
 /** A value given to a write of the Local API: bytes, a blob by hash, or a string (UTF-8). */
 export type ValueLike = ValueInput | string;

@@ -7,7 +7,7 @@
 
 import { checkInteger } from '../protocol/config-check.ts';
 import { ResourceExhaustedError } from '../protocol/errors.ts';
-import type { SubscribeMessage } from './client-types.ts';
+import type { SubscribeMessage } from './client/client-types.ts';
 import type { WatchEvent } from './watch-listener.ts';
 
 export interface WatchEventsOptions {

@@ -5,7 +5,7 @@
 // reported to its own `onError`, else as a process warning. The stream and the other
 // watchers go on.
 
-import type { ChangeEvent } from './client-types.ts';
+import type { ChangeEvent } from './client/client-types.ts';
 
 /** What a watcher sees: changes under its prefix in revision order, or a reset after compaction. */
 export type WatchEvent = ChangeEvent | { readonly type: 'reset'; readonly revision: number };

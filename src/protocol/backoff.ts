@@ -26,7 +26,7 @@ export interface Clock {
   /**
    * A word that always holds the current time on this clock's scale, for hot paths that check
    * a deadline with one memory load (a test clock updates it as it advances). Clocks without
-   * one are served by the system's monotonic time word (src/local/lease-clock.ts).
+   * one are served by the system's monotonic time word (src/local/cache/lease-clock.ts).
    */
   readonly timeWord?: Float64Array;
 }

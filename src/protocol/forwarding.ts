@@ -1,5 +1,5 @@
 // Call metadata and deadlines of requests a follower may forward to the leader
-// (global.proto, header; src/global/forwarder.ts).
+// (global.proto, header; src/global/server/forwarder.ts).
 
 import { Metadata } from '@grpc/grpc-js';
 

@@ -1,5 +1,5 @@
 // What one request adds to a Session frame, counted as a replica counts it: its elements
-// (src/global/request-prescan.ts refuses a frame of more than REQUEST_ELEMENTS_MAX) and its
+// (src/global/server/request-prescan.ts refuses a frame of more than REQUEST_ELEMENTS_MAX) and its
 // size on the wire (the request guard refuses a frame over limits.request_bytes_max). A
 // client that builds frames within both never has its Session closed for a frame's size;
 // a replica uses the byte bound for what a frame holds when its wire size is not known.
@@ -9,7 +9,7 @@ import type { ClientRequest, ClientRequest__Output } from './generated/dstore/v1
 import { dstoreRoot } from './proto.ts';
 
 /**
- * request_bytes_max is never below this (src/global/global-service.ts REQUEST_BYTES_MAX_MIN):
+ * request_bytes_max is never below this (src/global/server/global-service.ts REQUEST_BYTES_MAX_MIN):
  * a client that does not know a server's limits yet sends frames no larger.
  */
 export const REQUEST_BYTES_MAX_GUARANTEED = 64 * 1024;

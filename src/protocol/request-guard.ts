@@ -30,7 +30,7 @@ export function isRefused(message: unknown): message is RefusedMessage {
  * `service`.
  */
 /**
- * Checks a message's bytes before decoding (src/global/request-prescan.ts): throws a
+ * Checks a message's bytes before decoding (src/global/server/request-prescan.ts): throws a
  * DstoreError to refuse it. `method` is the method's name ("Txn", "Session").
  */
 export type Prescan = (method: string, bytes: Buffer) => void;

@@ -6,7 +6,7 @@
 //   node --import tsx test/faults/node-server.ts --global h:p,h:p,h:p --lease-ms 500 --deadline-ms 2000
 import { parseArgs } from 'node:util';
 import { Local } from '../../src/local/local.ts';
-import { LocalServer } from '../../src/local/local-server.ts';
+import { LocalServer } from '../../src/local/node/local-server.ts';
 
 const PARENT_CHECK_MS = 1000;
 

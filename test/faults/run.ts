@@ -8,8 +8,8 @@ import type { Op } from './history.ts';
 import { FAULT_KINDS, Nemesis, type FaultKind, type FaultWindow } from './nemesis.ts';
 import { availability } from './availability.ts';
 import { attachedApi, globalApi, KEYS, linkedApi, Recorder, Workload } from './workload.ts';
-import { attach, type AttachedLocal } from '../../src/local/attach.ts';
-import { GlobalClient } from '../../src/local/client.ts';
+import { attach, type AttachedLocal } from '../../src/local/node/attach.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { Local } from '../../src/local/local.ts';
 
 /** The allowance on top of leaseMs for a cached read (covers the lag of the Local's clock word). */

@@ -5,8 +5,8 @@
 // process's performance.now, relative to the recorder's start.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { AttachedLocal } from '../../src/local/attach.ts';
-import type { GlobalClient, KeyValue } from '../../src/local/client.ts';
+import type { AttachedLocal } from '../../src/local/node/attach.ts';
+import type { GlobalClient, KeyValue } from '../../src/local/client/client.ts';
 import type { Local } from '../../src/local/local.ts';
 import { SplitMix32 } from '../../src/consensus/random.ts';
 import { DstoreError, KeyOccupiedError } from '../../src/protocol/errors.ts';

@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { BLOB_REPLICATOR_DEFAULTS, validateBlobReplicatorConfig } from '../../src/global/blob-replicator.ts';
+import { BLOB_REPLICATOR_DEFAULTS, validateBlobReplicatorConfig } from '../../src/global/blobs/blob-replicator.ts';
 import { CorruptError, DstoreError, InvalidArgumentError, NotFoundError, TooLargeError, UnavailableError } from '../../src/protocol/errors.ts';
 import { fromGrpcError } from '../../src/protocol/grpc-status.ts';
 import { hashOf, hashToBytes, type Hash } from '../../src/protocol/hash.ts';

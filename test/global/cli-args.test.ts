@@ -1,9 +1,9 @@
-// Proves the command-line parsing of examples/global.ts (src/global/cluster-args.ts) without
+// Proves the command-line parsing of examples/global.ts (src/global/cluster/cluster-args.ts) without
 // starting anything: the defaults docs/running-global.md promises, each flag combination, and
 // every refusal, each with the exact message a user sees.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { interpretArgs, parseHostPort, parsePeers, type RawArgs } from '../../src/global/cluster-args.ts';
+import { interpretArgs, parseHostPort, parsePeers, type RawArgs } from '../../src/global/cluster/cluster-args.ts';
 import { InvalidArgumentError } from '../../src/protocol/errors.ts';
 
 function refused(raw: RawArgs, message: string): void {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { GlobalClient } from '../../src/local/client.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { eventually } from './cluster-harness.ts';
 import { freeConsecutivePorts, GlobalProcess, pidAlive, StatusReader } from './process-harness.ts';
 

@@ -4,12 +4,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GlobalServer, type GlobalServerOptions, type ListenOptions } from '../../src/global/global-server.ts';
+import { GlobalServer, type GlobalServerOptions, type ListenOptions } from '../../src/global/server/global-server.ts';
 import { clientChannel, PLAINTEXT, type ClientSecurity } from '../../src/protocol/tls.ts';
 import type { GlobalClient as GlobalClientType } from '../../src/protocol/generated/dstore/v1/Global.ts';
 import type { StatusResponse__Output } from '../../src/protocol/generated/dstore/v1/StatusResponse.ts';
 import { dstoreProto } from '../../src/protocol/proto.ts';
-import { GlobalClient, type GlobalClientConfig } from '../../src/local/client.ts';
+import { GlobalClient, type GlobalClientConfig } from '../../src/local/client/client.ts';
 
 export type StatusOf = StatusResponse__Output;
 

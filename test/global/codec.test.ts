@@ -4,7 +4,7 @@
 // kind, every compare target and a write id, on requests decoded as the server receives them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeCommand, encodeCommand, txnOf, writeIdOf } from '../../src/global/codec.ts';
+import { decodeCommand, encodeCommand, txnOf, writeIdOf } from '../../src/global/replica/codec.ts';
 import { dstoreRoot, TO_OBJECT_OPTIONS } from '../../src/protocol/proto.ts';
 import type { TxnRequest__Output } from '../../src/protocol/generated/dstore/v1/TxnRequest.ts';
 

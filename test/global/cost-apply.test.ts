@@ -6,7 +6,7 @@
 // STRUCTURED_ENTRIES_MAX, which fails the transaction deterministically.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeCommand, encodeCommand, TXN_OPS_MAX } from '../../src/global/codec.ts';
+import { decodeCommand, encodeCommand, TXN_OPS_MAX } from '../../src/global/replica/codec.ts';
 import { StateMachine, STATE_MACHINE_DEFAULTS } from '../../src/global/state/state-machine.ts';
 import type { Command, Op } from '../../src/global/state/types.ts';
 import { STRUCTURED_ENTRIES_MAX } from '../../src/protocol/structured-values.ts';

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, describe, it } from 'node:test';
-import { GlobalClient } from '../../src/local/client.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { DstoreError, KeyOccupiedError } from '../../src/protocol/errors.ts';
 import { eventually } from './cluster-harness.ts';
 import { freePorts, GlobalProcess, StatusReader } from './process-harness.ts';

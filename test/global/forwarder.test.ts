@@ -1,10 +1,10 @@
-// The rules of a follower's forwarded requests (src/global/forwarder.ts) on a fake clock and a
+// The rules of a follower's forwarded requests (src/global/server/forwarder.ts) on a fake clock and a
 // fake link: what the caller learns when the answer comes, when it never comes (deadline, link
 // broken, leader changed, replica closing), and when nothing could be sent (cap, no link).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClosedError, DeadlineExceededError, DstoreError, InvalidArgumentError, KeyOccupiedError, NotLeaderError, ResourceExhaustedError, UnavailableError } from '../../src/protocol/errors.ts';
-import { Forwarder, viaLeader, type ForwarderConfig } from '../../src/global/forwarder.ts';
+import { Forwarder, viaLeader, type ForwarderConfig } from '../../src/global/server/forwarder.ts';
 import { FakeClock } from '../local/fake-clock.ts';
 
 interface Sent {

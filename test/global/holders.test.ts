@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError, ResourceExhaustedError } from '../../src/protocol/errors.ts';
-import { HOLDER_ID_LENGTH_MAX, HOLD_PREFIXES_MAX, HOLDS_MAX, HolderRegistry } from '../../src/global/holders.ts';
+import { HOLDER_ID_LENGTH_MAX, HOLD_PREFIXES_MAX, HOLDS_MAX, HolderRegistry } from '../../src/global/server/holders.ts';
 
 describe('HolderRegistry', () => {
   it("stretches the leader's view of a hold by the drift bound", () => {

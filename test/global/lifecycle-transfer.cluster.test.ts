@@ -17,9 +17,9 @@ import type { FetchSnapshotRequest__Output } from '../../src/protocol/generated/
 import type { SnapshotChunk } from '../../src/protocol/generated/dstore/v1/SnapshotChunk.ts';
 import { dstoreProto } from '../../src/protocol/proto.ts';
 import type { LogEntry, RecoveredState } from '../../src/consensus/index.ts';
-import { recoveredAbove } from '../../src/global/replica-node.ts';
-import { grpcSnapshotSource, serveSnapshot, SnapshotFetcher } from '../../src/global/snapshot-transfer.ts';
-import { CLUSTER_MISMATCH } from '../../src/global/peer-transport.ts';
+import { recoveredAbove } from '../../src/global/replica/replica-node.ts';
+import { grpcSnapshotSource, serveSnapshot, SnapshotFetcher } from '../../src/global/peers/snapshot-transfer.ts';
+import { CLUSTER_MISMATCH } from '../../src/global/peers/peer-transport.ts';
 import { NodeFileSystem } from '../../src/global/storage/fs.ts';
 import { SnapshotStore } from '../../src/global/storage/snapshot-store.ts';
 import { eventually } from './cluster-harness.ts';

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { GlobalClient } from '../../src/local/client.ts';
+import type { GlobalClient } from '../../src/local/client/client.ts';
 import { eventually, TestCluster } from './cluster-harness.ts';
 
 const SNAPSHOT_EVERY = 50;

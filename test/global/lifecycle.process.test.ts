@@ -17,8 +17,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { protoPath as HEALTH_PROTO_PATH } from 'grpc-health-check';
-import { GlobalServer } from '../../src/global/global-server.ts';
-import { GlobalClient } from '../../src/local/client.ts';
+import { GlobalServer } from '../../src/global/server/global-server.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { eventually } from './cluster-harness.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));

@@ -9,8 +9,8 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BALLOT_ROUND_MAX, PEER_MESSAGE_ENTRIES_MAX } from '../../src/global/peer-codec.ts';
-import { CLUSTER_MISMATCH, PROTOCOL_VERSION } from '../../src/global/peer-transport.ts';
+import { BALLOT_ROUND_MAX, PEER_MESSAGE_ENTRIES_MAX } from '../../src/global/peers/peer-codec.ts';
+import { CLUSTER_MISMATCH, PROTOCOL_VERSION } from '../../src/global/peers/peer-transport.ts';
 import type { ConsensusMessage } from '../../src/protocol/generated/dstore/v1/ConsensusMessage.ts';
 import type { PeerFrame } from '../../src/protocol/generated/dstore/v1/PeerFrame.ts';
 import type { ReplicaClient } from '../../src/protocol/generated/dstore/v1/Replica.ts';

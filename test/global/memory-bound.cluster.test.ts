@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { replicaMemoryTerms, totalBytes } from '../../src/global/memory-bound.ts';
-import { localServerMemoryTerms } from '../../src/local/memory-bound.ts';
+import { replicaMemoryTerms, totalBytes } from '../../src/global/server/memory-bound.ts';
+import { localServerMemoryTerms } from '../../src/local/node/memory-bound.ts';
 
 const doc = readFileSync(new URL('../../docs/limits.md', import.meta.url), 'utf8');
 const stated = (who: string): number => {

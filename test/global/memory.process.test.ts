@@ -1,6 +1,6 @@
 // Measures docs/limits.md's worst-case memory on a real replica process (issue 11 deliver 3):
 // a replica started with scaled-down limits (test/global/fixtures/replica-with-options.ts) has
-// every pool replicaMemoryTerms (src/global/memory-bound.ts) sums driven to its cap at once,
+// every pool replicaMemoryTerms (src/global/server/memory-bound.ts) sums driven to its cap at once,
 // and its peak resident set (/proc/<pid>/status VmHWM) must stay under the derived bound for
 // those limits plus its baseline, measured before. Each pool is shown full by the refusal of
 // one more: Subscribe and Session streams, client and peer uploads beyond their caps, and a
@@ -15,8 +15,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { replicaMemoryTerms, totalBytes, type MemoryLimits } from '../../src/global/memory-bound.ts';
-import { GlobalClient } from '../../src/local/client.ts';
+import { replicaMemoryTerms, totalBytes, type MemoryLimits } from '../../src/global/server/memory-bound.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { receiveBytesMax } from '../../src/protocol/receive-limit.ts';
 import { GlobalProcess } from './process-harness.ts';
 import { call, decode, encode, grpcMessage, halfMessage, RawConnections, RESOURCE_EXHAUSTED, UNAVAILABLE, vm } from './raw-grpc.ts';

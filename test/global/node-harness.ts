@@ -6,7 +6,7 @@
 // due fires once, as a late setTimeout does), and messages to it held until it is released.
 // For driver-level faults the core transcripts cannot show (issue 13).
 
-import { ReplicaNode, REPLICA_NODE_DEFAULTS, type ReplicaNodeConfig } from '../../src/global/replica-node.ts';
+import { ReplicaNode, REPLICA_NODE_DEFAULTS, type ReplicaNodeConfig } from '../../src/global/replica/replica-node.ts';
 import { StorageEngine } from '../../src/global/storage/engine.ts';
 import { FaultFileSystem } from '../../src/global/storage/fault-fs.ts';
 import type { Message } from '../../src/consensus/index.ts';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PeerCertificate } from 'node:tls';
-import { hostOf, PeerIdentity, type CallWithAuth } from '../../src/global/peer-identity.ts';
+import { hostOf, PeerIdentity, type CallWithAuth } from '../../src/global/peers/peer-identity.ts';
 
 const members = new Map([[1, 'db1.example:7000'], [2, 'db2.example:7000'], [3, '10.0.0.3:7000'], [4, '[::1]:7000']]);
 const identity = new PeerIdentity(members, true);

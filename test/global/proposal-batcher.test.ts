@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NotLeaderError, UnavailableError } from '../../src/protocol/errors.ts';
-import { BATCHER_DEFAULTS, ProposalBatcher, type ProposeOutcome } from '../../src/global/proposal-batcher.ts';
+import { BATCHER_DEFAULTS, ProposalBatcher, type ProposeOutcome } from '../../src/global/replica/proposal-batcher.ts';
 
 const cmd = (s: string): Uint8Array => new TextEncoder().encode(s);
 const str = (b: Uint8Array): string => new TextDecoder().decode(b);

@@ -16,7 +16,7 @@ import type { SubscribeResponse } from '../../src/protocol/generated/dstore/v1/S
 import { decodeSnapshot, encodeSnapshot } from '../../src/global/state/snapshot.ts';
 import { StateMachine, STATE_MACHINE_DEFAULTS } from '../../src/global/state/state-machine.ts';
 import type { Command } from '../../src/global/state/types.ts';
-import { PUMP_TURN_BYTES_MAX, SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscribeCall, type SubscriptionHubConfig } from '../../src/global/subscriptions.ts';
+import { PUMP_TURN_BYTES_MAX, SUBSCRIPTION_HUB_DEFAULTS, SubscriptionHub, type SubscribeCall, type SubscriptionHubConfig } from '../../src/global/server/subscriptions.ts';
 import { FakeClock } from '../local/fake-clock.ts';
 
 const put = (key: string): Command => ({

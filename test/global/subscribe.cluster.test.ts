@@ -16,10 +16,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GlobalServer } from '../../src/global/global-server.ts';
+import { GlobalServer } from '../../src/global/server/global-server.ts';
 import { STATE_MACHINE_DEFAULTS } from '../../src/global/state/state-machine.ts';
-import { GlobalClient, type Subscription } from '../../src/local/client.ts';
-import type { ChangeEvent, SubscribeMessage } from '../../src/local/client-types.ts';
+import { GlobalClient, type Subscription } from '../../src/local/client/client.ts';
+import type { ChangeEvent, SubscribeMessage } from '../../src/local/client/client-types.ts';
 import { CompactedError, UnavailableError } from '../../src/protocol/errors.ts';
 import { eventually, TestCluster } from './cluster-harness.ts';
 

@@ -1,10 +1,10 @@
-// The --cluster parent's supervision (src/global/supervisor.ts), with fake processes and a
+// The --cluster parent's supervision (src/global/cluster/supervisor.ts), with fake processes and a
 // fake clock: a replica that exits is started again after a doubling backoff, with its
 // restart count; the console line carries its command line; the backoff starts over after a
 // long run; `stop` ends every replica (SIGKILL after the grace) and cancels pending restarts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RESTART_DELAY_INITIAL_MS, RESTART_DELAY_MAX_MS, RESTART_RESET_AFTER_MS, Supervisor, type SupervisedProcess } from '../../src/global/supervisor.ts';
+import { RESTART_DELAY_INITIAL_MS, RESTART_DELAY_MAX_MS, RESTART_RESET_AFTER_MS, Supervisor, type SupervisedProcess } from '../../src/global/cluster/supervisor.ts';
 import { FakeClock, SeededRandom } from '../local/fake-clock.ts';
 
 class FakeProcess implements SupervisedProcess {

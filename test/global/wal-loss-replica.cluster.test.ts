@@ -8,8 +8,8 @@ import { mkdtempSync, readdirSync, rmSync, truncateSync, statSync, unlinkSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { GlobalServer } from '../../src/global/global-server.ts';
-import { GlobalClient } from '../../src/local/client.ts';
+import { GlobalServer } from '../../src/global/server/global-server.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { createLogger } from '../../src/protocol/log.ts';
 import { CorruptError } from '../../src/protocol/errors.ts';
 import { eventually, TestCluster } from './cluster-harness.ts';

@@ -4,8 +4,8 @@
 // evicts least recently used entries; the hot path finds bindings, never blob entries.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LocalCache, ENTRY_OVERHEAD_BYTES } from '../../src/local/cache.ts';
-import type { KeyBinding } from '../../src/local/client-types.ts';
+import { LocalCache, ENTRY_OVERHEAD_BYTES } from '../../src/local/cache/cache.ts';
+import type { KeyBinding } from '../../src/local/client/client-types.ts';
 import { hashOf } from '../../src/protocol/hash.ts';
 import { InvalidArgumentError } from '../../src/protocol/errors.ts';
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, it } from 'node:test';
-import { GlobalClient, type GlobalClientConfig } from '../../src/local/client.ts';
+import { GlobalClient, type GlobalClientConfig } from '../../src/local/client/client.ts';
 import { CorruptError, InvalidArgumentError, NotFoundError } from '../../src/protocol/errors.ts';
 import { hashOf } from '../../src/protocol/hash.ts';
 import { FakeGlobal } from './fake-global.ts';

@@ -5,7 +5,7 @@
 // exits on its own. In a file of its own so that no other test's handles are counted.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { GlobalClient } from '../../src/local/client.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { ClosedError, UnavailableError } from '../../src/protocol/errors.ts';
 import { hashOf } from '../../src/protocol/hash.ts';
 import { errorResponse, FakeGlobal, waitUntil } from './fake-global.ts';

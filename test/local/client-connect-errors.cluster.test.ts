@@ -12,7 +12,7 @@ import { createServer as createHttp2, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { GlobalClient } from '../../src/local/client.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { UnavailableError, type UnavailableReason } from '../../src/protocol/errors.ts';
 import { serverCredentials, type TlsMaterial } from '../../src/protocol/tls.ts';
 import { TestCluster } from '../global/cluster-harness.ts';

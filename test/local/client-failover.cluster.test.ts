@@ -10,9 +10,9 @@
 // The pure parts (the replica directory, the blob retry budget) are tested at the end.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { GlobalClient, type GlobalClientConfig } from '../../src/local/client.ts';
-import { ReplicaDirectory } from '../../src/local/replica-directory.ts';
-import { RetryBudget, type ReplicaChooser } from '../../src/local/retry.ts';
+import { GlobalClient, type GlobalClientConfig } from '../../src/local/client/client.ts';
+import { ReplicaDirectory } from '../../src/local/client/replica-directory.ts';
+import { RetryBudget, type ReplicaChooser } from '../../src/local/client/retry.ts';
 import { NotLeaderError, UnavailableError } from '../../src/protocol/errors.ts';
 import type { ClientRequest__Output } from '../../src/protocol/generated/dstore/v1/ClientRequest.ts';
 import { FakeClock, SeededRandom } from './fake-clock.ts';

@@ -5,7 +5,7 @@
 // every request on it (TOO_LARGE). A request that can never fit is failed alone, at once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { GlobalClient, Op } from '../../src/local/client.ts';
+import type { GlobalClient, Op } from '../../src/local/client/client.ts';
 import { REQUEST_ELEMENTS_MAX } from '../../src/protocol/frame-budget.ts';
 import { TooLargeError } from '../../src/protocol/errors.ts';
 import { TestCluster } from '../global/cluster-harness.ts';

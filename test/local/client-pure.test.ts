@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Backoff, checkBackoffConfig } from '../../src/protocol/backoff.ts';
-import { GlobalClient, resolveConfig } from '../../src/local/client.ts';
-import { ConnectionStateMachine, isTransitionAllowed, type ConnectionStatus } from '../../src/local/connection-state.ts';
+import { GlobalClient, resolveConfig } from '../../src/local/client/client.ts';
+import { ConnectionStateMachine, isTransitionAllowed, type ConnectionStatus } from '../../src/local/client/connection-state.ts';
 import { AssertionError } from '../../src/protocol/assert.ts';
 import { InvalidArgumentError, UnavailableError } from '../../src/protocol/errors.ts';
 import { SeededRandom } from './fake-clock.ts';

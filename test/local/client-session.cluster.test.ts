@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Backoff } from '../../src/protocol/backoff.ts';
-import { GlobalClient, type GlobalClientConfig } from '../../src/local/client.ts';
+import { GlobalClient, type GlobalClientConfig } from '../../src/local/client/client.ts';
 import { CorruptError, InternalError, KeyOccupiedError, NotLeaderError, UnavailableError } from '../../src/protocol/errors.ts';
 import { hashOf, hashToBytes } from '../../src/protocol/hash.ts';
 import type { ClientRequest__Output } from '../../src/protocol/generated/dstore/v1/ClientRequest.ts';

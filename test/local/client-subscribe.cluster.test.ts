@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import type * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, it } from 'node:test';
-import { GlobalClient } from '../../src/local/client.ts';
-import type { SubscribeMessage } from '../../src/local/client-types.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
+import type { SubscribeMessage } from '../../src/local/client/client-types.ts';
 import { CompactedError, UnavailableError } from '../../src/protocol/errors.ts';
 import type { SubscribeRequest__Output } from '../../src/protocol/generated/dstore/v1/SubscribeRequest.ts';
 import type { SubscribeResponse } from '../../src/protocol/generated/dstore/v1/SubscribeResponse.ts';

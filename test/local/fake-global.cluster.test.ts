@@ -3,7 +3,7 @@
 // write is deduplicated only per (clientId, requestId), never for free.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { GlobalClient } from '../../src/local/client.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { hashOf } from '../../src/protocol/hash.ts';
 import { FakeGlobal } from './fake-global.ts';
 

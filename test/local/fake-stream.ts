@@ -14,7 +14,7 @@ import type { SubscribeResponse } from '../../src/protocol/generated/dstore/v1/S
 import type { ServerResponse } from '../../src/protocol/generated/dstore/v1/ServerResponse.ts';
 import { CompactedError, UnavailableError } from '../../src/protocol/errors.ts';
 import { toGrpcStatus } from '../../src/protocol/grpc-status.ts';
-import { LEASE_PROBE_KEY } from '../../src/local/invalidation-stream.ts';
+import { LEASE_PROBE_KEY } from '../../src/local/cache/invalidation-stream.ts';
 import { FakeGlobal } from './fake-global.ts';
 
 export type SubscribeCall = grpc.ServerWritableStream<SubscribeRequest__Output, SubscribeResponse>;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../src/protocol/errors.ts';
-import { Freshness } from '../../src/local/freshness.ts';
+import { Freshness } from '../../src/local/cache/freshness.ts';
 
 /** A Freshness whose lease runs until 1000 (a probe sent at 0, met at once). */
 function leased(modes: Record<string, 'bounded' | 'eventual' | 'strict'>): Freshness {

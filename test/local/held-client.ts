@@ -2,9 +2,9 @@
 // the point. Requests still go to Global and are applied there at once; only their results
 // (and, when asked, the invalidation stream's messages) wait at a gate until the test opens it.
 // That turns races between an answer and the stream into sequences a test can write down.
-import type { SubscribeMessage } from '../../src/local/client-types.ts';
-import { LEASE_PROBE_KEY } from '../../src/local/invalidation-stream.ts';
-import { GlobalClient, type GlobalClientConfig, type HoldCall, type SubscribeOptions, type Subscription } from '../../src/local/client.ts';
+import type { SubscribeMessage } from '../../src/local/client/client-types.ts';
+import { LEASE_PROBE_KEY } from '../../src/local/cache/invalidation-stream.ts';
+import { GlobalClient, type GlobalClientConfig, type HoldCall, type SubscribeOptions, type Subscription } from '../../src/local/client/client.ts';
 import type { HoldResponse__Output } from '../../src/protocol/generated/dstore/v1/HoldResponse.ts';
 import { UnavailableError } from '../../src/protocol/errors.ts';
 

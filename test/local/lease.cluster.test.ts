@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Local, type LocalConfig } from '../../src/local/local.ts';
-import { TICK_MS } from '../../src/local/lease-clock.ts';
+import { TICK_MS } from '../../src/local/cache/lease-clock.ts';
 import { eventually, TestCluster } from '../global/cluster-harness.ts';
 import { HeldClient } from './held-client.ts';
 

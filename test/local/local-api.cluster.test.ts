@@ -5,10 +5,10 @@
 // applied on Global, its answer waits at a gate); everything else is the real stack.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { attach, type AttachedLocal } from '../../src/local/attach.ts';
-import { GlobalClient } from '../../src/local/client.ts';
+import { attach, type AttachedLocal } from '../../src/local/node/attach.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { Local, type DstoreApi } from '../../src/local/local.ts';
-import { LocalServer } from '../../src/local/local-server.ts';
+import { LocalServer } from '../../src/local/node/local-server.ts';
 import { CancelledError, DeadlineExceededError, InvalidArgumentError, KeyOccupiedError, ResourceExhaustedError } from '../../src/protocol/errors.ts';
 import { TestCluster } from '../global/cluster-harness.ts';
 import { HeldClient, type Gate } from './held-client.ts';

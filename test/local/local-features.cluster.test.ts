@@ -3,10 +3,10 @@
 // through a LocalServer) where both have the call.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { attach, type AttachedLocal } from '../../src/local/attach.ts';
-import { GlobalClient } from '../../src/local/client.ts';
+import { attach, type AttachedLocal } from '../../src/local/node/attach.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { Local, type DstoreApi, type WatchEvent } from '../../src/local/local.ts';
-import { LocalServer } from '../../src/local/local-server.ts';
+import { LocalServer } from '../../src/local/node/local-server.ts';
 import { CorruptError, InvalidArgumentError } from '../../src/protocol/errors.ts';
 import { hashOf } from '../../src/protocol/hash.ts';
 import { eventually, TestCluster } from '../global/cluster-harness.ts';

@@ -5,10 +5,10 @@
 // error); everything else is the real stack.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { GlobalClient } from '../../src/local/client.ts';
-import { attach } from '../../src/local/attach.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
+import { attach } from '../../src/local/node/attach.ts';
 import { Local, type DstoreApi, type WatchEvent } from '../../src/local/local.ts';
-import { LocalServer, type LocalServerLimits } from '../../src/local/local-server.ts';
+import { LocalServer, type LocalServerLimits } from '../../src/local/node/local-server.ts';
 import { eventually, TestCluster } from '../global/cluster-harness.ts';
 import { HeldClient } from './held-client.ts';
 

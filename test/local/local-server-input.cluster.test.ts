@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Local } from '../../src/local/local.ts';
-import { LocalServer } from '../../src/local/local-server.ts';
+import { LocalServer } from '../../src/local/node/local-server.ts';
 import type { ServerFrame__Output } from '../../src/protocol/generated/dstore/v1/ServerFrame.ts';
 import { dstoreProto } from '../../src/protocol/proto.ts';
 import { TestCluster, eventually } from '../global/cluster-harness.ts';

@@ -8,9 +8,9 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { GlobalClient } from '../../src/local/client.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
 import { Local } from '../../src/local/local.ts';
-import { LocalServer } from '../../src/local/local-server.ts';
+import { LocalServer } from '../../src/local/node/local-server.ts';
 import type { ClientRequest } from '../../src/protocol/generated/dstore/v1/ClientRequest.ts';
 import type { GlobalClient as WireClient } from '../../src/protocol/generated/dstore/v1/Global.ts';
 import type { ServerFrame__Output } from '../../src/protocol/generated/dstore/v1/ServerFrame.ts';

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { attach, type AttachedLocal } from '../../src/local/attach.ts';
-import { GlobalClient } from '../../src/local/client.ts';
-import { LEASE_PROBE_KEY } from '../../src/local/invalidation-stream.ts';
+import { attach, type AttachedLocal } from '../../src/local/node/attach.ts';
+import { GlobalClient } from '../../src/local/client/client.ts';
+import { LEASE_PROBE_KEY } from '../../src/local/cache/invalidation-stream.ts';
 import { Local, type WatchEvent } from '../../src/local/local.ts';
-import { LocalServer } from '../../src/local/local-server.ts';
+import { LocalServer } from '../../src/local/node/local-server.ts';
 import { hashOf } from '../../src/protocol/hash.ts';
 import { eventually, TestCluster } from '../global/cluster-harness.ts';
 

@@ -8,8 +8,8 @@
 // not hash to its name (a real Global never serves one).
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { GlobalClient, type SubscribeOptions, type Subscription } from '../../src/local/client.ts';
-import { LEASE_PROBE_KEY } from '../../src/local/invalidation-stream.ts';
+import { GlobalClient, type SubscribeOptions, type Subscription } from '../../src/local/client/client.ts';
+import { LEASE_PROBE_KEY } from '../../src/local/cache/invalidation-stream.ts';
 import { Local, type LocalConfig } from '../../src/local/local.ts';
 import { CorruptError, InvalidArgumentError, UnavailableError } from '../../src/protocol/errors.ts';
 import { hashOf } from '../../src/protocol/hash.ts';

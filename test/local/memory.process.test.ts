@@ -2,7 +2,7 @@
 // (issue 11 deliver 3), as test/global/memory.process.test.ts does for a replica: a Local and
 // its node server started with scaled-down limits (test/local/fixtures/local-server-with-options.ts)
 // against a real Global (one in-process replica) have every pool localServerMemoryTerms
-// (src/local/memory-bound.ts) sums driven to its cap at once, and the process's peak resident
+// (src/local/node/memory-bound.ts) sums driven to its cap at once, and the process's peak resident
 // set (/proc/<pid>/status VmHWM) must stay under the derived bound for those limits plus its
 // baseline, measured before. Each pool is shown full by the refusal of one more (Session and
 // Subscribe streams, uploads, upload bytes, Session bytes in flight) or, for forwarded
@@ -15,10 +15,10 @@
 // within a chunk; Subscribes from revision 1 over 1 MB revisions, never read.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { totalBytes } from '../../src/global/memory-bound.ts';
-import type { GlobalClient } from '../../src/local/client.ts';
-import { validateLocalServerLimits } from '../../src/local/local-server.ts';
-import { FORWARDED_MESSAGES_HELD, localServerMemoryTerms } from '../../src/local/memory-bound.ts';
+import { totalBytes } from '../../src/global/server/memory-bound.ts';
+import type { GlobalClient } from '../../src/local/client/client.ts';
+import { validateLocalServerLimits } from '../../src/local/node/local-server.ts';
+import { FORWARDED_MESSAGES_HELD, localServerMemoryTerms } from '../../src/local/node/memory-bound.ts';
 import { receiveBytesMax } from '../../src/protocol/receive-limit.ts';
 import { eventually, TestCluster } from '../global/cluster-harness.ts';
 import { GlobalProcess } from '../global/process-harness.ts';

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Local } from '../../src/local/local.ts';
-import { execute, formatStats, OUTPUT } from '../../src/local/repl-exec.ts';
+import { execute, formatStats, OUTPUT } from '../../src/local/repl/repl-exec.ts';
 import type { LocalStats } from '../../src/local/local.ts';
-import { parse } from '../../src/local/repl-parse.ts';
+import { parse } from '../../src/local/repl/repl-parse.ts';
 import { waitUntil } from './fake-global.ts';
 import { StreamingFake } from './fake-stream.ts';
 

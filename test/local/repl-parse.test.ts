@@ -4,7 +4,7 @@
 // argument, an extra one, an unknown word, a bad escape, or input that was not UTF-8.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parse, USAGE, type Statement } from '../../src/local/repl-parse.ts';
+import { parse, USAGE, type Statement } from '../../src/local/repl/repl-parse.ts';
 
 const v = (text: string): Uint8Array => new TextEncoder().encode(text);
 

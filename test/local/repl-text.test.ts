@@ -3,8 +3,8 @@
 // raw; and what is shown reads back (through the parser) as the same bytes, for every byte.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parse } from '../../src/local/repl-parse.ts';
-import { quoteBytes, showKey, showValue } from '../../src/local/repl-text.ts';
+import { parse } from '../../src/local/repl/repl-parse.ts';
+import { quoteBytes, showKey, showValue } from '../../src/local/repl/repl-text.ts';
 
 const v = (text: string): Uint8Array => new TextEncoder().encode(text);
 

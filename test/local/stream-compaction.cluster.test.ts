@@ -4,7 +4,7 @@
 // Subscribe answer is replaced by COMPACTED, which is the point of the stand-in.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { GlobalClient, type SubscribeOptions, type Subscription } from '../../src/local/client.ts';
+import { GlobalClient, type SubscribeOptions, type Subscription } from '../../src/local/client/client.ts';
 import { Local } from '../../src/local/local.ts';
 import { CompactedError } from '../../src/protocol/errors.ts';
 import { eventually, TestCluster } from '../global/cluster-harness.ts';

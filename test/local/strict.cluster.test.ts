@@ -5,9 +5,9 @@
 // no change, so only its hold can keep it from serving a replaced value.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { GlobalClient } from '../../src/local/client.ts';
+import type { GlobalClient } from '../../src/local/client/client.ts';
 import { Local, type LocalConfig } from '../../src/local/local.ts';
-import { formatStats } from '../../src/local/repl-exec.ts';
+import { formatStats } from '../../src/local/repl/repl-exec.ts';
 import { InvalidArgumentError } from '../../src/protocol/errors.ts';
 import { eventually, TestCluster } from '../global/cluster-harness.ts';
 import { FakeClock } from './fake-clock.ts';

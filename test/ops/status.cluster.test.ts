@@ -6,7 +6,7 @@
 // The table is checked line by line; the JSON carries the same facts for scripts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fetchClusterStatus, formatBytes, formatJson, formatTable, summarize, type ClusterStatus } from '../../src/global/cluster-status.ts';
+import { fetchClusterStatus, formatBytes, formatJson, formatTable, summarize, type ClusterStatus } from '../../src/global/cluster/cluster-status.ts';
 import { NULL_LOGGER } from '../../src/protocol/log.ts';
 import { PLAINTEXT } from '../../src/protocol/tls.ts';
 import { eventually, TestCluster } from '../global/cluster-harness.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Metadata } from '@grpc/grpc-js';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { checkServerSecurity, NO_SECURITY } from '../../src/global/server-security.ts';
+import { checkServerSecurity, NO_SECURITY } from '../../src/global/server/server-security.ts';
 import { bearerToken, TokenTable } from '../../src/protocol/auth.ts';
 import { InvalidArgumentError } from '../../src/protocol/errors.ts';
 import { createLogger, NULL_LOGGER } from '../../src/protocol/log.ts';

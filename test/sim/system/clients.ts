@@ -9,7 +9,7 @@
 
 import { NotLeaderError } from '../../../src/protocol/errors.ts';
 import type { TxnRequest__Output } from '../../../src/protocol/generated/dstore/v1/TxnRequest.ts';
-import type { ReplicaNode } from '../../../src/global/replica-node.ts';
+import type { ReplicaNode } from '../../../src/global/replica/replica-node.ts';
 import type { TxnResult, WriteId } from '../../../src/global/state/types.ts';
 import type { SplitMix32 } from '../../../src/consensus/index.ts';
 import type { Op, ReadOp, WriteOp } from '../../faults/history.ts';

@@ -10,7 +10,7 @@
 // "operator", as docs/operations.md tells one to, and recovers from its peers. Its disk can be
 // copied while it runs and restored at a crash (a data directory rolled back to an older copy).
 // A follower forwards what only the leader serves with the real Forwarder
-// (src/global/forwarder.ts), over the same simulated links: requests and answers may be lost,
+// (src/global/server/forwarder.ts), over the same simulated links: requests and answers may be lost,
 // delayed or delivered twice.
 
 import { AssertionError } from '../../../src/protocol/assert.ts';
@@ -19,9 +19,9 @@ import { CancelledError, CorruptError, UnavailableError } from '../../../src/pro
 import type { SnapshotChunk, SnapshotChunk__Output } from '../../../src/protocol/generated/dstore/v1/SnapshotChunk.ts';
 import { NULL_LOGGER, type Logger } from '../../../src/protocol/log.ts';
 import { SplitMix32, type Message } from '../../../src/consensus/index.ts';
-import { Forwarder, viaLeader, type ForwardOutcome } from '../../../src/global/forwarder.ts';
-import { ReplicaNode, REPLICA_NODE_DEFAULTS, type ReplicaNodeConfig } from '../../../src/global/replica-node.ts';
-import { snapshotChunks, SnapshotFetcher, type SnapshotSource, type SnapshotStream } from '../../../src/global/snapshot-transfer.ts';
+import { Forwarder, viaLeader, type ForwardOutcome } from '../../../src/global/server/forwarder.ts';
+import { ReplicaNode, REPLICA_NODE_DEFAULTS, type ReplicaNodeConfig } from '../../../src/global/replica/replica-node.ts';
+import { snapshotChunks, SnapshotFetcher, type SnapshotSource, type SnapshotStream } from '../../../src/global/peers/snapshot-transfer.ts';
 import { stateChecksum } from '../../../src/global/state/snapshot.ts';
 import { StorageEngine } from '../../../src/global/storage/engine.ts';
 import { FaultFileSystem, type CrashMode, type InjectedFault, type SilentFaultKind } from '../../../src/global/storage/fault-fs.ts';

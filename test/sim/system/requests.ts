@@ -3,7 +3,7 @@
 // and how a replica runs them itself (the leader, also for a request a follower forwarded).
 
 import type { TxnRequest__Output } from '../../../src/protocol/generated/dstore/v1/TxnRequest.ts';
-import type { ReplicaNode } from '../../../src/global/replica-node.ts';
+import type { ReplicaNode } from '../../../src/global/replica/replica-node.ts';
 import type { TxnResult, WriteId } from '../../../src/global/state/types.ts';
 import type { Observed } from '../../faults/history.ts';
 import { dstoreRoot, TO_OBJECT_OPTIONS } from '../../../src/protocol/proto.ts';
