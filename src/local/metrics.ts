@@ -1,6 +1,6 @@
 // Prometheus metrics of a Local (issue 7; docs/operations.md lists each one).
 //
-// Everything is read from `Local.stats()` when scraped, so the hit path (`getCached`, one lru
+// Everything is read from `Local.stats()` when scraped, so the hit path (`getCached`, one table
 // lookup and a counter) pays nothing for metrics. Counters are the Local's own running totals,
 // exposed as Prometheus counters (collect: reset, then add the current total).
 

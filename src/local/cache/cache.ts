@@ -1,9 +1,9 @@
-// The Local's cache (docs/local.md): one lru-cache with a byte budget over two kinds of
-// entry, and the bookkeeping that keeps key bindings coherent with Global.
+// The Local's cache (docs/local.md): one table with a byte budget (clock-table.ts) over two
+// kinds of entry, and the bookkeeping that keeps key bindings coherent with Global.
 //
-// - Key bindings, by key: the lru entry's value is the bound value's bytes, so a hit is one
-//   lru lookup (the hot path is as fast as a bare lru-cache). The binding itself
-//   {hash, modRevision, ...} sits beside it in `bindings`, kept in step by the lru's dispose.
+// - Key bindings, by key: the table entry's value is the bound value's bytes, so a hit is one
+//   table lookup. The binding itself {hash, modRevision, ...} sits beside it in `bindings`,
+//   kept in step wherever an entry is placed, removed or evicted.
 // - Blobs, by hash: immutable bytes, never invalidated (a hash names one value forever), only
 //   evicted. A blob that a cached binding refers to lives in (and is charged to) that
 //   binding's entry; otherwise it has an entry of its own. Dropping a binding (a newer
@@ -18,11 +18,11 @@
 //
 // Pure: no I/O, no timers, no clock. The Local (local.ts) drives it.
 
-import { LRUCache } from 'lru-cache';
 import { assert } from '../../protocol/assert.ts';
 import { checkInteger } from '../../protocol/config-check.ts';
 import type { Hash } from '../../protocol/hash.ts';
 import type { KeyBinding } from '../client/client-types.ts';
+import { ClockTable } from './clock-table.ts';
 
 // Invariant: blob entries live under BLOB_KEY_PREFIX + hash and bindings under their key.
 // The prefix is a lone surrogate, which validateKey refuses in every key, so the two
@@ -30,11 +30,11 @@ import type { KeyBinding } from '../client/client-types.ts';
 const BLOB_KEY_PREFIX = '\ud800';
 /**
  * Bytes charged per entry beyond its value's length and twice its key's: the map slots, the
- * binding object with its hash string, the value's array objects and the lru bookkeeping.
- * Measured by scripts/measure-entry-overhead.ts (100k bindings, --expose-gc): 447-503 bytes
+ * binding object with its hash string, the value's array objects and the table's slot.
+ * Measured by scripts/measure-entry-overhead.ts (100k bindings, --expose-gc): 484-541 bytes
  * for values of 4 B-1 KiB and keys of 8-64 characters; charged with a margin.
  */
-export const ENTRY_OVERHEAD_BYTES = 512;
+export const ENTRY_OVERHEAD_BYTES = 576;
 
 /** A fetch of one missing key in flight. */
 export interface Fill {
@@ -59,13 +59,11 @@ export interface CacheStats {
 /** What applyChange did to a held binding. */
 export type ChangeOutcome = 'none' | 'dropped' | 'updated' | 'older';
 
-/** What the hot path needs of the lru: a lookup that refreshes recency. */
-export interface BindingTable {
-  get(key: string): Uint8Array | undefined;
-}
 
-/** The table used while bindings must not be served (no lease): finds nothing. */
-export const NO_BINDINGS: BindingTable = Object.freeze({ get: (_key: string): Uint8Array | undefined => undefined });
+/** A table that finds nothing (a closed Local's). */
+export function noBindings(): ClockTable {
+  return new ClockTable(0, () => {});
+}
 
 export interface CacheConfig {
   /** Byte budget of everything cached (values, bindings, overhead). */
@@ -83,8 +81,8 @@ export function unpinned(bytes: Uint8Array): Uint8Array {
   return bytes.byteLength * 2 <= bytes.buffer.byteLength ? new Uint8Array(bytes) : bytes;
 }
 
-function isBlobKey(lruKey: string): boolean {
-  return lruKey.charCodeAt(0) === 0xd800;
+function isBlobKey(entryKey: string): boolean {
+  return entryKey.charCodeAt(0) === 0xd800;
 }
 
 /**
@@ -101,9 +99,14 @@ function internalized(key: string): string {
   return Object.keys({ [key]: 0 })[0] ?? key;
 }
 
+/** What an entry is charged: its value, twice its key's length for a binding, and ENTRY_OVERHEAD_BYTES. */
+function chargeOf(entryKey: string, bytes: Uint8Array): number {
+  return ENTRY_OVERHEAD_BYTES + bytes.byteLength + (isBlobKey(entryKey) ? 0 : 2 * entryKey.length);
+}
+
 export class LocalCache {
-  private readonly lru: LRUCache<string, Uint8Array>;
-  // Invariant: `bindings` has exactly the binding keys in `lru`; `keysByHash` indexes them by
+  private readonly entries: ClockTable;
+  // Invariant: `bindings` has exactly the binding keys in `entries`; `keysByHash` indexes them by
   // the hash they are bound to.
   private readonly bindings = new Map<string, KeyBinding>();
   // The usual case, one key bound to a hash, is held as the key itself: a Set per entry
@@ -118,14 +121,10 @@ export class LocalCache {
   /** Throws InvalidArgumentError when cacheBytesMax is not an integer in 4096..2^48. */
   constructor(config: CacheConfig) {
     checkInteger('cacheBytesMax', config.cacheBytesMax, 4096, 2 ** 48);
-    this.lru = new LRUCache<string, Uint8Array>({
-      maxSize: config.cacheBytesMax,
-      sizeCalculation: (bytes, lruKey) => ENTRY_OVERHEAD_BYTES + bytes.byteLength + (isBlobKey(lruKey) ? 0 : 2 * lruKey.length),
-      dispose: (_bytes, lruKey, reason) => {
-        if (reason === 'evict') this.evictionCount++;
-        if (isBlobKey(lruKey)) this.blobEntries--;
-        else this.forgetBinding(lruKey);
-      },
+    this.entries = new ClockTable(config.cacheBytesMax, (entryKey) => {
+      this.evictionCount++;
+      if (isBlobKey(entryKey)) this.blobEntries--;
+      else this.forgetBinding(entryKey);
     });
   }
 
@@ -138,24 +137,25 @@ export class LocalCache {
 
   /**
    * The lookup table of bindings for the hot path: `get(key)` is the value of a held binding
-   * or undefined (one lru lookup, nothing else). Also finds no blob entries: no key can name one.
+   * or undefined (one Map lookup, nothing else). Also finds no blob entries: no valid key can
+   * name one.
    */
-  get table(): BindingTable {
-    return this.lru;
+  get table(): ClockTable {
+    return this.entries;
   }
 
   /**
-   * The cached value of `key`, or undefined: exactly one lru lookup, no allocation. Does not
+   * The cached value of `key`, or undefined: exactly one table lookup, no allocation. Does not
    * validate `key` (an invalid key is simply not found; blob entries cannot be named by a key).
    */
   value(key: string): Uint8Array | undefined {
-    return this.lru.get(key);
+    return this.entries.get(key);
   }
 
   /** The binding held for `key` and its value, without touching recency. */
   peekBinding(key: string): { kv: KeyBinding; value: Uint8Array } | null {
     const kv = this.bindings.get(key);
-    const value = this.lru.peek(key);
+    const value = this.entries.peek(key);
     return kv === undefined || value === undefined ? null : { kv, value };
   }
 
@@ -163,17 +163,17 @@ export class LocalCache {
 
   /** The cached bytes of blob `hash` (refreshing its recency), or undefined. */
   blob(hash: Hash): Uint8Array | undefined {
-    const own = this.lru.get(BLOB_KEY_PREFIX + hash);
+    const own = this.entries.get(BLOB_KEY_PREFIX + hash);
     if (own !== undefined) return own;
     const key = this.keyBoundTo(hash);
-    return key === undefined ? undefined : this.lru.get(key);
+    return key === undefined ? undefined : this.entries.get(key);
   }
 
   private peekBlob(hash: Hash): Uint8Array | undefined {
-    const own = this.lru.peek(BLOB_KEY_PREFIX + hash);
+    const own = this.entries.peek(BLOB_KEY_PREFIX + hash);
     if (own !== undefined) return own;
     const key = this.keyBoundTo(hash);
-    return key === undefined ? undefined : this.lru.peek(key);
+    return key === undefined ? undefined : this.entries.peek(key);
   }
 
   /** One key bound to `hash`, if any. */
@@ -192,10 +192,9 @@ export class LocalCache {
   putBlob(hash: Hash, bytes: Uint8Array): Uint8Array | undefined {
     const existing = this.peekBlob(hash);
     if (existing !== undefined) return existing;
-    const lruKey = BLOB_KEY_PREFIX + hash;
+    const entryKey = BLOB_KEY_PREFIX + hash;
     const held = unpinned(bytes);
-    this.lru.set(lruKey, held);
-    if (this.lru.peek(lruKey) !== held) return undefined;
+    if (!this.entries.set(entryKey, held, chargeOf(entryKey, held))) return undefined;
     this.blobEntries++;
     return held;
   }
@@ -236,9 +235,10 @@ export class LocalCache {
     const held = this.bindings.get(kv.key);
     if (held !== undefined && held.modRevision >= kv.modRevision) return held.modRevision === kv.modRevision;
     const bytes = this.peekBlob(kv.hash) ?? unpinned(value);
-    if (this.lru.peek(BLOB_KEY_PREFIX + kv.hash) !== undefined) this.lru.delete(BLOB_KEY_PREFIX + kv.hash); // now charged to the binding
-    this.lru.set(internalized(kv.key), bytes); // disposes the old binding of the key, if any
-    if (this.lru.peek(kv.key) !== bytes) return false; // larger than the whole budget
+    if (this.entries.delete(BLOB_KEY_PREFIX + kv.hash)) this.blobEntries--; // now charged to the binding
+    if (held !== undefined) this.forgetBinding(kv.key); // its entry is replaced (or removed) by the set below
+    const key = internalized(kv.key);
+    if (!this.entries.set(key, bytes, chargeOf(key, bytes))) return false; // larger than the whole budget
     this.bindings.set(kv.key, kv);
     const keys = this.keysByHash.get(kv.hash);
     if (keys === undefined || keys === kv.key) this.keysByHash.set(kv.hash, kv.key);
@@ -247,7 +247,7 @@ export class LocalCache {
     return true;
   }
 
-  /** The lru's dispose of a binding entry: forget its binding (the lru already dropped it). */
+  /** Forgets the binding of `key` (its table entry is removed or evicted by the caller). */
   private forgetBinding(key: string): void {
     const kv = this.bindings.get(key);
     if (kv === undefined) return;
@@ -263,8 +263,9 @@ export class LocalCache {
 
   /** Drops the binding of `key`, keeping its value as a blob (blobs are never invalidated). */
   private dropBinding(key: string, kv: KeyBinding): void {
-    const bytes = this.lru.peek(key);
-    this.lru.delete(key);
+    const bytes = this.entries.peek(key);
+    this.entries.delete(key);
+    this.forgetBinding(key);
     if (bytes !== undefined) this.putBlob(kv.hash, bytes);
   }
 
@@ -329,8 +330,8 @@ export class LocalCache {
 
   stats(): CacheStats {
     return {
-      bytes: this.lru.calculatedSize,
-      entries: this.lru.size,
+      bytes: this.entries.bytes,
+      entries: this.entries.size,
       blobs: this.blobEntries + this.keysByHash.size,
       bindings: this.bindings.size,
       evictions: this.evictionCount,
@@ -338,7 +339,10 @@ export class LocalCache {
   }
 
   clear(): void {
-    this.lru.clear();
+    this.entries.clear();
+    this.bindings.clear();
+    this.keysByHash.clear();
+    this.blobEntries = 0;
     this.fills.clear();
   }
 }
