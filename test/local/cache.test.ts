@@ -1,7 +1,8 @@
 // Proves the cache's rules without any I/O: a binding is replaced or dropped only by a newer
 // change; a fill loses to a change applied while it was in flight and to a compaction; blobs
 // outlive their bindings (invalidation keeps them, compaction keeps them); the byte budget
-// evicts least recently used entries; the hot path finds bindings, never blob entries.
+// evicts entries not used since the eviction hand last passed (CLOCK); the hot path finds
+// bindings, never blob entries.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LocalCache, ENTRY_OVERHEAD_BYTES } from '../../src/local/cache/cache.ts';
@@ -83,7 +84,7 @@ describe('LocalCache', () => {
     assert.deepEqual({ bindings: cache.stats().bindings, blobs: cache.stats().blobs }, { bindings: 0, blobs: 2 });
   });
 
-  it('evicts the least recently used entries to stay within its byte budget', () => {
+  it('evicts entries not used since the last sweep to stay within its byte budget', () => {
     const valueBytes = 1000;
     const cache = new LocalCache({ cacheBytesMax: 4 * (valueBytes + ENTRY_OVERHEAD_BYTES + 8) });
     const values = Array.from({ length: 6 }, (_, i) => new Uint8Array(valueBytes).fill(i));
