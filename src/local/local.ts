@@ -20,8 +20,7 @@ import { checkInteger } from '../protocol/config-check.ts';
 import { ClosedError, CorruptError, InvalidArgumentError } from '../protocol/errors.ts';
 import { hashOf, parseHash, type Hash } from '../protocol/hash.ts';
 import { validateKey } from '../protocol/keys.ts';
-import { LocalCache, noBindings, type CacheStats, type Fill } from './cache/cache.ts';
-import type { ClockTable } from './cache/clock-table.ts';
+import { LocalCache, noBindings, type CacheStats, type EntryTable, type Fill } from './cache/cache.ts';
 import type {
   DeleteResult,
   KeyBinding,
@@ -280,7 +279,7 @@ export class Local implements DstoreApi {
   /** The hold that lets strict keys be served (null when no prefix is 'strict'). */
   private readonly strictHold: StrictHold | null;
   /** The cache's binding table while open, an empty one (same class: one shape at the hit) once closed. */
-  private hot: ClockTable;
+  private hot: EntryTable;
   private applied: number | null = null;
   private latestSeen = 0;
   private hitCount = 0;

@@ -2,8 +2,8 @@
 // kinds of entry, and the bookkeeping that keeps key bindings coherent with Global.
 //
 // - Key bindings, by key: the table entry's value is the bound value's bytes, so a hit is one
-//   table lookup. The binding itself {hash, modRevision, ...} sits beside it in `bindings`,
-//   kept in step wherever an entry is placed, removed or evicted.
+//   table lookup. The binding itself {hash, modRevision, ...} is the entry's tag (blob
+//   entries are tagged null), so it comes and goes with the entry.
 // - Blobs, by hash: immutable bytes, never invalidated (a hash names one value forever), only
 //   evicted. A blob that a cached binding refers to lives in (and is charged to) that
 //   binding's entry; otherwise it has an entry of its own. Dropping a binding (a newer
@@ -31,10 +31,10 @@ const BLOB_KEY_PREFIX = '\ud800';
 /**
  * Bytes charged per entry beyond its value's length and twice its key's: the map slots, the
  * binding object with its hash string, the value's array objects and the table's slot.
- * Measured by scripts/measure-entry-overhead.ts (100k bindings, --expose-gc): 484-541 bytes
+ * Measured by scripts/measure-entry-overhead.ts (100k bindings, --expose-gc): 455-511 bytes
  * for values of 4 B-1 KiB and keys of 8-64 characters; charged with a margin.
  */
-export const ENTRY_OVERHEAD_BYTES = 576;
+export const ENTRY_OVERHEAD_BYTES = 544;
 
 /** A fetch of one missing key in flight. */
 export interface Fill {
@@ -60,9 +60,12 @@ export interface CacheStats {
 export type ChangeOutcome = 'none' | 'dropped' | 'updated' | 'older';
 
 
+/** The cache's table: entries tagged with their key binding, or null for a blob entry. */
+export type EntryTable = ClockTable<KeyBinding | null>;
+
 /** A table that finds nothing (a closed Local's). */
-export function noBindings(): ClockTable {
-  return new ClockTable(0, () => {});
+export function noBindings(): EntryTable {
+  return new ClockTable<KeyBinding | null>(0, () => {});
 }
 
 export interface CacheConfig {
@@ -105,10 +108,9 @@ function chargeOf(entryKey: string, bytes: Uint8Array): number {
 }
 
 export class LocalCache {
-  private readonly entries: ClockTable;
-  // Invariant: `bindings` has exactly the binding keys in `entries`; `keysByHash` indexes them by
-  // the hash they are bound to.
-  private readonly bindings = new Map<string, KeyBinding>();
+  // Invariant: an entry is tagged with its binding, or null for a blob entry; `keysByHash`
+  // indexes the bound keys by the hash they are bound to.
+  private readonly entries: EntryTable;
   // The usual case, one key bound to a hash, is held as the key itself: a Set per entry
   // cost about 160 bytes (scripts/measure-entry-overhead.ts).
   private readonly keysByHash = new Map<Hash, string | Set<string>>();
@@ -121,10 +123,10 @@ export class LocalCache {
   /** Throws InvalidArgumentError when cacheBytesMax is not an integer in 4096..2^48. */
   constructor(config: CacheConfig) {
     checkInteger('cacheBytesMax', config.cacheBytesMax, 4096, 2 ** 48);
-    this.entries = new ClockTable(config.cacheBytesMax, (entryKey) => {
+    this.entries = new ClockTable<KeyBinding | null>(config.cacheBytesMax, (entryKey, kv) => {
       this.evictionCount++;
-      if (isBlobKey(entryKey)) this.blobEntries--;
-      else this.forgetBinding(entryKey);
+      if (kv === null) this.blobEntries--;
+      else this.unindex(entryKey, kv);
     });
   }
 
@@ -140,7 +142,7 @@ export class LocalCache {
    * or undefined (one Map lookup, nothing else). Also finds no blob entries: no valid key can
    * name one.
    */
-  get table(): ClockTable {
+  get table(): EntryTable {
     return this.entries;
   }
 
@@ -154,7 +156,7 @@ export class LocalCache {
 
   /** The binding held for `key` and its value, without touching recency. */
   peekBinding(key: string): { kv: KeyBinding; value: Uint8Array } | null {
-    const kv = this.bindings.get(key);
+    const kv = this.binding(key);
     const value = this.entries.peek(key);
     return kv === undefined || value === undefined ? null : { kv, value };
   }
@@ -194,7 +196,7 @@ export class LocalCache {
     if (existing !== undefined) return existing;
     const entryKey = BLOB_KEY_PREFIX + hash;
     const held = unpinned(bytes);
-    if (!this.entries.set(entryKey, held, chargeOf(entryKey, held))) return undefined;
+    if (!this.entries.set(entryKey, held, chargeOf(entryKey, held), null)) return undefined;
     this.blobEntries++;
     return held;
   }
@@ -232,14 +234,13 @@ export class LocalCache {
   }
 
   private placeBinding(kv: KeyBinding, value: Uint8Array): boolean {
-    const held = this.bindings.get(kv.key);
+    const held = this.binding(kv.key);
     if (held !== undefined && held.modRevision >= kv.modRevision) return held.modRevision === kv.modRevision;
     const bytes = this.peekBlob(kv.hash) ?? unpinned(value);
     if (this.entries.delete(BLOB_KEY_PREFIX + kv.hash)) this.blobEntries--; // now charged to the binding
-    if (held !== undefined) this.forgetBinding(kv.key); // its entry is replaced (or removed) by the set below
+    if (held !== undefined) this.unindex(kv.key, held); // its entry is replaced (or removed) by the set below
     const key = internalized(kv.key);
-    if (!this.entries.set(key, bytes, chargeOf(key, bytes))) return false; // larger than the whole budget
-    this.bindings.set(kv.key, kv);
+    if (!this.entries.set(key, bytes, chargeOf(key, bytes), kv)) return false; // larger than the whole budget
     const keys = this.keysByHash.get(kv.hash);
     if (keys === undefined || keys === kv.key) this.keysByHash.set(kv.hash, kv.key);
     else if (typeof keys === 'string') this.keysByHash.set(kv.hash, new Set([keys, kv.key]));
@@ -247,11 +248,13 @@ export class LocalCache {
     return true;
   }
 
-  /** Forgets the binding of `key` (its table entry is removed or evicted by the caller). */
-  private forgetBinding(key: string): void {
-    const kv = this.bindings.get(key);
-    if (kv === undefined) return;
-    this.bindings.delete(key);
+  /** The binding held for `key`, if any. */
+  private binding(key: string): KeyBinding | undefined {
+    return this.entries.tagOf(key) ?? undefined;
+  }
+
+  /** Takes `key`, bound to `kv`, out of `keysByHash` (its entry is removed or evicted by the caller). */
+  private unindex(key: string, kv: KeyBinding): void {
     const keys = this.keysByHash.get(kv.hash);
     if (keys === key) {
       this.keysByHash.delete(kv.hash);
@@ -265,7 +268,7 @@ export class LocalCache {
   private dropBinding(key: string, kv: KeyBinding): void {
     const bytes = this.entries.peek(key);
     this.entries.delete(key);
-    this.forgetBinding(key);
+    this.unindex(key, kv);
     if (bytes !== undefined) this.putBlob(kv.hash, bytes);
   }
 
@@ -278,7 +281,7 @@ export class LocalCache {
   applyChange(key: string, revision: number, kv: KeyBinding | null): ChangeOutcome {
     const fills = this.fills.get(key);
     if (fills !== undefined) for (const fill of fills) if (fill.invalidatedRevision < revision) fill.invalidatedRevision = revision;
-    const held = this.bindings.get(key);
+    const held = this.binding(key);
     if (held === undefined) return 'none';
     if (held.modRevision >= revision) return 'older';
     const newValue = kv === null ? undefined : this.peekBlob(kv.hash);
@@ -308,14 +311,14 @@ export class LocalCache {
   forget(key: string): void {
     const fills = this.fills.get(key);
     if (fills !== undefined) for (const fill of fills) fill.invalidatedRevision = Infinity;
-    const held = this.bindings.get(key);
+    const held = this.binding(key);
     if (held !== undefined) this.dropBinding(key, held);
   }
 
   /** `forget` of every key that `match` accepts, bound or being filled. Returns the bindings dropped. */
   forgetWhere(match: (key: string) => boolean): number {
     for (const [key, fills] of this.fills) if (match(key)) for (const fill of fills) fill.invalidatedRevision = Infinity;
-    const held = [...this.bindings.entries()].filter(([key]) => match(key));
+    const held = this.heldBindings().filter(([key]) => match(key));
     for (const [key, kv] of held) this.dropBinding(key, kv);
     return held.length;
   }
@@ -323,9 +326,14 @@ export class LocalCache {
   /** "History compacted": drops every key binding (their values stay as blobs) and voids fills in flight. */
   dropAllBindings(): number {
     this.epochCounter++;
-    const held = [...this.bindings.entries()];
+    const held = this.heldBindings();
     for (const [key, kv] of held) this.dropBinding(key, kv);
     return held.length;
+  }
+
+  /** Every key binding held, with its key (a copy). */
+  private heldBindings(): [string, KeyBinding][] {
+    return this.entries.tags().filter((entry): entry is [string, KeyBinding] => entry[1] !== null);
   }
 
   stats(): CacheStats {
@@ -333,14 +341,13 @@ export class LocalCache {
       bytes: this.entries.bytes,
       entries: this.entries.size,
       blobs: this.blobEntries + this.keysByHash.size,
-      bindings: this.bindings.size,
+      bindings: this.entries.size - this.blobEntries,
       evictions: this.evictionCount,
     };
   }
 
   clear(): void {
     this.entries.clear();
-    this.bindings.clear();
     this.keysByHash.clear();
     this.blobEntries = 0;
     this.fills.clear();

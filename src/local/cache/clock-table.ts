@@ -9,30 +9,32 @@
 // bit and moves it to the back) and evicts the first entry it finds unused. An entry is
 // evicted only after a whole sweep found it unused: approximately least recently used.
 //
-// Pure: no I/O, no timers, no clock. The caller says what each entry is charged.
+// Pure: no I/O, no timers, no clock. The caller says what each entry is charged, and may tag
+// it (LocalCache tags a key binding's entry with the binding, so it needs no second map).
 
 /** One entry. Every slot is made by `set`, so all have one shape (V8 keeps the hit monomorphic). */
-interface Slot {
+interface Slot<T> {
   readonly value: Uint8Array;
   readonly bytes: number;
+  readonly tag: T;
   /** Hit since the hand last passed it. */
   used: boolean;
 }
 
-export class ClockTable {
+export class ClockTable<T = null> {
   // Invariant: `bytes` is the sum of the slots' charges and at most `bytesMax`. The Map's
   // order is the clock: the hand is at its front, entries placed or given a second chance go
   // to its back.
-  private readonly slots = new Map<string, Slot>();
+  private readonly slots = new Map<string, Slot<T>>();
   // One iterator kept across calls: a fresh one would start at the Map's first slot and step
   // over every deleted one before it (V8 leaves holes until it rehashes), each time.
-  private hand: MapIterator<[string, Slot]> = this.slots.entries();
+  private hand: MapIterator<[string, Slot<T>]> = this.slots.entries();
   private bytesTotal = 0;
 
-  /** `evicted(key)` is called for each entry removed to make room (not for delete or clear). */
+  /** `evicted(key, tag)` is called for each entry removed to make room (not for delete or clear). */
   constructor(
     readonly bytesMax: number,
-    private readonly evicted: (key: string) => void,
+    private readonly evicted: (key: string, tag: T) => void,
   ) {}
 
   /** The value of `key`, marking it used; undefined when absent. The hit path: keep it this small. */
@@ -48,16 +50,26 @@ export class ClockTable {
     return this.slots.get(key)?.value;
   }
 
+  /** The tag of `key`'s entry; undefined when absent. */
+  tagOf(key: string): T | undefined {
+    return this.slots.get(key)?.tag;
+  }
+
+  /** Every entry's key and tag, oldest first (a copy: the caller may delete while reading). */
+  tags(): [string, T][] {
+    return Array.from(this.slots, ([key, slot]) => [key, slot.tag]);
+  }
+
   /**
-   * Places `value` under `key`, charged `bytes`, replacing what `key` held (without calling
-   * `evicted` for it), after evicting entries until it fits. Returns false (and holds nothing
-   * under `key`) when `bytes` exceeds the whole budget.
+   * Places `value` under `key`, charged `bytes` and tagged `tag`, replacing what `key` held
+   * (without calling `evicted` for it), after evicting entries until it fits. Returns false
+   * (and holds nothing under `key`) when `bytes` exceeds the whole budget.
    */
-  set(key: string, value: Uint8Array, bytes: number): boolean {
+  set(key: string, value: Uint8Array, bytes: number, tag: T): boolean {
     this.delete(key);
     if (bytes > this.bytesMax) return false;
     this.evictUntil(this.bytesMax - bytes);
-    this.slots.set(key, { value, bytes, used: false });
+    this.slots.set(key, { value, bytes, tag, used: false });
     this.bytesTotal += bytes;
     return true;
   }
@@ -102,7 +114,7 @@ export class ClockTable {
         this.slots.set(key, slot);
       } else {
         this.bytesTotal -= slot.bytes;
-        this.evicted(key);
+        this.evicted(key, slot.tag);
       }
     }
   }
