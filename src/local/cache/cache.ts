@@ -31,10 +31,10 @@ const BLOB_KEY_PREFIX = '\ud800';
 /**
  * Bytes charged per entry beyond its value's length and twice its key's: the map slots, the
  * binding object with its hash string, the value's array objects and the table's slot.
- * Measured by scripts/measure-entry-overhead.ts (100k bindings, --expose-gc): 455-511 bytes
+ * Measured by scripts/measure-entry-overhead.ts (100k bindings, --expose-gc): 419-475 bytes
  * for values of 4 B-1 KiB and keys of 8-64 characters; charged with a margin.
  */
-export const ENTRY_OVERHEAD_BYTES = 544;
+export const ENTRY_OVERHEAD_BYTES = 512;
 
 /** A fetch of one missing key in flight. */
 export interface Fill {

@@ -27,8 +27,10 @@ export class ClockTable<T = null> {
   // to its back.
   private readonly slots = new Map<string, Slot<T>>();
   // One iterator kept across calls: a fresh one would start at the Map's first slot and step
-  // over every deleted one before it (V8 leaves holes until it rehashes), each time.
-  private hand: MapIterator<[string, Slot<T>]> = this.slots.entries();
+  // over every deleted one before it (V8 leaves holes until it rehashes), each time. Made at
+  // the first eviction, not before: an iterator keeps every table the Map outgrew since it last
+  // moved, which for a cache that is still filling would be memory nobody is charged for.
+  private hand: MapIterator<[string, Slot<T>]> | null = null;
   private bytesTotal = 0;
 
   /** `evicted(key, tag)` is called for each entry removed to make room (not for delete or clear). */
@@ -85,7 +87,7 @@ export class ClockTable<T = null> {
 
   clear(): void {
     this.slots.clear();
-    this.hand = this.slots.entries();
+    this.hand = null;
     this.bytesTotal = 0;
   }
 
@@ -101,9 +103,9 @@ export class ClockTable<T = null> {
   /** Evicts until at most `bytesLeft` are charged. Ends: a second chance clears a bit, so each entry moves back at most once. */
   private evictUntil(bytesLeft: number): void {
     while (this.bytesTotal > bytesLeft) {
-      let step = this.hand.next();
-      if (step.done === true) {
-        this.hand = this.slots.entries(); // the hand ran out (the table was emptied); entries came since
+      let step = this.hand?.next();
+      if (step === undefined || step.done === true) {
+        this.hand = this.slots.entries(); // none yet, or it ran out (the table was emptied)
         step = this.hand.next();
         if (step.done === true) return;
       }
