@@ -70,6 +70,8 @@ export const NO_BINDINGS: BindingTable = Object.freeze({ get: (_key: string): Ui
 export interface CacheConfig {
   /** Byte budget of everything cached (values, bindings, overhead). */
   readonly cacheBytesMax: number;
+  /** A value whose entry would be charged more than this is not cached. Default cacheBytesMax. */
+  readonly entryBytesMax?: number;
 }
 
 /**
@@ -120,6 +122,7 @@ export class LocalCache {
     checkInteger('cacheBytesMax', config.cacheBytesMax, 4096, 2 ** 48);
     this.lru = new LRUCache<string, Uint8Array>({
       maxSize: config.cacheBytesMax,
+      maxEntrySize: config.entryBytesMax ?? config.cacheBytesMax,
       sizeCalculation: (bytes, lruKey) => ENTRY_OVERHEAD_BYTES + bytes.byteLength + (isBlobKey(lruKey) ? 0 : 2 * lruKey.length),
       dispose: (_bytes, lruKey, reason) => {
         if (reason === 'evict') this.evictionCount++;
