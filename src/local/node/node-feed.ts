@@ -22,7 +22,7 @@
 import { CompactedError, ResourceExhaustedError, UnavailableError } from '../../protocol/errors.ts';
 import type { SubscribeResponse } from '../../protocol/generated/dstore/v1/SubscribeResponse.ts';
 import type { ChangeEvent } from '../client/client-types.ts';
-import type { AppliedChange, Local } from '../local.ts';
+import type { AppliedChange } from '../local.ts';
 import { subscribeMsg } from './server-codec.ts';
 
 /** Events kept for workers that catch up (a worker further behind gets COMPACTED). */
@@ -34,6 +34,14 @@ export const FEED_UNSENT_MAX = 8;
 /** Where a subscriber's messages go: `written` is called once a message was handed on. */
 export interface FeedCall {
   write(message: SubscribeResponse, written: () => void): unknown;
+}
+
+/** What the feed follows: a Local (local.ts), or a stand-in in tests. */
+export interface AppliedSource {
+  /** Whether the applied revision is known (`revision` is 0 before). */
+  readonly synced: boolean;
+  readonly revision: number;
+  onApplied(listener: (change: AppliedChange) => void): () => void;
 }
 
 interface Entry {
@@ -75,7 +83,7 @@ export class NodeFeed {
   private readonly stopListening: () => void;
 
   constructor(
-    local: Local,
+    local: AppliedSource,
     /** A subscriber whose stream stays full this long is ended (it resubscribes). */
     private readonly stallMs: number,
     private readonly eventsKeptMax = FEED_EVENTS_KEPT,
