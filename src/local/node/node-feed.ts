@@ -153,7 +153,7 @@ export class NodeFeed {
       if (message.revision <= applied) return;
       if (message.kind === 'events') {
         const fresh = message.events.filter((e) => eventRevision(e) > applied);
-        if (fresh.length > 0) this.record({ revision: message.revision, events: fresh, wire: fresh.length === message.events.length ? subscribeMsg(message) : null });
+        if (fresh.length > 0) this.record({ revision: message.revision, events: fresh, wire: null }); // the wire form when first sent
       }
       this.applied = message.revision;
     }
