@@ -229,7 +229,7 @@ async function measureHitsHere(kind: string, global: string): Promise<number> {
   const local = Local.open({ global: [global] });
   await untilLease(local);
   await local.set('bench/hit', oneKiB).catch(() => local.get('bench/hit'));
-  if (local.getCached('bench/hit') === undefined) throw new Error('the key is not cached');
+  if (local.getCached('bench/hit') === undefined) throw new Error(`the key is not cached (binding held: ${local.held('bench/hit') !== null}, lease: ${local.leaseHeld})`);
   for (let i = 0; i < WARMUP_CALLS; i++) await timedLocalHits(local, 'bench/hit', WARMUP_SECONDS);
   const perS = await timedLocalHits(local, 'bench/hit', HIT_RUN_SECONDS);
   await local.close();
