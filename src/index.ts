@@ -24,7 +24,7 @@ export {
   type CallControl,
   type ValueLike,
 } from './local/local.ts';
-export { attach, AttachedLocal, DEFAULT_LOCAL_ADDRESS, type AttachConfig, type AttachedStats } from './local/node/attach.ts';
+export { attach, AttachedLocal, DEFAULT_LOCAL_ADDRESS, type AttachConfig } from './local/node/attach.ts';
 export type { CoherenceMode } from './local/cache/freshness.ts';
 
 // The Global client underneath (docs/client.md) and its types.

@@ -23,6 +23,13 @@
 //   in the same run on the same cluster (replicas started with --holder-lease-ms).
 // - node_shared_copies: 8 worker processes attached to one Local read the same 64 MiB blob;
 //   copies of it held in the node (the Local's cache plus every worker's own cache).
+// - linked_get_per_s, attached_hit_per_s, attached_thread_hit_per_s: `await api.get(key)` in a
+//   loop, one key with a 256 B value cached and the lease held (bench/local/gets.ts): a Local
+//   linked in a fresh process; a worker process attached to a node's Local (the node in this
+//   process); a worker thread of this process attached to it. Measured back to back per run;
+//   attached_vs_linked and attached_thread_vs_linked are the medians of the per-run ratios.
+// - attached_invalidation_p99_ms: as invalidation_p99_ms, with the 8 others being workers
+//   attached to one node's Local (in this process), each with bindings of its own fed by it.
 //
 // Global is 3 replica processes (fsync on, loopback), as a node's Local would reach it;
 // the Locals and this driver share one process. Each hit-path run is a fresh process (see
@@ -30,11 +37,14 @@
 // (for an A/B of the hit path without the rest of the suite).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { LRUCache } from 'lru-cache';
 import { ENTRY_OVERHEAD_BYTES } from '../../src/local/cache/cache.ts';
 import { GlobalClient } from '../../src/local/client/client.ts';
 import { Local, LOCAL_DEFAULTS } from '../../src/local/local.ts';
 import { LocalServer } from '../../src/local/node/local-server.ts';
+import { attach } from '../../src/local/node/attach.ts';
+import { GETS_KEY, GETS_VALUE, measureGets } from '../local/gets.ts';
 import { startCluster, type BenchCluster } from '../global/cluster.ts';
 import { REPLICA_NODE_FLAGS } from '../../src/global/replica/replica-node-flags.ts';
 import { RUNS_MIN, nowNs, percentile, repeat, report, secondsSince, type MetricRuns } from '../harness.ts';
@@ -194,7 +204,7 @@ async function measureZipfHere(kind: string, global: string): Promise<number> {
  * One hit-path measurement in a fresh process (`--measure local|raw`), so neither side
  * inherits the other's JIT state in lru-cache's shared code (that swings either figure by 2x).
  */
-async function measureHitsIn(kind: 'local' | 'raw' | 'local-zipf' | 'raw-zipf', global: string): Promise<number> {
+async function measureHitsIn(kind: 'local' | 'raw' | 'local-zipf' | 'raw-zipf' | 'linked-get' | 'attached-get', global: string): Promise<number> {
   const self = fileURLToPath(import.meta.url);
   return new Promise<number>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', self, '--measure', kind, global], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -206,6 +216,12 @@ async function measureHitsIn(kind: 'local' | 'raw' | 'local-zipf' | 'raw-zipf', 
 
 async function measureHitsHere(kind: string, global: string): Promise<number> {
   if (kind.endsWith('-zipf')) return measureZipfHere(kind, global);
+  if (kind === 'linked-get' || kind === 'attached-get') {
+    const api = kind === 'linked-get' ? Local.open({ global: [global] }) : await attach(global);
+    const perS = await measureGets(api);
+    await api.close();
+    return perS;
+  }
   if (kind === 'raw') {
     const raw = new LRUCache<string, Uint8Array>({ maxSize: LOCAL_DEFAULTS.cacheBytesMax, sizeCalculation: (v, k) => ENTRY_OVERHEAD_BYTES + v.byteLength + 2 * k.length });
     raw.set('bench/hit', oneKiB);
@@ -215,7 +231,7 @@ async function measureHitsHere(kind: string, global: string): Promise<number> {
   const local = Local.open({ global: [global] });
   await untilLease(local);
   await local.set('bench/hit', oneKiB).catch(() => local.get('bench/hit'));
-  if (local.getCached('bench/hit') === undefined) throw new Error('the key is not cached');
+  if (local.getCached('bench/hit') === undefined) throw new Error(`the key is not cached (binding held: ${local.held('bench/hit') !== null}, lease: ${local.leaseHeld})`);
   for (let i = 0; i < WARMUP_CALLS; i++) await timedLocalHits(local, 'bench/hit', WARMUP_SECONDS);
   const perS = await timedLocalHits(local, 'bench/hit', HIT_RUN_SECONDS);
   await local.close();
@@ -266,9 +282,31 @@ async function invalidationP99(cluster: BenchCluster, run: number): Promise<numb
   const writer = open();
   const others = Array.from({ length: OTHER_LOCALS }, open);
   await Promise.all([writer, ...others].map(untilLease));
+  const p99 = await delsUntilGone(writer, others, `bench/inv/${run}`);
+  await Promise.all([writer, ...others].map((l) => l.close()));
+  return p99;
+}
+
+/** invalidationP99 with the others attached to one node's Local, each keeping its own bindings. */
+async function attachedInvalidationP99(cluster: BenchCluster, run: number): Promise<number> {
+  const writer = Local.open({ global: cluster.addresses });
+  const node = Local.open({ global: cluster.addresses });
+  await Promise.all([writer, node].map(untilLease));
+  const server = await LocalServer.listen(node, '127.0.0.1:0');
+  const workers = await Promise.all(Array.from({ length: OTHER_LOCALS }, () => attach(server.address)));
+  for (const w of workers) if (!(await w.ready(10_000))) throw new Error('an attached worker got no lease');
+  const p99 = await delsUntilGone(writer, workers.map((w) => w.local), `bench/ainv/${run}`);
+  await Promise.all(workers.map((w) => w.close()));
+  await server.stop();
+  await Promise.all([writer, node].map((l) => l.close()));
+  return p99;
+}
+
+/** p99 (ms) from a DEL issued on `writer` until every one of `others` dropped the binding. */
+async function delsUntilGone(writer: Local, others: readonly Local[], prefix: string): Promise<number> {
   const ms: number[] = [];
   for (let i = 0; i < INVALIDATION_DELS_PER_RUN; i++) {
-    const key = `bench/inv/${run}/${i}`;
+    const key = `${prefix}/${i}`;
     await writer.set(key, oneKiB);
     await Promise.all(others.map((o) => o.get(key)));
     let pending = OTHER_LOCALS;
@@ -288,8 +326,37 @@ async function invalidationP99(cluster: BenchCluster, run: number): Promise<numb
     await writer.del(key);
     ms.push(await done);
   }
-  await Promise.all([writer, ...others].map((l) => l.close()));
   return percentile(ms, 99);
+}
+
+/** Gets/s of a worker thread of this process attached to the node at `address` (bench/local/gets.ts). */
+function measureInThread(address: string): Promise<number> {
+  const script = new URL('../local/gets.ts', import.meta.url).href;
+  // Node 20 does not pass the parent's module hooks to threads: the thread registers tsx itself.
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script)}); })`;
+  const worker = new Worker(bootstrap, { eval: true, workerData: { benchAttachedGets: address } });
+  return new Promise<number>((resolve, reject) => {
+    worker.once('message', (perS: number) => resolve(perS));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the measuring thread exited ${code} without a figure`)));
+  });
+}
+
+/** Per run, back to back: a linked Local's gets, a worker process's and a worker thread's through one node's Local. */
+async function getPaths(cluster: BenchCluster): Promise<{ linked: number[]; attached: number[]; thread: number[] }> {
+  const node = Local.open({ global: cluster.addresses });
+  await untilLease(node);
+  await node.put(GETS_KEY, GETS_VALUE);
+  const server = await LocalServer.listen(node, '127.0.0.1:0');
+  const runs = { linked: [] as number[], attached: [] as number[], thread: [] as number[] };
+  for (let run = 0; run < RUNS_MIN + 2; run++) {
+    runs.linked.push(await measureHitsIn('linked-get', cluster.addresses[0]!));
+    runs.attached.push(await measureHitsIn('attached-get', server.address));
+    runs.thread.push(await measureInThread(server.address));
+  }
+  await server.stop();
+  await node.close();
+  return runs;
 }
 
 const HOLDER_LEASE_MS = 1000;
@@ -323,7 +390,7 @@ async function strictPuts(cluster: BenchCluster, run: number): Promise<{ strictP
 }
 
 const WORKER_SCRIPT = `
-import { attach } from './src/local/attach.ts';
+import { attach } from './src/local/node/attach.ts';
 const local = await attach(process.argv[1]);
 const bytes = await local.getBlob(process.argv[2]);
 if (bytes.byteLength !== ${SHARED_BLOB_BYTES}) throw new Error('short blob');
@@ -362,6 +429,24 @@ if (measureAt !== -1) {
 
 const hitPathOnly = process.argv.includes('--hit-path');
 const cluster = await startCluster(3, ['--holder-lease-ms', String(HOLDER_LEASE_MS)]);
+const gets = await getPaths(cluster);
+const attachedTarget = { atLeast: Math.max(1_000_000, 0.5 * medianOf(gets.linked)) };
+const attachedMetrics = async (): Promise<Record<string, MetricRuns>> => ({
+  linked_get_per_s: { runs: gets.linked, unit: 'gets/s' },
+  attached_hit_per_s: { runs: gets.attached, unit: 'gets/s', target: attachedTarget },
+  attached_thread_hit_per_s: { runs: gets.thread, unit: 'gets/s', target: attachedTarget },
+  attached_vs_linked: { runs: gets.attached.map((a, i) => a / gets.linked[i]!), unit: 'x', target: { atLeast: 0.5 } },
+  attached_thread_vs_linked: { runs: gets.thread.map((a, i) => a / gets.linked[i]!), unit: 'x', target: { atLeast: 0.5 } },
+  attached_invalidation_p99_ms: { runs: await repeat(RUNS_MIN, (run) => attachedInvalidationP99(cluster, run), false), unit: 'ms', target: { atMost: 2 } },
+});
+// `npm run bench -- local --attached`: only the attached-worker figures, with the linked
+// invalidation figure beside them (the full suite takes several minutes).
+if (process.argv.includes('--attached')) {
+  const linkedInvalidation = await repeat(RUNS_MIN, (run) => invalidationP99(cluster, run), false);
+  report('local', { ...(await attachedMetrics()), invalidation_p99_ms: { runs: linkedInvalidation, unit: 'ms', target: { atMost: 2 } } }, { replicas: 3, otherLocals: OTHER_LOCALS, valueBytes: { gets: 256 }, only: 'attached' });
+  await cluster.stop();
+  process.exit(0);
+}
 const hits = await hitPath(cluster.addresses[0]!, false);
 await loadZipfKeys(cluster);
 const zipfHits = await hitPath(cluster.addresses[0]!, true);
@@ -388,6 +473,7 @@ const metrics: Record<string, MetricRuns> = {
   strict_put_p99_ms: { runs: strictRuns.map((r) => r.strictP99), unit: 'ms' },
   put_p50_ms: { runs: strictRuns.map((r) => r.plainP50), unit: 'ms' },
   node_shared_copies: { runs: await repeat(RUNS_MIN, () => sharedCopies(cluster), false), unit: 'copies', target: { atMost: 1 } },
+  ...(await attachedMetrics()),
 };
 await cluster.stop();
 report('local', metrics, { replicas: 3, global: 'one process per replica, fsync on', replicaNodeFlags: REPLICA_NODE_FLAGS.join(' '), otherLocals: OTHER_LOCALS, strictHolders: OTHER_LOCALS, holderLeaseMs: HOLDER_LEASE_MS, workers: WORKERS, valueBytes: { hit: 1024, zipf: 256, miss: 4096 }, zipf: { keys: ZIPF_KEYS, exponent: ZIPF_EXPONENT } });

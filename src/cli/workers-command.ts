@@ -5,7 +5,7 @@
 // running this same command with the internal flag --worker.
 
 import { spawn } from 'node:child_process';
-import { attach } from '../local/node/attach.ts';
+import { attach, AttachedLocal } from '../local/node/attach.ts';
 import { GlobalClient } from '../local/client/client.ts';
 import { Local, type DstoreApi } from '../local/local.ts';
 import { LocalServer } from '../local/node/local-server.ts';
@@ -59,7 +59,7 @@ interface WorkerReport {
 
 async function runWorker(index: number, args: WorkersArgs): Promise<number> {
   const api: DstoreApi = args.local === null ? Local.open({ global: args.global }) : await attach(args.local);
-  if (api instanceof Local) await api.ready(3000);
+  await api.ready(3000);
   let changesSeen = 0;
   const stopWatching = api.watch(PREFIX, () => changesSeen++);
   const report = { worker: index, reads: 0, writes: 0, conflicts: 0, blobReads: 0 };
@@ -79,8 +79,8 @@ async function runWorker(index: number, args: WorkersArgs): Promise<number> {
     }
   }
   stopWatching();
-  const invalidations = api instanceof Local ? api.stats().invalidations : null;
-  const hits = api instanceof Local ? api.stats().hits : null;
+  // Linked or attached, each worker has bindings of its own (an attached one follows its node).
+  const { invalidations, hits } = api instanceof Local || api instanceof AttachedLocal ? api.stats() : { invalidations: null, hits: null };
   await api.close();
   const out: WorkerReport = { ...report, hits, changesSeen, invalidations };
   console.log(JSON.stringify(out));

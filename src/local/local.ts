@@ -23,7 +23,9 @@ import { validateKey } from '../protocol/keys.ts';
 import { LocalCache, noBindings, type CacheStats, type EntryTable, type Fill } from './cache/cache.ts';
 import type {
   DeleteResult,
+  GetResult,
   KeyBinding,
+  NodeLocalTerms,
   Op,
   PutBlobResult,
   RangeResult,
@@ -55,6 +57,8 @@ export interface LocalConfig {
   readonly global: readonly string[];
   /** Byte budget of the cache (values, bindings and bookkeeping). Default 256 MiB. */
   readonly cacheBytesMax?: number;
+  /** Values whose entry would be charged more than this are not cached. Default cacheBytesMax. */
+  readonly cacheEntryBytesMax?: number;
   /**
    * The staleness bound of 'bounded' keys: a cached read reflects every write acknowledged
    * more than this before it began (docs/coherence.md). Default 1000.
@@ -85,7 +89,22 @@ export interface LocalConfig {
   readonly random?: Random;
   /** A bug in the Local (an assertion failed on the stream). Default: rethrown asynchronously. */
   readonly onFatal?: (err: unknown) => void;
+  /**
+   * Keys of 'strict' prefixes are never cached here: every read of one goes to `global`, which
+   * is a node's Local serving them under its own hold (an attached worker: attach.ts). No hold
+   * is registered. Default false.
+   */
+  readonly strictByUpstream?: boolean;
 }
+
+/** What a Local hands on after its cache applied it: a stream message, or a jump (below). */
+export type AppliedChange =
+  | { readonly kind: 'message'; readonly message: SubscribeMessage }
+  /**
+   * The applied revision moved without the events in between (the start, after Status; a
+   * compaction): `revision` is the new applied revision (null: not known yet).
+   */
+  | { readonly kind: 'jump'; readonly revision: number | null };
 
 export const LOCAL_DEFAULTS = {
   cacheBytesMax: 256 * 1024 * 1024,
@@ -267,6 +286,8 @@ export class Local implements DstoreApi {
   private readonly watchers = new Set<{ readonly prefix: string; readonly listener: (event: WatchEvent) => void }>();
   private waiters: Waiter[] = [];
   private readonly leaseListeners = new Set<(valid: boolean) => void>();
+  private readonly appliedListeners = new Set<(change: AppliedChange) => void>();
+  private readonly strictByUpstream: boolean;
   private readonly waitTimers = new Set<Timer>();
   private readonly freshness: Freshness;
   /** The hot path's clock: one word of memory holding the time (lease-clock.ts). */
@@ -301,9 +322,10 @@ export class Local implements DstoreApi {
     const random = config.random ?? systemRandom;
     this.freshness = new Freshness(resolved.leaseMs, config.coherence ?? 'bounded', config.coherenceByPrefix ?? {});
     this.anyEventual = this.freshness.hasEventual;
-    const strictPrefixes = this.freshness.strictPrefixes;
+    this.strictByUpstream = config.strictByUpstream ?? false;
+    const strictPrefixes = this.strictByUpstream ? [] : this.freshness.strictPrefixes;
     this.client = config.globalClient ?? new GlobalClient({ ...config.client, addresses: config.global });
-    this.cache = new LocalCache({ cacheBytesMax: resolved.cacheBytesMax });
+    this.cache = new LocalCache({ cacheBytesMax: resolved.cacheBytesMax, ...(config.cacheEntryBytesMax === undefined ? {} : { entryBytesMax: config.cacheEntryBytesMax }) });
     this.hot = this.cache.table;
     if (this.clock.timeWord !== undefined) {
       this.timeWord = this.clock.timeWord;
@@ -669,6 +691,7 @@ export class Local implements DstoreApi {
 
   /** Whether a binding of `key` may be placed: no strict invalidation of it waits for its write. */
   private mayCache(key: string): boolean {
+    if (this.strictByUpstream) return this.freshness.modeOf(key) !== 'strict';
     return this.strictHold === null || this.strictHold.mayCache(key);
   }
 
@@ -814,6 +837,11 @@ export class Local implements DstoreApi {
     return this.applied ?? 0;
   }
 
+  /** Whether the Local knows where Global is (its applied revision; before, `revision` is 0). */
+  get synced(): boolean {
+    return this.applied !== null;
+  }
+
   get streamStatus(): StreamStatus {
     return this.stream.status;
   }
@@ -824,6 +852,26 @@ export class Local implements DstoreApi {
 
   onStreamStatus(listener: (status: StreamStatus) => void): () => void {
     return this.stream.onStatus(listener);
+  }
+
+  /** What an attached worker must follow to serve this Local's keys itself (attach.ts). */
+  get terms(): NodeLocalTerms {
+    return { leaseMs: this.freshness.leaseMs, coherence: this.freshness.defaultMode, coherenceByPrefix: this.freshness.modesByPrefix, prefix: this.prefix };
+  }
+
+  /**
+   * Calls `listener` with every stream message after the cache applied it, and with every
+   * jump of the applied revision (AppliedChange), in order. A node's Local feeds its workers
+   * with it (node-feed.ts). Returns the function that stops it. The listener must not throw.
+   */
+  onApplied(listener: (change: AppliedChange) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
+  /** A lease probe's answer begun after this call (InvalidationStream.nextProof). */
+  nextProof(waitMs: number): Promise<GetResult> {
+    return this.stream.nextProof(waitMs);
   }
 
   /** The server limits Global reported (asks once). */
@@ -894,13 +942,16 @@ export class Local implements DstoreApi {
     return {
       appliedRevision: () => this.applied,
       startAt: (revision) => {
-        if (this.applied === null) this.advance(revision);
+        if (this.applied !== null) return;
+        this.advance(revision);
+        this.tellApplied({ kind: 'jump', revision });
       },
       apply: (message) => this.applyMessage(message),
       compacted: (oldestRevision) => {
         this.cache.dropAllBindings();
         this.applied = oldestRevision > 0 ? oldestRevision - 1 : null;
         for (const w of this.watchers) w.listener({ type: 'reset', revision: oldestRevision });
+        this.tellApplied({ kind: 'jump', revision: this.applied });
       },
       leaseChanged: (untilMs) => {
         if (this.closedFlag) return;
@@ -925,6 +976,11 @@ export class Local implements DstoreApi {
     }
     this.noteRevision(message.revision);
     this.advance(message.revision);
+    if (this.appliedListeners.size > 0) this.tellApplied({ kind: 'message', message });
+  }
+
+  private tellApplied(change: AppliedChange): void {
+    for (const listener of this.appliedListeners) listener(change);
   }
 
   private advance(revision: number): void {

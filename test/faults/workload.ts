@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AttachedLocal } from '../../src/local/node/attach.ts';
-import type { GlobalClient, KeyValue } from '../../src/local/client/client.ts';
+import type { GlobalClient } from '../../src/local/client/client.ts';
 import type { Local } from '../../src/local/local.ts';
 import { SplitMix32 } from '../../src/consensus/random.ts';
 import { DstoreError, KeyOccupiedError } from '../../src/protocol/errors.ts';
@@ -102,19 +102,18 @@ export function linkedApi(name: string, local: Local): Api {
 }
 
 /**
- * Through a worker attached to a node's Local. Reads use the worker's client directly (the
- * same Session get AttachedLocal.get sends), because AttachedLocal.get drops the revision of
- * a miss, which read-your-writes and monotonic reads need.
+ * Through a worker attached to a node's Local: the worker's own Local (its bindings fed by the
+ * node; writes forwarded through the node and applied to both caches). A read the worker did
+ * not serve itself was served by the node (its cache, or Global), so it is checked as a cached
+ * read ('local'), not as Global's.
  */
 export function attachedApi(name: string, worker: AttachedLocal): Api {
   return {
-    local: name,
+    ...linkedApi(name, worker.local),
     read: async (key) => {
-      const r = await worker.client.get(key, { withValue: true });
-      const kv: KeyValue | null = r.kv;
-      return { revision: r.revision, found: observed(kv, kv?.value), source: 'local' };
+      const r = await worker.read(key);
+      return { revision: r.revision, found: r.found === null ? null : observed(r.found.kv, r.found.value), source: r.source === 'cache' ? 'cache' : 'local' };
     },
-    ...clientWrites(worker.client),
   };
 }
 

@@ -9,7 +9,7 @@ const v = (n: number): Uint8Array => new Uint8Array([n]);
 
 function tableOf(bytesMax: number): { table: ClockTable<null>; evicted: string[] } {
   const evicted: string[] = [];
-  return { table: new ClockTable<null>(bytesMax, (key) => evicted.push(key)), evicted };
+  return { table: new ClockTable<null>(bytesMax, bytesMax, (key) => evicted.push(key)), evicted };
 }
 
 describe('ClockTable', () => {
@@ -31,7 +31,7 @@ describe('ClockTable', () => {
 
   it('keeps each entry\'s tag with it, and hands it to the eviction', () => {
     const evicted: [string, number][] = [];
-    const table = new ClockTable<number>(200, (key, tag) => evicted.push([key, tag]));
+    const table = new ClockTable<number>(200, 200, (key, tag) => evicted.push([key, tag]));
     table.set('a', v(1), 100, 1);
     table.set('b', v(2), 100, 2);
     table.set('a', v(3), 100, 3);
@@ -61,6 +61,16 @@ describe('ClockTable', () => {
     assert.equal(table.peek('big'), undefined, 'the refused set removed what the key held');
     assert.equal(table.bytes, 0);
     assert.deepEqual(evicted, ['a', 'b', 'c'], 'a replaced or refused entry is not an eviction');
+  });
+
+  it('refuses an entry charged more than entryBytesMax without evicting anything for it', () => {
+    const evicted: string[] = [];
+    const table = new ClockTable<null>(300, 120, (key) => evicted.push(key));
+    table.set('a', v(1), 100, null);
+    assert.equal(table.set('big', v(2), 121, null), false);
+    assert.equal(table.peek('big'), undefined);
+    assert.deepEqual(evicted, [], 'nothing made room for a refused entry');
+    assert.equal(table.set('fits', v(3), 120, null), true);
   });
 
   it('replaces an entry in place of its old charge, and reports no delete or clear as an eviction', () => {

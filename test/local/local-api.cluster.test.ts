@@ -10,7 +10,7 @@ import { GlobalClient } from '../../src/local/client/client.ts';
 import { Local, type DstoreApi } from '../../src/local/local.ts';
 import { LocalServer } from '../../src/local/node/local-server.ts';
 import { CancelledError, DeadlineExceededError, InvalidArgumentError, KeyOccupiedError, ResourceExhaustedError } from '../../src/protocol/errors.ts';
-import { TestCluster } from '../global/cluster-harness.ts';
+import { eventually, TestCluster } from '../global/cluster-harness.ts';
 import { HeldClient, type Gate } from './held-client.ts';
 
 let cluster: TestCluster;
@@ -47,7 +47,7 @@ async function linkedLocal(): Promise<Subject & { local: Local }> {
   return { api: local, held, local, frames: () => held.framesSent };
 }
 
-async function attachedLocal(): Promise<Subject & { worker: AttachedLocal }> {
+async function attachedLocal(): Promise<Subject & { worker: AttachedLocal; local: Local }> {
   const held = new HeldClient({ addresses: cluster.addresses });
   const local = Local.open({ global: cluster.addresses, globalClient: held, leaseMs: 5000 });
   cleanups.push(() => local.close());
@@ -56,7 +56,7 @@ async function attachedLocal(): Promise<Subject & { worker: AttachedLocal }> {
   cleanups.push(() => server.stop());
   const worker = await attach(server.address, { client: { backoffInitialMs: 5, backoffMaxMs: 20 } });
   cleanups.push(() => worker.close());
-  return { api: worker, held, worker, frames: () => worker.client.framesSent };
+  return { api: worker, held, worker, local, frames: () => worker.client.framesSent };
 }
 
 /** Runs `body` with `call` held, then opens the gate (so nothing stays pending). */
@@ -248,16 +248,17 @@ describe('linked Local: consistency linearizable', () => {
 });
 
 describe('attached: parity', () => {
-  it('ready, getCached, stats and linearizable reads say what an attached worker can do', async () => {
-    const { worker } = await attachedLocal();
+  it('an attached worker holds bindings of its own under the node\'s terms: ready, getCached and stats as linked', async () => {
+    const { worker, local } = await attachedLocal();
     assert.equal(await worker.ready(5000), true);
     const key = freshKey();
     const w = await worker.put(key, 'v');
-    assert.equal(worker.getCached(key), undefined, 'a worker holds no bindings');
+    assert.equal(text(worker.getCached(key)), 'v', 'its own write is in its own cache');
     const stats = worker.stats();
-    assert.equal(stats.hits, null);
-    assert.equal(stats.leaseValid, null);
-    assert.ok(stats.revision >= w.revision);
+    assert.equal(stats.hits, 1);
+    assert.equal(stats.leaseValid, true);
+    assert.equal(stats.leaseMs, local.stats().leaseMs, "the node's lease");
+    await eventually('the worker to apply its write from the node', () => worker.stats().revision >= w.revision);
   });
 
   it('consistency linearizable reads Global through the node even when the node has the key cached', async () => {

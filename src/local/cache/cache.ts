@@ -65,12 +65,14 @@ export type EntryTable = ClockTable<KeyBinding | null>;
 
 /** A table that finds nothing (a closed Local's). */
 export function noBindings(): EntryTable {
-  return new ClockTable<KeyBinding | null>(0, () => {});
+  return new ClockTable<KeyBinding | null>(0, 0, () => {});
 }
 
 export interface CacheConfig {
   /** Byte budget of everything cached (values, bindings, overhead). */
   readonly cacheBytesMax: number;
+  /** A value whose entry would be charged more than this is not cached. Default cacheBytesMax. */
+  readonly entryBytesMax?: number;
 }
 
 /**
@@ -123,7 +125,7 @@ export class LocalCache {
   /** Throws InvalidArgumentError when cacheBytesMax is not an integer in 4096..2^48. */
   constructor(config: CacheConfig) {
     checkInteger('cacheBytesMax', config.cacheBytesMax, 4096, 2 ** 48);
-    this.entries = new ClockTable<KeyBinding | null>(config.cacheBytesMax, (entryKey, kv) => {
+    this.entries = new ClockTable<KeyBinding | null>(config.cacheBytesMax, config.entryBytesMax ?? config.cacheBytesMax, (entryKey, kv) => {
       this.evictionCount++;
       if (kv === null) this.blobEntries--;
       else this.unindex(entryKey, kv);

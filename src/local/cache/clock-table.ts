@@ -36,6 +36,8 @@ export class ClockTable<T = null> {
   /** `evicted(key, tag)` is called for each entry removed to make room (not for delete or clear). */
   constructor(
     readonly bytesMax: number,
+    /** An entry charged more than this is not placed (set returns false). */
+    readonly entryBytesMax: number,
     private readonly evicted: (key: string, tag: T) => void,
   ) {}
 
@@ -65,11 +67,11 @@ export class ClockTable<T = null> {
   /**
    * Places `value` under `key`, charged `bytes` and tagged `tag`, replacing what `key` held
    * (without calling `evicted` for it), after evicting entries until it fits. Returns false
-   * (and holds nothing under `key`) when `bytes` exceeds the whole budget.
+   * (and holds nothing under `key`) when `bytes` exceeds the whole budget or `entryBytesMax`.
    */
   set(key: string, value: Uint8Array, bytes: number, tag: T): boolean {
     this.delete(key);
-    if (bytes > this.bytesMax) return false;
+    if (bytes > this.bytesMax || bytes > this.entryBytesMax) return false;
     this.evictUntil(this.bytesMax - bytes);
     this.slots.set(key, { value, bytes, tag, used: false });
     this.bytesTotal += bytes;

@@ -20,7 +20,7 @@
 
 import { Backoff, type BackoffConfig, type Clock, type Random, type Timer } from '../../protocol/backoff.ts';
 import { ClosedError, CompactedError, DstoreError, UnavailableError } from '../../protocol/errors.ts';
-import type { SubscribeMessage } from '../client/client-types.ts';
+import type { GetResult, SubscribeMessage } from '../client/client-types.ts';
 import type { GlobalClient, Subscription } from '../client/client.ts';
 import { Freshness } from './freshness.ts';
 import { InvalidationState, type StreamState, type StreamStatus } from './invalidation-state.ts';
@@ -73,6 +73,10 @@ export class InvalidationStream {
   /** Streams dropped because their replica stayed behind what Global had committed. */
   lagDrops = 0;
   lastError: DstoreError | null = null;
+  /** Probes sent so far: a probe's number orders it exactly against nextProof's callers. */
+  private probesSent = 0;
+  /** Callers of nextProof, waiting for a probe numbered above `after`. */
+  private proofWaiters: { readonly after: number; readonly settle: (answer: GetResult | Error) => void }[] = [];
 
   constructor(
     private readonly client: GlobalClient,
@@ -123,9 +127,44 @@ export class InvalidationStream {
       this.leaseTimer = null;
       this.probeTimer?.cancel();
       this.probeTimer = null;
+      this.settleProofWaiters(() => true, new ClosedError('the Local is closed'));
       this.emit();
     }
     await this.running;
+  }
+
+  /**
+   * The answer of the first lease probe sent from now on: a linearizable read that began after
+   * this call, so its revision is a read index for the caller too (every write acknowledged
+   * before the call is at or below it). A node's Local answers its workers' probes with it
+   * (local-server.ts): no probe of theirs reaches Global. Rejects with UnavailableError when
+   * no probe was answered within `waitMs`, ClosedError on close.
+   */
+  nextProof(waitMs: number): Promise<GetResult> {
+    if (this.closed()) return Promise.reject(new ClosedError('the Local is closed'));
+    if (this.config.probeIntervalMs === null) return Promise.reject(new UnavailableError('this stream sends no lease probes'));
+    return new Promise<GetResult>((resolve, reject) => {
+      const timer = this.clock.setTimer(() => {
+        this.proofWaiters = this.proofWaiters.filter((w) => w !== waiter);
+        reject(new UnavailableError(`no lease probe of this Local was answered by Global within ${waitMs} ms`));
+      }, waitMs, false);
+      const waiter = {
+        after: this.probesSent,
+        settle: (answer: GetResult | Error): void => {
+          timer.cancel();
+          if (answer instanceof Error) reject(answer);
+          else resolve(answer);
+        },
+      };
+      this.proofWaiters.push(waiter);
+    });
+  }
+
+  private settleProofWaiters(due: (after: number) => boolean, answer: GetResult | Error): void {
+    if (this.proofWaiters.length === 0) return;
+    const waiting = this.proofWaiters;
+    this.proofWaiters = waiting.filter((w) => !due(w.after));
+    for (const w of waiting) if (due(w.after)) w.settle(answer);
   }
 
   private closed(): boolean {
@@ -255,9 +294,12 @@ export class InvalidationStream {
     if (this.probing || this.closed()) return;
     this.probing = true;
     const sentMs = this.leaseNowMs();
+    const number = ++this.probesSent;
     this.client.get(LEASE_PROBE_KEY, { withValue: false, deadlineMs: this.freshness.leaseMs }).then(
       (answer) => {
-        if (!this.closed() && this.freshness.proved({ revision: answer.revision, sentMs, receivedMs: this.leaseNowMs() })) this.leaseExtended();
+        if (this.closed()) return;
+        if (this.freshness.proved({ revision: answer.revision, sentMs, receivedMs: this.leaseNowMs() })) this.leaseExtended();
+        this.settleProofWaiters((after) => after < number, answer);
       },
       () => {}, // no proof this time: the lease runs out unless a later probe succeeds
     ).finally(() => {

@@ -260,6 +260,15 @@ export function decodeStatus(resp: StatusResponse__Output): ServerStatus {
             frameRequestsMax: limits.frameRequestsMax,
             rangeKeysMax: limits.rangeKeysMax,
           },
+    nodeLocal:
+      resp.nodeLocal === null
+        ? null
+        : {
+            leaseMs: resp.nodeLocal.leaseMs,
+            coherence: resp.nodeLocal.coherence,
+            coherenceByPrefix: Object.fromEntries(resp.nodeLocal.coherenceByPrefix.map((p) => [p.prefix, p.mode])),
+            prefix: resp.nodeLocal.prefix,
+          },
   };
 }
 

@@ -147,6 +147,17 @@ export interface ServerStatus {
   readonly blobBytes: number;
   /** null when the server sent none. */
   readonly limits: ServerLimits | null;
+  /** Set only by a node's Local: how it serves its cache (attach.ts follows it). */
+  readonly nodeLocal: NodeLocalTerms | null;
+}
+
+/** A node's Local, as its attached workers must follow it (StatusResponse.node_local). */
+export interface NodeLocalTerms {
+  readonly leaseMs: number;
+  /** Modes as named in docs/coherence.md ('bounded', 'eventual', 'strict'): not checked here. */
+  readonly coherence: string;
+  readonly coherenceByPrefix: Readonly<Record<string, string>>;
+  readonly prefix: string;
 }
 
 export interface PutBlobResult {

@@ -51,6 +51,8 @@ import { receiveBytesMax } from '../../protocol/receive-limit.ts';
 import { checkSessionBytesLimits, SessionBytesInFlight } from '../../protocol/session-bytes.ts';
 import { serveAdmitted, StreamCaps } from '../../protocol/stream-caps.ts';
 import { asDstoreError } from '../client/retry.ts';
+import { LEASE_PROBE_KEY } from '../cache/invalidation-stream.ts';
+import { NodeFeed } from './node-feed.ts';
 import {
   deleteMsg,
   hashArg,
@@ -184,6 +186,10 @@ export class LocalServer {
   private uploadBytesReserved = 0;
   /** Bytes held by Session frames with requests unanswered. */
   private readonly sessionBytes: SessionBytesInFlight;
+  /** What this node applied, for its workers' Subscribes (node-feed.ts). */
+  private readonly feed: NodeFeed;
+  /** The keys this node follows (its Local's prefix). */
+  private readonly nodePrefix: string;
 
   private constructor(
     private readonly server: grpc.Server,
@@ -201,6 +207,13 @@ export class LocalServer {
       sessionBytesInFlightMax: `sessionBytesInFlightMax = ${l.sessionBytesInFlightMax}`,
       allSessionsBytesInFlightMax: `allSessionsBytesInFlightMax = ${l.allSessionsBytesInFlightMax}`,
     });
+    this.feed = new NodeFeed(local, l.subscribeStallMs);
+    this.nodePrefix = local.terms.prefix;
+  }
+
+  /** Subscribe streams open on this server, fed or forwarded (tests). */
+  get subscribes(): number {
+    return this.feed.size + this.forwarding;
   }
 
   /** Bytes held by Session frames with requests unanswered, all streams together (tests). */
@@ -243,6 +256,7 @@ export class LocalServer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.feed.close();
     for (const call of this.calls) call.cancel();
     this.calls.clear();
     await new Promise<void>((resolve) => {
@@ -309,7 +323,7 @@ export class LocalServer {
       }
       case 'status':
         return this.serverLimits().then((limits) => ({
-          status: statusMsg({ version: LOCAL_SERVER_VERSION, address: this.address, appliedRevision: this.local.revision, keyCount: this.local.stats().bindings, limits }),
+          status: statusMsg({ version: LOCAL_SERVER_VERSION, address: this.address, appliedRevision: this.local.revision, keyCount: this.local.stats().bindings, limits, terms: this.local.terms }),
         }));
       case undefined:
         return Promise.reject(new InvalidArgumentError(`request ${request.id} has no body: set one of get, set, delete, txn, range, missing_blobs, status`));
@@ -319,6 +333,13 @@ export class LocalServer {
   }
 
   private async get(key: string, minRevision: number, withValue: boolean): Promise<Body> {
+    // A worker's lease probe: answered with this node's next probe to Global, a linearizable
+    // read begun after this request arrived, so it proves to the worker what it proves here.
+    if (key === LEASE_PROBE_KEY && !withValue) {
+      const proof = await this.local.nextProof(this.local.terms.leaseMs);
+      const header = headerMsg({ revision: proof.revision, replicaId: 0 });
+      return { get: { header, found: proof.kv !== null, kv: proof.kv === null ? null : keyValueMsg(proof.kv, null) } };
+    }
     const read = await this.local.read(key, minRevision > 0 ? { minRevision } : {});
     const got = read.found;
     const header = headerMsg({ revision: read.revision, replicaId: 0 });
@@ -587,49 +608,95 @@ export class LocalServer {
   // ---- Subscribe -------------------------------------------------------------------------
 
   /**
-   * Subscribe, forwarded: the Local's own subscription to Global reads at most
+   * Subscribe. Keys this node follows are served from what it applied (node-feed.ts): an
+   * attached worker's own bindings follow that, never ahead of the node. From a revision older
+   * than the feed keeps, Global's history is forwarded, each message only once this node has
+   * applied its revision, until the stream reaches the feed, which takes over. Keys outside
+   * the node's prefix (which it does not follow) are forwarded from Global as they come.
+   */
+  subscribe(call: grpc.ServerWritableStream<SubscribeRequest__Output, SubscribeResponse>): void {
+    const prefix = call.request.prefix;
+    const follows = this.nodePrefix === '' || prefix.startsWith(this.nodePrefix);
+    let next = call.request.fromRevision;
+    let stopCurrent: (() => void) | null = null;
+    let cancelled = false;
+    const tracked = {
+      cancel: (): void => {
+        cancelled = true;
+        stopCurrent?.();
+      },
+    };
+    this.calls.add(tracked);
+    call.on('cancelled', tracked.cancel);
+    const run = async (): Promise<void> => {
+      while (!cancelled) {
+        if (follows && (next === 0 || next >= this.feed.oldest || this.feed.oldest === Infinity)) {
+          const served = this.feed.serve(call, next, prefix);
+          stopCurrent = served.cancel;
+          if (cancelled) served.cancel();
+          await served.done;
+          return;
+        }
+        const forwarded = await this.forward(call, next, prefix, follows, (stop) => {
+          stopCurrent = stop;
+          if (cancelled) stop();
+        });
+        if (forwarded === null) return;
+        next = forwarded;
+      }
+    };
+    run().then(
+      () => {
+        this.calls.delete(tracked);
+        if (!cancelled) call.end();
+      },
+      (err: unknown) => {
+        this.calls.delete(tracked);
+        call.emit('error', toGrpcStatus(asDstoreError(err)));
+      },
+    );
+  }
+
+  /**
+   * Forwards Global's stream from `from`: the Local's own subscription to Global reads at most
    * FORWARD_READ_AHEAD messages ahead, and at most FORWARD_UNSENT_MAX written messages wait to
    * be handed to HTTP/2; beyond that the pump waits for the worker to read, which holds
    * Global's stream back. A worker that reads nothing for `subscribeStallMs` while its stream
-   * is full is dropped with RESOURCE_EXHAUSTED naming the revision to resume from.
+   * is full is dropped with RESOURCE_EXHAUSTED naming the revision to resume from. When
+   * `gated`, each message waits until this node applied its revision, and the forwarding
+   * stops (returning the next revision) once the feed can take over; otherwise it returns null
+   * when Global's stream ends.
    */
-  subscribe(call: grpc.ServerWritableStream<SubscribeRequest__Output, SubscribeResponse>): void {
-    let subscription: ReturnType<Local['client']['subscribe']>;
-    try {
-      subscription = this.local.client.subscribe({ fromRevision: call.request.fromRevision, prefix: call.request.prefix, readAheadMax: FORWARD_READ_AHEAD });
-    } catch (err) {
-      call.emit('error', toGrpcStatus(asDstoreError(err)));
-      return;
-    }
-    const tracked = { cancel: () => subscription.close() };
-    this.calls.add(tracked);
+  private async forward(
+    call: grpc.ServerWritableStream<SubscribeRequest__Output, SubscribeResponse>,
+    from: number,
+    prefix: string,
+    gated: boolean,
+    onStart: (stop: () => void) => void,
+  ): Promise<number | null> {
+    const subscription = this.local.client.subscribe({ fromRevision: from, prefix, readAheadMax: FORWARD_READ_AHEAD });
     this.forwarding++;
-    call.on('cancelled', () => subscription.close());
+    onStart(() => subscription.close());
     const stallMs = this.caps.subscribeStallMs;
-    const pump = async (): Promise<void> => {
+    try {
       const window = new SendWindow(call);
       for await (const message of subscription) {
+        if (gated && this.local.revision < message.revision && !(await this.local.waitForRevision(message.revision, stallMs))) {
+          throw new UnavailableError(`this node's Local has not applied revision ${message.revision} within ${stallMs} ms: subscribe again`);
+        }
         window.write(subscribeMsg(message));
         if (window.unsent >= FORWARD_UNSENT_MAX && !(await window.below(FORWARD_UNSENT_MAX, stallMs))) {
           throw new ResourceExhaustedError(
             `this watcher read nothing for ${stallMs} ms (subscribeStallMs) with ${window.unsent} messages waiting; its stream is ended after revision ${message.revision}: read faster, or subscribe again from revision ${message.revision + 1}`,
           );
         }
+        if (gated && message.revision + 1 >= this.feed.oldest) return message.revision + 1;
       }
-      call.end();
-    };
-    pump().then(
-      () => {
-        this.forwarding--;
-        this.calls.delete(tracked);
-      },
-      (err: unknown) => {
-        this.forwarding--;
-        this.calls.delete(tracked);
-        subscription.close();
-        call.emit('error', toGrpcStatus(asDstoreError(err)));
-      },
-    );
+      return null;
+    } finally {
+      this.forwarding--;
+      subscription.close();
+    }
   }
 }
 

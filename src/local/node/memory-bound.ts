@@ -5,6 +5,7 @@
 import { decodedBytesBound } from '../../protocol/frame-budget.ts';
 import { receiveBytesMax } from '../../protocol/receive-limit.ts';
 import { FORWARD_READ_AHEAD, FORWARD_UNSENT_MAX, LOCAL_SERVER_LIMITS_DEFAULTS, type LocalServerLimits } from './local-server.ts';
+import { FEED_EVENTS_KEPT } from './node-feed.ts';
 
 export interface MemoryTerm {
   readonly name: string;
@@ -29,6 +30,14 @@ function forwardedMessageHeldBytesMax(): number {
   const events = Array.from({ length: FORWARDED_EVENTS_MAX }, () => ({ type: 'TYPE_PUT', kv: { ...kv } }));
   return FORWARDED_MESSAGE_BYTES_MAX + decodedBytesBound({ revision: 1, kind: 'events', events: { events }, progress: null });
 }
+/**
+ * One event of the workers' feed (node-feed.ts), at most: the Local's decoded event (a 1 KiB
+ * key) and its copy in the message made once for the workers.
+ */
+function feedEventHeldBytesMax(): number {
+  const kv = { key: 'k'.repeat(FORWARDED_KEY_BYTES_MAX), hash: Buffer.alloc(32), size: 0, createRevision: 1, modRevision: 1, version: 1, value: Buffer.alloc(0) };
+  return 2 * decodedBytesBound({ type: 'TYPE_PUT', kv });
+}
 /** Messages grpc-js's client stream reads ahead of its reader (a Readable's objectMode highWaterMark). */
 const GRPC_READ_AHEAD = 16;
 /** Messages a forwarded Subscribe holds at most: read ahead from Global, in hand, and written but not yet handed to HTTP/2. */
@@ -46,6 +55,7 @@ export function localServerMemoryTerms(limits: LocalServerLimits = LOCAL_SERVER_
     // What Session frames hold while their requests are in flight, as src/protocol/session-bytes.ts counts it.
     { name: 'Session requests in flight, all streams', count: 1, bytesEach: l.allSessionsBytesInFlightMax },
     { name: 'Subscribe streams x messages held while forwarding', count: l.subscribesMax, bytesEach: FORWARDED_MESSAGES_HELD * forwardedMessageHeldBytesMax() },
+    { name: 'workers\' feed: events kept', count: FEED_EVENTS_KEPT, bytesEach: feedEventHeldBytesMax() },
     { name: 'uploads x one message being received', count: l.uploadsMax, bytesEach: message },
     { name: 'upload bytes held (all uploads)', count: 1, bytesEach: l.uploadBufferBytesMax },
   ];

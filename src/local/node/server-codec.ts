@@ -27,6 +27,7 @@ import type {
   DeleteResult,
   Header,
   KeyBinding,
+  NodeLocalTerms,
   Op,
   OpResult,
   RangeResult,
@@ -181,6 +182,8 @@ export interface LocalStatusFields {
   readonly appliedRevision: number;
   readonly keyCount: number;
   readonly limits: ServerLimits | null;
+  /** How the Local serves its cache, for workers that keep bindings of their own. */
+  readonly terms: NodeLocalTerms;
 }
 
 export function statusMsg(s: LocalStatusFields): StatusResponse {
@@ -194,5 +197,11 @@ export function statusMsg(s: LocalStatusFields): StatusResponse {
     keyCount: s.keyCount,
     members: [{ id: 0, address: s.address, connected: true }],
     ...(s.limits === null ? {} : { limits: { ...s.limits } }),
+    nodeLocal: {
+      leaseMs: s.terms.leaseMs,
+      coherence: s.terms.coherence,
+      coherenceByPrefix: Object.entries(s.terms.coherenceByPrefix).map(([prefix, mode]) => ({ prefix, mode })),
+      prefix: s.terms.prefix,
+    },
   };
 }

@@ -21,6 +21,7 @@ import type { ListValue as _dstore_v1_ListValue, ListValue__Output as _dstore_v1
 import type { MapValue as _dstore_v1_MapValue, MapValue__Output as _dstore_v1_MapValue__Output } from './dstore/v1/MapValue.ts';
 import type { MissingBlobsRequest as _dstore_v1_MissingBlobsRequest, MissingBlobsRequest__Output as _dstore_v1_MissingBlobsRequest__Output } from './dstore/v1/MissingBlobsRequest.ts';
 import type { MissingBlobsResponse as _dstore_v1_MissingBlobsResponse, MissingBlobsResponse__Output as _dstore_v1_MissingBlobsResponse__Output } from './dstore/v1/MissingBlobsResponse.ts';
+import type { NodeLocal as _dstore_v1_NodeLocal, NodeLocal__Output as _dstore_v1_NodeLocal__Output } from './dstore/v1/NodeLocal.ts';
 import type { PutBlobRequest as _dstore_v1_PutBlobRequest, PutBlobRequest__Output as _dstore_v1_PutBlobRequest__Output } from './dstore/v1/PutBlobRequest.ts';
 import type { PutBlobResponse as _dstore_v1_PutBlobResponse, PutBlobResponse__Output as _dstore_v1_PutBlobResponse__Output } from './dstore/v1/PutBlobResponse.ts';
 import type { RangeRequest as _dstore_v1_RangeRequest, RangeRequest__Output as _dstore_v1_RangeRequest__Output } from './dstore/v1/RangeRequest.ts';
@@ -68,6 +69,7 @@ export interface ProtoGrpcType {
       MapValue: MessageTypeDefinition<_dstore_v1_MapValue, _dstore_v1_MapValue__Output>
       MissingBlobsRequest: MessageTypeDefinition<_dstore_v1_MissingBlobsRequest, _dstore_v1_MissingBlobsRequest__Output>
       MissingBlobsResponse: MessageTypeDefinition<_dstore_v1_MissingBlobsResponse, _dstore_v1_MissingBlobsResponse__Output>
+      NodeLocal: MessageTypeDefinition<_dstore_v1_NodeLocal, _dstore_v1_NodeLocal__Output>
       PutBlobRequest: MessageTypeDefinition<_dstore_v1_PutBlobRequest, _dstore_v1_PutBlobRequest__Output>
       PutBlobResponse: MessageTypeDefinition<_dstore_v1_PutBlobResponse, _dstore_v1_PutBlobResponse__Output>
       RangeRequest: MessageTypeDefinition<_dstore_v1_RangeRequest, _dstore_v1_RangeRequest__Output>

@@ -36,6 +36,7 @@ import type { MapValue as _dstore_v1_MapValue, MapValue__Output as _dstore_v1_Ma
 import type { MissingBlobsRequest as _dstore_v1_MissingBlobsRequest, MissingBlobsRequest__Output as _dstore_v1_MissingBlobsRequest__Output } from './dstore/v1/MissingBlobsRequest.ts';
 import type { MissingBlobsResponse as _dstore_v1_MissingBlobsResponse, MissingBlobsResponse__Output as _dstore_v1_MissingBlobsResponse__Output } from './dstore/v1/MissingBlobsResponse.ts';
 import type { Nack as _dstore_v1_Nack, Nack__Output as _dstore_v1_Nack__Output } from './dstore/v1/Nack.ts';
+import type { NodeLocal as _dstore_v1_NodeLocal, NodeLocal__Output as _dstore_v1_NodeLocal__Output } from './dstore/v1/NodeLocal.ts';
 import type { PeerFrame as _dstore_v1_PeerFrame, PeerFrame__Output as _dstore_v1_PeerFrame__Output } from './dstore/v1/PeerFrame.ts';
 import type { PeerHello as _dstore_v1_PeerHello, PeerHello__Output as _dstore_v1_PeerHello__Output } from './dstore/v1/PeerHello.ts';
 import type { PreVote as _dstore_v1_PreVote, PreVote__Output as _dstore_v1_PreVote__Output } from './dstore/v1/PreVote.ts';
@@ -114,6 +115,7 @@ export interface ProtoGrpcType {
       MissingBlobsRequest: MessageTypeDefinition<_dstore_v1_MissingBlobsRequest, _dstore_v1_MissingBlobsRequest__Output>
       MissingBlobsResponse: MessageTypeDefinition<_dstore_v1_MissingBlobsResponse, _dstore_v1_MissingBlobsResponse__Output>
       Nack: MessageTypeDefinition<_dstore_v1_Nack, _dstore_v1_Nack__Output>
+      NodeLocal: MessageTypeDefinition<_dstore_v1_NodeLocal, _dstore_v1_NodeLocal__Output>
       PeerFrame: MessageTypeDefinition<_dstore_v1_PeerFrame, _dstore_v1_PeerFrame__Output>
       PeerHello: MessageTypeDefinition<_dstore_v1_PeerHello, _dstore_v1_PeerHello__Output>
       PreVote: MessageTypeDefinition<_dstore_v1_PreVote, _dstore_v1_PreVote__Output>

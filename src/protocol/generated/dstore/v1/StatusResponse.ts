@@ -1,5 +1,6 @@
 // Original file: src/protocol/proto/dstore/v1/global.proto
 
+import type { NodeLocal as _dstore_v1_NodeLocal, NodeLocal__Output as _dstore_v1_NodeLocal__Output } from '../../dstore/v1/NodeLocal.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface _dstore_v1_StatusResponse_Limits {
@@ -94,6 +95,11 @@ export interface StatusResponse {
    * unexpectedly; 0 when it runs unsupervised.
    */
   'restarts'?: (number);
+  /**
+   * How a node's Local serves its cache; set only by a node's Local (never by a replica), so
+   * an attached worker runs its own bindings under the same terms (docs/local.md).
+   */
+  'nodeLocal'?: (_dstore_v1_NodeLocal | null);
 }
 
 export interface StatusResponse__Output {
@@ -138,4 +144,9 @@ export interface StatusResponse__Output {
    * unexpectedly; 0 when it runs unsupervised.
    */
   'restarts': (number);
+  /**
+   * How a node's Local serves its cache; set only by a node's Local (never by a replica), so
+   * an attached worker runs its own bindings under the same terms (docs/local.md).
+   */
+  'nodeLocal': (_dstore_v1_NodeLocal__Output | null);
 }
