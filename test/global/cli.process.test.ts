@@ -1,4 +1,4 @@
-// Proves examples/global.ts as a user runs it, in real child processes: a lone replica
+// Proves `dstore global` as a user runs it, in real child processes: a lone replica
 // prints the address it bound and serves; bad flags exit with status 2 and a usage line;
 // `--cluster 3` starts three replicas on consecutive ports that elect a leader and take a
 // write; Ctrl-C (SIGINT to the parent) stops every replica, and so does the parent dying by
@@ -69,7 +69,7 @@ async function startCluster(attemptsMax = 3): Promise<StartedCluster> {
   }
 }
 
-describe('examples/global.ts', () => {
+describe('dstore global', () => {
   it('a lone replica prints the address it bound, serves, and exits 0 on SIGINT', async () => {
     const p = start(['--listen', '127.0.0.1:0', '--data', tempDir()]);
     const m = await p.waitForLine(/^Dstore server listening on (127\.0\.0\.1):(\d+)$/);
@@ -135,7 +135,7 @@ describe('examples/global.ts', () => {
     const before = await client.set('cli/supervised', new TextEncoder().encode('v'));
     process.kill(pids[1]!, 'SIGKILL');
     const said = await parent.waitForLine(/^\[2\] exited \(SIGKILL\) after \d+ ms; restart 1 in \d+ ms: (.*)$/);
-    assert.match(said[1]!, /global\.ts --id 2 --peers 1=127\.0\.0\.1:\d+,2=127\.0\.0\.1:\d+,3=127\.0\.0\.1:\d+ --data \S+\/replica-2 --cluster-id dstore/);
+    assert.match(said[1]!, /bin\.js global --id 2 --peers 1=127\.0\.0\.1:\d+,2=127\.0\.0\.1:\d+,3=127\.0\.0\.1:\d+ --data \S+\/replica-2 --cluster-id dstore/);
     const again = await parent.waitForLine(new RegExp(`^\\[2\\] replica 2 of 3 \\(pid (?!${pids[1]}\\))(\\d+)\\)`));
     const newPid = Number(again[1]);
     const s = await eventually('the restarted replica to answer and catch up', async () => {
