@@ -177,10 +177,11 @@ describe('REPL as a script (stdin not a terminal)', () => {
   });
 
   it('--keep-going runs every line and still exits 1; --json prints one object per command', async () => {
-    const kept = await runScript(['--keep-going'], 'FROB\nGET script-a\n');
+    await cluster.client().set('script-k', new TextEncoder().encode('one'));
+    const kept = await runScript(['--keep-going'], 'FROB\nGET script-k\n');
     assert.equal(kept.status, 1);
     assert.match(kept.stderr, /^line 1: unknown command "FROB"/);
-    assert.equal(kept.stdout, 'global: script-a -> one (Updating Local)\n');
+    assert.equal(kept.stdout, 'global: script-k -> one (Updating Local)\n');
     const json = await runScript(['--json', '--keep-going'], 'SET script-j "\\x00\\x1b[1m"\nGET script-j\nSET script-j x\n.exit\nGET script-j\n');
     assert.equal(json.status, 1, json.stderr);
     const lines = json.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
