@@ -95,15 +95,12 @@ describe('REPL process', () => {
       await down.waitForLeader();
       const downAddress = down.addresses[0]!;
       await down.stopReplica(1);
-      const repl = await startRepl(['--global', downAddress, '--listen', '127.0.0.1:0']);
+      // A deadline far beyond the 20 s each command is given below: answered in time, it failed at once.
+      const repl = await startRepl(['--global', downAddress, '--listen', '127.0.0.1:0', '--deadline-ms', '120000']);
       assert.match(repl.stderr, new RegExp(`^Global does not answer: .*cannot reach Global replica ${downAddress.replaceAll('.', '\\.')}: connection refused .*commands fail at once`, 'm'));
       for (const line of ['GET k', 'SET k v']) {
-        const startedMs = performance.now();
-        const answer = await repl.run(line);
-        const tookMs = performance.now() - startedMs;
+        const answer = await repl.run(line, 20_000);
         assert.match(answer, new RegExp(`^Global is unavailable \\(${downAddress.replaceAll('.', '\\.')}\\): .*connection refused.*The REPL keeps running`));
-        // Before, each command waited out its 10 s deadline.
-        assert.ok(tookMs < 2000, `${line} took ${tookMs.toFixed(0)} ms while Global was down`);
       }
       assert.match(await repl.run('STATS'), /lease not held/);
       await down.restartReplica(1);
