@@ -110,8 +110,10 @@ export class GlobalProcess {
   /**
    * Resolves with the regex match of the first line (seen so far or later) matching `pattern`.
    * Rejects when the process exits first or after `timeoutMs`, with its output in the message.
+   * The default is generous: a loaded machine starts Node processes slowly, and a wait that
+   * succeeds ends at the line, not at the deadline.
    */
-  waitForLine(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+  waitForLine(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
       const done = (): void => {
         this.lineWaiters.delete(check);
