@@ -1,4 +1,5 @@
-// Runs the test files under node:test with tsx as the loader.
+// Runs the test files under node:test with tsx as the loader, after building dist/ when it is
+// older than src/ and a process test will run (scripts/dist-freshness.ts).
 // Why a script: Node 20's test runner does not expand globs, and `sh` has no `**`.
 // Usage: tsx scripts/run-tests.ts [--tier unit|cluster|process] [--reporter tap] [substring...]
 //   --tier      only that tier's files (scripts/test-tiers.ts); all tiers without it
@@ -8,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildDistIfStale } from './dist-freshness.ts';
 import { TIERS, tierOf, type Tier } from './test-tiers.ts';
 
 function testFiles(dir: string): string[] {
@@ -36,6 +38,8 @@ if (files.length === 0) {
   console.error(`run-tests: no ${tier ?? ''} test files match ${filters.join(', ') || 'test/**/*.test.ts'}`);
   process.exit(1);
 }
+// Child processes in tests run the compiled dstore command (test/dstore-command.ts).
+if (files.some((f) => tierOf(f) === 'process')) buildDistIfStale();
 const reporter = values.reporter ?? './scripts/test-reporter.js';
 const result = spawnSync(
   process.execPath,

@@ -1,4 +1,4 @@
-// The processes of a fault run: Global replicas (examples/global.ts) on loopback ports found
+// The processes of a fault run: Global replicas (`dstore global`, compiled) on loopback ports found
 // free at start, each with its own data directory kept across restarts, and Local node
 // servers (node-server.ts). Replicas can be killed with SIGKILL, paused with SIGSTOP,
 // continued and restarted on their address and data; `stopAll` kills every process started
@@ -64,8 +64,8 @@ export class FaultCluster {
     return [...this.peerLinks.values(), ...this.clientLinks.values()];
   }
 
-  private launch(args: readonly string[], script?: string): GlobalProcess {
-    const p = GlobalProcess.start(args, script);
+  private launch(args: readonly string[], fixture?: string): GlobalProcess {
+    const p = fixture === undefined ? GlobalProcess.start(args) : GlobalProcess.startFixture(fixture, args);
     this.everyProcess.push(p);
     return p;
   }

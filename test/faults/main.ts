@@ -5,6 +5,7 @@
 // writes the recorded history to FILE, one operation per line as JSON (for a closer look);
 // --kinds limits the nemesis to some fault kinds (nemesis.ts FAULT_KINDS), to study one.
 import { writeFileSync } from 'node:fs';
+import { buildDistIfStale } from '../../scripts/dist-freshness.ts';
 import { formatViolation } from './checker.ts';
 import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
 import { runFaults, summary } from './run.ts';
@@ -53,6 +54,8 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 const args = parseArgs(process.argv.slice(2));
+// The replicas run the compiled dstore command (test/dstore-command.ts).
+buildDistIfStale();
 const kindsFlag = args.kinds.length === FAULT_KINDS.length ? '' : ` --kinds ${args.kinds.join(',')}`;
 console.log(`faults: seed=${args.seed} time=${args.time}s replicas=${args.replicas} leaseMs=${args.leaseMs}${kindsFlag}`);
 const result = await runFaults({ timeS: args.time, seed: args.seed, replicas: args.replicas, leaseMs: args.leaseMs, kinds: args.kinds, log: (line) => console.log(`  ${line}`) });

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { BLOB_REPLICATOR_DEFAULTS, validateBlobReplicatorConfig } from '../../src/global/blobs/blob-replicator.ts';
 import { CorruptError, DstoreError, InvalidArgumentError, NotFoundError, TooLargeError, UnavailableError } from '../../src/protocol/errors.ts';
@@ -64,6 +64,10 @@ describe('blobs on a 3-replica Global cluster', () => {
 
   before(async () => {
     cluster = await TestCluster.start(3);
+  });
+  // Each test starts on the whole cluster, whatever the one before it stopped (or failed to restart).
+  beforeEach(async () => {
+    for (const id of [1, 2, 3]) if (!cluster.isRunning(id)) await cluster.restartReplica(id);
     leader = await cluster.waitForLeader();
   });
   after(async () => {
@@ -97,7 +101,6 @@ describe('blobs on a 3-replica Global cluster', () => {
     await eventually('the restarted replica to fetch the blob', () => cluster.server(missing).blobs.store.has(set.kv.hash), 15_000);
     assert.ok(cluster.server(missing).blobs.replicator.stats.fetched >= 1, 'it was fetched from a peer, not pushed');
     assert.ok((await cluster.server(missing).blobs.store.get(set.kv.hash)).equals(value));
-    leader = await cluster.waitForLeader();
   });
 
   it('an upload to a follower is durable on a majority when answered, and a set may then refer to it by hash', async () => {
@@ -135,7 +138,6 @@ describe('blobs on a 3-replica Global cluster', () => {
     assert.equal(atEnd[0]!.chunk!.data.byteLength, 0);
     await assert.rejects(rawGetBlob(address, put.hash, value.byteLength + 1, 0), InvalidArgumentError);
     await assert.rejects(rawGetBlob(address, hashOf(Buffer.from('never stored')), 0, 0), NotFoundError);
-    leader = await cluster.waitForLeader();
   });
 
   it('an empty blob round-trips', async () => {
@@ -206,9 +208,6 @@ describe('blobs on a 3-replica Global cluster', () => {
     const err = await client.putBlob(randomBytes(MiB)).then(() => null, (e: unknown) => e);
     assert.ok(err instanceof UnavailableError, `expected UnavailableError, got ${String(err)}`);
     assert.ok((err as DstoreError).retryable);
-    await cluster.restartReplica(a);
-    await cluster.restartReplica(b);
-    leader = await cluster.waitForLeader();
   });
 
   it('refuses peer blob calls from another cluster', async () => {

@@ -36,6 +36,23 @@ export interface TestClusterOptions {
   readonly dialHost?: string;
 }
 
+/**
+ * `promise`, or a rejection naming `what` if it has not settled within `timeoutMs`. For "at
+ * once, not at some deadline": give the thing waited on a deadline far beyond `timeoutMs`, and
+ * `timeoutMs` room for a loaded machine, so only the behaviour tested can end the wait in time.
+ */
+export async function within<T>(what: string, promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `condition` every 20 ms until it holds or `timeoutMs` passes (then throws `what`). */
 export async function eventually<T>(what: string, condition: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

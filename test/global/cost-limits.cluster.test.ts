@@ -1,23 +1,21 @@
 // Proves that what one request costs is bounded, not only what it counts (issue 11, items 2
 // and 4): a read-only transaction is served after the read barrier without entering the log;
 // the ranges of one transaction share one budget of keys; a transaction of a million ops or a
-// map_store of a million entries is refused from a scan of its bytes, before decoding, in
-// milliseconds; a Session frame may ask for one state checksum. The replica is one process
-// with the test, so a request that held its event loop would show as a late timer here.
+// map_store of a million entries is refused from a scan of its bytes, before decoding (the
+// prescan's own message says so); a Session frame may ask for one state checksum. How long
+// such a refusal holds the replica's event loop is a speed claim: `npm run bench -- refusals`.
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
-import protobuf from 'protobufjs';
 import { STATE_MACHINE_DEFAULTS } from '../../src/global/state/state-machine.ts';
 import type { ClientRequest } from '../../src/protocol/generated/dstore/v1/ClientRequest.ts';
 import type { GlobalClient as WireClient } from '../../src/protocol/generated/dstore/v1/Global.ts';
 import type { ServerFrame__Output } from '../../src/protocol/generated/dstore/v1/ServerFrame.ts';
 import type { ServerResponse__Output } from '../../src/protocol/generated/dstore/v1/ServerResponse.ts';
 import type { TxnResponse__Output } from '../../src/protocol/generated/dstore/v1/TxnResponse.ts';
-import { dstoreProto, dstoreRoot } from '../../src/protocol/proto.ts';
+import { dstoreProto } from '../../src/protocol/proto.ts';
 import { TestCluster } from './cluster-harness.ts';
-import { rawSession, rawUnary } from './refusals.ts';
+import { frameOf, mapStoreTxn, rawSession, rawUnary, txnBytes } from './refusals.ts';
 
 const RANGE_KEYS_MAX = 300;
 const KEYS = 400;
@@ -62,18 +60,6 @@ function session(requests: ClientRequest[]): Promise<Map<number, ServerResponse_
   });
 }
 
-/** Runs `fn` and returns its result with the longest event-loop delay seen meanwhile (ms). */
-async function withLoopDelay<T>(fn: () => Promise<T>): Promise<{ value: T; maxDelayMs: number }> {
-  const h = monitorEventLoopDelay({ resolution: 10 });
-  h.enable();
-  try {
-    const value = await fn();
-    return { value, maxDelayMs: h.max / 1e6 };
-  } finally {
-    h.disable();
-  }
-}
-
 const rangeOp = { range: { range: { prefix: 'r/' } } };
 
 describe('cost limits: read-only transactions', () => {
@@ -104,39 +90,20 @@ describe('cost limits: read-only transactions', () => {
   });
 });
 
-/** Field `field` holding `inner` (length-delimited), as protobuf bytes. */
-const field = (n: number, inner: Uint8Array): Buffer => Buffer.from(protobuf.Writer.create().uint32((n << 3) | 2).bytes(inner).finish());
-/** `unit` `count` times over: a repeated field built without encoding each element. */
-const times = (unit: Uint8Array, count: number): Buffer => Buffer.alloc(unit.byteLength * count, unit);
-const TxnOp = dstoreRoot().lookupType('dstore.v1.TxnOp');
-const MapEntry = dstoreRoot().lookupType('dstore.v1.MapValue.Entry');
-/** A TxnRequest of `ops` success ops, each `op`. */
-const txnBytes = (op: object, ops: number): Buffer => times(field(2, TxnOp.encode(TxnOp.fromObject(op)).finish()), ops);
-/** A TxnRequest of one map_store of `entries` entries. */
-const mapStoreTxn = (entries: number): Buffer => {
-  const mapStore = Buffer.concat([field(1, Buffer.from('m')), times(field(2, MapEntry.encode({ field: 'f', value: Buffer.alloc(0) }).finish()), entries)]);
-  return field(2, field(7, mapStore));
-};
-/** A ClientFrame of `count` requests (id 1), each the transaction `txn`. */
-const frameOf = (txn: Uint8Array, count: number): Buffer => times(field(1, Buffer.concat([Buffer.from([0x08, 0x01]), field(5, txn)])), count);
-
 describe('cost limits: refused before decoding', () => {
   it('a transaction of 10^6 get ops (about 7 MB) is refused naming TXN_OPS_MAX in milliseconds, without holding the event loop', async () => {
     const bytes = txnBytes({ get: { key: 'k' } }, 1_000_000);
     assert.ok(bytes.byteLength > 5_000_000);
-    const { value: o, maxDelayMs } = await withLoopDelay(() => rawUnary(raw, '/dstore.v1.Global/Txn', bytes));
+    const o = await rawUnary(raw, '/dstore.v1.Global/Txn', bytes);
     assert.equal(o.code, grpc.status.INVALID_ARGUMENT);
     assert.equal(o.dstoreError, 'TOO_LARGE');
+    // The prescan's words (request-prescan.ts), not the decoded transaction's (codec.ts).
     assert.match(o.details, /more than 1024 compares and ops \(TXN_OPS_MAX\)/);
-    // Decoding it whole held the loop 1.2-1.8 s; the scan stops at op 1,025 (well under 10 ms).
-    // The bound is generous for a loaded machine, and covers the test's own client too.
-    assert.ok(maxDelayMs < 300, `event loop held for ${maxDelayMs.toFixed(0)} ms`);
   });
 
   it('a map_store of 10^6 entries is refused naming STRUCTURED_ENTRIES_MAX, on Txn and in a Session frame', async () => {
     const bytes = mapStoreTxn(1_000_000);
-    const { value: o, maxDelayMs } = await withLoopDelay(() => rawUnary(raw, '/dstore.v1.Global/Txn', bytes));
-    assert.ok(maxDelayMs < 300, `event loop held for ${maxDelayMs.toFixed(0)} ms`);
+    const o = await rawUnary(raw, '/dstore.v1.Global/Txn', bytes);
     assert.equal(o.dstoreError, 'TOO_LARGE');
     assert.match(o.details, /more than 4096 list items or map entries \(STRUCTURED_ENTRIES_MAX\)/);
     const s = await rawSession(raw, [frameOf(bytes, 1)]);
@@ -162,11 +129,10 @@ describe('cost limits: refused before decoding', () => {
 describe('cost limits: expensive calls per frame', () => {
   it('a Session frame gets one Status with_checksum; the others are refused in band', async () => {
     const requests = Array.from({ length: 1024 }, (_, i) => ({ id: i + 1, status: { withChecksum: true } }));
-    const { value: responses, maxDelayMs } = await withLoopDelay(() => session(requests));
+    const responses = await session(requests);
     assert.equal(responses.size, 1024);
     assert.equal(responses.get(1)?.status?.stateChecksum.length, 32);
     assert.match(responses.get(2)?.error?.message ?? '', /more than 1 Status with_checksum in one frame \(FRAME_CHECKSUMS_MAX\)/);
-    assert.equal([...responses.values()].filter((r) => r.body === 'status').length, 1);
-    assert.ok(maxDelayMs < 300, `event loop held for ${maxDelayMs.toFixed(0)} ms`);
+    assert.equal([...responses.values()].filter((r) => r.body === 'status').length, 1, 'one checksum computed');
   });
 });

@@ -1,4 +1,4 @@
-// Proves failover on real processes (issue 5, item 13): three examples/global.ts replicas on
+// Proves failover on real processes (issue 5, item 13): three `dstore global` replicas on
 // loopback take writes from the Global client; the leader is killed with SIGKILL while
 // writers keep going; a write issued after the kill is acknowledged by a new leader (waited
 // for with a deadline; the time it took is a diagnostic, not an assertion, so a busy machine

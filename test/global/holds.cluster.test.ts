@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
 import type { HoldRequest } from '../../src/protocol/generated/dstore/v1/HoldRequest.ts';
 import type { HoldResponse__Output } from '../../src/protocol/generated/dstore/v1/HoldResponse.ts';
-import { TestCluster } from './cluster-harness.ts';
+import { eventually, TestCluster } from './cluster-harness.ts';
 
 /** A test's side of one Hold stream: what arrived, and waits for the next of a kind. */
 class HoldStream {
@@ -94,14 +94,16 @@ describe('strict holds on a real cluster', () => {
     for (const s of streams) s.stop();
     await cluster.stop();
   });
-  const hold = async (holderId: string, prefixes: string[]): Promise<HoldStream> => {
-    const leader = await cluster.waitForLeader();
-    const s = openHold(cluster, leader);
-    streams.push(s);
-    s.register(holderId, prefixes);
-    await s.next((m) => m.kind === 'kept');
-    return s;
-  };
+  // A leader grants holds only while it leads under a valid lease; until it does (just elected,
+  // or its lease lapsed on a loaded machine) it ends the stream naming the leader: try again.
+  const hold = (holderId: string, prefixes: string[]): Promise<HoldStream> =>
+    eventually(`a hold granted to ${holderId}`, async () => {
+      const s = openHold(cluster, await cluster.waitForLeader());
+      streams.push(s);
+      s.register(holderId, prefixes);
+      await s.next((m) => m.kind === 'kept');
+      return s;
+    }, 30_000);
 
   it('a write to a held key takes effect only after the holder acked', async () => {
     const client = cluster.client();

@@ -1,5 +1,5 @@
-// No input kills a process (issue 11, deliver 4): a real replica process (examples/global.ts)
-// and a real Local process (examples/local.ts, its node server) get malformed, truncated and
+// No input kills a process (issue 11, deliver 4): a real replica process (`dstore global`)
+// and a real Local process (`dstore local`, its node server) get malformed, truncated and
 // random bytes, and valid messages with hostile contents (bad hash lengths, empty oneofs,
 // huge counts within the size limit), on every method of every service they serve: Global,
 // Replica, health and reflection on the replica; Global on the Local. Every call must end

@@ -3,7 +3,7 @@
 //   the server as a whole and each dstore service), NOT_FOUND for an unknown service, and a
 //   Watch stream hears NOT_SERVING as soon as the replica starts stopping;
 // - gRPC server reflection lists the dstore and health services and describes them;
-// - examples/global.ts as a real process: SIGTERM (and SIGINT) stop it with exit code 0, and
+// - `dstore global` as a real process: SIGTERM (and SIGINT) stop it with exit code 0, and
 //   a new process on the same data directory finds the acknowledged writes.
 // Processes are started with `--listen 127.0.0.1:0`; the address comes from their first line.
 import * as grpc from '@grpc/grpc-js';
@@ -14,14 +14,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { protoPath as HEALTH_PROTO_PATH } from 'grpc-health-check';
 import { GlobalServer } from '../../src/global/server/global-server.ts';
 import { GlobalClient } from '../../src/local/client/client.ts';
+import { dstoreArgs, REPO_ROOT } from '../dstore-command.ts';
 import { eventually } from './cluster-harness.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const REFLECTION_PROTO = join(dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection/v1/reflection.proto');
 const LOADER: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
 
@@ -112,7 +111,7 @@ describe('health checking and reflection', () => {
   });
 });
 
-describe('examples/global.ts shuts down cleanly on a signal', () => {
+describe('dstore global shuts down cleanly on a signal', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'dstore-signal-'));
   const children = new Set<ChildProcessWithoutNullStreams>();
   after(() => {
@@ -122,7 +121,7 @@ describe('examples/global.ts shuts down cleanly on a signal', () => {
 
   /** Starts one replica process; resolves with it, its address and its output so far. */
   async function startReplica(): Promise<{ child: ChildProcessWithoutNullStreams; address: string; output: () => string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/global.ts', '--listen', '127.0.0.1:0', '--data', dataDir], { cwd: REPO });
+    const child = spawn(process.execPath, dstoreArgs('global', ['--listen', '127.0.0.1:0', '--data', dataDir]), { cwd: REPO_ROOT });
     children.add(child);
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -51,7 +51,7 @@ describe('worst-case memory of a replica process', () => {
   let connections: RawConnections;
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'dstore-memory-'));
-    replica = GlobalProcess.start([JSON.stringify(OPTIONS), dataDir], 'test/global/fixtures/replica-with-options.ts');
+    replica = GlobalProcess.startFixture('test/global/fixtures/replica-with-options.ts', [JSON.stringify(OPTIONS), dataDir]);
     address = (await replica.waitForLine(/listening on (\S+)/))[1]!;
     connections = new RawConnections(address);
   });

@@ -1,4 +1,5 @@
-// Real processes for tests: runs examples/global.ts as child processes, collects their output
+// Real processes for tests: runs `dstore global` (compiled, test/dstore-command.ts) or a
+// TypeScript fixture as child processes, collects their output
 // line by line, waits on lines and exits (never on sleeps), finds free loopback ports, and
 // reads a replica's Status over gRPC. Every process a harness starts is killed by `killAll`,
 // which tests call from `after` so nothing outlives a failed test.
@@ -7,13 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { GlobalClient } from '../../src/protocol/generated/dstore/v1/Global.ts';
 import type { StatusResponse__Output } from '../../src/protocol/generated/dstore/v1/StatusResponse.ts';
 import { dstoreProto } from '../../src/protocol/proto.ts';
-
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const GLOBAL_EXAMPLE = 'examples/global.ts';
+import { dstoreArgs, REPO_ROOT, type DstoreCommand } from '../dstore-command.ts';
 
 /** A port free on 127.0.0.1 right now (bound to port 0, then released). */
 function freePort(port = 0): Promise<number | null> {
@@ -55,7 +53,7 @@ export interface ExitInfo {
   readonly signal: NodeJS.Signals | null;
 }
 
-/** One child process running examples/global.ts, its output kept as lines. */
+/** One child process running `dstore global` (or a fixture), its output kept as lines. */
 export class GlobalProcess {
   readonly lines: string[] = [];
   readonly exited: Promise<ExitInfo>;
@@ -81,9 +79,18 @@ export class GlobalProcess {
     });
   }
 
-  /** Starts `node --import tsx examples/global.ts ...args` (or another script) in the repo root. */
-  static start(args: readonly string[], script = GLOBAL_EXAMPLE): GlobalProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Starts `dstore global ...args` (or another command) in the repo root. */
+  static start(args: readonly string[], command: DstoreCommand = 'global'): GlobalProcess {
+    return GlobalProcess.spawn(dstoreArgs(command, args), args);
+  }
+
+  /** Starts a TypeScript fixture (a path from the repo root) through tsx. */
+  static startFixture(script: string, args: readonly string[]): GlobalProcess {
+    return GlobalProcess.spawn(['--import', 'tsx', script, ...args], args);
+  }
+
+  private static spawn(nodeArgs: readonly string[], args: readonly string[]): GlobalProcess {
+    const child = spawn(process.execPath, nodeArgs, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     return new GlobalProcess(child, args);
   }
 
@@ -103,8 +110,10 @@ export class GlobalProcess {
   /**
    * Resolves with the regex match of the first line (seen so far or later) matching `pattern`.
    * Rejects when the process exits first or after `timeoutMs`, with its output in the message.
+   * The default is generous: a loaded machine starts Node processes slowly, and a wait that
+   * succeeds ends at the line, not at the deadline.
    */
-  waitForLine(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+  waitForLine(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
       const done = (): void => {
         this.lineWaiters.delete(check);

@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import { GlobalClient } from '../../src/local/client/client.ts';
 import { UnavailableError, type UnavailableReason } from '../../src/protocol/errors.ts';
 import { serverCredentials, type TlsMaterial } from '../../src/protocol/tls.ts';
-import { TestCluster } from '../global/cluster-harness.ts';
+import { TestCluster, within } from '../global/cluster-harness.ts';
 import { makeTestPki, type TestPki, byName } from '../ops/certs.ts';
 
 let pki: TestPki;
@@ -114,19 +114,17 @@ describe('Global client with failFast', () => {
   after(async () => cluster.stop());
 
   it('fails at once with the reason while Global is down, and works again once it is back', async () => {
-    const c = cluster.client({ failFast: true, deadlineMs: 10_000, connectTimeoutMs: 2000 });
+    // The deadline is far beyond each wait below: a call answered within it failed at once.
+    const c = cluster.client({ failFast: true, deadlineMs: 120_000, connectTimeoutMs: 2000 });
     clients.push(c);
     await c.set('ff', new TextEncoder().encode('1'));
     await cluster.stopReplica(1);
     const first = await failure(c);
     assert.equal(first.reason, 'connection-refused', first.message);
     for (let i = 0; i < 5; i++) {
-      const startedMs = performance.now();
-      const again = await c.get('ff').then(() => null, (e: unknown) => e);
-      const tookMs = performance.now() - startedMs;
+      const again = await within('a call while Global is down to fail', c.get('ff').then(() => null, (e: unknown) => e), 20_000);
       assert.ok(again instanceof UnavailableError && again.reason === 'connection-refused', String(again));
       assert.match(again.message, /no Global replica is reachable: .*connection refused.*keeps trying to connect in the background/);
-      assert.ok(tookMs < 500, `a call while Global is down took ${tookMs.toFixed(0)} ms, not at once (the deadline is 10 s)`);
     }
     await cluster.restartReplica(1);
     await cluster.waitForLeader();

@@ -69,7 +69,7 @@ describe("worst-case memory of a Local's node server process", () => {
     } finally {
       await client.close();
     }
-    local = GlobalProcess.start([cluster.addresses[0]!, JSON.stringify({ limits: LIMITS, local: { minRevisionWaitMs: 60_000 } })], 'test/local/fixtures/local-server-with-options.ts');
+    local = GlobalProcess.startFixture('test/local/fixtures/local-server-with-options.ts', [cluster.addresses[0]!, JSON.stringify({ limits: LIMITS, local: { minRevisionWaitMs: 60_000 } })]);
     connections = new RawConnections((await local.waitForLine(/listening on (\S+)/))[1]!);
   });
   after(async () => {

@@ -1,4 +1,4 @@
-// Drives examples/local.ts as a child process over pipes, for the process tests: starts it
+// Drives `dstore local` (compiled, test/dstore-command.ts) as a child process over pipes, for the process tests: starts it
 // with --interactive (banner and prompts although stdin is a pipe), sends lines, and splits
 // what it prints into one output per statement (the text between prompts). Every REPL it
 // starts is killed by `stop`.
@@ -6,6 +6,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dstoreArgs } from '../dstore-command.ts';
 
 const PROMPT = 'db > ';
 
@@ -22,7 +23,7 @@ export class ReplProcess {
 
   /** Starts the REPL with `args` (history in `historyDir`, default a new one); resolves once the first prompt is printed. */
   static async start(args: string[], historyDir = mkdtempSync(join(tmpdir(), 'dstore-repl-'))): Promise<ReplProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/local.ts', '--interactive', ...args], {
+    const child = spawn(process.execPath, dstoreArgs('local', ['--interactive', ...args]), {
       env: { ...process.env, DSTORE_HISTORY: join(historyDir, 'history') },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

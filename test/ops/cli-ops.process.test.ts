@@ -1,4 +1,4 @@
-// Proves the operating flags of examples/global.ts on a real process: a replica started with
+// Proves the operating flags of `dstore global` on a real process: a replica started with
 // TLS, client tokens, --metrics and --log-level info serves its metrics over HTTPS (mutual
 // TLS with its CA), logs JSON
 // events on stderr, and `global.ts status` (another process) shows it with --json and as a
@@ -16,7 +16,7 @@ import { makeTestPki, type TestPki } from './certs.ts';
 
 const TOKEN = 'cli-ops-token-0123456789abcdef';
 
-describe('examples/global.ts operating flags', () => {
+describe('dstore global operating flags', () => {
   let pki: TestPki;
   let dir: string;
   let replica: GlobalProcess;
@@ -42,7 +42,7 @@ describe('examples/global.ts operating flags', () => {
   });
 
   const status = async (args: string[]): Promise<{ code: number | null; output: string }> => {
-    const p = GlobalProcess.start(['status', '--peers', address, ...args]);
+    const p = GlobalProcess.start(['--peers', address, ...args], 'status');
     processes.push(p);
     const exit = await p.exited;
     // Node warns (DEP0123) that TLS servername is an IP when dialling 127.0.0.1: not our output.

@@ -2,13 +2,14 @@
 // anything: --help wins, and each way a command line can be wrong is one line naming the flag
 // and what it expects (an unknown flag, a missing value, a value given to a switch, a stray
 // argument, an empty value, a number or a choice out of range); help lists every flag but the
-// internal ones. Then `examples/workers.ts` as a process, whose flags were never checked
+// internal ones. Then `dstore workers` as a process, whose flags were never checked
 // before (issue 15: `--mode foo` ran as "(foo)", `--ops abc` as NaN operations, an unknown flag
 // was a stack trace): --help, bad values, and a small run against a real Global whose workers
-// are this command started again in child processes.
+// are this command started again in child processes. Last, examples/*.ts answer --help through tsx.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
+import { dstoreArgs } from '../dstore-command.ts';
 import { TestCluster } from '../global/cluster-harness.ts';
 import { choiceFlag, helpText, intFlag, parseCommandLine, UsageError, type CommandSpec } from '../../src/cli/args.ts';
 
@@ -72,9 +73,9 @@ describe('command line', () => {
   });
 });
 
-/** Runs examples/workers.ts with `args`; resolves once it exits. */
+/** Runs `dstore workers` with `args`; resolves once it exits. */
 function workers(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/workers.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, dstoreArgs('workers', args), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -106,5 +107,22 @@ describe('dstore workers', () => {
     assert.match(r.stdout, /^2 workers \(attached\), 20 operations each/m);
     assert.match(r.stdout, /^ +0 +\d+ +\(node\)/m);
     assert.match(r.stdout, /^ +1 +\d+ +\(node\)/m);
+  });
+});
+
+describe('examples/*.ts', () => {
+  it('are the same dstore commands run through tsx, as the README starts them', async () => {
+    const run = (example: string): Promise<{ status: number | null; stdout: string }> => {
+      const child = spawn(process.execPath, ['--import', 'tsx', `examples/${example}.ts`, '--help'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      return new Promise((resolve) => child.on('exit', (status) => resolve({ status, stdout })));
+    };
+    const examples = ['global', 'local', 'workers'];
+    const results = await Promise.all(examples.map(run));
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.status, 0, `examples/${examples[i]}.ts --help`);
+      assert.match(r.stdout, new RegExp(`^usage: dstore ${examples[i]} `));
+    }
   });
 });

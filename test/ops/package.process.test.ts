@@ -1,9 +1,12 @@
-// Proves dstore installs as a package and runs on plain node (issue 15, item 1): `npm pack`
-// (which builds dist/ through `prepare`), then `npm install` of the tarball into a new project,
+// Proves dstore installs as a package and runs on plain node (issue 15, item 1): `npm pack` of
+// dist/ as built from the sources now (scripts/run-tests.ts builds it when stale; `prepare` is
+// skipped so that no rebuild happens under the other process tests, which run dist/ too), then
+// `npm install` of the tarball into a new project,
 // offline: the project gets a lockfile made of this repository's (its production entries), so
 // npm takes every dependency from its cache, where `npm ci` put them. Then a worker.mjs that
 // imports 'dstore' starts an embedded Global (port 0, a temporary directory) and a Local, does
-// a put and a get and exits 0, and `npx dstore` answers --help and refuses an unknown flag.
+// a put and a get and exits 0, and the installed `dstore` bin (node_modules/.bin/dstore, what
+// `npx dstore` runs) answers --help and refuses a bad flag.
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { assertFreshDist } from '../dstore-command.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const STEP_TIMEOUT_MS = 120_000;
@@ -57,7 +61,8 @@ try {
 
 describe('the npm package', () => {
   it('packs, installs offline into another project, and runs on plain node', () => {
-    const packed = JSON.parse(ok(sh('npm', ['pack', '--json', '--pack-destination', dir], REPO), 'npm pack')) as { filename: string; files: { path: string }[] }[];
+    assertFreshDist();
+    const packed = JSON.parse(ok(sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], REPO), 'npm pack')) as { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('dist/cli/bin.js'), 'the compiled API, its types and the bin');
     assert.ok(files.includes('dist/protocol/proto/dstore/v1/global.proto') && files.includes('dist/global/state/snapshot.proto'), 'the .proto files loaded at run time');
@@ -77,13 +82,14 @@ describe('the npm package', () => {
     assert.equal(worker.status, 0, worker.stderr);
     assert.deepEqual(JSON.parse(worker.stdout) as unknown, { text: 'queued', revision: 1, occupied: true });
 
-    const help = sh('npx', ['--offline', 'dstore', '--help'], project);
+    const dstore = join(project, 'node_modules/.bin/dstore');
+    const help = sh(dstore, ['--help'], project);
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /^usage: dstore <command>/);
-    const localHelp = sh('npx', ['--offline', 'dstore', 'local', '--help'], project);
+    const localHelp = sh(dstore, ['local', '--help'], project);
     assert.equal(localHelp.status, 0, localHelp.stderr);
     assert.match(localHelp.stdout, /^usage: dstore local /);
-    const bad = sh('npx', ['--offline', 'dstore', 'workers', '--ops', 'abc'], project);
+    const bad = sh(dstore, ['workers', '--ops', 'abc'], project);
     assert.deepEqual([bad.status, bad.stderr], [2, 'dstore workers: --ops "abc": expected a whole number in 1..10000000 (see --help)\n']);
   });
 });
