@@ -12,8 +12,11 @@ import { vouchesForPersist, type LogEntry, type Message, type Ready, type Replic
 
 /** What a Ready's steps are carried out with; the coordinator (ReplicaNode) provides them. */
 export interface ReadyIo {
-  /** Writes the Ready's persist part to the WAL; resolves once it is durable. */
-  readonly persist: (update: Ready['persist']) => Promise<void>;
+  /**
+   * Writes the Ready's persist part to the WAL; resolves once it is durable. `deferrable`:
+   * it only moves decisions, so it may wait to be written with the next record.
+   */
+  readonly persist: (update: Ready['persist'], deferrable: boolean) => Promise<void>;
   /** Hands a consensus message to the network. */
   readonly send: (message: Message) => void;
   /** Applies one decided entry to the state machine, in order. */
@@ -108,14 +111,20 @@ export class ReadyLoop {
 
   private async handle(ready: Ready): Promise<void> {
     // 2a. Messages that are not votes leave at once: a leader's Accepts travel while its
-    // own disk write runs (ready.ts explains why that is safe).
-    for (const message of ready.messages) if (!vouchesForPersist(message)) this.io.send(message);
+    // own disk write runs (ready.ts explains why that is safe). Announcements of decisions
+    // (Decided) wait for a later macrotask, so the leader answers its clients first.
+    let announcements: Message[] | undefined;
+    for (const message of ready.messages) {
+      if (vouchesForPersist(message)) continue;
+      if (message.type === 'decided') (announcements ??= []).push(message);
+      else this.io.send(message);
+    }
     // 1. persist: durable before any vote on it (Promise, Accepted) leaves. A Ready that
-    // only moves decisions (mustSync false) is written but not waited for: losing it in a
-    // crash is safe, the WAL keeps it ahead of every later record, and waiting would hold the
-    // answer to the client for a disk write (and the next Ready behind it).
+    // only moves decisions (mustSync false) is not waited for, and the WAL may hold it for its
+    // next record (stable-store.ts): losing it in a crash is safe, it stays ahead of every later
+    // record, and writing it at once put a disk write between the next proposal and its accept.
     if (ready.persist.entries.length > 0 || ready.persist.hardState !== undefined) {
-      const written = this.io.persist(ready.persist);
+      const written = this.io.persist(ready.persist, !ready.mustSync);
       if (ready.mustSync) {
         await written;
       } else {
@@ -129,5 +138,11 @@ export class ReadyLoop {
     // 4. answer reads now that this Ready's decisions are applied.
     for (const read of ready.reads) this.io.answerRead(read);
     if (ready.snapshotRequest !== undefined) this.io.snapshotNeeded(ready.snapshotRequest);
+    if (announcements !== undefined) {
+      const later = announcements;
+      this.io.defer(() => {
+        for (const message of later) this.io.send(message);
+      });
+    }
   }
 }

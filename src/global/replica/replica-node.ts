@@ -130,7 +130,7 @@ export class ReplicaNode {
     const consensus: ReplicaConfig = { ...defaultConfig(config.replicaId, [...config.members.keys()]), ...config.consensus };
     this.replica = new Replica(consensus, new SplitMix32(env.seed), recovered);
     this.loop = new ReadyLoop(this.replica, {
-      persist: (update) => env.storage.stable.persist(update),
+      persist: (update, deferrable) => env.storage.stable.persist(update, deferrable),
       send: env.send,
       apply: (entry) => this.apply(entry),
       answerRead: (read) => this.reads.answer(read, () => this.notLeader()),
@@ -140,6 +140,7 @@ export class ReplicaNode {
       defer: env.defer ?? setImmediate,
     });
     this.ticks = new Ticks(env.clock, config.tickMs, (missed) => {
+      env.storage.stable.ageDeferred();
       this.replica.tick(missed);
       this.loop.kick();
     });
