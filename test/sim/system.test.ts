@@ -39,7 +39,7 @@ describe('whole-system simulation', () => {
 
   it('catches a replica that votes before its vote is durable (persist-then-vote broken)', async () => {
     // The driver's order made wrong from outside: persist resolves at once, the write lands later.
-    // Seeds are rare that catch it (2 of 230 since decision records wait for the next record);
+    // Seeds are rare that catch it (3 of 300 since decision records wait for the next record);
     // 10 does, as one replica holding one state at an instance before a restart and another after.
     const r = await runSystemSeed({ seed: 10, replicas: 3, rollbacks: false, sabotage: 'vote-before-persist' });
     assert.match(r.violation ?? 'none', /^agreement: /);
