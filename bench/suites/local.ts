@@ -321,7 +321,7 @@ async function strictPuts(cluster: BenchCluster, run: number): Promise<{ strictP
 }
 
 const WORKER_SCRIPT = `
-import { attach } from './src/local/attach.ts';
+import { attach } from './src/local/node/attach.ts';
 const local = await attach(process.argv[1]);
 const bytes = await local.getBlob(process.argv[2]);
 if (bytes.byteLength !== ${SHARED_BLOB_BYTES}) throw new Error('short blob');
