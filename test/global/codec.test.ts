@@ -1,5 +1,5 @@
 // The leader applies its own proposals from the checked request it already holds instead of
-// decoding the log bytes again (replica-node.ts, `proposedHere`); followers decode the bytes.
+// decoding the log bytes again (proposals.ts, `proposedHere`); followers decode the bytes.
 // Both must give the same Command, or replicas would diverge: checked here for every op
 // kind, every compare target and a write id, on requests decoded as the server receives them.
 import assert from 'node:assert/strict';

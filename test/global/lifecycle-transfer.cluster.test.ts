@@ -17,7 +17,7 @@ import type { FetchSnapshotRequest__Output } from '../../src/protocol/generated/
 import type { SnapshotChunk } from '../../src/protocol/generated/dstore/v1/SnapshotChunk.ts';
 import { dstoreProto } from '../../src/protocol/proto.ts';
 import type { LogEntry, RecoveredState } from '../../src/consensus/index.ts';
-import { recoveredAbove } from '../../src/global/replica/replica-node.ts';
+import { recoveredAbove } from '../../src/global/replica/snapshots.ts';
 import { grpcSnapshotSource, serveSnapshot, SnapshotFetcher } from '../../src/global/peers/snapshot-transfer.ts';
 import { CLUSTER_MISMATCH } from '../../src/global/peers/peer-transport.ts';
 import { NodeFileSystem } from '../../src/global/storage/fs.ts';

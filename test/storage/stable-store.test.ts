@@ -2,7 +2,9 @@
 // RecoveredState the core expects (latest hard state, latest entry per instance, ascending);
 // compaction below a snapshot removes segments yet keeps every live entry (also ones whose
 // only record was in a removed segment) across restarts; a failed write fails the store for
-// good; a record that passes its CRC but does not decode is refused with file and offset.
+// good; a record that passes its CRC but does not decode is refused with file and offset; a
+// decisions-only update (deferrable) is written with the next record, on compaction or close,
+// or after two ticks alone, never on its own at once.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { INITIAL_HARD_STATE, type HardState, type LogEntry } from '../../src/consensus/types.ts';
@@ -165,5 +167,47 @@ describe('StableStore', () => {
       assert.match(err.message, /record LSN 2: ready.flags 8 has unknown bits/);
       return true;
     });
+  });
+
+  it('holds a deferrable update for the head of the next record, and resolves it when that is durable', async () => {
+    const fs = new FaultFileSystem({ seed: 7 });
+    const store = await open(fs);
+    await store.persist({ hardState: hard(1, 0), entries: [entry(1, 1), entry(2, 1)] });
+    const bytes = store.walBytes();
+    let settled = false;
+    const decided = store.persist({ hardState: hard(1, 1), entries: [entry(1, 1, ['cmd-1'], true)] }, true).then(() => { settled = true; });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(store.walBytes(), bytes, 'nothing written for it alone');
+    assert.equal(settled, false);
+    await store.persist({ entries: [entry(3, 1)] });
+    await decided;
+    const again = await open(fs.crashNow('lose-unsynced'));
+    assert.deepEqual(again.recovered().hardState, hard(1, 1));
+    assert.deepEqual(plain(again.recovered().entries), plain([entry(1, 1, ['cmd-1'], true), entry(2, 1), entry(3, 1)]));
+    await again.close();
+  });
+
+  it('writes a deferred update that waited through two ticks alone, on compaction, and on close', async () => {
+    const fs = new FaultFileSystem({ seed: 8 });
+    const store = await open(fs);
+    await store.persist({ hardState: hard(1, 0), entries: [entry(1, 1), entry(2, 1)] });
+    const bytes = store.walBytes();
+    const first = store.persist({ hardState: hard(1, 1), entries: [] }, true);
+    store.ageDeferred();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(store.walBytes(), bytes, 'one tick: still held');
+    store.ageDeferred();
+    await first;
+    assert.ok(store.walBytes() > bytes, 'two ticks: written');
+    const second = store.persist({ hardState: hard(1, 2), entries: [] }, true);
+    await store.compact(1);
+    await second;
+    const third = store.persist({ hardState: hard(1, 2), entries: [entry(2, 1, ['cmd-2'], true)] }, true);
+    await store.close();
+    await third;
+    const again = await open(fs.crashNow('lose-unsynced'));
+    assert.deepEqual(again.recovered().hardState, hard(1, 2));
+    assert.deepEqual(plain(again.recovered().entries), plain([entry(2, 1, ['cmd-2'], true)]));
+    await again.close();
   });
 });

@@ -1,35 +1,35 @@
 // The replica driver (docs/consensus.md, docs/architecture.md): wires the pure consensus core to the
-// storage engine, the peer transport, the state machine and a ticking clock.
-//
-// The one loop (`runLoop`) does, for each Ready and nowhere else:
-//   persist (durable before anything is sent) -> send -> apply decided -> answer reads
-//   -> advance.
-// Inputs (peer messages, ticks, proposals, read requests) may arrive while a Ready is being
-// persisted; they land in the next Ready, which is how many proposals share one fsync.
+// storage engine, the peer transport, the state machine and a ticking clock. It coordinates;
+// each part lives in its own file:
+//   ready-loop.ts   the loop over the core's Ready: persist -> send -> apply -> reads -> advance
+//   proposals.ts    the leader's proposals (encoding, batching, settling)
+//   read-rounds.ts  linearizable read rounds
+//   snapshots.ts    taking, installing and restoring snapshots
+//   ticks.ts        the core's ticks on the monotonic clock
 
 import { assert } from '../../protocol/assert.ts';
-import type { Clock, Timer } from '../../protocol/backoff.ts';
+import type { Clock } from '../../protocol/backoff.ts';
 import { checkInteger } from '../../protocol/config-check.ts';
-import { ClosedError, CorruptError, InvalidArgumentError, NotFoundError, NotLeaderError, UnavailableError } from '../../protocol/errors.ts';
+import { ClosedError, InvalidArgumentError, NotLeaderError, UnavailableError } from '../../protocol/errors.ts';
 import type { TxnRequest__Output } from '../../protocol/generated/dstore/v1/TxnRequest.ts';
 import {
-  compareBallots,
   defaultConfig,
   Replica,
   SplitMix32,
   type LogEntry,
-  type RecoveredState,
   type Message,
   type Ready,
   type ReplicaConfig,
   type RollbackDetected,
   type ReplicaStatus,
-  vouchesForPersist,
 } from '../../consensus/index.ts';
-import { decodeCommand, encodeCommand, txnOf } from './codec.ts';
 import { ProgressWaiters } from './progress-waiters.ts';
-import { ProposalBatcher, BATCHER_DEFAULTS, type BatcherConfig, type ProposeOutcome } from './proposal-batcher.ts';
-import { decodeSnapshot, encodeSnapshot } from '../state/snapshot.ts';
+import { Proposals } from './proposals.ts';
+import { BATCHER_DEFAULTS, type BatcherConfig, type ProposeOutcome } from './proposal-batcher.ts';
+import { ReadRounds } from './read-rounds.ts';
+import { ReadyLoop } from './ready-loop.ts';
+import { recoveredAbove, restoreStateMachine, Snapshots } from './snapshots.ts';
+import { Ticks } from './ticks.ts';
 import { StateMachine, STATE_MACHINE_DEFAULTS, type StateMachineConfig } from '../state/state-machine.ts';
 import type { Command, InvalidCommand, TxnResult, WriteId } from '../state/types.ts';
 import type { StorageEngine } from '../storage/engine.ts';
@@ -102,47 +102,22 @@ function checkConfig(config: ReplicaNodeConfig): void {
   }
 }
 
-interface ReadWaiter {
-  readonly resolve: (readThrough: number) => void;
-  readonly reject: (err: Error) => void;
-}
-
 export class ReplicaNode {
   private readonly replica: Replica;
   private sm: StateMachine;
-  private readonly batcher: ProposalBatcher<TxnResult>;
+  private readonly loop: ReadyLoop;
+  private readonly ticks: Ticks;
+  private readonly proposals: Proposals;
+  private readonly reads: ReadRounds;
+  private readonly snapshots: Snapshots;
   private readonly applied: ProgressWaiters;
   private readonly revisions: ProgressWaiters;
-  private ticker: Timer | null = null;
-  /** `clock.nowMs()` at start: the core's ticks count whole tickMs from here. */
-  private tickEpochMs = 0;
-  /** Ticks since start accounted for (fed to the core, or skipped in a capped burst). */
-  private ticksCounted = 0;
-  private loopScheduled = false;
-  private loopRunning = false;
+  private started = false;
   private closed = false;
   private wasLeader = false;
   private lastLeaderId = 0;
   private wasRecovering = false;
-  /** Work that must run between advance() and the next ready(). */
-  private atLoopBoundary: (() => void)[] = [];
-  private snapshotting = false;
-  /** Storage steps of snapshots, one at a time (see "snapshots" below). */
-  private snapshotWork: Promise<void> = Promise.resolve();
-  // Invariant: a snapshot through `snapshotThrough` is durable in the snapshot store and the
-  // state machine has applied (or is about to install) at least that far; a snapshot step at
-  // or below it is obsolete.
-  private snapshotThrough: number;
-  private collectingRead: { id: number; waiters: ReadWaiter[] } | null = null;
-  private readonly readsInFlight = new Map<number, ReadWaiter[]>();
-  private nextReadId = 1;
   private readonly appliedListeners: AppliedListener[] = [];
-  /**
-   * Commands this replica proposed, by the identity of their encoded bytes, as `decodeCommand`
-   * would return them: applying its own proposals the leader skips decoding them again. The
-   * log hands back the very same arrays; entries leave with them.
-   */
-  private readonly proposedHere = new WeakMap<Uint8Array, Command>();
   private snapshotNeeded: SnapshotNeededHandler | null = null;
 
   private constructor(
@@ -154,8 +129,33 @@ export class ReplicaNode {
     const recovered = recoveredAbove(env.storage.recovered(), stateMachine.appliedInstance);
     const consensus: ReplicaConfig = { ...defaultConfig(config.replicaId, [...config.members.keys()]), ...config.consensus };
     this.replica = new Replica(consensus, new SplitMix32(env.seed), recovered);
-    this.snapshotThrough = recovered.snapshotThrough;
-    this.batcher = new ProposalBatcher<TxnResult>((commands) => this.propose(commands), config.batcher);
+    this.loop = new ReadyLoop(this.replica, {
+      persist: (update, deferrable) => env.storage.stable.persist(update, deferrable),
+      send: env.send,
+      apply: (entry) => this.apply(entry),
+      answerRead: (read) => this.reads.answer(read, () => this.notLeader()),
+      snapshotNeeded: (request) => this.snapshotNeeded?.(request.fromReplicaId, request.throughInstanceMin),
+      advanced: (ready) => this.advanced(ready),
+      fatal: (err) => this.fatal(err),
+      defer: env.defer ?? setImmediate,
+    });
+    this.ticks = new Ticks(env.clock, config.tickMs, (missed) => {
+      env.storage.stable.ageDeferred();
+      this.replica.tick(missed);
+      this.loop.kick();
+    });
+    this.snapshots = new Snapshots({
+      storage: env.storage,
+      closed: () => this.closed,
+      compactLog: (through) => this.loop.atBoundary(() => this.replica.compact(through)),
+      fatal: (err) => this.fatal(err),
+    }, config.snapshotEveryInstances, recovered.snapshotThrough);
+    this.proposals = new Proposals((commands) => this.propose(commands), config.batcher);
+    this.reads = new ReadRounds((roundId) => {
+      this.ticks.catchUp();
+      this.replica.read(roundId);
+      this.loop.kick();
+    });
     this.applied = new ProgressWaiters('applied instance', env.clock);
     this.revisions = new ProgressWaiters('applied revision', env.clock);
     this.applied.reset(stateMachine.appliedInstance);
@@ -169,50 +169,18 @@ export class ReplicaNode {
    */
   static async open(config: ReplicaNodeConfig, env: ReplicaNodeEnv): Promise<ReplicaNode> {
     checkConfig(config);
-    let sm = new StateMachine(config.stateMachine);
-    if (env.storage.snapshots.latest() !== undefined) {
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of env.storage.snapshots.read()) chunks.push(chunk.bytes);
-      sm = decodeSnapshot(Buffer.concat(chunks), config.stateMachine);
-    }
-    return new ReplicaNode(config, env, sm);
+    return new ReplicaNode(config, env, await restoreStateMachine(env.storage, config.stateMachine));
   }
 
   /** Starts ticking. Peer messages are fed with `step` by the transport. */
   start(): void {
-    assert(this.ticker === null, 'ReplicaNode.start called twice');
+    assert(!this.started, 'ReplicaNode.start called twice');
+    this.started = true;
     const status = this.replica.status();
     this.wasRecovering = status.recovery !== null;
     if (this.wasRecovering) this.env.onRecovery?.('started', status);
-    this.tickEpochMs = this.env.clock.nowMs();
-    const tick = (): void => {
-      if (this.closed) return;
-      this.catchUpTicks();
-      // Aimed at the next tick boundary on the monotonic clock, so lateness does not add up.
-      const nextMs = this.tickEpochMs + (this.ticksCounted + 1) * this.config.tickMs;
-      this.ticker = this.env.clock.setTimer(tick, Math.max(1, nextMs - this.env.clock.nowMs()), false);
-    };
-    this.ticker = this.env.clock.setTimer(tick, this.config.tickMs, false);
-    this.kick();
-  }
-
-  /**
-   * Brings the core's tick count up to the monotonic clock: one tick per whole tickMs since
-   * start (docs/consensus.md, "Time and the lease"). A timer only says when to look; the clock
-   * says how many ticks are due, so a stalled event loop (GC, a long synchronous step, a paused
-   * VM or process) resumes with every tick it missed instead of one. Called before anything
-   * that depends on time: each timer, each lease read, `hasLiveLeader`. The core's lease counts
-   * every missed tick; its election and check-quorum timers count one per call, so a stall
-   * reads the messages queued meanwhile before it can look like silence (replica.ts, `tick`).
-   */
-  private catchUpTicks(): void {
-    if (this.closed || this.ticker === null) return;
-    const due = Math.floor((this.env.clock.nowMs() - this.tickEpochMs) / this.config.tickMs);
-    const missed = due - this.ticksCounted;
-    if (missed <= 0) return;
-    this.ticksCounted = due;
-    this.replica.tick(missed);
-    this.kick();
+    this.ticks.start();
+    this.loop.kick();
   }
 
   /** Registers a listener for applied revisions; listeners run synchronously, in order. */
@@ -257,7 +225,7 @@ export class ReplicaNode {
    * within the election timeout: its applied state is not known to be stale.
    */
   hasLiveLeader(): boolean {
-    this.catchUpTicks();
+    this.ticks.catchUp();
     const s = this.replica.status();
     return s.role === 'leader' ? s.leaseValid : s.role === 'follower' && s.leaderId !== 0;
   }
@@ -274,7 +242,7 @@ export class ReplicaNode {
   step(message: Message): void {
     if (this.closed) return;
     this.replica.step(message);
-    this.kick();
+    this.loop.kick();
   }
 
   // ---- writes ---------------------------------------------------------------------
@@ -287,15 +255,12 @@ export class ReplicaNode {
   submit(writeId: WriteId | null, txn: TxnRequest__Output): Promise<TxnResult> {
     if (this.closed) return Promise.reject(new ClosedError('replica is shutting down'));
     if (!this.isLeader()) return Promise.reject(this.notLeader());
-    // Converted from the very object encoded, so it is what a follower decodes (codec.test.ts).
-    const bytes = encodeCommand(writeId, txn);
-    this.proposedHere.set(bytes, { writeId, txn: txnOf(txn) });
-    return this.batcher.submit(bytes);
+    return this.proposals.submit(writeId, txn);
   }
 
   private propose(commands: readonly Uint8Array[]): ProposeOutcome {
     const r = this.replica.propose(commands);
-    this.kick();
+    this.loop.kick();
     switch (r.outcome) {
       case 'proposed': return r;
       case 'window-full': return r;
@@ -312,23 +277,9 @@ export class ReplicaNode {
   async linearizableBarrier(): Promise<void> {
     if (this.closed) throw new ClosedError('replica is shutting down');
     // The lease is judged against the clock as it is now, not as of the last timer that ran.
-    this.catchUpTicks();
+    this.ticks.catchUp();
     if (!this.isLeader()) throw this.notLeader();
-    const readThrough = await new Promise<number>((resolve, reject) => {
-      if (this.collectingRead === null) {
-        const round = { id: this.nextReadId++, waiters: [] as ReadWaiter[] };
-        this.collectingRead = round;
-        // Every read that arrives in this turn shares one consensus read round.
-        queueMicrotask(() => {
-          this.collectingRead = null;
-          this.readsInFlight.set(round.id, round.waiters);
-          this.catchUpTicks();
-          this.replica.read(round.id);
-          this.kick();
-        });
-      }
-      this.collectingRead.waiters.push({ resolve, reject });
-    });
+    const readThrough = await this.reads.readPoint();
     await this.applied.wait(readThrough, this.config.readWaitMsMax);
   }
 
@@ -337,104 +288,27 @@ export class ReplicaNode {
     return this.revisions.wait(revision, this.config.readWaitMsMax);
   }
 
-  // ---- the loop ----------------------------------------------------------------------
-
-  private kick(): void {
-    if (this.loopScheduled || this.loopRunning || this.closed) return;
-    this.loopScheduled = true;
-    (this.env.defer ?? setImmediate)(() => {
-      this.loopScheduled = false;
-      this.runLoop().catch((err: unknown) => this.fatal(err));
-    });
-  }
-
-  private async runLoop(): Promise<void> {
-    if (this.loopRunning || this.closed) return;
-    this.loopRunning = true;
-    try {
-      for (;;) {
-        this.runBoundaryWork();
-        const ready = this.replica.ready();
-        if (ready === null) break;
-        await this.handle(ready);
-        if (this.closed) return;
-        this.replica.advance();
-        if (ready.rollback !== undefined) this.noticeRollback(ready.rollback);
-        this.noticeLeadership();
-        this.noticeRecovery();
-      }
-    } finally {
-      this.loopRunning = false;
-    }
-  }
-
-  private async handle(ready: Ready): Promise<void> {
-    // 2a. Messages that are not votes leave at once: a leader's Accepts travel while its
-    // own disk write runs (ready.ts explains why that is safe).
-    for (const message of ready.messages) if (!vouchesForPersist(message)) this.env.send(message);
-    // 1. persist: durable before any vote on it (Promise, Accepted) leaves. A Ready that
-    // only moves decisions (mustSync false) is written but not waited for: losing it in a
-    // crash is safe, the WAL keeps it ahead of every later record, and waiting would hold the
-    // answer to the client for a disk write (and the next Ready behind it).
-    if (ready.persist.entries.length > 0 || ready.persist.hardState !== undefined) {
-      const written = this.env.storage.stable.persist(ready.persist);
-      if (ready.mustSync) {
-        await written;
-      } else {
-        written.catch((err: unknown) => this.fatal(err));
-      }
-    }
-    // 2b. The votes.
-    for (const message of ready.messages) if (vouchesForPersist(message)) this.env.send(message);
-    // 3. apply, in order.
-    for (const entry of ready.decided) this.apply(entry);
-    // 4. answer reads now that this Ready's decisions are applied.
-    for (const read of ready.reads) this.answerRead(read);
-    if (ready.snapshotRequest !== undefined) {
-      this.snapshotNeeded?.(ready.snapshotRequest.fromReplicaId, ready.snapshotRequest.throughInstanceMin);
-    }
-  }
-
-  private runBoundaryWork(): void {
-    const work = this.atLoopBoundary;
-    this.atLoopBoundary = [];
-    for (const w of work) w();
-  }
+  // ---- what each Ready does here ------------------------------------------------------
 
   private apply(entry: LogEntry): void {
     // A snapshot newer than the WAL's compaction point already holds this instance.
     if (entry.instance <= this.sm.appliedInstance) return;
-    const raw = entry.value.kind === 'noop' ? [] : entry.value.commands;
-    const commands = raw.map((bytes): Command | InvalidCommand => {
-      const mine = this.proposedHere.get(bytes);
-      if (mine !== undefined) return mine;
-      try {
-        return decodeCommand(bytes);
-      } catch (err) {
-        return { invalid: (err as Error).message };
-      }
-    });
+    const commands = this.proposals.commandsOf(entry);
     const revisionBefore = this.sm.revision;
     const results = this.sm.applyInstance(entry.instance, commands);
-    this.batcher.decided(entry.instance, raw, results);
+    this.proposals.decided(entry, results);
     this.applied.advance(this.sm.appliedInstance);
     if (this.sm.revision !== revisionBefore) {
       this.revisions.advance(this.sm.revision);
       for (const listener of this.appliedListeners) listener(this.sm.revision, commands);
     }
-    this.maybeSnapshot();
+    this.snapshots.maybeTake(this.sm);
   }
 
-  private answerRead(read: Ready['reads'][number]): void {
-    const waiters = this.readsInFlight.get(read.requestId);
-    if (waiters === undefined) return;
-    this.readsInFlight.delete(read.requestId);
-    if (read.outcome === 'ready') {
-      for (const w of waiters) w.resolve(read.readThrough);
-    } else {
-      const err = this.notLeader();
-      for (const w of waiters) w.reject(err);
-    }
+  private advanced(ready: Ready): void {
+    if (ready.rollback !== undefined) this.noticeRollback(ready.rollback);
+    this.noticeLeadership();
+    this.noticeRecovery();
   }
 
   private noticeLeadership(): void {
@@ -447,9 +321,8 @@ export class ReplicaNode {
     const leader = this.isLeader();
     if (this.wasLeader && !leader) {
       const err = new UnavailableError(`replica ${this.config.replicaId} lost leadership before the write was decided: retry (exactly-once with the same write id)`);
-      this.batcher.failAllPending(err);
-      for (const waiters of this.readsInFlight.values()) for (const w of waiters) w.reject(this.notLeader());
-      this.readsInFlight.clear();
+      this.proposals.failAllPending(err);
+      this.reads.failInFlight(() => this.notLeader());
     }
     this.wasLeader = leader;
   }
@@ -468,44 +341,7 @@ export class ReplicaNode {
     this.env.onRecovery?.('finished', status);
   }
 
-  // ---- snapshots --------------------------------------------------------------------
-  //
-  // Every snapshot step that touches storage (a local snapshot and the WAL compaction behind
-  // it, the compaction behind a snapshot installed from a peer) runs one at a time, in call
-  // order, on `snapshotWork`. Without that, a slow local snapshot could try to compact the
-  // WAL to an instance below a newer snapshot's compaction point (refused by the stable
-  // store, which would be fatal). A step at or below `snapshotThrough` has nothing to do.
-
-  private maybeSnapshot(): void {
-    if (this.snapshotting || this.sm.appliedInstance - this.snapshotThrough < this.config.snapshotEveryInstances) return;
-    this.snapshotting = true;
-    // Encoding is synchronous, so the snapshot is exactly the state at this instance.
-    const through = this.sm.appliedInstance;
-    const bytes = encodeSnapshot(this.sm);
-    this.writeSnapshot(through, bytes)
-      .catch((err: unknown) => this.fatal(err))
-      .finally(() => {
-        this.snapshotting = false;
-      });
-  }
-
-  private serially(work: () => Promise<void>): Promise<void> {
-    const run = this.snapshotWork.then(work);
-    this.snapshotWork = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Writes the local snapshot, drops the WAL behind it, then the core's log behind it. */
-  private writeSnapshot(through: number, bytes: Uint8Array): Promise<void> {
-    return this.serially(async () => {
-      if (through <= this.snapshotThrough || this.closed) return;
-      const meta = await this.env.storage.snapshots.write(through, [bytes]);
-      await this.env.storage.compactToSnapshot(meta);
-      this.snapshotThrough = through;
-      this.atLoopBoundary.push(() => this.replica.compact(through));
-      this.kick();
-    });
-  }
+  // ---- snapshots (snapshots.ts) ------------------------------------------------------
 
   /**
    * Replaces the state machine with a snapshot fetched from a peer: `bytes` is its payload,
@@ -519,19 +355,8 @@ export class ReplicaNode {
    * `through`, ClosedError when the node closes first. Does not keep `bytes`.
    */
   async installSnapshot(through: number, bytes: Uint8Array): Promise<void> {
-    if (this.closed) throw new ClosedError('replica is shutting down');
-    const meta = this.env.storage.snapshots.list().find((s) => s.throughInstance === through);
-    if (meta === undefined) throw new NotFoundError(`snapshot through ${through} is not in the snapshot store`);
-    const incoming = decodeSnapshot(bytes, this.config.stateMachine);
-    if (incoming.appliedInstance !== through) {
-      throw new CorruptError(`snapshot through ${through} holds a state applied through ${incoming.appliedInstance}`);
-    }
-    await this.serially(async () => {
-      if (through <= this.snapshotThrough || this.closed) return;
-      await this.env.storage.compactToSnapshot(meta);
-      this.snapshotThrough = through;
-    });
-    await this.atNextBoundary(() => {
+    const incoming = await this.snapshots.prepareInstall(through, bytes, this.config.stateMachine);
+    await this.loop.atNextBoundary(() => {
       if (through > this.sm.appliedInstance) {
         this.sm = incoming;
         this.applied.reset(this.sm.appliedInstance);
@@ -541,50 +366,20 @@ export class ReplicaNode {
       // snapshot covers steps down here (replica.ts explains why).
       this.replica.installSnapshot(through);
       // The instances it covers are never handed out as decided: settle their waiters now.
-      this.batcher.coveredBySnapshot(through, (command) => this.resultInState(command), (instance) => new UnavailableError(
+      this.proposals.coveredBySnapshot(through, this.sm, (instance) => new UnavailableError(
         `instance ${instance} was covered by a snapshot installed from a peer before this replica learned what was decided there; the write may or may not have run: retry with the same write id (it runs at most once)`,
       ));
     });
   }
 
-  /**
-   * The result the state machine recorded for a command this replica proposed, when its
-   * WriteId's session holds one (the command ran); undefined when that is not known.
-   */
-  private resultInState(bytes: Uint8Array): TxnResult | undefined {
-    const writeId = this.proposedHere.get(bytes)?.writeId ?? null;
-    if (writeId === null) return undefined;
-    const seen = this.sm.sessions.lookup(writeId);
-    return seen.kind === 'duplicate' ? seen.result : undefined;
-  }
-
-  /** Runs `work` between advance() and the next ready(); rejects with what it throws. */
-  private atNextBoundary(work: () => void): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.closed) return reject(new ClosedError('replica is shutting down'));
-      this.atLoopBoundary.push(() => {
-        if (this.closed) return reject(new ClosedError('replica is shutting down'));
-        try {
-          work();
-          resolve();
-        } catch (err) {
-          reject(err instanceof Error ? err : new Error(String(err)));
-        }
-      });
-      this.kick();
-    });
-  }
-
   /** Forces a snapshot now (operators, tests); resolves once it is durable. */
-  async snapshotNow(): Promise<number> {
-    const through = this.sm.appliedInstance;
-    await this.writeSnapshot(through, encodeSnapshot(this.sm));
-    return through;
+  snapshotNow(): Promise<number> {
+    return this.snapshots.takeNow(this.sm);
   }
 
   /** Resolves once no snapshot write or compaction is running (before storage closes). */
   snapshotsIdle(): Promise<void> {
-    return this.snapshotWork;
+    return this.snapshots.idle();
   }
 
   private fatal(err: unknown): void {
@@ -596,36 +391,14 @@ export class ReplicaNode {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.ticker?.cancel();
+    this.loop.close();
+    this.ticks.stop();
     const err = new ClosedError('replica is shutting down');
-    this.batcher.failAllPending(err);
-    for (const waiters of this.readsInFlight.values()) for (const w of waiters) w.reject(err);
-    this.readsInFlight.clear();
+    this.proposals.failAllPending(err);
+    this.reads.failInFlight(() => err);
     this.applied.close();
     this.revisions.close();
     // Boundary work will never run now: let anything waiting on it (installSnapshot) fail.
-    const work = this.atLoopBoundary;
-    this.atLoopBoundary = [];
-    for (const w of work) w();
+    this.loop.settleBoundaryWork();
   }
-}
-
-/**
- * What the consensus core restarts from when the state machine was restored from a snapshot
- * through `snapshotThrough` that is newer than the WAL's compaction point: a crash came
- * between a snapshot becoming durable and the WAL compaction behind it, or after a peer's
- * snapshot was installed. The core then starts at the snapshot (entries at or below it are
- * dropped) instead of replaying a log the state machine is already past, or finding a decided
- * prefix the WAL cannot back. An accepted entry dropped here still raises the promise, as the
- * core does for every recovered accept. Pure; does not modify `recovered`.
- */
-export function recoveredAbove(recovered: RecoveredState, snapshotThrough: number): RecoveredState {
-  if (snapshotThrough <= recovered.snapshotThrough) return recovered;
-  let promised = recovered.hardState.promised;
-  const entries: LogEntry[] = [];
-  for (const entry of recovered.entries) {
-    if (entry.instance > snapshotThrough) entries.push(entry);
-    else if (!entry.decided && entry.instance > recovered.hardState.decidedThrough && compareBallots(entry.ballot, promised) > 0) promised = entry.ballot;
-  }
-  return { hardState: { ...recovered.hardState, promised }, entries, snapshotThrough };
 }

@@ -24,6 +24,13 @@
 // was torn by the crash, so a replica with peers recovers after it too (`recoverFromLoss`),
 // and a single replica takes it for torn (docs/storage.md, "A cut tail").
 //
+// Deferred records: a Ready that only moves decisions (the core's `mustSync` false) need not
+// be durable at any time, since a crash that loses it loses nothing a peer cannot tell again.
+// `persist(update, true)` therefore holds it and writes it as the head of the next record (one
+// record, so the order of records is kept), or on `compact`/`close`, or when it has waited
+// through two `ageDeferred` calls (a consensus tick each) with nothing else written. Writing it
+// at once cost a second durable write per proposal: the next proposal's accept waited behind it.
+//
 // Failure: after any failed append (DiskFullError, StorageFatalError) the store refuses all
 // later calls with that error. The consensus core has already moved on in memory as if the
 // write succeeded, so the only safe continuation is a restart that recovers from disk.
@@ -67,6 +74,15 @@ export interface WalLoss {
   readonly description: string;
 }
 
+/** Updates held by `persist(update, true)` until the next record (see the file comment). */
+interface Deferred {
+  hardState: HardState | undefined;
+  readonly entries: LogEntry[];
+  readonly waiters: { readonly resolve: () => void; readonly reject: (err: unknown) => void }[];
+  /** `ageDeferred` was called since it was first held. */
+  aged: boolean;
+}
+
 interface LiveEntry {
   readonly entry: LogEntry;
   /** LSN of the record holding this entry's latest version. */
@@ -95,6 +111,7 @@ export class StableStore {
   private markRefreshing = false;
   private lossFound: WalLoss | undefined;
   private tailCutFound: string | undefined;
+  private deferred: Deferred | undefined;
 
   private constructor() {}
 
@@ -165,12 +182,54 @@ export class StableStore {
    * persisted before it. With `mustSync` false the caller may go on without awaiting, but
    * must still handle a rejection. Rejects with DiskFullError, StorageFatalError or
    * ClosedError; after a rejection every later call rejects too (see the file comment).
-   * Keeps references to `update`'s entries (they are immutable by contract).
+   * Keeps references to `update`'s entries (they are immutable by contract). `deferrable`
+   * (only for updates that need never be durable: decisions) holds the update for the next
+   * record (see the file comment); the promise resolves when that is durable.
    */
-  persist(update: PersistUpdate): Promise<void> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
+  persist(update: PersistUpdate, deferrable = false): Promise<void> {
+    if (this.failure !== undefined) {
+      const failure = this.failure;
+      this.deferred?.waiters.forEach((w) => w.reject(failure));
+      this.deferred = undefined;
+      return Promise.reject(failure);
+    }
+    if (deferrable) return this.defer(update);
+    const held = this.deferred;
+    this.deferred = undefined;
+    const merged = held === undefined ? update : withDeferred(held, update);
     // Nothing to write still means "everything before is durable" to the caller.
-    if (update.hardState === undefined && update.entries.length === 0) return this.wal.barrier().catch((err: unknown) => this.failWith(err));
+    const written = merged.hardState === undefined && merged.entries.length === 0 ? this.wal.barrier().catch((err: unknown) => this.failWith(err)) : this.append(merged);
+    if (held !== undefined) written.then(() => held.waiters.forEach((w) => w.resolve()), (err: unknown) => held.waiters.forEach((w) => w.reject(err)));
+    return written;
+  }
+
+  /**
+   * Called once per consensus tick: writes a deferred update that was already held at the
+   * previous call (nothing else was written for a whole tick). Its failure reaches the
+   * callers of `persist` that deferred it.
+   */
+  ageDeferred(): void {
+    const held = this.deferred;
+    if (held === undefined) return;
+    if (held.aged) this.writeDeferred();
+    else held.aged = true;
+  }
+
+  private defer(update: PersistUpdate): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const held = (this.deferred ??= { hardState: undefined, entries: [], waiters: [], aged: false });
+      if (update.hardState !== undefined) held.hardState = update.hardState;
+      for (const entry of update.entries) held.entries.push(entry);
+      held.waiters.push({ resolve, reject });
+    });
+  }
+
+  /** Appends the deferred update now, if there is one (its callers hear how it went). */
+  private writeDeferred(): void {
+    if (this.deferred !== undefined) this.persist({ entries: [] }).catch(() => undefined);
+  }
+
+  private append(update: PersistUpdate): Promise<void> {
     const lsn = this.wal.lsnNext;
     const written = this.wal.append(RECORD_READY, encodeReady(update));
     this.remember(update, lsn);
@@ -200,6 +259,8 @@ export class StableStore {
     if (!Number.isSafeInteger(snapshotThrough) || snapshotThrough < this.snapshotThrough) {
       return Promise.reject(new InvalidArgumentError(`compact: snapshotThrough must be a safe integer >= ${this.snapshotThrough}, got ${snapshotThrough}`));
     }
+    // The checkpoint records the hard state and the live entries as of now: deferred ones first.
+    this.writeDeferred();
     // Appended now, not after an await: records stay in call order with `persist`.
     this.advanceSnapshot(snapshotThrough);
     const cutLsn = this.wal.activeSegmentFirstLsn;
@@ -222,6 +283,7 @@ export class StableStore {
 
   /** Closes the WAL after flushing what was persisted. */
   async close(): Promise<void> {
+    if (this.failure === undefined) this.writeDeferred();
     await this.compacting;
     if (this.failure === undefined) await this.refreshMark().catch(() => undefined);
     await this.wal.close();
@@ -343,4 +405,11 @@ export class StableStore {
     this.failure ??= err instanceof Error ? err : new Error(String(err));
     throw err;
   }
+}
+
+/** `held` as the head of `update`: one record, the later hard state winning. */
+function withDeferred(held: Deferred, update: PersistUpdate): PersistUpdate {
+  const entries = held.entries.length === 0 ? update.entries : [...held.entries, ...update.entries];
+  const hardState = update.hardState ?? held.hardState;
+  return hardState === undefined ? { entries } : { hardState, entries };
 }
