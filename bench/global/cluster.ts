@@ -36,6 +36,12 @@ export async function startCluster(size: number, replicaArgs: readonly string[] 
   const peers = addresses.map((a, i) => `${i + 1}=${a}`).join(',');
   const script = fileURLToPath(new URL('../../examples/global.ts', import.meta.url));
   const children: ChildProcess[] = [];
+  // A bench that dies on an error (a Local that lost its lease, a failed figure) exits
+  // without calling stop(): kill its replicas then too, so none outlive it.
+  const killLeft = (): void => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  };
+  process.once('exit', killLeft);
   const ready = addresses.map((_, i) => new Promise<void>((resolve, reject) => {
     const profile = process.env['DSTORE_BENCH_CPU_PROF'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env['DSTORE_BENCH_CPU_PROF']}`];
     const child = spawn(process.execPath, [...REPLICA_NODE_FLAGS, ...profile, '--import', 'tsx', script, '--id', String(i + 1), '--peers', peers, '--data', join(dir, `r${i + 1}`), '--cluster-id', 'bench', ...replicaArgs], {
@@ -53,6 +59,7 @@ export async function startCluster(size: number, replicaArgs: readonly string[] 
       c.once('exit', () => resolve());
       c.kill('SIGTERM');
     })));
+    process.removeListener('exit', killLeft);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
