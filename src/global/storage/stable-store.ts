@@ -78,7 +78,10 @@ export interface WalLoss {
 interface Deferred {
   hardState: HardState | undefined;
   readonly entries: LogEntry[];
-  readonly waiters: { readonly resolve: () => void; readonly reject: (err: unknown) => void }[];
+  /** What every `persist` call that deferred into this update was given: settles with its write. */
+  readonly written: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
   /** `ageDeferred` was called since it was first held. */
   aged: boolean;
 }
@@ -189,7 +192,7 @@ export class StableStore {
   persist(update: PersistUpdate, deferrable = false): Promise<void> {
     if (this.failure !== undefined) {
       const failure = this.failure;
-      this.deferred?.waiters.forEach((w) => w.reject(failure));
+      this.deferred?.reject(failure);
       this.deferred = undefined;
       return Promise.reject(failure);
     }
@@ -199,7 +202,7 @@ export class StableStore {
     const merged = held === undefined ? update : withDeferred(held, update);
     // Nothing to write still means "everything before is durable" to the caller.
     const written = merged.hardState === undefined && merged.entries.length === 0 ? this.wal.barrier().catch((err: unknown) => this.failWith(err)) : this.append(merged);
-    if (held !== undefined) written.then(() => held.waiters.forEach((w) => w.resolve()), (err: unknown) => held.waiters.forEach((w) => w.reject(err)));
+    if (held !== undefined) written.then(held.resolve, held.reject);
     return written;
   }
 
@@ -216,12 +219,10 @@ export class StableStore {
   }
 
   private defer(update: PersistUpdate): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const held = (this.deferred ??= { hardState: undefined, entries: [], waiters: [], aged: false });
-      if (update.hardState !== undefined) held.hardState = update.hardState;
-      for (const entry of update.entries) held.entries.push(entry);
-      held.waiters.push({ resolve, reject });
-    });
+    const held = (this.deferred ??= newDeferred());
+    if (update.hardState !== undefined) held.hardState = update.hardState;
+    for (const entry of update.entries) held.entries.push(entry);
+    return held.written;
   }
 
   /** Appends the deferred update now, if there is one (its callers hear how it went). */
@@ -408,6 +409,16 @@ export class StableStore {
 }
 
 /** `held` as the head of `update`: one record, the later hard state winning. */
+function newDeferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const written = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { hardState: undefined, entries: [], written, resolve, reject, aged: false };
+}
+
 function withDeferred(held: Deferred, update: PersistUpdate): PersistUpdate {
   const entries = held.entries.length === 0 ? update.entries : [...held.entries, ...update.entries];
   const hardState = update.hardState ?? held.hardState;

@@ -1,6 +1,6 @@
 // One copy per node: a Local serving the dstore.v1 Global service on its own address, so the
-// other processes of the node (short-lived workers) attach to it with a plain GlobalClient
-// (attach.ts) and share its cache instead of each holding their own.
+// other processes and threads of the node (workers) attach to it (attach.ts: a Local of their
+// own whose Global is this server) and fill from its cache instead of each going to Global.
 //
 // What each call does here:
 // - Session get: served by the Local (its cache, else one fill from Global). The value goes
@@ -17,7 +17,8 @@
 // - Session range, missing_blobs: forwarded to Global. Status: the Local answers for itself,
 //   naming itself leader so an attached client stays with it.
 // - PutBlob: received whole, then stored on Global and cached. GetBlob: from the cache, else
-//   fetched once from Global (verified). Subscribe: forwarded to Global, message by message.
+//   fetched once from Global (verified). Subscribe: served from what this Local applied
+//   (node-feed.ts), with Global's history before that forwarded (see `subscribe`).
 //
 // Handlers never throw: failures go back as gRPC status / in-band ErrorDetail.
 

@@ -23,6 +23,7 @@ import { CompactedError, ResourceExhaustedError, UnavailableError } from '../../
 import type { SubscribeResponse } from '../../protocol/generated/dstore/v1/SubscribeResponse.ts';
 import type { ChangeEvent } from '../client/client-types.ts';
 import type { AppliedChange } from '../local.ts';
+import { eventRevision } from '../watch-events.ts';
 import { subscribeMsg } from './server-codec.ts';
 
 /** Events kept for workers that catch up (a worker further behind gets COMPACTED). */
@@ -234,10 +235,6 @@ export class NodeFeed {
     }
     return lo;
   }
-}
-
-function eventRevision(event: ChangeEvent): number {
-  return event.type === 'put' ? event.kv.modRevision : event.revision;
 }
 
 function eventKey(event: ChangeEvent): string {
