@@ -115,12 +115,14 @@ export class AttachedLocal implements DstoreApi {
     }));
   }
 
-  getText(key: string, options: LocalGetOptions = {}): Promise<string | null> {
-    return options.consistency === 'linearizable' ? this.get(key, options).then((found) => (found === null ? null : textOf(key, found.value))) : this.local.getText(key, options);
+  async getText(key: string, options: LocalGetOptions = {}): Promise<string | null> {
+    const found = await this.get(key, options);
+    return found === null ? null : textOf(key, found.value);
   }
 
-  getJson<T = unknown>(key: string, options: LocalGetOptions = {}): Promise<T | null> {
-    return options.consistency === 'linearizable' ? this.get(key, options).then((found) => (found === null ? null : jsonOf<T>(key, found.value))) : this.local.getJson<T>(key, options);
+  async getJson<T = unknown>(key: string, options: LocalGetOptions = {}): Promise<T | null> {
+    const found = await this.get(key, options);
+    return found === null ? null : jsonOf<T>(key, found.value);
   }
 
   /** The hot path, as a linked Local's: the worker's own binding while its lease holds, else undefined. */
